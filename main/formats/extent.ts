@@ -1,0 +1,52 @@
+/**
+ * The one face every on-disk format shows (style.md §1): an extent is a byte range of a virtual
+ * disk link, with a block-status query and a positional read. Chains, `cat`, `map`, `check`,
+ * converters and the UI only ever talk to this interface.
+ */
+
+/** data: this extent holds the bytes; zero: reads as zeros here; unallocated: ask the parent. */
+export type RunState = 'data' | 'zero' | 'unallocated';
+
+export interface Run {
+  offset: number;
+  length: number;
+  state: RunState;
+}
+
+export type Severity = 'error' | 'warning';
+
+export interface Problem {
+  severity: Severity;
+  file: string;
+  /** Where in the file, e.g. "header byte 73", "grain table 12 entry 40". */
+  location?: string;
+  message: string;
+}
+
+export interface ExtentReader {
+  readonly file: string;
+  /** Virtual bytes this extent covers. */
+  readonly sizeBytes: number;
+  /** Runs covering [offset, offset+length), in order, adjacent runs of one state merged. */
+  blockStatus(offset: number, length: number): Run[];
+  /** Reads [offset, offset+buf.length) of this extent alone: unallocated and zero ranges read as zeros. */
+  read(buf: Buffer, offset: number): void;
+  /** Bytes of grains (or flat data) this extent holds. */
+  allocatedBytes(): number;
+  /** Structural problems; never throws for damage it can describe. */
+  check(): Problem[];
+  close(): void;
+}
+
+/** Appends a run, merging it into the previous one when they touch and share a state. */
+export function pushRun(runs: Run[], offset: number, length: number, state: RunState): void {
+  if (length <= 0) return;
+  const last = runs[runs.length - 1];
+  if (last && last.state === state && last.offset + last.length === offset) {
+    last.length += length;
+  } else {
+    runs.push({ offset, length, state });
+  }
+}
+
+export const SECTOR = 512;
