@@ -13,15 +13,8 @@ export interface Run {
   state: RunState;
 }
 
-export type Severity = 'error' | 'warning';
-
-export interface Problem {
-  severity: Severity;
-  file: string;
-  /** Where in the file, e.g. "header byte 73", "grain table 12 entry 40". */
-  location?: string;
-  message: string;
-}
+export type { Problem, Severity } from '../../shared/types.js';
+import type { Problem } from '../../shared/types.js';
 
 export interface ExtentReader {
   readonly file: string;

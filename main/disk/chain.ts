@@ -1,0 +1,196 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { chainError, DiskchainError } from '../../shared/errors.js';
+import type { Problem } from '../../shared/types.js';
+import { formatCid, NO_PARENT_CID } from '../formats/descriptor.js';
+import { openLink, type Link } from './link.js';
+
+export interface OpenOptions {
+  /** Read a child whose parentCID differs from its parent's CID (reported as a problem instead). */
+  ignoreCid?: boolean;
+}
+
+/** A run of the flattened disk and the link that decides it. */
+export interface LayerRun {
+  offset: number;
+  length: number;
+  state: 'data' | 'zero';
+  /** Index into links; null where no link holds the bytes (reads as zeros). */
+  layer: number | null;
+}
+
+/** VMware's deepest snapshot tree is 255 links; anything longer is a loop we did not see. */
+const MAX_DEPTH = 256;
+
+/**
+ * A disk as the guest sees it: links[0] is the file named, each next one its parent, the last
+ * the base. Reads fall through unallocated ranges to the parent; bytes past a link's capacity
+ * read as zeros, and the chain's size is the top link's capacity.
+ */
+export class Chain {
+  readonly capacityBytes: number;
+
+  constructor(
+    readonly links: Link[],
+    readonly problems: Problem[],
+  ) {
+    this.capacityBytes = links[0]!.capacityBytes;
+  }
+
+  get top(): Link {
+    return this.links[0]!;
+  }
+
+  read(buf: Buffer, offset: number): void {
+    if (offset < 0 || offset + buf.length > this.capacityBytes) {
+      throw new DiskchainError('E_USAGE', `read of ${buf.length} bytes at ${offset} is outside the disk`, this.top.path);
+    }
+    this.readFrom(0, buf, offset);
+  }
+
+  /** The flattened disk's allocation picture over [offset, offset+length). */
+  mapRuns(offset: number, length: number): LayerRun[] {
+    const runs: LayerRun[] = [];
+    this.mapFrom(0, offset, Math.min(length, this.capacityBytes - offset), runs);
+    return runs;
+  }
+
+  close(): void {
+    for (const l of this.links) l.data.close();
+  }
+
+  private readFrom(level: number, buf: Buffer, offset: number): void {
+    const link = this.links[level];
+    if (!link) {
+      buf.fill(0);
+      return;
+    }
+    const inside = Math.max(0, Math.min(buf.length, link.capacityBytes - offset));
+    buf.fill(0, inside);
+    if (inside === 0) return;
+    for (const run of link.data.blockStatus(offset, inside)) {
+      const part = buf.subarray(run.offset - offset, run.offset - offset + run.length);
+      if (run.state === 'data') link.data.read(part, run.offset);
+      else if (run.state === 'zero') part.fill(0);
+      else this.readFrom(level + 1, part, run.offset);
+    }
+  }
+
+  private mapFrom(level: number, offset: number, length: number, out: LayerRun[]): void {
+    const link = this.links[level];
+    const inside = link ? Math.max(0, Math.min(length, link.capacityBytes - offset)) : 0;
+    if (link && inside > 0) {
+      for (const run of link.data.blockStatus(offset, inside)) {
+        if (run.state === 'unallocated') this.mapFrom(level + 1, run.offset, run.length, out);
+        else pushLayerRun(out, { offset: run.offset, length: run.length, state: run.state, layer: level });
+      }
+    }
+    if (length > inside) pushLayerRun(out, { offset: offset + inside, length: length - inside, state: 'zero', layer: null });
+  }
+}
+
+function pushLayerRun(out: LayerRun[], run: LayerRun): void {
+  const last = out[out.length - 1];
+  if (last && last.state === run.state && last.layer === run.layer && last.offset + last.length === run.offset) {
+    last.length += run.length;
+  } else {
+    out.push(run);
+  }
+}
+
+export function openChain(filePath: string, options: OpenOptions = {}): Chain {
+  const links: Link[] = [];
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  try {
+    let link: Link | null = openLink(filePath);
+    while (link) {
+      links.push(link);
+      seen.add(realpath(link.path));
+      if (links.length > MAX_DEPTH) throw chainError(link.path, `chain is deeper than ${MAX_DEPTH} links`);
+      const parentPath = resolveParent(link);
+      if (parentPath === null) break;
+      const real = realpath(parentPath);
+      if (real === realpath(link.path)) throw chainError(link.path, 'the disk names itself as its parent');
+      if (seen.has(real)) throw chainError(link.path, `the chain loops: parent ${parentPath} is already in it`);
+      const parent = openLink(parentPath);
+      const cidProblem = checkCid(link, parent);
+      if (cidProblem) {
+        if (!options.ignoreCid) {
+          parent.data.close();
+          throw new DiskchainError('E_CID', `${cidProblem.message}; use --ignore-cid to read anyway`, link.path);
+        }
+        problems.push(cidProblem);
+      }
+      link = parent;
+    }
+  } catch (e) {
+    for (const l of links) l.data.close();
+    throw e;
+  }
+  return new Chain(links, problems);
+}
+
+function realpath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/** A child's parentCID must equal its parent's CID (§1.8); links without CIDs are not compared. */
+export function checkCid(child: Link, parent: Link): Problem | null {
+  const expected = child.descriptor?.parentCid;
+  const actual = parent.descriptor?.cid;
+  if (expected === undefined || actual === undefined || expected === actual) return null;
+  const childName = path.basename(child.path);
+  const parentName = path.basename(parent.path);
+  const message =
+    expected === NO_PARENT_CID
+      ? `${childName} says it has no parent (parentCID ffffffff) but names ${parentName} as one`
+      : `parent ${parentName} was modified after ${childName} was made (${childName} expects parent CID ${formatCid(expected)}, ${parentName} has CID ${formatCid(actual)})`;
+  return { severity: 'error', file: child.path, location: 'descriptor parentCID', message };
+}
+
+/**
+ * Finds the parent file named by a link (§1.8): the hint as an absolute path, relative to the
+ * child's folder, its base name in the child's folder, then in ../<last folder of the hint>.
+ * A bare REDO log whose header name is stale falls back to its own name minus `.REDO`.
+ */
+export function resolveParent(link: Link): string | null {
+  if (!link.parent) return null;
+  const dir = path.dirname(link.path);
+  const candidates = parentCandidates(dir, link.parent.name);
+  if (link.parent.source === 'cowd-header' && /\.REDO$/i.test(link.path)) {
+    candidates.push(link.path.replace(/\.REDO$/i, ''));
+  }
+  for (const c of candidates) {
+    if (isFile(c)) return c;
+  }
+  const looked = [...new Set(candidates)].map((c) => path.relative(dir, c) || c).join(', ');
+  throw new DiskchainError('E_CHAIN', `parent "${link.parent.name}" not found (looked for ${looked})`, link.path);
+}
+
+function parentCandidates(dir: string, hint: string): string[] {
+  const unix = hint.replace(/\\/g, '/');
+  const base = path.posix.basename(unix);
+  const out: string[] = [];
+  const windowsAbsolute = /^[A-Za-z]:\//.test(unix);
+  if (path.isAbsolute(unix)) out.push(unix);
+  else if (!windowsAbsolute) out.push(path.resolve(dir, unix));
+  out.push(path.join(dir, base));
+  const lastDir = path.posix.basename(path.posix.dirname(unix));
+  if (lastDir && lastDir !== '.' && lastDir !== '/' && !/^[A-Za-z]:$/.test(lastDir)) {
+    out.push(path.join(dir, '..', lastDir, base));
+  }
+  return out;
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,35 @@
+import type { DiskInfo, LayerInfo } from '../../shared/types.js';
+import { formatCid } from '../formats/descriptor.js';
+import type { Chain } from './chain.js';
+import { adapterTypeOf, geometryReport } from './geometry.js';
+import type { Link } from './link.js';
+
+export function diskInfo(chain: Chain): DiskInfo {
+  const geometry = geometryReport(chain);
+  return {
+    path: chain.top.path,
+    createType: chain.top.createType,
+    capacityBytes: chain.capacityBytes,
+    geometry: geometry.geometry,
+    adapterType: adapterTypeOf(chain),
+    layers: chain.links.map(layerInfo),
+    problems: chain.problems,
+  };
+}
+
+export function layerInfo(link: Link): LayerInfo {
+  const d = link.descriptor;
+  return {
+    path: link.path,
+    createType: link.createType,
+    cid: d?.cid === undefined ? null : formatCid(d.cid),
+    parentCid: d?.parentCid === undefined ? null : formatCid(d.parentCid),
+    parent: link.parent,
+    capacityBytes: link.capacityBytes,
+    extents: link.extents,
+    allocatedBytes: link.data.allocatedBytes(),
+    header: link.header,
+    descriptor: link.descriptorText,
+    warnings: link.warnings,
+  };
+}

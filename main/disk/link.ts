@@ -1,0 +1,254 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DiskchainError, formatError } from '../../shared/errors.js';
+import type { ExtentInfo, ParentRef } from '../../shared/types.js';
+import { openCowdExtent, isCowdMagic, type CowdExtent } from '../formats/cowd.js';
+import {
+  decodeDescriptor,
+  looksLikeDescriptor,
+  MAX_CAPACITY_BYTES,
+  MAX_DESCRIPTOR_BYTES,
+  parseDescriptor,
+  type Descriptor,
+  type ExtentLine,
+} from '../formats/descriptor.js';
+import type { ExtentReader } from '../formats/extent.js';
+import { FlatExtent, UnreachableDeviceExtent, ZeroExtent } from '../formats/flat.js';
+import { isSeSparseMagic, openSeSparseExtent } from '../formats/sesparse.js';
+import { isSparseMagic, openSparseExtent, type SparseExtent } from '../formats/sparse.js';
+import { DiskFile } from '../io/disk-file.js';
+import { ConcatExtent, type Piece } from './concat.js';
+
+/**
+ * One link of a chain: a disk as one file names it (a descriptor and its extents, a sparse file
+ * with an embedded descriptor, a bare COWD REDO log, or a raw ESX 2 disk).
+ */
+export interface Link {
+  /** Absolute path of the file that was opened. */
+  path: string;
+  /** createType from the descriptor; `cowd` for a bare COWD file, `raw` for a descriptor-less raw disk. */
+  createType: string;
+  descriptor: Descriptor | null;
+  descriptorText: string | null;
+  capacityBytes: number;
+  extents: ExtentInfo[];
+  /** The link's data, its extents laid end to end. */
+  data: ExtentReader;
+  parent: ParentRef | null;
+  /** COWD header of a bare COWD link (its geometry and parent live there). */
+  cowd: CowdExtent | null;
+  header: Record<string, string | number | boolean>;
+  warnings: string[];
+}
+
+/** File names that announce raw data with no descriptor (ESX 2 `.dsk`, a copied `-flat.vmdk`). */
+const RAW_NAME = /(\.dsk|-flat\.vmdk|-f\d{3}\.vmdk|\.img|\.raw)$/i;
+const HEAD_BYTES = 4096;
+
+export function openLink(filePath: string): Link {
+  const abs = path.resolve(filePath);
+  const file = DiskFile.open(abs);
+  try {
+    if (file.size === 0) throw formatError(abs, 'empty file: not a disk');
+    const head = Buffer.alloc(Math.min(HEAD_BYTES, file.size));
+    file.readAt(head, 0, 'file header');
+    if (isSparseMagic(head)) return sparseLink(abs, openSparseExtent(file));
+    if (isCowdMagic(head)) return cowdLink(abs, openCowdExtent(file));
+    if (isSeSparseMagic(head)) return bareLink(abs, 'seSparse', openSeSparseExtent(file), 'SESPARSE');
+    if (looksLikeDescriptor(head)) {
+      const text = readDescriptorText(file);
+      file.close();
+      return descriptorLink(abs, text, parseDescriptor(text, abs), null);
+    }
+    if (RAW_NAME.test(abs)) return rawLink(abs, file);
+    throw formatError(abs, notADiskReason(head));
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}
+
+function notADiskReason(head: Buffer): string {
+  const printable = head.subarray(0, 256).every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
+  if (printable) {
+    const first = head.toString('latin1').split('\n')[0]!.trim().slice(0, 40);
+    return `not a VMDK descriptor: it is text but does not start with version= (first line "${first}")`;
+  }
+  return 'not a VMDK: no KDMV, COWD or seSparse header and no text descriptor (a raw disk must be named .dsk, -flat.vmdk, .img or .raw)';
+}
+
+function readDescriptorText(file: DiskFile): string {
+  if (file.size > MAX_DESCRIPTOR_BYTES) {
+    throw formatError(file.path, `a ${file.size}-byte file is too large to be a text descriptor`);
+  }
+  return decodeDescriptor(file.readBlock(file.size, 0, 'descriptor'));
+}
+
+function sparseLink(abs: string, sparse: SparseExtent): Link {
+  const text = sparse.embeddedDescriptor;
+  const header = { ...sparse.header, layout: sparse.layout } as Record<string, string | number | boolean>;
+  if (text !== null && text.trim() !== '') {
+    const descriptor = parseDescriptor(text, abs);
+    const link = descriptorLink(abs, text, descriptor, sparse);
+    link.header = header;
+    return link;
+  }
+  // An extent of a split disk, opened on its own: one sparse extent, no parent.
+  const link = bareLink(abs, sparse.isStream ? 'streamOptimized' : 'monolithicSparse', sparse, 'SPARSE');
+  link.header = header;
+  link.warnings.push('sparse extent without a descriptor: read on its own, without any parent');
+  return link;
+}
+
+function cowdLink(abs: string, cowd: CowdExtent): Link {
+  const link = bareLink(abs, 'cowd', cowd, 'VMFSSPARSE');
+  link.cowd = cowd;
+  link.header = { ...flatten(cowd.header) };
+  const name = cowd.header.parentFileName;
+  if (name) link.parent = { name, source: 'cowd-header' };
+  else if (/\.REDO$/i.test(abs)) link.parent = { name: path.basename(abs).replace(/\.REDO$/i, ''), source: 'redo-name' };
+  return link;
+}
+
+function rawLink(abs: string, file: DiskFile): Link {
+  const sizeBytes = file.size - (file.size % 512);
+  return bareLink(abs, 'raw', new FlatExtent(file, sizeBytes), 'FLAT');
+}
+
+function bareLink(abs: string, createType: string, reader: ExtentReader, type: string): Link {
+  return {
+    path: abs,
+    createType,
+    descriptor: null,
+    descriptorText: null,
+    capacityBytes: reader.sizeBytes,
+    extents: [{ path: abs, type, access: 'RW', sectors: reader.sizeBytes / 512, offset: 0 }],
+    data: new ConcatExtent([{ sizeBytes: reader.sizeBytes, reader }], abs),
+    parent: null,
+    cowd: null,
+    header: {},
+    warnings: [],
+  };
+}
+
+function flatten(o: object): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+    else if (v && typeof v === 'object') for (const [k2, v2] of Object.entries(flatten(v))) out[`${k}.${k2}`] = v2;
+  }
+  return out;
+}
+
+function descriptorLink(abs: string, text: string, d: Descriptor, embedded: SparseExtent | null): Link {
+  const dir = path.dirname(abs);
+  const pieces: Piece[] = [];
+  const extents: ExtentInfo[] = [];
+  const warnings = [...d.warnings];
+  try {
+    for (const line of d.extents) {
+      const extentPath = line.fileName === undefined ? null : resolveExtentPath(dir, line.fileName);
+      const self = embedded !== null && extentPath !== null && samePath(extentPath, abs);
+      const reader = self ? embedded : openExtent(abs, line, extentPath);
+      if (self) embedded = null; // owned by the piece from now on
+      if (reader.sizeBytes !== line.sizeSectors * 512 && line.type !== 'ZERO') {
+        warnings.push(
+          `extent ${path.basename(extentPath ?? '')}: descriptor says ${line.sizeSectors} sectors, the extent holds ${reader.sizeBytes / 512}`,
+        );
+      }
+      pieces.push({ sizeBytes: line.sizeSectors * 512, reader });
+      extents.push({
+        path: extentPath,
+        type: line.type,
+        access: line.access,
+        sectors: line.sizeSectors,
+        offset: line.offsetSectors,
+      });
+    }
+  } catch (e) {
+    for (const p of pieces) p.reader.close();
+    embedded?.close();
+    throw e;
+  }
+  // A monolithicSparse whose embedded descriptor names some other file still owns its own extent.
+  embedded?.close();
+  const capacityBytes = pieces.reduce((s, p) => s + p.sizeBytes, 0);
+  if (capacityBytes > MAX_CAPACITY_BYTES) throw formatError(abs, `capacity of ${capacityBytes} bytes is not plausible`);
+  return {
+    path: abs,
+    createType: d.createType,
+    descriptor: d,
+    descriptorText: text,
+    capacityBytes,
+    extents,
+    data: new ConcatExtent(pieces, abs),
+    parent: d.parentFileNameHint ? { name: d.parentFileNameHint, source: 'parentFileNameHint' } : null,
+    cowd: null,
+    header: {},
+    warnings,
+  };
+}
+
+/** Relative names are relative to the descriptor; a Windows or foreign absolute path falls back to its base name. */
+function resolveExtentPath(dir: string, name: string): string {
+  const unix = name.replace(/\\/g, '/');
+  if (path.isAbsolute(unix) && fs.existsSync(unix)) return unix;
+  if (path.isAbsolute(unix) || /^[A-Za-z]:\//.test(unix)) return path.join(dir, path.posix.basename(unix));
+  return path.resolve(dir, unix);
+}
+
+function samePath(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  try {
+    return fs.realpathSync(a) === fs.realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+const DEVICE_PATH = /^(\/dev\/|\/vmfs\/devices\/|\\\\\.\\)/i;
+
+function openExtent(descriptorPath: string, line: ExtentLine, extentPath: string | null): ExtentReader {
+  const sizeBytes = line.sizeSectors * 512;
+  const name = line.fileName ?? '';
+  if (line.type === 'ZERO' || extentPath === null) return new ZeroExtent(descriptorPath, sizeBytes);
+  if (line.type === 'VMFSRDM' || line.type === 'VMFSRAW') {
+    return new UnreachableDeviceExtent(
+      extentPath,
+      sizeBytes,
+      `raw device mapping "${name}": its data is on the ESX host's LUN, which is not reachable from here`,
+    );
+  }
+  if (line.access === 'NOACCESS') {
+    return new UnreachableDeviceExtent(extentPath, sizeBytes, `extent "${name}" is marked NOACCESS`);
+  }
+  let file: DiskFile;
+  try {
+    file = DiskFile.open(DEVICE_PATH.test(name) ? name : extentPath);
+  } catch (e) {
+    if (DEVICE_PATH.test(name)) {
+      return new UnreachableDeviceExtent(name, sizeBytes, `device "${name}" is not reachable on this machine`);
+    }
+    if (e instanceof DiskchainError && e.code === 'E_NOTFOUND') {
+      throw new DiskchainError('E_NOTFOUND', `extent file "${name}" named by the descriptor is missing`, descriptorPath);
+    }
+    throw e;
+  }
+  try {
+    return openExtentData(file, line, sizeBytes);
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}
+
+/** Trusts the binary magic over the extent type, as QEMU and VirtualBox do (§1.4). */
+function openExtentData(file: DiskFile, line: ExtentLine, sizeBytes: number): ExtentReader {
+  if (line.type === 'FLAT' || line.type === 'VMFS') return new FlatExtent(file, sizeBytes, line.offsetSectors * 512);
+  const head = Buffer.alloc(Math.min(HEAD_BYTES, file.size));
+  file.readAt(head, 0, 'extent header');
+  if (isSparseMagic(head)) return openSparseExtent(file);
+  if (isCowdMagic(head)) return openCowdExtent(file);
+  if (isSeSparseMagic(head)) return openSeSparseExtent(file);
+  throw formatError(file.path, `a ${line.type} extent must start with a KDMV, COWD or seSparse header; this file has none`);
+}

@@ -1,0 +1,123 @@
+import { unsupportedError, formatError } from '../../shared/errors.js';
+import type { DiskFile } from '../io/disk-file.js';
+import { pushRun, SECTOR, type ExtentReader, type Problem, type Run } from './extent.js';
+
+/**
+ * Raw data at an offset in a file: FLAT and VMFS extents, `-flat.vmdk`, a bare ESX 2 `.dsk`.
+ * Bytes the file does not reach are damage (a truncated copy), reported by check() and refused by read().
+ */
+export class FlatExtent implements ExtentReader {
+  readonly file: string;
+
+  constructor(
+    private readonly data: DiskFile,
+    readonly sizeBytes: number,
+    private readonly offsetBytes = 0,
+  ) {
+    this.file = data.path;
+  }
+
+  /** Bytes of this extent that the file actually holds. */
+  get presentBytes(): number {
+    return Math.max(0, Math.min(this.sizeBytes, this.data.size - this.offsetBytes));
+  }
+
+  blockStatus(offset: number, length: number): Run[] {
+    const runs: Run[] = [];
+    pushRun(runs, offset, length, 'data');
+    return runs;
+  }
+
+  read(buf: Buffer, offset: number): void {
+    const end = offset + buf.length;
+    if (end > this.presentBytes) {
+      throw formatError(
+        this.file,
+        `truncated: the extent needs ${this.offsetBytes + end} bytes but the file has ${this.data.size}`,
+      );
+    }
+    this.data.readAt(buf, this.offsetBytes + offset);
+  }
+
+  allocatedBytes(): number {
+    return this.sizeBytes;
+  }
+
+  check(): Problem[] {
+    if (this.presentBytes >= this.sizeBytes) return [];
+    return [
+      {
+        severity: 'error',
+        file: this.file,
+        location: `byte ${this.data.size}`,
+        message: `file is ${this.data.size} bytes but the extent needs ${this.offsetBytes + this.sizeBytes}: it was cut short`,
+      },
+    ];
+  }
+
+  close(): void {
+    this.data.close();
+  }
+}
+
+/** A ZERO extent, or the part of a descriptor extent beyond what its file covers. */
+export class ZeroExtent implements ExtentReader {
+  constructor(
+    readonly file: string,
+    readonly sizeBytes: number,
+  ) {}
+
+  blockStatus(offset: number, length: number): Run[] {
+    const runs: Run[] = [];
+    pushRun(runs, offset, length, 'zero');
+    return runs;
+  }
+
+  read(buf: Buffer): void {
+    buf.fill(0);
+  }
+
+  allocatedBytes(): number {
+    return 0;
+  }
+
+  check(): Problem[] {
+    return [];
+  }
+
+  close(): void {}
+}
+
+/**
+ * A raw device mapping or a device-backed extent whose device is not here. Its size and mapping
+ * are known from the descriptor; its data lives on the host's LUN, so reads are refused (§7).
+ */
+export class UnreachableDeviceExtent implements ExtentReader {
+  constructor(
+    readonly file: string,
+    readonly sizeBytes: number,
+    private readonly reason: string,
+  ) {}
+
+  blockStatus(offset: number, length: number): Run[] {
+    const runs: Run[] = [];
+    pushRun(runs, offset, length, 'data');
+    return runs;
+  }
+
+  read(): void {
+    throw unsupportedError(this.file, this.reason);
+  }
+
+  allocatedBytes(): number {
+    return this.sizeBytes;
+  }
+
+  check(): Problem[] {
+    return [{ severity: 'warning', file: this.file, message: this.reason }];
+  }
+
+  close(): void {}
+}
+
+export const sectorsToBytes = (sectors: number): number => sectors * SECTOR;

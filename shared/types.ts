@@ -1,0 +1,89 @@
+/**
+ * Result types shared by the CLI's --json output and the desktop app: the UI shows exactly what
+ * `diskchain info --json` prints (style.md §2).
+ */
+
+export type Severity = 'error' | 'warning';
+
+export interface Problem {
+  severity: Severity;
+  file: string;
+  /** Where in the file, e.g. "header byte 73", "grain table 12 entry 40". */
+  location?: string;
+  message: string;
+}
+
+export interface Geometry {
+  cylinders: number;
+  heads: number;
+  sectors: number;
+}
+
+export interface ExtentInfo {
+  /** Absolute path of the extent's file; null for ZERO extents. */
+  path: string | null;
+  type: string;
+  access: string;
+  sectors: number;
+  offset: number;
+}
+
+/** Where a link's parent was named, when it has one. */
+export interface ParentRef {
+  name: string;
+  source: 'parentFileNameHint' | 'cowd-header' | 'redo-name';
+}
+
+export interface LayerInfo {
+  path: string;
+  createType: string;
+  /** Hex, 8 digits; null where the format has none (bare COWD, raw). */
+  cid: string | null;
+  parentCid: string | null;
+  parent: ParentRef | null;
+  capacityBytes: number;
+  extents: ExtentInfo[];
+  allocatedBytes: number;
+  /** Header fields of the binary format (KDMV, COWD, seSparse), for display. */
+  header: Record<string, string | number | boolean>;
+  descriptor: string | null;
+  warnings: string[];
+}
+
+export interface DiskInfo {
+  path: string;
+  createType: string;
+  capacityBytes: number;
+  geometry: Geometry;
+  adapterType: string;
+  /** layers[0] is the disk named; the last is the base. */
+  layers: LayerInfo[];
+  problems: Problem[];
+}
+
+export interface GeometryReport {
+  geometry: Geometry;
+  defaultGeometry: Geometry;
+  biosGeometry?: Geometry;
+  adapterType: string;
+  /** Where `geometry` came from. */
+  source: 'descriptor' | 'cowd-header' | 'default';
+  mismatch: boolean;
+  reasons: string[];
+}
+
+export interface MapRun {
+  start: number;
+  length: number;
+  state: 'data' | 'zero';
+  /** Index into layers of the link that decides these bytes; null where no link holds them. */
+  layer: number | null;
+  file: string | null;
+}
+
+export interface CheckReport {
+  path: string;
+  problems: Problem[];
+  errors: number;
+  warnings: number;
+}
