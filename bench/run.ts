@@ -1,0 +1,90 @@
+/**
+ * `npm run bench`: Diskchain against qemu-img on the same inputs, on this machine.
+ * Timings are wall-clock medians of several runs of whole commands, as a user would see them.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(ROOT, 'bin/diskchain.js');
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+interface Row {
+  task: string;
+  diskchain: number;
+  qemu?: number;
+  target: string;
+}
+
+function timeIt(cmd: string, runs: number): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    const r = spawnSync('/bin/bash', ['-o', 'pipefail', '-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr.toString()}`);
+    times.push(Number(process.hrtime.bigint() - start) / 1e9);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+function qemuImg(...args: string[]): void {
+  execFileSync('qemu-img', args, { stdio: 'ignore' });
+}
+
+/** Fills `bytes` of data in 64 MiB runs spread over the disk, with holes between them. */
+function populate(disk: string, capacity: number, bytes: number): void {
+  const run = 64 * MiB;
+  const count = bytes / run;
+  const stride = Math.floor(capacity / count / MiB) * MiB;
+  const cmds: string[] = [];
+  for (let i = 0; i < count; i++) cmds.push('-c', `write -P ${(i % 250) + 1} ${i * stride} ${run}`);
+  execFileSync('qemu-io', ['-f', 'vmdk', ...cmds, disk], { stdio: 'ignore' });
+}
+
+export function runBench(): Row[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diskchain-bench-'));
+  const dc = (args: string): string => `node ${BIN} ${args}`;
+  const rows: Row[] = [];
+  try {
+    const huge = path.join(dir, 'huge.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', huge, '2T');
+    populate(huge, 2 * 1024 * GiB, 256 * MiB);
+    rows.push({
+      task: 'info, 2 TiB monolithicSparse (256 MiB allocated)',
+      diskchain: timeIt(dc(`info ${huge}`), 5),
+      qemu: timeIt(`qemu-img info ${huge}`, 5),
+      target: '< 0.3 s',
+    });
+
+    const sparse = path.join(dir, 'sparse.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', sparse, '4G');
+    populate(sparse, 4 * GiB, 1 * GiB);
+    rows.push({
+      task: 'cat to a pipe, 4 GiB sparse (1 GiB allocated)',
+      diskchain: timeIt(`${dc(`cat ${sparse}`)} | cat > /dev/null`, 3),
+      qemu: timeIt(`qemu-img dd -f vmdk -O raw if=${sparse} of=/dev/stdout bs=4M | cat > /dev/null`, 3),
+      target: '<= qemu-img',
+    });
+    return rows;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function main(): void {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`Diskchain bench — ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / GiB)} GiB RAM, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+  const rows = runBench();
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(52) : c.padStart(12))).join(' ');
+  console.log(line(['task', 'diskchain', 'qemu-img', 'target']));
+  for (const r of rows) {
+    console.log(line([r.task, `${r.diskchain.toFixed(3)} s`, r.qemu === undefined ? '-' : `${r.qemu.toFixed(3)} s`, r.target]));
+  }
+}
+
+main();

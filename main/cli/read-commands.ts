@@ -1,0 +1,186 @@
+/** The read-side commands: info, geometry, map, check, cat. */
+import { once } from 'node:events';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { DiskchainError, usageError } from '../../shared/errors.js';
+import type { DiskInfo, GeometryReport, LayerInfo, MapRun } from '../../shared/types.js';
+import { openChain, type Chain } from '../disk/chain.js';
+import { checkDisk } from '../disk/check.js';
+import { geometryReport } from '../disk/geometry.js';
+import { diskInfo } from '../disk/info.js';
+import { diskMap } from '../disk/map.js';
+import { flatChunks } from '../disk/stream.js';
+import { humanBytes, json, table } from './format.js';
+
+interface ReadOptions {
+  json?: boolean;
+  ignoreCid?: boolean;
+}
+
+function withChain<T>(disk: string, options: ReadOptions, use: (chain: Chain) => T): T {
+  const chain = openChain(disk, { ignoreCid: options.ignoreCid === true });
+  try {
+    return use(chain);
+  } finally {
+    chain.close();
+  }
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+const IGNORE_CID = ['--ignore-cid', "read a child even when its parentCID differs from its parent's CID"] as const;
+
+export function addReadCommands(program: Command): void {
+  program
+    .command('info')
+    .description('show a disk: its kind, capacity, geometry and every link of its chain')
+    .argument('<disk>', 'a .vmdk descriptor, sparse or COWD file, .dsk or .REDO log')
+    .option('--json', 'print the DiskInfo object as JSON')
+    .option(...IGNORE_CID)
+    .action((disk: string, options: ReadOptions) => {
+      const info = withChain(disk, options, diskInfo);
+      print(options.json ? json(info) : infoText(info));
+    });
+
+  program
+    .command('geometry')
+    .description('show C/H/S geometry, BIOS geometry and adapter, and whether they fit the capacity')
+    .argument('<disk>')
+    .option('--json', 'print the geometry report as JSON')
+    .option(...IGNORE_CID)
+    .action((disk: string, options: ReadOptions) => {
+      const report = withChain(disk, options, geometryReport);
+      print(options.json ? json(report) : geometryText(report));
+    });
+
+  program
+    .command('map')
+    .description('list the allocated ranges of the flattened disk and the link that holds each')
+    .argument('<disk>')
+    .option('--json', 'print a JSON array of {start, length, state, layer, file}')
+    .option('--all', 'also list ranges no link holds (they read as zeros)')
+    .option(...IGNORE_CID)
+    .action((disk: string, options: ReadOptions & { all?: boolean }) => {
+      withChain(disk, options, (chain) => printMap(chain, options.json === true, options.all === true));
+    });
+
+  program
+    .command('check')
+    .description('check the structure of every link: exit 0 clean, 1 problems found, 2 cannot open')
+    .argument('<disk>')
+    .option('--json', 'print the check report as JSON')
+    .action((disk: string, options: ReadOptions) => {
+      let report;
+      try {
+        report = checkDisk(disk);
+      } catch (e) {
+        if (e instanceof DiskchainError) throw Object.assign(e, { exitCode: 2 });
+        throw e;
+      }
+      if (options.json) print(json(report));
+      else if (report.problems.length === 0) print(`${report.path}: no problems found`);
+      else {
+        for (const p of report.problems) print(`${p.severity}: ${p.file}${p.location ? ` (${p.location})` : ''}: ${p.message}`);
+        print(`${report.errors} error(s), ${report.warnings} warning(s)`);
+      }
+      if (report.problems.length > 0) process.exitCode = 1;
+    });
+
+  program
+    .command('cat')
+    .description('write the flattened virtual disk (its full capacity, holes as zeros) to stdout')
+    .argument('<disk>')
+    .option('--force', 'write even when stdout is a terminal')
+    .option(...IGNORE_CID)
+    .action(async (disk: string, options: ReadOptions & { force?: boolean }) => {
+      if (process.stdout.isTTY && !options.force) {
+        throw usageError('refusing to write disk bytes to a terminal: pipe or redirect stdout (or use --force)');
+      }
+      const chain = openChain(disk, { ignoreCid: options.ignoreCid === true });
+      try {
+        await writeAll(flatChunks(chain));
+      } finally {
+        chain.close();
+      }
+    });
+}
+
+/** Writes chunks to stdout, waiting for the pipe to drain so memory stays bounded. */
+async function writeAll(chunks: Iterable<Buffer>): Promise<void> {
+  const out = process.stdout;
+  for (const chunk of chunks) {
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  await new Promise<void>((resolve, reject) => out.write('', (e) => (e ? reject(e) : resolve())));
+}
+
+function printMap(chain: Chain, asJson: boolean, all: boolean): void {
+  const keep = (r: MapRun): boolean => all || r.layer !== null;
+  if (asJson) {
+    // Streamed element by element: a fragmented 2 TiB disk has more runs than one string should hold.
+    process.stdout.write('[');
+    let first = true;
+    for (const run of diskMap(chain)) {
+      if (!keep(run)) continue;
+      process.stdout.write(`${first ? '\n' : ',\n'}  ${JSON.stringify(run)}`);
+      first = false;
+    }
+    process.stdout.write(first ? ']\n' : '\n]\n');
+    return;
+  }
+  const dir = path.dirname(chain.top.path);
+  print(table([['Offset', 'Length', 'State', 'File']]));
+  for (const run of diskMap(chain)) {
+    if (!keep(run)) continue;
+    const file = run.file === null ? '-' : path.relative(dir, run.file) || run.file;
+    print(table([[hex(run.start), hex(run.length), run.state.padEnd(5), file]]));
+  }
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(16, '0')}`;
+}
+
+function infoText(info: DiskInfo): string {
+  const g = info.geometry;
+  const lines = [
+    `${info.path}`,
+    `  kind        ${info.createType}`,
+    `  capacity    ${humanBytes(info.capacityBytes)} (${info.capacityBytes} bytes, ${info.capacityBytes / 512} sectors)`,
+    `  geometry    ${g.cylinders}/${g.heads}/${g.sectors} (C/H/S), adapter ${info.adapterType}`,
+    `  chain       ${info.layers.length} link${info.layers.length === 1 ? '' : 's'}, top first:`,
+  ];
+  info.layers.forEach((layer, i) => lines.push(...layerText(layer, i, path.dirname(info.path))));
+  for (const p of info.problems) lines.push(`  ${p.severity}: ${p.file}: ${p.message}`);
+  return lines.join('\n');
+}
+
+function layerText(layer: LayerInfo, index: number, dir: string): string[] {
+  const rel = (p: string): string => path.relative(dir, p) || path.basename(p);
+  const cids = layer.cid === null ? '' : `  CID ${layer.cid}${layer.parentCid === null ? '' : ` parentCID ${layer.parentCid}`}`;
+  const lines = [
+    `  [${index}] ${rel(layer.path)}  ${layer.createType}  ${humanBytes(layer.capacityBytes)}  allocated ${humanBytes(layer.allocatedBytes)}${cids}`,
+  ];
+  if (layer.parent) lines.push(`      parent ${layer.parent.name} (from ${layer.parent.source})`);
+  for (const e of layer.extents) {
+    const file = e.path === null ? '' : ` ${rel(e.path)}`;
+    lines.push(`      extent ${e.access} ${e.sectors} ${e.type}${file}${e.offset ? ` offset ${e.offset}` : ''}`);
+  }
+  for (const w of layer.warnings) lines.push(`      warning: ${w}`);
+  return lines;
+}
+
+function geometryText(r: GeometryReport): string {
+  const chs = (g: { cylinders: number; heads: number; sectors: number }): string => `${g.cylinders}/${g.heads}/${g.sectors}`;
+  const lines = [
+    `geometry          ${chs(r.geometry)} (C/H/S, from ${r.source})`,
+    `default geometry  ${chs(r.defaultGeometry)} for adapter ${r.adapterType}`,
+  ];
+  if (r.biosGeometry) lines.push(`BIOS geometry     ${chs(r.biosGeometry)}`);
+  lines.push(`adapter           ${r.adapterType}`);
+  lines.push(r.mismatch ? `mismatch          yes` : `mismatch          no`);
+  for (const reason of r.reasons) lines.push(`  ${reason}`);
+  return lines.join('\n');
+}
