@@ -1,0 +1,41 @@
+import * as fs from 'node:fs';
+import type { OutFile } from './staged-output.js';
+
+/** A sequential byte destination: a staged file or stdout. Writers of streams need nothing more. */
+export interface ByteSink {
+  readonly position: number;
+  write(buf: Uint8Array): void;
+}
+
+export class FileSink implements ByteSink {
+  constructor(private readonly file: OutFile) {}
+  get position(): number {
+    return this.file.size;
+  }
+  write(buf: Uint8Array): void {
+    this.file.append(buf);
+  }
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes to a file descriptor (stdout) synchronously. Node leaves pipes non-blocking, so a full
+ * pipe answers EAGAIN: wait a moment and retry, which is the backpressure.
+ */
+export class FdSink implements ByteSink {
+  position = 0;
+  constructor(private readonly fd: number) {}
+  write(buf: Uint8Array): void {
+    let done = 0;
+    while (done < buf.length) {
+      try {
+        done += fs.writeSync(this.fd, buf, done, buf.length - done);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        Atomics.wait(pause, 0, 0, 2);
+      }
+    }
+    this.position += buf.length;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Jobs as data: the CLI, the worker threads and (later) the desktop app's IPC all pass these.
+ */
+
+/** Output kinds of `convert` (issue 4). `vmfs` is descriptor + `-flat.vmdk`; `vmfsThin` the same, written sparse. */
+export const DISK_KINDS = [
+  'monolithicSparse',
+  'twoGbMaxExtentSparse',
+  'monolithicFlat',
+  'twoGbMaxExtentFlat',
+  'streamOptimized',
+  'vmfs',
+  'vmfsThin',
+  'raw',
+] as const;
+export type DiskKind = (typeof DISK_KINDS)[number];
+
+export const ADAPTERS = ['ide', 'buslogic', 'lsilogic', 'lsisas1068', 'pvscsi'] as const;
+export type Adapter = (typeof ADAPTERS)[number];
+
+export const TWO_GIB = 2 * 1024 * 1024 * 1024;
+
+export interface ConvertSpec {
+  kind: 'convert';
+  src: string;
+  /** A file path, or '-' for stdout (raw and streamOptimized only). */
+  dst: string;
+  to: DiskKind;
+  adapter?: Adapter;
+  /** Largest extent file of split kinds; default and maximum 2 GiB. */
+  segmentBytes?: number;
+  /** zlib level for streamOptimized, 1..9. */
+  compressLevel?: number;
+  /** Leave out grains that read as zeros even when a link has them allocated (export does). */
+  skipZeroGrains?: boolean;
+  force?: boolean;
+  ignoreCid?: boolean;
+}
+
+export interface CommitSpec {
+  kind: 'commit';
+  top: string;
+  force?: boolean;
+}
+
+export interface SnapshotSpec {
+  kind: 'snapshot';
+  disk: string;
+}
+
+export interface ExtendSpec {
+  kind: 'extend';
+  disk: string;
+  sizeBytes: number;
+}
+
+export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec;
+
+export interface JobProgress {
+  phase: string;
+  doneBytes: number;
+  totalBytes: number;
+  /** Bytes per second over the last few seconds. */
+  rate: number;
+  /** Seconds left at that rate; null until it can be estimated. */
+  eta: number | null;
+}
+
+export interface JobResult {
+  /** Files written or changed, primary first. */
+  outputs: string[];
+  /** One line for people, e.g. "folded top.vmdk into base.vmdk". */
+  summary: string;
+}
