@@ -2,6 +2,7 @@
 /** The `diskchain` command line: the engine, scriptable. */
 import { Command, CommanderError } from 'commander';
 import { reportError } from './errors.js';
+import { addJobCommands } from './job-commands.js';
 import { addReadCommands } from './read-commands.js';
 import { VERSION } from './version.js';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
       outputError: (text, write) => write(`diskchain: ${text.replace(/^error: /, '')}`),
     });
   addReadCommands(program);
+  addJobCommands(program);
   return program;
 }
 

@@ -148,8 +148,9 @@ function descriptorLink(abs: string, text: string, d: Descriptor, embedded: Spar
   try {
     for (const line of d.extents) {
       const extentPath = line.fileName === undefined ? null : resolveExtentPath(dir, line.fileName);
-      const self = embedded !== null && extentPath !== null && samePath(extentPath, abs);
-      const reader = self ? embedded : openExtent(abs, line, extentPath);
+      // A monolithicSparse file that was renamed still names its old self: one extent is the file itself.
+      const self = embedded !== null && (d.extents.length === 1 || (extentPath !== null && samePath(extentPath, abs)));
+      const reader: ExtentReader = self && embedded ? embedded : openExtent(abs, line, extentPath);
       if (self) embedded = null; // owned by the piece from now on
       if (reader.sizeBytes !== line.sizeSectors * 512 && line.type !== 'ZERO') {
         warnings.push(

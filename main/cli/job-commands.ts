@@ -1,0 +1,191 @@
+/** The commands that write: convert, export, import, commit, snapshot, extend — each a worker-thread job. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Option, type Command } from 'commander';
+import { DiskchainError, usageError } from '../../shared/errors.js';
+import { ADAPTERS, DISK_KINDS, type Adapter, type DiskKind, type JobSpec } from '../../shared/jobs.js';
+import { startJob } from '../jobs/engine.js';
+import { progressMode, progressPrinter } from './progress.js';
+import { parseSize } from './size.js';
+
+interface JobOptions {
+  progress?: string;
+  force?: boolean;
+  ignoreCid?: boolean;
+  adapter?: Adapter;
+  segmentSize?: string;
+  compressLevel?: string;
+  thin?: boolean;
+  to?: DiskKind;
+}
+
+const progressOption = (): Option =>
+  new Option('--progress <mode>', 'json: one JSON line per update on stderr; bar: a progress bar; none').choices(['json', 'bar', 'none']);
+const adapterOption = (): Option => new Option('--adapter <type>', 'controller the disk is for (geometry follows)').choices([...ADAPTERS]);
+
+/** Runs a job in its worker thread; Ctrl-C cancels it (the job removes its partial output). */
+async function run(spec: JobSpec, options: JobOptions): Promise<void> {
+  const printer = progressPrinter(progressMode(options.progress));
+  const job = startJob(spec, (p) => printer.update(p));
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    job.cancel();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await job.done;
+    printer.finish();
+    if (spec.kind !== 'convert' || spec.dst !== '-') process.stderr.write(`${result.summary}\n`);
+  } catch (e) {
+    printer.finish();
+    if (e instanceof DiskchainError && e.code === 'E_CANCELLED') throw Object.assign(e, { exitCode: 130 });
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function segmentBytes(options: JobOptions): number | undefined {
+  return options.segmentSize === undefined ? undefined : parseSize(options.segmentSize, 'segment size');
+}
+
+function compressLevel(options: JobOptions): number | undefined {
+  if (options.compressLevel === undefined) return undefined;
+  const n = Number(options.compressLevel);
+  if (!Number.isInteger(n) || n < 1 || n > 9) throw usageError(`bad compress level "${options.compressLevel}": use 1 (fastest) to 9 (smallest)`);
+  return n;
+}
+
+/** A disk's name without chain decorations: `vm.dsk.REDO` → `vm`, `vm-000002.vmdk` → `vm`. */
+export function diskStem(file: string): string {
+  let name = path.basename(file);
+  while (/\.REDO$/i.test(name)) name = name.replace(/\.REDO$/i, '');
+  return name.replace(/\.(vmdk|dsk|img|raw)$/i, '').replace(/-\d{6}$/, '');
+}
+
+/** DST given as a folder (existing, or ending in a separator) gets the source's name. */
+function destination(src: string, dst: string, ext = '.vmdk'): string {
+  const isDir = dst.endsWith('/') || dst.endsWith(path.sep) || (fs.existsSync(dst) && fs.statSync(dst).isDirectory());
+  return isDir ? path.join(dst, diskStem(src) + ext) : dst;
+}
+
+export function addJobCommands(program: Command): void {
+  program
+    .command('convert')
+    .description('write any readable disk or chain (flattened) as a new disk of another kind')
+    .argument('<src>', 'disk or top of a chain')
+    .argument('<dst>', "output file (or folder); '-' writes raw or streamOptimized to stdout")
+    .addOption(new Option('--to <kind>', 'output kind').choices([...DISK_KINDS]).makeOptionMandatory())
+    .addOption(adapterOption())
+    .option('--segment-size <size>', 'largest extent file of split kinds (default 2047M, at most 2G)')
+    .option('--compress-level <n>', 'deflate level for streamOptimized, 1-9 (default 6)')
+    .option('--force', 'replace existing output files')
+    .option('--ignore-cid', "read a chain whose parentCID does not match its parent's CID")
+    .addOption(progressOption())
+    .action(async (src: string, dst: string, options: JobOptions) => {
+      const kind = options.to!;
+      const out = dst === '-' ? '-' : destination(src, dst, kind === 'raw' ? '.img' : '.vmdk');
+      await run(
+        {
+          kind: 'convert',
+          src,
+          dst: out,
+          to: kind,
+          ...(options.adapter ? { adapter: options.adapter } : {}),
+          ...optional('segmentBytes', segmentBytes(options)),
+          ...optional('compressLevel', compressLevel(options)),
+          force: options.force === true,
+          ignoreCid: options.ignoreCid === true,
+        },
+        options,
+      );
+    });
+
+  program
+    .command('export')
+    .description('ESX → Workstation: write a disk or chain as twoGbMaxExtentSparse into a folder (like vmkfstools -e)')
+    .argument('<src>')
+    .argument('<dir>', 'folder to write NAME.vmdk and NAME-s001.vmdk… into (created if missing)')
+    .option('--segment-size <size>', 'largest extent file (default 2047M, at most 2G)')
+    .option('--force', 'replace existing output files')
+    .option('--ignore-cid', "read a chain whose parentCID does not match its parent's CID")
+    .addOption(progressOption())
+    .action(async (src: string, dir: string, options: JobOptions) => {
+      fs.mkdirSync(dir, { recursive: true });
+      await run(
+        {
+          kind: 'convert',
+          src,
+          dst: path.join(dir, `${diskStem(src)}.vmdk`),
+          to: 'twoGbMaxExtentSparse',
+          skipZeroGrains: true,
+          ...optional('segmentBytes', segmentBytes(options)),
+          force: options.force === true,
+          ignoreCid: options.ignoreCid === true,
+        },
+        options,
+      );
+    });
+
+  program
+    .command('import')
+    .description('Workstation → ESX: write a disk or chain in vmfs layout, NAME.vmdk + NAME-flat.vmdk (like vmkfstools -i)')
+    .argument('<src>')
+    .argument('<dst>', 'output .vmdk (or folder)')
+    .option('--thin', 'write the -flat.vmdk sparse (vmfsThin) instead of fully allocated')
+    .addOption(adapterOption())
+    .option('--force', 'replace existing output files')
+    .option('--ignore-cid', "read a chain whose parentCID does not match its parent's CID")
+    .addOption(progressOption())
+    .action(async (src: string, dst: string, options: JobOptions) => {
+      await run(
+        {
+          kind: 'convert',
+          src,
+          dst: destination(src, dst),
+          to: options.thin ? 'vmfsThin' : 'vmfs',
+          ...(options.adapter ? { adapter: options.adapter } : {}),
+          force: options.force === true,
+          ignoreCid: options.ignoreCid === true,
+        },
+        options,
+      );
+    });
+
+  program
+    .command('commit')
+    .description('fold a REDO log, -delta.vmdk or hosted child into its parent and remove it (like vmkfstools -m)')
+    .argument('<top>')
+    .option('--force', 'commit even when the parent has other children (they will read changed data)')
+    .addOption(progressOption())
+    .action(async (top: string, options: JobOptions) => {
+      await run({ kind: 'commit', top, force: options.force === true }, options);
+    });
+
+  program
+    .command('snapshot')
+    .description('add a child to a disk: NAME.REDO for ESX 2, NAME-000001.vmdk (+ -delta) otherwise')
+    .argument('<disk>')
+    .addOption(progressOption())
+    .action(async (disk: string, options: JobOptions) => {
+      await run({ kind: 'snapshot', disk }, options);
+    });
+
+  program
+    .command('extend')
+    .description('grow a disk to SIZE (like vmkfstools -X); never shrinks')
+    .argument('<disk>')
+    .argument('<size>', 'new capacity, e.g. 40G')
+    .addOption(progressOption())
+    .action(async (disk: string, size: string, options: JobOptions) => {
+      await run({ kind: 'extend', disk, sizeBytes: parseSize(size) }, options);
+    });
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}

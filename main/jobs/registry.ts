@@ -1,0 +1,20 @@
+import type { JobResult, JobSpec } from '../../shared/jobs.js';
+import { convertJob } from '../convert/convert.js';
+import { extendJob } from '../mutate/extend.js';
+import { commitJob } from '../mutate/commit.js';
+import { snapshotJob } from '../mutate/snapshot.js';
+import type { JobContext } from './context.js';
+
+/** Runs one job in the current thread; the worker calls this. */
+export function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
+  switch (spec.kind) {
+    case 'convert':
+      return convertJob(spec, ctx);
+    case 'commit':
+      return commitJob(spec, ctx);
+    case 'snapshot':
+      return snapshotJob(spec, ctx);
+    case 'extend':
+      return extendJob(spec, ctx);
+  }
+}

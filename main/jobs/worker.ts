@@ -1,0 +1,37 @@
+/** A job worker thread: runs one JobSpec, reports progress by message, honours the cancel flag. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { DiskchainError } from '../../shared/errors.js';
+import type { JobContext } from './context.js';
+import type { JobMessage, JobWorkerData } from './protocol.js';
+import { runSpec } from './registry.js';
+
+const PROGRESS_INTERVAL_MS = 100;
+
+const data = workerData as JobWorkerData;
+const cancel = new Int32Array(data.cancel);
+const post = (m: JobMessage): void => parentPort!.postMessage(m);
+
+let lastPost = 0;
+const ctx: JobContext = {
+  progress(phase, doneBytes, totalBytes) {
+    const now = Date.now();
+    // Throttled, but the final 100 % always goes out.
+    if (now - lastPost < PROGRESS_INTERVAL_MS && doneBytes < totalBytes) return;
+    lastPost = now;
+    post({ type: 'progress', phase, doneBytes, totalBytes });
+  },
+  throwIfCancelled() {
+    if (Atomics.load(cancel, 0) === 1) throw new DiskchainError('E_CANCELLED', 'cancelled');
+  },
+};
+
+try {
+  const result = await runSpec(data.spec, ctx);
+  post({ type: 'done', result });
+} catch (e) {
+  if (e instanceof DiskchainError) post({ type: 'error', error: e.toWire(), ...(e.stack ? { stack: e.stack } : {}) });
+  else {
+    const err = e instanceof Error ? e : new Error(String(e));
+    post({ type: 'error', error: { code: 'E_INTERNAL', message: err.message }, ...(err.stack ? { stack: err.stack } : {}) });
+  }
+}
