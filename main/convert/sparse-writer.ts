@@ -9,6 +9,17 @@ import { dataBytes, dataRanges, isZero } from '../disk/source.js';
 import type { OutFile, StagedOutput } from '../io/staged-output.js';
 import type { JobContext } from '../jobs/context.js';
 import { GRAIN_BYTES, type OutputPlan } from './layout.js';
+import {
+  encodeDirectory,
+  encodeSparseHeader,
+  GRAIN_SECTORS,
+  GT_SECTORS,
+  GTES_PER_GT,
+  hostedSparseLayout,
+  roundUp,
+  SECTOR,
+  type SparseLayout,
+} from '../formats/sparse-layout.js';
 
 export interface SparseWriteOptions {
   skipZeroGrains: boolean;
@@ -16,61 +27,10 @@ export interface SparseWriteOptions {
   embeddedDescriptor: string | null;
 }
 
-const SECTOR = 512;
-const GRAIN_SECTORS = GRAIN_BYTES / SECTOR;
-const GTES_PER_GT = 512;
-const GT_SECTORS = (GTES_PER_GT * 4) / SECTOR;
-/** VMware, QEMU and VirtualBox all reserve 20 sectors (10 KiB) for an embedded descriptor (§1.1). */
-const DEFAULT_DESCRIPTOR_SECTORS = 20;
-/** Newline detection and redundant GD (§2.2). */
-const FLAGS = 0x3;
 /** Grains read and written per step: 2 MiB keeps memory flat and writes large. */
 const CHUNK_GRAINS = 32;
 /** Grain table entries are uint32 sector offsets, so a hosted sparse file ends before 2^32 sectors (§2.4). */
 const MAX_FILE_SECTORS = 2 ** 32;
-
-/** Where everything of a new hosted sparse extent lives, in sectors (§2.5). */
-export interface SparseLayout {
-  capacitySectors: number;
-  descriptorOffset: number;
-  descriptorSize: number;
-  numGTs: number;
-  gdSectors: number;
-  rgdOffset: number;
-  gdOffset: number;
-  overHead: number;
-}
-
-export function hostedSparseLayout(capacitySectors: number, descriptorBytes: number | null): SparseLayout {
-  const numGrains = Math.ceil(capacitySectors / GRAIN_SECTORS);
-  const numGTs = Math.ceil(numGrains / GTES_PER_GT);
-  const gdSectors = Math.ceil((numGTs * 4) / SECTOR);
-  const descriptorOffset = descriptorBytes === null ? 0 : 1;
-  const descriptorSize = descriptorBytes === null ? 0 : Math.max(DEFAULT_DESCRIPTOR_SECTORS, Math.ceil(descriptorBytes / SECTOR));
-  const rgdOffset = descriptorOffset ? descriptorOffset + descriptorSize : 1;
-  const gdOffset = rgdOffset + gdSectors + numGTs * GT_SECTORS;
-  const overHead = roundUp(gdOffset + gdSectors + numGTs * GT_SECTORS, GRAIN_SECTORS);
-  return { capacitySectors, descriptorOffset, descriptorSize, numGTs, gdSectors, rgdOffset, gdOffset, overHead };
-}
-
-/** The 512-byte SparseExtentHeader of §2.1 for a new, cleanly closed, uncompressed extent. */
-export function encodeSparseHeader(layout: SparseLayout): Buffer {
-  const h = Buffer.alloc(SECTOR);
-  h.write('KDMV', 0, 'latin1');
-  h.writeUInt32LE(1, 4);
-  h.writeUInt32LE(FLAGS, 8);
-  h.writeBigUInt64LE(BigInt(layout.capacitySectors), 12);
-  h.writeBigUInt64LE(BigInt(GRAIN_SECTORS), 20);
-  h.writeBigUInt64LE(BigInt(layout.descriptorOffset), 28);
-  h.writeBigUInt64LE(BigInt(layout.descriptorSize), 36);
-  h.writeUInt32LE(GTES_PER_GT, 44);
-  h.writeBigUInt64LE(BigInt(layout.rgdOffset), 48);
-  h.writeBigUInt64LE(BigInt(layout.gdOffset), 56);
-  h.writeBigUInt64LE(BigInt(layout.overHead), 64);
-  // uncleanShutdown (72) stays 0; then the newline-detection bytes "\n \r\n"; compressAlgorithm 0.
-  h.set([0x0a, 0x20, 0x0d, 0x0a], 73);
-  return h;
-}
 
 /**
  * Writes every extent of `plan` into `out.open(e.name)`, each a KDMV file of `e.sizeBytes`
@@ -225,9 +185,7 @@ class SparseExtentWriter {
       this.file.writeAt(text, descriptorOffset * SECTOR);
     }
     for (const dirOffset of [rgdOffset, gdOffset]) {
-      const dir = Buffer.alloc(gdSectors * SECTOR);
-      for (let i = 0; i < numGTs; i++) dir.writeUInt32LE(dirOffset + gdSectors + i * GT_SECTORS, i * 4);
-      this.file.writeAt(dir, dirOffset * SECTOR);
+      this.file.writeAt(encodeDirectory(dirOffset, gdSectors, numGTs), dirOffset * SECTOR);
     }
   }
 
@@ -246,6 +204,3 @@ function tooLarge(file: string): DiskchainError {
   );
 }
 
-function roundUp(value: number, multiple: number): number {
-  return Math.ceil(value / multiple) * multiple;
-}

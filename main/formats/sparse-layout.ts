@@ -1,78 +1,68 @@
 /**
  * Where the metadata of a new hosted sparse extent goes (format doc §2.5), and its header bytes.
- * VMware, QEMU and VirtualBox all lay a fresh extent out this way.
+ * VMware, QEMU and VirtualBox all lay a fresh extent out this way; the converter, `extend` and
+ * backup segments all write through here.
  */
-export const KDMV_MAGIC = 0x564d444b;
+export const SECTOR = 512;
+/** 64 KiB grains, as VMware writes hosted sparse and streamOptimized extents. */
+export const GRAIN_SECTORS = 128;
 export const GTES_PER_GT = 512;
-export const GT_SECTORS = (GTES_PER_GT * 4) / 512;
+export const GT_SECTORS = (GTES_PER_GT * 4) / SECTOR;
+/** VMware, QEMU and VirtualBox all reserve 20 sectors (10 KiB) for an embedded descriptor (§1.1). */
+export const DEFAULT_DESCRIPTOR_SECTORS = 20;
+/** Newline detection and redundant GD (§2.2). */
+export const SPARSE_FLAGS = 0x3;
 
+/** Where everything of a new hosted sparse extent lives, in sectors (§2.5). */
 export interface SparseLayout {
   capacitySectors: number;
-  grainSectors: number;
   descriptorOffset: number;
-  descriptorSectors: number;
+  descriptorSize: number;
   numGTs: number;
   gdSectors: number;
   rgdOffset: number;
   gdOffset: number;
-  /** First sector of grain data. */
   overHead: number;
 }
 
-export function sparseLayout(capacitySectors: number, grainSectors: number, descriptorSectors: number): SparseLayout {
-  const numGrains = Math.ceil(capacitySectors / grainSectors);
-  const numGTs = Math.max(1, Math.ceil(numGrains / GTES_PER_GT));
-  const gdSectors = Math.ceil((numGTs * 4) / 512);
-  const descriptorOffset = descriptorSectors > 0 ? 1 : 0;
-  const rgdOffset = descriptorSectors > 0 ? descriptorOffset + descriptorSectors : 1;
+export function hostedSparseLayout(capacitySectors: number, descriptorBytes: number | null): SparseLayout {
+  const numGrains = Math.ceil(capacitySectors / GRAIN_SECTORS);
+  const numGTs = Math.ceil(numGrains / GTES_PER_GT);
+  const gdSectors = Math.ceil((numGTs * 4) / SECTOR);
+  const descriptorOffset = descriptorBytes === null ? 0 : 1;
+  const descriptorSize = descriptorBytes === null ? 0 : Math.max(DEFAULT_DESCRIPTOR_SECTORS, Math.ceil(descriptorBytes / SECTOR));
+  const rgdOffset = descriptorOffset ? descriptorOffset + descriptorSize : 1;
   const gdOffset = rgdOffset + gdSectors + numGTs * GT_SECTORS;
-  const end = gdOffset + gdSectors + numGTs * GT_SECTORS;
-  const overHead = Math.ceil(end / grainSectors) * grainSectors;
-  return { capacitySectors, grainSectors, descriptorOffset, descriptorSectors, numGTs, gdSectors, rgdOffset, gdOffset, overHead };
+  const overHead = roundUp(gdOffset + gdSectors + numGTs * GT_SECTORS, GRAIN_SECTORS);
+  return { capacitySectors, descriptorOffset, descriptorSize, numGTs, gdSectors, rgdOffset, gdOffset, overHead };
 }
 
-export interface HeaderFields {
-  version: number;
-  flags: number;
-  capacitySectors: number;
-  grainSectors: number;
-  descriptorOffset: number;
-  descriptorSectors: number;
-  rgdOffset: number;
-  gdOffset: number;
-  overHead: number;
-  compressAlgorithm?: number;
+/** The 512-byte SparseExtentHeader of §2.1 for a new, cleanly closed, uncompressed extent. */
+export function encodeSparseHeader(layout: SparseLayout): Buffer {
+  const h = Buffer.alloc(SECTOR);
+  h.write('KDMV', 0, 'latin1');
+  h.writeUInt32LE(1, 4);
+  h.writeUInt32LE(SPARSE_FLAGS, 8);
+  h.writeBigUInt64LE(BigInt(layout.capacitySectors), 12);
+  h.writeBigUInt64LE(BigInt(GRAIN_SECTORS), 20);
+  h.writeBigUInt64LE(BigInt(layout.descriptorOffset), 28);
+  h.writeBigUInt64LE(BigInt(layout.descriptorSize), 36);
+  h.writeUInt32LE(GTES_PER_GT, 44);
+  h.writeBigUInt64LE(BigInt(layout.rgdOffset), 48);
+  h.writeBigUInt64LE(BigInt(layout.gdOffset), 56);
+  h.writeBigUInt64LE(BigInt(layout.overHead), 64);
+  // uncleanShutdown (72) stays 0; then the newline-detection bytes "\n \r\n"; compressAlgorithm 0.
+  h.set([0x0a, 0x20, 0x0d, 0x0a], 73);
+  return h;
 }
 
-/** The 512-byte SparseExtentHeader (§2.1), newline-detection bytes included. */
-export function sparseHeader(h: HeaderFields): Buffer {
-  const b = Buffer.alloc(512);
-  b.writeUInt32LE(KDMV_MAGIC, 0);
-  b.writeUInt32LE(h.version, 4);
-  b.writeUInt32LE(h.flags, 8);
-  b.writeBigUInt64LE(BigInt(h.capacitySectors), 12);
-  b.writeBigUInt64LE(BigInt(h.grainSectors), 20);
-  b.writeBigUInt64LE(BigInt(h.descriptorOffset), 28);
-  b.writeBigUInt64LE(BigInt(h.descriptorSectors), 36);
-  b.writeUInt32LE(GTES_PER_GT, 44);
-  b.writeBigUInt64LE(BigInt(h.rgdOffset), 48);
-  b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(h.gdOffset)), 56);
-  b.writeBigUInt64LE(BigInt(h.overHead), 64);
-  b[72] = 0;
-  b[73] = 0x0a;
-  b[74] = 0x20;
-  b[75] = 0x0d;
-  b[76] = 0x0a;
-  b.writeUInt16LE(h.compressAlgorithm ?? 0, 77);
-  return b;
+/** A directory with every GT preallocated right behind it (VMware cannot use sparse files whose GTs are not, §2.4). */
+export function encodeDirectory(dirOffset: number, gdSectors: number, numGTs: number): Buffer {
+  const dir = Buffer.alloc(gdSectors * SECTOR);
+  for (let i = 0; i < numGTs; i++) dir.writeUInt32LE(dirOffset + gdSectors + i * GT_SECTORS, i * 4);
+  return dir;
 }
 
-/**
- * The directory of a fresh layout: every GT preallocated (VMware cannot use sparse files whose
- * GTs are not, §2.4), entry i pointing at GT i behind the directory.
- */
-export function directory(gdStart: number, gdSectors: number, numGTs: number): Buffer {
-  const b = Buffer.alloc(gdSectors * 512);
-  for (let i = 0; i < numGTs; i++) b.writeUInt32LE(gdStart + gdSectors + i * GT_SECTORS, i * 4);
-  return b;
+export function roundUp(value: number, multiple: number): number {
+  return Math.ceil(value / multiple) * multiple;
 }

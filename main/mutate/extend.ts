@@ -13,7 +13,7 @@ import { adapterTypeOf } from '../disk/geometry.js';
 import type { Link } from '../disk/link.js';
 import { writeGeometry, DEFAULT_SEGMENT_BYTES } from '../convert/layout.js';
 import { randomCid, serializeDescriptor, type Descriptor } from '../formats/descriptor.js';
-import { directory, GT_SECTORS, GTES_PER_GT, sparseHeader, sparseLayout } from '../formats/sparse-layout.js';
+import { encodeDirectory, encodeSparseHeader, GT_SECTORS, GTES_PER_GT, hostedSparseLayout } from '../formats/sparse-layout.js';
 import { replaceFile } from '../io/staged-output.js';
 import type { JobContext } from '../jobs/context.js';
 
@@ -208,17 +208,12 @@ function growSparseExtent(file: string, newCapacity: number, descriptor: string 
     const aligned = Math.ceil(end / h.grain) * h.grain;
     if (aligned * 512 > fs.fstatSync(fd).size) fs.ftruncateSync(fd, aligned * 512);
     sync();
-    const header = sparseHeader({
-      version: h.version,
-      flags: h.flags,
-      capacitySectors: newCapacity,
-      grainSectors: h.grain,
-      descriptorOffset: h.descOffset,
-      descriptorSectors: h.descSectors,
-      rgdOffset: redundant ? newDirs[1]! : h.rgdOffset,
-      gdOffset: newDirs[0]!,
-      overHead: h.overHead,
-    });
+    // Patch only what changed, so version, flags and anything else of the original header stay.
+    const header = Buffer.alloc(512);
+    fs.readSync(fd, header, 0, 512, 0);
+    header.writeBigUInt64LE(BigInt(newCapacity), 12);
+    if (redundant) header.writeBigUInt64LE(BigInt(newDirs[1]!), 48);
+    header.writeBigUInt64LE(BigInt(newDirs[0]!), 56);
     fs.writeSync(fd, header, 0, 512, 0);
     if (descriptor !== null) {
       const bytes = Buffer.alloc(h.descSectors * 512);
@@ -266,23 +261,11 @@ function extendSplitSparse(link: Link, d: Descriptor, sizeBytes: number, adapter
 
 /** A fresh extent with no grains, laid out as §2.5 (no embedded descriptor). */
 function writeEmptySparse(file: string, capacitySectors: number): void {
-  const l = sparseLayout(capacitySectors, 128, 0);
+  const l = hostedSparseLayout(capacitySectors, null);
   const fd = fs.openSync(file, 'wx');
   try {
-    const header = sparseHeader({
-      version: 1,
-      flags: 3,
-      capacitySectors,
-      grainSectors: l.grainSectors,
-      descriptorOffset: 0,
-      descriptorSectors: 0,
-      rgdOffset: l.rgdOffset,
-      gdOffset: l.gdOffset,
-      overHead: l.overHead,
-    });
-    fs.writeSync(fd, header, 0, 512, 0);
-    fs.writeSync(fd, directory(l.rgdOffset, l.gdSectors, l.numGTs), 0, l.gdSectors * 512, l.rgdOffset * 512);
-    fs.writeSync(fd, directory(l.gdOffset, l.gdSectors, l.numGTs), 0, l.gdSectors * 512, l.gdOffset * 512);
+    fs.writeSync(fd, encodeSparseHeader(l), 0, 512, 0);
+    for (const dir of [l.rgdOffset, l.gdOffset]) fs.writeSync(fd, encodeDirectory(dir, l.gdSectors, l.numGTs), 0, l.gdSectors * 512, dir * 512);
     fs.ftruncateSync(fd, l.overHead * 512);
     fs.fsyncSync(fd);
   } finally {
