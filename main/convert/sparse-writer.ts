@@ -16,7 +16,6 @@ import {
   GT_SECTORS,
   GTES_PER_GT,
   hostedSparseLayout,
-  roundUp,
   SECTOR,
   type SparseLayout,
 } from '../formats/sparse-layout.js';
