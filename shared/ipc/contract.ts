@@ -1,0 +1,420 @@
+/**
+ * The desktop app's one IPC contract (electron.md §2, style.md §2): every channel's input and
+ * output as zod schemas, and the events main pushes. Main (Electron and the browser host) parses
+ * every input with these schemas; the renderer imports this file for its TYPES only
+ * (`import type`), so zod stays out of the renderer bundle unless it wants runtime checks.
+ *
+ * Rules the schemas encode:
+ * - Files reach the renderer only as opaque ids (diskId, targetId, recentId, jobId: UUIDs that
+ *   main made). The renderer never sends a path: main-side dialogs, drops and the command line
+ *   choose files. Paths do come back for display (DiskInfo is what `diskchain info --json` prints).
+ * - Every object is strict (unknown keys are refused), every string and number is bounded.
+ * - Answers are envelopes, never throws: `{ok:true, value}` or `{ok:false, error:{code, message, file?}}`.
+ *
+ * Stability: channel names and shapes below are what the renderer codes against. Additions are
+ * marked `// added YYYY-MM-DD: …`; nothing is removed or renamed without a note here.
+ */
+import { z } from 'zod';
+import type { WireError } from '../errors.js';
+import type { CheckReport, DiskInfo, GeometryReport, LayerInfo } from '../types.js';
+import { ADAPTERS, DISK_KINDS, type JobProgress, type JobResult } from '../jobs.js';
+import type { ChannelName, EventName } from './channels.js';
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+const id = z.uuid();
+const count = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const bytes = count;
+const text = (max: number) => z.string().max(max);
+/** A file name the user may be offered in a save dialog: no folders, no control characters. */
+const fileName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[^/\\\u0000-\u001f]+$/, 'a file name without folders')
+  .refine((s) => s !== '.' && s !== '..', 'a file name without folders');
+const empty = z.strictObject({});
+const nothing = z.null();
+
+/** Only the shape; main builds these, the renderer only reads them (typed, not re-validated). */
+const typed = <T>() => z.custom<T>(() => true);
+
+// ---------------------------------------------------------------------------------------------
+// Shared shapes
+
+/** A disk file opened in this session. `path` and `name` are for display only. */
+export const DiskRef = z.strictObject({
+  diskId: id,
+  path: z.string(),
+  name: z.string(),
+  /** ms since the epoch */
+  openedAt: count,
+});
+export type DiskRef = z.output<typeof DiskRef>;
+
+export const RecentEntry = z.strictObject({
+  recentId: id,
+  path: z.string(),
+  name: z.string(),
+  openedAt: count,
+  /** false when the file is no longer there (opening it will fail with E_NOTFOUND) */
+  exists: z.boolean(),
+});
+export type RecentEntry = z.output<typeof RecentEntry>;
+
+/** A place main chose in a save/open/folder dialog, for a job's output or input. */
+export const Target = z.strictObject({
+  targetId: id,
+  type: z.enum(['file', 'folder']),
+  path: z.string(),
+  name: z.string(),
+});
+export type Target = z.output<typeof Target>;
+
+/**
+ * The allocation map of a byte range summarized into `buckets` equal parts (the last may be a
+ * little longer), so a 2 TiB disk is one small answer and the canvas can zoom by asking again
+ * for a narrower range. Bucket i covers [start + floor(i*length/buckets), start + floor((i+1)*length/buckets)).
+ */
+export const MapSummary = z.strictObject({
+  capacityBytes: bytes,
+  start: bytes,
+  length: bytes,
+  buckets: count,
+  /** One per chain link, layers[0] the disk opened (same order as DiskInfo.layers). */
+  layers: z.array(z.strictObject({ path: z.string(), name: z.string(), createType: z.string() })),
+  /** Per bucket: the layer index holding most of the bucket's held bytes (data or explicit zeros), or null when no link holds any. */
+  dominant: z.array(z.int().min(0).nullable()),
+  /** Per bucket: fraction 0..1 of its bytes that are data held by some link. */
+  dataFraction: z.array(z.number().min(0).max(1)),
+  /** Per layer: data bytes it holds inside [start, start+length). */
+  layerBytes: z.array(bytes),
+  /** Data bytes inside the range that no link holds are zero by definition; this is the rest. */
+  zeroBytes: bytes,
+});
+export type MapSummary = z.output<typeof MapSummary>;
+
+export const JobKind = z.enum(['convert', 'export', 'import', 'commit', 'snapshot', 'extend', 'backup', 'restore']);
+export type JobKind = z.output<typeof JobKind>;
+
+const ignoreCid = z.boolean().optional();
+const force = z.boolean().optional();
+const segmentBytes = z
+  .int()
+  .min(1024 * 1024)
+  .max(2 * 1024 * 1024 * 1024)
+  .optional();
+
+/**
+ * What the renderer asks main to run. Sources are diskIds (disks:open), outputs are targetIds
+ * (targets:chooseFile / targets:chooseFolder). Options are the CLI's (issue 4 and 5).
+ */
+export const JobRequest = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('convert'),
+    diskId: id,
+    /** a file target (save dialog) */
+    targetId: id,
+    to: z.enum(DISK_KINDS),
+    adapter: z.enum(ADAPTERS).optional(),
+    segmentBytes,
+    compressLevel: z.int().min(1).max(9).optional(),
+    force,
+    ignoreCid,
+  }),
+  z.strictObject({
+    /** ESX → Workstation: twoGbMaxExtentSparse into a folder target, zero grains skipped */
+    kind: z.literal('export'),
+    diskId: id,
+    targetId: id,
+    segmentBytes,
+    force,
+    ignoreCid,
+  }),
+  z.strictObject({
+    /** Workstation → ESX: vmfs (or vmfsThin) into a file target */
+    kind: z.literal('import'),
+    diskId: id,
+    targetId: id,
+    thin: z.boolean().optional(),
+    adapter: z.enum(ADAPTERS).optional(),
+    force,
+    ignoreCid,
+  }),
+  z.strictObject({ kind: z.literal('commit'), diskId: id, force }),
+  z.strictObject({ kind: z.literal('snapshot'), diskId: id }),
+  z.strictObject({
+    kind: z.literal('extend'),
+    diskId: id,
+    sizeBytes: z
+      .int()
+      .min(512)
+      .max(64 * 1024 ** 4),
+  }),
+  z.strictObject({
+    /** A disk (diskId) or a VM (a .vmx chosen with targets:chooseFile mode 'open') into a folder target. */
+    kind: z.literal('backup'),
+    source: z.union([z.strictObject({ diskId: id }), z.strictObject({ vmxTargetId: id })]),
+    targetId: id,
+    keepChain: z.boolean().optional(),
+    force,
+  }),
+  z.strictObject({
+    /** An archive (catalog entry, or a folder target) into a folder target. */
+    kind: z.literal('restore'),
+    source: z.union([z.strictObject({ catalogId: count }), z.strictObject({ folderTargetId: id })]),
+    targetId: id,
+    to: z.enum(['vmfs', 'twoGbMaxExtentSparse', 'monolithicSparse']).optional(),
+  }),
+]);
+export type JobRequest = z.output<typeof JobRequest>;
+
+export const JobStatus = z.enum(['running', 'done', 'failed', 'cancelled']);
+export type JobStatus = z.output<typeof JobStatus>;
+
+export interface JobRecord {
+  jobId: string;
+  kind: JobKind;
+  /** For people: "convert web01.vmdk → web01-flat.vmdk (vmfs)" */
+  title: string;
+  status: JobStatus;
+  startedAt: number;
+  endedAt: number | null;
+  progress: JobProgress | null;
+  result: JobResult | null;
+  error: WireError | null;
+}
+
+export interface Preflight {
+  /** Folder the output goes to (or the disk's folder for commit/snapshot/extend). */
+  folder: string;
+  /** Estimated bytes the job writes, an upper bound where the kind allows. */
+  requiredBytes: number;
+  availableBytes: number;
+  enough: boolean;
+  /** How requiredBytes was estimated, e.g. "allocated data of the chain (sparse output)". */
+  basis: string;
+}
+
+// Catalog (issue 5). Shapes follow main/catalog; fields the catalog does not know are null.
+
+export const CatalogSortColumn = z.enum(['name', 'kind', 'capacityBytes', 'sizeBytes', 'mtime', 'path']);
+const catalogSort = z.strictObject({ column: CatalogSortColumn, dir: z.enum(['asc', 'desc']) }).optional();
+const page = { offset: count.max(10_000_000).default(0), limit: z.int().min(1).max(1000).default(200) };
+
+export interface CatalogEntry {
+  id: number;
+  type: 'disk' | 'archive';
+  name: string;
+  path: string;
+  /** createType, or 'archive' */
+  kind: string | null;
+  vm: string | null;
+  capacityBytes: number | null;
+  sizeBytes: number | null;
+  /** ms since the epoch (file mtime, or an archive's manifest time) */
+  mtime: number | null;
+  missing: boolean;
+}
+
+export interface CatalogPage {
+  rows: CatalogEntry[];
+  total: number;
+}
+
+export interface CatalogDetail {
+  entry: CatalogEntry;
+  /** An archive's disks (empty for a loose disk). */
+  disks: CatalogEntry[];
+  /** An archive's files with their manifest hashes (empty for a loose disk). */
+  segments: Array<{ path: string; sizeBytes: number | null; sha256: string | null }>;
+  /** A loose disk's chain links, top first (empty for an archive). */
+  chain: string[];
+  /** The manifest or the catalog's record, pretty-printed, for display. */
+  raw: string;
+}
+
+export interface VerifyReport {
+  id: number;
+  ok: boolean;
+  files: Array<{ path: string; status: 'ok' | 'missing' | 'changed'; message: string | null }>;
+}
+
+export interface ScanSummary {
+  folders: string[];
+  added: number;
+  updated: number;
+  unchanged: number;
+  missing: number;
+  errors: Array<{ path: string; message: string }>;
+  durationMs: number;
+}
+
+export interface AppInfo {
+  /** 'electron' in the desktop app, 'host' behind `diskchain serve` in a browser. */
+  mode: 'electron' | 'host';
+  version: string;
+  platform: string;
+  /** 'native' dialogs, or 'scripted' (host: paths from the serve command line or the test). */
+  dialogs: 'native' | 'scripted';
+  /** Whether files dropped on the window open (Electron only; a browser gives no paths). */
+  dropOpens: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channels
+
+const diskOnly = z.strictObject({ diskId: id });
+
+export const contract = {
+  'app:info': { input: empty, output: typed<AppInfo>() },
+
+  /** Shows main's open dialog (several files); [] when cancelled. Emits disks:opened too. */
+  'disks:open': { input: empty, output: typed<DiskRef[]>() },
+  'disks:list': { input: empty, output: typed<DiskRef[]>() },
+  'disks:close': { input: diskOnly, output: nothing },
+  /** E_CID when a parentCID does not match: show the message, then offer ignoreCid:true (the mismatch is then in problems). */
+  'disks:info': { input: z.strictObject({ diskId: id, ignoreCid }), output: typed<DiskInfo>() },
+  'disks:geometry': { input: z.strictObject({ diskId: id, ignoreCid }), output: typed<GeometryReport>() },
+  'disks:check': { input: diskOnly, output: typed<CheckReport>() },
+  /** One chain link's descriptor text, header fields and extents (layer 0 = the disk opened). */
+  'disks:layer': {
+    input: z.strictObject({ diskId: id, layer: z.int().min(0).max(255), ignoreCid }),
+    output: typed<LayerInfo>(),
+  },
+  /** Allocation map in buckets; start/length default to the whole disk. */
+  'disks:map': {
+    input: z.strictObject({
+      diskId: id,
+      start: bytes.optional(),
+      length: bytes.min(1).optional(),
+      buckets: z.int().min(1).max(16384),
+      ignoreCid,
+    }),
+    output: typed<MapSummary>(),
+  },
+
+  'recent:list': { input: empty, output: typed<RecentEntry[]>() },
+  'recent:open': { input: z.strictObject({ recentId: id }), output: typed<DiskRef>() },
+  'recent:clear': { input: empty, output: nothing },
+
+  /** mode 'save' (default): where a job writes a file; mode 'open': an existing file (a .vmx to back up). null when cancelled. */
+  'targets:chooseFile': {
+    input: z.strictObject({
+      mode: z.enum(['save', 'open']).optional(),
+      suggestedName: fileName.optional(),
+      filter: z.enum(['vmdk', 'raw', 'vmx', 'any']).optional(),
+      title: text(200).optional(),
+    }),
+    output: typed<Target | null>(),
+  },
+  /** A folder: export/backup/restore output, an archive to restore, a folder to scan. null when cancelled. */
+  'targets:chooseFolder': {
+    input: z.strictObject({ title: text(200).optional() }),
+    output: typed<Target | null>(),
+  },
+
+  /** Free space check before a job: never refuses, answers enough:false. */
+  'jobs:preflight': { input: z.strictObject({ request: JobRequest }), output: typed<Preflight>() },
+  /** Returns at once; progress and the end come as jobs:progress / jobs:done events. */
+  'jobs:start': { input: z.strictObject({ request: JobRequest }), output: typed<{ jobId: string }>() },
+  /** The job removes its partial output and ends with jobs:done status 'cancelled'. */
+  'jobs:cancel': { input: z.strictObject({ jobId: id }), output: nothing },
+  /** Running, finished and failed jobs of this session, newest first. */
+  'jobs:list': { input: empty, output: typed<JobRecord[]>() },
+  /** Forget finished jobs (one, or all when jobId is left out); running ones stay. */
+  'jobs:clear': { input: z.strictObject({ jobId: id.optional() }), output: nothing },
+  /** Opens a finished job's primary output as a disk (e.g. to look at what export wrote). */
+  'jobs:openOutput': { input: z.strictObject({ jobId: id }), output: typed<DiskRef>() },
+
+  /** Scans folders chosen with targets:chooseFolder. */
+  'catalog:scan': {
+    input: z.strictObject({ folderTargetIds: z.array(id).min(1).max(64) }),
+    output: typed<ScanSummary>(),
+  },
+  'catalog:list': {
+    input: z.strictObject({ type: z.enum(['disk', 'archive']).optional(), sort: catalogSort, ...page }),
+    output: typed<CatalogPage>(),
+  },
+  /** Search as you type: name/VM full text plus filters. */
+  'catalog:search': {
+    input: z.strictObject({
+      query: text(200),
+      type: z.enum(['disk', 'archive']).optional(),
+      kind: text(64).optional(),
+      /** mtime range, ms since the epoch */
+      from: count.optional(),
+      to: count.optional(),
+      minBytes: bytes.optional(),
+      maxBytes: bytes.optional(),
+      sort: catalogSort,
+      ...page,
+    }),
+    output: typed<CatalogPage>(),
+  },
+  'catalog:show': { input: z.strictObject({ id: count }), output: typed<CatalogDetail>() },
+  'catalog:verify': { input: z.strictObject({ id: count }), output: typed<VerifyReport>() },
+  'catalog:forget': { input: z.strictObject({ id: count }), output: nothing },
+  /** Opens a catalogued loose disk in the disk views. */
+  'catalog:openDisk': { input: z.strictObject({ id: count }), output: typed<DiskRef>() },
+} as const satisfies Record<ChannelName, { input: z.ZodType; output: z.ZodType }>;
+
+// ---------------------------------------------------------------------------------------------
+// Events (main → renderer)
+
+export interface JobProgressEvent extends JobProgress {
+  jobId: string;
+}
+
+export interface JobDoneEvent {
+  jobId: string;
+  status: Exclude<JobStatus, 'running'>;
+  result: JobResult | null;
+  error: WireError | null;
+}
+
+export interface DisksOpenedEvent {
+  disks: DiskRef[];
+  /** how they were opened: dialog, a drop on the window (Electron), recent, catalog, job output, command line */
+  source: 'dialog' | 'drop' | 'recent' | 'catalog' | 'job' | 'startup';
+}
+
+export const events = {
+  /** At most ~10 per second per job. */
+  'jobs:progress': typed<JobProgressEvent>(),
+  /** Exactly once per job. */
+  'jobs:done': typed<JobDoneEvent>(),
+  /** Disks registered by main (all ways, including the renderer's own disks:open). */
+  'disks:opened': typed<DisksOpenedEvent>(),
+} as const satisfies Record<EventName, z.ZodType>;
+
+// ---------------------------------------------------------------------------------------------
+// Types for the three consumers
+
+export type Channel = keyof typeof contract;
+export type Event = keyof typeof events;
+export type In<C extends Channel> = z.input<(typeof contract)[C]['input']>;
+/** The input after parsing (defaults applied): what services receive. */
+export type Parsed<C extends Channel> = z.output<(typeof contract)[C]['input']>;
+export type Out<C extends Channel> = z.output<(typeof contract)[C]['output']>;
+export type Payload<E extends Event> = z.output<(typeof events)[E]>;
+
+export type Wire<T> = { ok: true; value: T } | { ok: false; error: WireError };
+
+/**
+ * What the preload exposes as `window.diskchain` and what the browser host's WebSocket client
+ * gives: answers as envelopes (an Error would lose its code crossing contextBridge).
+ */
+export interface RawApi {
+  invoke<C extends Channel>(channel: C, input: In<C>): Promise<Wire<Out<C>>>;
+  on<E extends Event>(event: E, listener: (payload: Payload<E>) => void): () => void;
+}
+
+/** The renderer's view (shared/ipc/client.ts makes it from a RawApi): answers, or a thrown IpcError. */
+export interface Api {
+  invoke<C extends Channel>(channel: C, input: In<C>): Promise<Out<C>>;
+  on<E extends Event>(event: E, listener: (payload: Payload<E>) => void): () => void;
+}
+
+export type { WireError };
