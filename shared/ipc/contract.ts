@@ -32,8 +32,7 @@ const fileName = z
   .string()
   .min(1)
   .max(255)
-  .regex(/^[^/\\\u0000-\u001f]+$/, 'a file name without folders')
-  .refine((s) => s !== '.' && s !== '..', 'a file name without folders');
+  .refine((s) => !/[/\\]/.test(s) && ![...s].some((c) => c.charCodeAt(0) < 32) && s !== '.' && s !== '..', 'a file name without folders');
 const empty = z.strictObject({});
 const nothing = z.null();
 
