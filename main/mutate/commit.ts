@@ -8,18 +8,20 @@
  * 1. Only ranges TOP holds (data, or zero grains) are written into P, in place. While TOP exists it
  *    masks exactly those ranges, so the old chain (TOP → P → …) reads the same bytes throughout.
  *    Inside P new grains and tables are written before anything points at them (grain-store.ts),
- *    so P's own structure stays valid too. Cancelling here is safe: the old chain is untouched.
- * 2. P is fsynced.
+ *    so P's own structure stays valid too. Cancelling here is safe: the old chain is untouched,
+ *    and running the commit again simply writes the same bytes again.
+ * 2. P is fsynced. A journal `TOP.diskchain-commit` (P, P's new CID, TOP's files) is written
+ *    atomically: from here on, running the same commit again finishes the steps below instead.
  * 3. P gets a new CID (its content changed, format doc §1.8) and TOP's parentCID follows it at once,
  *    each by an atomic replace (temp file, fsync, rename; an embedded descriptor is rewritten with
  *    one write of its reserved area). Between these two renames — and only there — the old chain
  *    needs --ignore-cid to open; P, the new chain, reads the committed content.
- * 4. Children of TOP are re-pointed to P (parentFileNameHint, parentCID; a COWD REDO's header
- *    parent name), each atomically. Both a child → TOP → P and a child → P chain read the same.
- * 5. TOP's files are deleted, its descriptor first, then its extents; an ESX 2 REDO child named
- *    `x.REDO.REDO` is renamed to `x.REDO` once the old `x.REDO` is gone.
- *
- * Rerunning an interrupted commit is safe until step 5 ends: writing the same data again is harmless.
+ * 4. Children of TOP are re-pointed to P (parentFileNameHint, parentCID; a COWD child's header
+ *    parent name), each atomically. A child → TOP → P and a child → P chain read the same.
+ * 5. TOP's files are deleted, its descriptor first, then its extents. An ESX 2 child `x.REDO.REDO`
+ *    of `x.REDO` first loses its header parent name (so it finds its parent by its file name, still
+ *    `x.REDO`), is then renamed over `x.REDO` in one atomic step (now its parent by name is `x`),
+ *    and then gets `x` in its header. Last, the journal is removed.
  *
  * Refused before anything is written: a base disk; a parent whose format cannot be written in place
  * (streamOptimized, seSparse, RDM, read-only extents); a parent with other children (their content
@@ -55,19 +57,27 @@ const MAP_WINDOW_BYTES = 64 * 1024 * 1024;
 const SPACE_MARGIN_BYTES = 16 * 1024 * 1024;
 
 export async function commitJob(spec: CommitSpec, ctx: JobContext): Promise<JobResult> {
-  const chain = openChain(spec.top);
+  const topPath = path.resolve(spec.top);
+  const journal = readJournal(topPath);
+  if (journal) return resumeCommit(journal);
+  const chain = openChain(topPath);
   let plan: CommitPlan;
   let copied: number;
   try {
-    plan = planCommit(chain, spec.force === true);
+    plan = planCommit(chain, { force: spec.force === true });
     copied = copyTopIntoParent(chain, ctx);
   } finally {
     chain.close();
   }
+  writeJournal(plan);
   applyMetadata(plan);
+  return result(plan, `folded ${path.basename(plan.top)} into ${path.basename(plan.parent)} (${formatBytes(copied)} of data)`);
+}
+
+function result(plan: CommitPlan, first: string): JobResult {
   const parentName = path.basename(plan.parent);
+  const notes = [first];
   const moved = plan.children.length;
-  const notes = [`folded ${path.basename(plan.top)} into ${parentName} (${formatBytes(copied)} of data)`];
   if (moved > 0) notes.push(`${moved} ${moved === 1 ? 'child now points' : 'children now point'} to ${parentName}`);
   if (plan.siblings.length > 0) {
     notes.push(`other children of ${parentName} (${plan.siblings.map((s) => path.basename(s)).join(', ')}) now need --ignore-cid`);
@@ -85,15 +95,18 @@ type Rewrite =
   | { kind: 'cowd-parent'; path: string; field: Buffer };
 
 interface ChildPlan {
+  /** Applied before TOP's files go. */
   rewrite: Rewrite;
   /** Where the child ends up (an ESX 2 `x.REDO.REDO` becomes `x.REDO`). */
   finalPath: string;
-  renameFrom?: string;
+  /** ESX 2 renames: the child's current path, and its header parent name once renamed. */
+  rename?: { from: string; parentName: string };
 }
 
 interface CommitPlan {
   top: string;
   parent: string;
+  newCid: number | null;
   parentRewrite: Rewrite | null;
   topRewrite: Rewrite | null;
   children: ChildPlan[];
@@ -102,13 +115,40 @@ interface CommitPlan {
   siblings: string[];
 }
 
-function planCommit(chain: Chain, force: boolean): CommitPlan {
+interface PlanOptions {
+  force: boolean;
+  /** Finishing an interrupted commit: P's new CID was chosen then; the checks passed then. */
+  resume?: Journal;
+}
+
+function planCommit(chain: Chain, options: PlanOptions): CommitPlan {
   const top = chain.links[0]!;
   const parent = chain.links[1];
   const topName = path.basename(top.path);
   if (!parent) {
     throw new DiskchainError('E_USAGE', `${topName} is a base disk (it has no parent): there is nothing to commit it into`, top.path);
   }
+  const siblings = options.resume ? [] : checkParent(top, parent, options.force);
+  const parentCid = parent.descriptor?.cid;
+  const newCid = options.resume ? options.resume.newCid : parentCid === undefined ? null : freshCid(parentCid);
+  const parentRewrite = newCid === null ? null : descriptorRewrite(parent, { cid: newCid });
+  const topRewrite =
+    newCid !== null && top.descriptor?.parentCid !== undefined ? descriptorRewrite(top, { parentCid: newCid }) : null;
+  return {
+    top: top.path,
+    parent: parent.path,
+    newCid,
+    parentRewrite,
+    topRewrite,
+    children: findChildren(top.path).map((c) => planChild(c, top, parent, newCid)),
+    topFiles: filesOf(top),
+    siblings,
+  };
+}
+
+/** The refusals that depend on P; returns P's other children when `force` lets them through. */
+function checkParent(top: Link, parent: Link, force: boolean): string[] {
+  const topName = path.basename(top.path);
   const parentName = path.basename(parent.path);
   const reason = unwritableReason(parent);
   if (reason) throw new DiskchainError('E_USAGE', `cannot commit into ${parentName}: ${reason}`, parent.path);
@@ -129,20 +169,7 @@ function planCommit(chain: Chain, force: boolean): CommitPlan {
       parent.path,
     );
   }
-  const parentCid = parent.descriptor?.cid;
-  const newCid = parentCid === undefined ? undefined : freshCid(parentCid);
-  const parentRewrite = newCid === undefined ? null : descriptorRewrite(parent, { cid: newCid });
-  const topRewrite =
-    newCid !== undefined && top.descriptor?.parentCid !== undefined ? descriptorRewrite(top, { parentCid: newCid }) : null;
-  return {
-    top: top.path,
-    parent: parent.path,
-    parentRewrite,
-    topRewrite,
-    children: findChildren(top.path).map((c) => planChild(c, top, parent, newCid)),
-    topFiles: filesOf(top),
-    siblings,
-  };
+  return siblings;
 }
 
 function freshCid(old: number): number {
@@ -152,29 +179,30 @@ function freshCid(old: number): number {
   }
 }
 
-function planChild(childPath: string, top: Link, parent: Link, newCid: number | undefined): ChildPlan {
+function planChild(childPath: string, top: Link, parent: Link, newCid: number | null): ChildPlan {
   const child = openLink(childPath);
   child.data.close();
   const dir = path.dirname(child.path);
-  const esx2Rename =
-    child.createType === 'cowd' &&
-    path.dirname(top.path) === dir &&
-    path.basename(child.path) === `${path.basename(top.path)}.REDO` &&
-    path.basename(top.path) === `${path.basename(parent.path)}.REDO`;
-  const finalPath = esx2Rename ? top.path : child.path;
   if (child.createType === 'cowd') {
+    const esx2Rename =
+      top.createType === 'cowd' &&
+      path.dirname(top.path) === dir &&
+      path.basename(child.path) === `${path.basename(top.path)}.REDO` &&
+      path.basename(top.path) === `${path.basename(parent.path)}.REDO`;
     // ESX 2 finds a REDO's parent beside it by name; the header keeps the name it was made with.
-    const name = path.dirname(parent.path) === path.dirname(finalPath) ? path.basename(parent.path) : parent.path;
+    const name = path.dirname(parent.path) === dir ? path.basename(parent.path) : parent.path;
+    if (!esx2Rename) return { rewrite: { kind: 'cowd-parent', path: child.path, field: cowdParentNameField(name) }, finalPath: child.path };
     return {
-      rewrite: { kind: 'cowd-parent', path: child.path, field: cowdParentNameField(name) },
-      finalPath,
-      ...(esx2Rename ? { renameFrom: child.path } : {}),
+      // No header name: until the rename the child finds TOP by its own name, after it P.
+      rewrite: { kind: 'cowd-parent', path: child.path, field: Buffer.alloc(COWD_FIELD.parentFileNameBytes) },
+      finalPath: top.path,
+      rename: { from: child.path, parentName: name },
     };
   }
   const hint = path.relative(dir, parent.path).split(path.sep).join('/');
   const edit: DescriptorEdit = { parentFileNameHint: hint };
-  if (newCid !== undefined) edit.parentCid = newCid;
-  return { rewrite: descriptorRewrite(child, edit), finalPath };
+  if (newCid !== null) edit.parentCid = newCid;
+  return { rewrite: descriptorRewrite(child, edit), finalPath: child.path };
 }
 
 /** TOP's descriptor first, then its extent files and change-tracking file, each once. */
@@ -383,16 +411,166 @@ function applyMetadata(plan: CommitPlan): void {
   if (plan.parentRewrite) applyRewrite(plan.parentRewrite);
   if (plan.topRewrite) applyRewrite(plan.topRewrite);
   for (const child of plan.children) applyRewrite(child.rewrite);
-  for (const file of plan.topFiles) removeFile(file);
-  syncDir(path.dirname(plan.top));
-  for (const child of plan.children) {
-    if (!child.renameFrom) continue;
+  // A child renamed over TOP's file replaces it in one step; the other files are deleted.
+  const replaced = new Set(plan.children.filter((c) => c.rename).map((c) => c.finalPath));
+  removeTopFiles(plan.topFiles.filter((f) => !replaced.has(f)));
+  finishRenames(plan.children.flatMap((c) => (c.rename ? [{ ...c.rename, to: c.finalPath }] : [])));
+  const replacedFiles = [plan.parentRewrite, plan.topRewrite, ...plan.children.map((c) => c.rewrite)];
+  removeStaleTemps([journalPath(plan.top), ...replacedFiles.flatMap((r) => (r?.kind === 'file' ? [r.path] : []))]);
+  removeJournal(plan.top);
+}
+
+/** Temp files an earlier, killed run left beside the files it was replacing (replaceFile's names). */
+function removeStaleTemps(targets: string[]): void {
+  for (const dir of new Set(targets.map((t) => path.dirname(t)))) {
+    const names = new Set(targets.filter((t) => path.dirname(t) === dir).map((t) => path.basename(t)));
+    let entries: string[];
     try {
-      fs.renameSync(child.renameFrom, child.finalPath);
-    } catch (e) {
-      throw ioError(child.renameFrom, e);
+      entries = fs.readdirSync(dir);
+    } catch {
+      continue;
     }
-    syncDir(path.dirname(child.finalPath));
+    for (const entry of entries) {
+      const m = /^(.*)\.diskchain-[0-9a-f]{8}\.tmp$/.exec(entry);
+      if (m && names.has(m[1]!)) removeFile(path.join(dir, entry));
+    }
+  }
+}
+
+function removeTopFiles(files: string[]): void {
+  for (const file of files) removeFile(file);
+  if (files.length > 0) syncDir(path.dirname(files[0]!));
+}
+
+function finishRenames(renames: PendingRename[]): void {
+  for (const r of renames) {
+    if (fs.existsSync(r.from)) {
+      try {
+        fs.renameSync(r.from, r.to);
+      } catch (e) {
+        throw ioError(r.from, e);
+      }
+      syncDir(path.dirname(r.to));
+    }
+    writeCowdParentName(r.to, cowdParentNameField(r.parentName));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The journal: what an interrupted commit still has to do once P holds TOP's data
+
+interface PendingRename {
+  from: string;
+  to: string;
+  parentName: string;
+}
+
+interface Journal {
+  top: string;
+  /** TOP's inode when the commit began: tells TOP from a child renamed over its name. */
+  topIno: number;
+  parent: string;
+  newCid: number | null;
+  topFiles: string[];
+  renames: PendingRename[];
+}
+
+const journalPath = (top: string): string => `${top}.diskchain-commit`;
+
+function writeJournal(plan: CommitPlan): void {
+  const journal: Journal = {
+    top: plan.top,
+    topIno: fs.statSync(plan.top).ino,
+    parent: plan.parent,
+    newCid: plan.newCid,
+    topFiles: plan.topFiles,
+    renames: plan.children.flatMap((c) => (c.rename ? [{ ...c.rename, to: c.finalPath }] : [])),
+  };
+  replaceFile(journalPath(plan.top), `${JSON.stringify(journal, null, 2)}\n`);
+}
+
+function removeJournal(top: string): void {
+  removeFile(journalPath(top));
+  syncDir(path.dirname(top));
+}
+
+function readJournal(top: string): Journal | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(journalPath(top), 'utf8');
+  } catch {
+    return null;
+  }
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    j = null;
+  }
+  if (!isJournal(j) || path.resolve(j.top) !== top) {
+    throw new DiskchainError('E_FORMAT', 'unreadable commit journal; check the chain and remove the file by hand', journalPath(top));
+  }
+  return j;
+}
+
+function isJournal(j: unknown): j is Journal {
+  if (typeof j !== 'object' || j === null) return false;
+  const o = j as Record<string, unknown>;
+  const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  const renames = (v: unknown): boolean =>
+    Array.isArray(v) &&
+    v.every((r) => {
+      const x = r as Record<string, unknown>;
+      return typeof r === 'object' && r !== null && typeof x.from === 'string' && typeof x.to === 'string' && typeof x.parentName === 'string';
+    });
+  return (
+    typeof o.top === 'string' &&
+    typeof o.topIno === 'number' &&
+    typeof o.parent === 'string' &&
+    (o.newCid === null || typeof o.newCid === 'number') &&
+    strings(o.topFiles) &&
+    renames(o.renames)
+  );
+}
+
+/**
+ * Finishes a commit that was killed after P got TOP's data. While TOP is still there the metadata
+ * steps run again (each is idempotent); once TOP's file is gone (deleted, or a child renamed over
+ * it) only the deletions, renames and header names that remain are done.
+ */
+function resumeCommit(journal: Journal): JobResult {
+  const topStillThere = fileIno(journal.top) === journal.topIno;
+  if (!topStillThere) {
+    removeTopFiles(journal.topFiles.filter((f) => f !== journal.top && fs.existsSync(f)));
+    finishRenames(journal.renames);
+    removeStaleTemps([journalPath(journal.top), journal.parent, ...journal.topFiles]);
+    removeJournal(journal.top);
+    return {
+      outputs: [journal.parent, ...journal.renames.map((r) => r.to)],
+      summary: `finished the interrupted commit of ${path.basename(journal.top)} into ${path.basename(journal.parent)}`,
+    };
+  }
+  // Between P's new CID and TOP's new parentCID the old chain does not match; that is expected here.
+  const chain = openChain(journal.top, { ignoreCid: true });
+  let plan: CommitPlan;
+  try {
+    const parent = chain.links[1];
+    if (!parent || !samePath(parent.path, journal.parent)) {
+      throw new DiskchainError('E_CHAIN', `the commit journal names ${journal.parent} as the parent, the chain does not`, journal.top);
+    }
+    plan = planCommit(chain, { force: true, resume: journal });
+  } finally {
+    chain.close();
+  }
+  applyMetadata(plan);
+  return result(plan, `finished the interrupted commit of ${path.basename(plan.top)} into ${path.basename(plan.parent)}`);
+}
+
+function fileIno(file: string): number | null {
+  try {
+    return fs.statSync(file).ino;
+  } catch {
+    return null;
   }
 }
 
