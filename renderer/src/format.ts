@@ -1,0 +1,75 @@
+/** How numbers read in the UI: sizes in binary units, rates, durations, CIDs. */
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
+
+/** `1536` → `1.5 KiB`; whole bytes below 1 KiB. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '—';
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  if (unit === 0) return `${value} B`;
+  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  return `${value.toFixed(digits).replace(/\.?0+$/, '')} ${UNITS[unit]}`;
+}
+
+export function formatRate(bytesPerSecond: number): string {
+  return bytesPerSecond > 0 ? `${formatBytes(bytesPerSecond)}/s` : '—';
+}
+
+/** Seconds → `1 h 02 min`, `3 min 05 s`, `12 s`. */
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+export function formatPercent(done: number, total: number): string {
+  if (total <= 0) return '0 %';
+  return `${Math.floor((Math.min(done, total) / total) * 100)} %`;
+}
+
+export function formatDate(ms: number | string | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return '—';
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** The file name of a path written with either separator. */
+export function baseName(path: string): string {
+  const parts = path.split(/[\\/]/);
+  return parts[parts.length - 1] || path;
+}
+
+/** The folder of a path, for a secondary line under a file name. */
+export function dirName(path: string): string {
+  const at = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return at <= 0 ? '' : path.slice(0, at);
+}
+
+/**
+ * Strings from a guest or a disk header (file names, descriptor values) are shown as React text,
+ * never as HTML; this also drops control characters and caps the length so a hostile header
+ * cannot flood the layout.
+ */
+export function cleanText(value: string, max = 4096): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\uFFFD');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+/** Parses `40G`, `512M`, `1.5T`, `1048576` (bytes) as the CLI does; null when it cannot. */
+export function parseSize(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(?:i?B)?\s*$/i.exec(text);
+  if (!m) return null;
+  const power = ' KMGTP'.indexOf((m[2] ?? '').toUpperCase() || ' ');
+  const bytes = Number(m[1]) * 1024 ** power;
+  return Number.isFinite(bytes) ? Math.round(bytes) : null;
+}

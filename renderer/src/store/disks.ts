@@ -1,0 +1,205 @@
+/** Open disks, the one selected, what main told about each (info, geometry, check), and recent files. */
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { Api, DiskRef, RecentEntry, WireError } from '../../../shared/ipc/contract';
+import type { CheckReport, DiskInfo, GeometryReport } from '../../../shared/types';
+import { toWireError } from '../api';
+import { idle, loading, type Loadable } from './loadable';
+
+export interface OpenDisk {
+  ref: DiskRef;
+  /** Read past a parentCID mismatch (the user chose to, after seeing it explained). */
+  ignoreCid: boolean;
+  info: Loadable<DiskInfo>;
+  geometry: Loadable<GeometryReport>;
+  check: Loadable<CheckReport>;
+  /** Chain link shown in detail; index into info.layers (0 = the disk opened). */
+  selectedLayer: number | null;
+}
+
+export interface DisksState {
+  order: string[];
+  byId: Record<string, OpenDisk>;
+  selectedId: string | null;
+  recent: RecentEntry[];
+  /** The last open/recent action that failed, shown beside the Open button. */
+  openError: WireError | null;
+  opening: boolean;
+
+  init(): Promise<void>;
+  openDialog(): Promise<void>;
+  openRecent(recentId: string): Promise<void>;
+  clearRecent(): Promise<void>;
+  refreshRecent(): Promise<void>;
+  /** Adds disks main registered (any source); selects the first new one when asked. */
+  add(refs: DiskRef[], select: boolean): void;
+  select(diskId: string): void;
+  close(diskId: string): Promise<void>;
+  loadInfo(diskId: string): Promise<void>;
+  loadGeometry(diskId: string): Promise<void>;
+  runCheck(diskId: string): Promise<void>;
+  /** After an E_CID refusal: read anyway; the mismatch then shows in the chain. */
+  ignoreCid(diskId: string): Promise<void>;
+  selectLayer(diskId: string, layer: number | null): void;
+  dismissOpenError(): void;
+}
+
+export type DisksStore = StoreApi<DisksState>;
+
+export function createDisksStore(api: Api): DisksStore {
+  const store = createStore<DisksState>()((set, get) => {
+    const patch = (diskId: string, change: Partial<OpenDisk>): void => {
+      const disk = get().byId[diskId];
+      if (!disk) return;
+      set({ byId: { ...get().byId, [diskId]: { ...disk, ...change } } });
+    };
+
+    return {
+      order: [],
+      byId: {},
+      selectedId: null,
+      recent: [],
+      openError: null,
+      opening: false,
+
+      async init() {
+        const [disks, recent] = await Promise.all([
+          api.invoke('disks:list', {}).catch(() => [] as DiskRef[]),
+          api.invoke('recent:list', {}).catch(() => [] as RecentEntry[]),
+        ]);
+        get().add(disks, true);
+        set({ recent });
+      },
+
+      async openDialog() {
+        set({ opening: true, openError: null });
+        try {
+          const refs = await api.invoke('disks:open', {});
+          get().add(refs, true);
+          await get().refreshRecent();
+        } catch (e) {
+          set({ openError: toWireError(e) });
+        } finally {
+          set({ opening: false });
+        }
+      },
+
+      async openRecent(recentId) {
+        set({ openError: null });
+        try {
+          const ref = await api.invoke('recent:open', { recentId });
+          get().add([ref], true);
+          get().select(ref.diskId);
+          await get().refreshRecent();
+        } catch (e) {
+          set({ openError: toWireError(e) });
+        }
+      },
+
+      async clearRecent() {
+        try {
+          await api.invoke('recent:clear', {});
+          set({ recent: [] });
+        } catch (e) {
+          set({ openError: toWireError(e) });
+        }
+      },
+
+      async refreshRecent() {
+        try {
+          set({ recent: await api.invoke('recent:list', {}) });
+        } catch {
+          // Recent files are a convenience: keep the old list.
+        }
+      },
+
+      add(refs, select) {
+        const fresh = refs.filter((r) => !get().byId[r.diskId]);
+        if (fresh.length > 0) {
+          const byId = { ...get().byId };
+          for (const ref of fresh) {
+            byId[ref.diskId] = { ref, ignoreCid: false, info: idle, geometry: idle, check: idle, selectedLayer: null };
+          }
+          set({ byId, order: [...get().order, ...fresh.map((r) => r.diskId)] });
+        }
+        const first = fresh[0] ?? refs[0];
+        if (first && (select || get().selectedId === null)) get().select(first.diskId);
+      },
+
+      select(diskId) {
+        const disk = get().byId[diskId];
+        if (!disk) return;
+        set({ selectedId: diskId });
+        if (disk.info.status === 'idle') void get().loadInfo(diskId);
+      },
+
+      async close(diskId) {
+        try {
+          await api.invoke('disks:close', { diskId });
+        } catch {
+          // Closing is local bookkeeping as far as the user is concerned.
+        }
+        const { [diskId]: _gone, ...byId } = get().byId;
+        const order = get().order.filter((id) => id !== diskId);
+        const index = get().order.indexOf(diskId);
+        const selectedId = get().selectedId === diskId ? (order[Math.min(index, order.length - 1)] ?? null) : get().selectedId;
+        set({ byId, order, selectedId });
+        if (selectedId) get().select(selectedId);
+      },
+
+      async loadInfo(diskId) {
+        const disk = get().byId[diskId];
+        if (!disk) return;
+        patch(diskId, { info: loading(disk.info) });
+        try {
+          const info = await api.invoke('disks:info', { diskId, ignoreCid: disk.ignoreCid });
+          patch(diskId, { info: { status: 'ready', value: info } });
+        } catch (e) {
+          patch(diskId, { info: { status: 'error', error: toWireError(e) } });
+        }
+      },
+
+      async loadGeometry(diskId) {
+        const disk = get().byId[diskId];
+        if (!disk) return;
+        patch(diskId, { geometry: loading(disk.geometry) });
+        try {
+          const geometry = await api.invoke('disks:geometry', { diskId, ignoreCid: disk.ignoreCid });
+          patch(diskId, { geometry: { status: 'ready', value: geometry } });
+        } catch (e) {
+          patch(diskId, { geometry: { status: 'error', error: toWireError(e) } });
+        }
+      },
+
+      async runCheck(diskId) {
+        const disk = get().byId[diskId];
+        if (!disk) return;
+        patch(diskId, { check: loading(disk.check) });
+        try {
+          const report = await api.invoke('disks:check', { diskId });
+          patch(diskId, { check: { status: 'ready', value: report } });
+        } catch (e) {
+          patch(diskId, { check: { status: 'error', error: toWireError(e) } });
+        }
+      },
+
+      async ignoreCid(diskId) {
+        patch(diskId, { ignoreCid: true, geometry: idle });
+        await get().loadInfo(diskId);
+      },
+
+      selectLayer(diskId, layer) {
+        patch(diskId, { selectedLayer: layer });
+      },
+
+      dismissOpenError() {
+        set({ openError: null });
+      },
+    };
+  });
+
+  api.on('disks:opened', ({ disks, source }) => {
+    store.getState().add(disks, source !== 'startup' || store.getState().selectedId === null);
+    void store.getState().refreshRecent();
+  });
+  return store;
+}

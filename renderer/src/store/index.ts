@@ -1,0 +1,48 @@
+/** All stores of one window, made around one Api, handed to components through context. */
+import { createContext, useContext } from 'react';
+import { useStore } from 'zustand';
+import type { Api } from '../../../shared/ipc/contract';
+import { createCatalogStore, type CatalogState, type CatalogStore } from './catalog';
+import { createDisksStore, type DisksState, type DisksStore } from './disks';
+import { createJobsStore, type JobsState, type JobsStore } from './jobs';
+import { createUiStore, type UiState, type UiStore } from './ui';
+
+export interface Stores {
+  api: Api;
+  disks: DisksStore;
+  jobs: JobsStore;
+  catalog: CatalogStore;
+  ui: UiStore;
+}
+
+export function createStores(api: Api, options: { catalogDebounceMs?: number } = {}): Stores {
+  return {
+    api,
+    disks: createDisksStore(api),
+    jobs: createJobsStore(api),
+    catalog: createCatalogStore(api, options.catalogDebounceMs === undefined ? {} : { debounceMs: options.catalogDebounceMs }),
+    ui: createUiStore(),
+  };
+}
+
+/** Loads what the window shows first; failures leave empty lists (each view explains its own errors). */
+export async function startStores(stores: Stores): Promise<void> {
+  const info = stores.api.invoke('app:info', {}).then(
+    (i) => stores.ui.getState().setAppInfo(i),
+    () => undefined,
+  );
+  await Promise.all([info, stores.disks.getState().init(), stores.jobs.getState().init()]);
+}
+
+export const StoresContext = createContext<Stores | null>(null);
+
+export function useStores(): Stores {
+  const stores = useContext(StoresContext);
+  if (!stores) throw new Error('useStores outside <StoresContext.Provider>');
+  return stores;
+}
+
+export const useDisks = <T,>(select: (s: DisksState) => T): T => useStore(useStores().disks, select);
+export const useJobs = <T,>(select: (s: JobsState) => T): T => useStore(useStores().jobs, select);
+export const useCatalog = <T,>(select: (s: CatalogState) => T): T => useStore(useStores().catalog, select);
+export const useUi = <T,>(select: (s: UiState) => T): T => useStore(useStores().ui, select);

@@ -1,0 +1,506 @@
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import type { CatalogDetail, CatalogEntry, VerifyReport, WireError } from '../../../shared/ipc/contract';
+import { toWireError } from '../api';
+import { EmptyState } from '../components/EmptyState';
+import { ErrorNote, OkNote } from '../components/ErrorNote';
+import { baseName, cleanText, dirName, formatBytes, formatDate } from '../format';
+import { useCatalog, useStores } from '../store';
+import type { CatalogColumn, TypeFilter } from '../store/catalog';
+import { valueOf } from '../store/loadable';
+
+const ROW_HEIGHT = 34;
+
+const COLUMNS: Array<{ key: CatalogColumn; label: string; numeric?: boolean }> = [
+  { key: 'name', label: 'Name' },
+  { key: 'kind', label: 'Kind' },
+  { key: 'capacityBytes', label: 'Capacity', numeric: true },
+  { key: 'sizeBytes', label: 'On disk', numeric: true },
+  { key: 'mtime', label: 'Modified' },
+  { key: 'path', label: 'Folder' },
+];
+
+const KINDS = [
+  'monolithicSparse',
+  'monolithicFlat',
+  'twoGbMaxExtentSparse',
+  'twoGbMaxExtentFlat',
+  'streamOptimized',
+  'vmfs',
+  'vmfsThin',
+  'vmfsSparse',
+  'seSparse',
+  'vmfsRawDeviceMap',
+  'cowd',
+  'raw',
+];
+
+function Cells({ row }: { row: CatalogEntry }) {
+  return (
+    <>
+      <div role="cell" title={row.name}>
+        {cleanText(row.name, 255)} {row.type === 'archive' && <span className="badge">archive</span>}{' '}
+        {row.missing && <span className="badge error">missing</span>}
+      </div>
+      <div role="cell">{row.kind ? cleanText(row.kind, 64) : '—'}</div>
+      <div role="cell" className="num">
+        {row.capacityBytes === null ? '—' : formatBytes(row.capacityBytes)}
+      </div>
+      <div role="cell" className="num">
+        {row.sizeBytes === null ? '—' : formatBytes(row.sizeBytes)}
+      </div>
+      <div role="cell">{formatDate(row.mtime)}</div>
+      <div role="cell" className="muted" title={row.path}>
+        {cleanText(dirName(row.path), 1024)}
+      </div>
+    </>
+  );
+}
+
+/** The catalog as a virtualized table: only the rows on screen exist, pages load as you scroll. */
+function CatalogTable() {
+  const { catalog } = useStores();
+  const rows = useCatalog((s) => s.rows);
+  const total = useCatalog((s) => s.total);
+  const sort = useCatalog((s) => s.sort);
+  const selectedId = useCatalog((s) => s.selectedId);
+  const scrollRef = useRef<HTMLDivElement | null>(null);
+  const [active, setActive] = useState(0);
+
+  const virtualizer = useVirtualizer({
+    count: total,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+    initialRect: { width: 900, height: 420 },
+  });
+  const items = virtualizer.getVirtualItems();
+  const first = items[0]?.index ?? 0;
+  const last = items[items.length - 1]?.index ?? 0;
+
+  useEffect(() => {
+    if (total > 0) catalog.getState().ensureRange(first, last + 1);
+  }, [catalog, first, last, total, rows]);
+
+  const choose = (index: number): void => {
+    const clamped = Math.max(0, Math.min(total - 1, index));
+    setActive(clamped);
+    virtualizer.scrollToIndex(clamped, { align: 'auto' });
+    const row = catalog.getState().rows[clamped];
+    if (row) void catalog.getState().select(row.id);
+  };
+
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>): void => {
+    const page = Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? 400) / ROW_HEIGHT) - 1);
+    const moves: Record<string, number> = { ArrowDown: active + 1, ArrowUp: active - 1, PageDown: active + page, PageUp: active - page, Home: 0, End: total - 1 };
+    const to = moves[e.key];
+    if (to !== undefined && total > 0) {
+      e.preventDefault();
+      choose(to);
+    }
+  };
+
+  return (
+    <div role="table" aria-label="Catalog" aria-rowcount={total + 1} className="vtable">
+      <div role="rowgroup" className="thead">
+        <div role="row" aria-rowindex={1}>
+          {COLUMNS.map((c) => (
+            <div
+              role="columnheader"
+              key={c.key}
+              className={c.numeric ? 'num' : undefined}
+              aria-sort={sort.column === c.key ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}
+            >
+              <button type="button" onClick={() => catalog.getState().sortBy(c.key)}>
+                {c.label}
+                <span aria-hidden="true">{sort.column === c.key ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}</span>
+              </button>
+            </div>
+          ))}
+        </div>
+      </div>
+      <div role="rowgroup" className="tbody" ref={scrollRef} tabIndex={0} onKeyDown={onKeyDown} aria-label="Catalog rows (arrow keys move, the selected row opens on the right)">
+        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+          {items.map((item) => {
+            const row = rows[item.index];
+            return (
+              <div
+                role="row"
+                key={item.key}
+                aria-rowindex={item.index + 2}
+                aria-selected={row !== undefined && row.id === selectedId}
+                style={{ height: item.size, transform: `translateY(${item.start}px)` }}
+                onClick={() => {
+                  setActive(item.index);
+                  if (row) void catalog.getState().select(row.id);
+                }}
+              >
+                {row ? (
+                  <Cells row={row} />
+                ) : (
+                  <div role="cell" className="muted">
+                    Loading…
+                  </div>
+                )}
+              </div>
+            );
+          })}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function VerifyResults({ report }: { report: VerifyReport }) {
+  const bad = report.files.filter((f) => f.status !== 'ok');
+  return (
+    <div className="stack">
+      {report.ok ? (
+        <OkNote>All {report.files.length} files match the manifest.</OkNote>
+      ) : (
+        <div className="note error" role="alert">
+          <span className="icon" aria-hidden="true">
+            !
+          </span>
+          <div className="body">
+            <strong>
+              {bad.length} of {report.files.length} files do not match the manifest:
+            </strong>{' '}
+            {bad.map((f) => `${cleanText(baseName(f.path), 255)} (${f.status})`).join(', ')}.
+            <div className="fix">Restore from another copy of this archive, or back the VM up again; a restore of this one will refuse the damaged files.</div>
+          </div>
+        </div>
+      )}
+      <table className="data" aria-label="Verify results">
+        <thead>
+          <tr>
+            <th scope="col">File</th>
+            <th scope="col">Result</th>
+          </tr>
+        </thead>
+        <tbody>
+          {report.files.map((f) => (
+            <tr key={f.path}>
+              <td className="mono" title={f.path}>
+                {cleanText(baseName(f.path), 255)}
+              </td>
+              <td>
+                <span className={f.status === 'ok' ? 'result-ok' : 'result-bad'}>{f.status === 'ok' ? 'ok' : f.status}</span>
+                {f.message && <span className="muted"> — {cleanText(f.message, 500)}</span>}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** One catalog entry: an archive with its disks, segments and verify; a loose disk with its chain. */
+function EntryDetail({ detail }: { detail: CatalogDetail }) {
+  const { catalog, ui, api, disks } = useStores();
+  const entry = detail.entry;
+  const verify = useCatalog((s) => s.verify[entry.id]);
+  const report = valueOf(verify);
+  const [openError, setOpenError] = useState<WireError | null>(null);
+  const isArchive = entry.type === 'archive';
+
+  const openDisk = async (): Promise<void> => {
+    setOpenError(null);
+    try {
+      const ref = await api.invoke('catalog:openDisk', { id: entry.id });
+      disks.getState().add([ref], true);
+      ui.getState().setScreen('disks');
+    } catch (e) {
+      setOpenError(toWireError(e));
+    }
+  };
+
+  return (
+    <section className="card" aria-labelledby="entry-title">
+      <div className="card-head">
+        <h2 id="entry-title" className="grow">
+          {cleanText(entry.name, 255)}
+        </h2>
+        <span className="badge">{isArchive ? 'archive' : 'disk'}</span>
+        {entry.missing && <span className="badge error">missing</span>}
+      </div>
+      <dl className="kv">
+        <dt>Path</dt>
+        <dd className="mono">{cleanText(entry.path)}</dd>
+        {entry.vm && (
+          <>
+            <dt>VM</dt>
+            <dd>{cleanText(entry.vm, 255)}</dd>
+          </>
+        )}
+        <dt>Kind</dt>
+        <dd>{entry.kind ? cleanText(entry.kind, 64) : '—'}</dd>
+        <dt>Capacity</dt>
+        <dd>{entry.capacityBytes === null ? '—' : formatBytes(entry.capacityBytes)}</dd>
+        <dt>On disk</dt>
+        <dd>{entry.sizeBytes === null ? '—' : formatBytes(entry.sizeBytes)}</dd>
+        <dt>{isArchive ? 'Made' : 'Modified'}</dt>
+        <dd>{formatDate(entry.mtime)}</dd>
+      </dl>
+      {entry.missing && (
+        <div className="spaced">
+          <ErrorNote error={{ code: 'E_NOTFOUND', message: 'This entry’s files were not found at the last scan.', file: entry.path }} />
+        </div>
+      )}
+      <div className="note-actions">
+        {isArchive ? (
+          <>
+            <button type="button" className="primary" onClick={() => void catalog.getState().runVerify(entry.id)} disabled={verify?.status === 'loading'}>
+              {verify?.status === 'loading' ? 'Verifying…' : 'Verify'}
+            </button>
+            <button type="button" onClick={() => ui.getState().openDialog({ kind: 'restore', catalogId: entry.id, catalogName: entry.name })}>
+              Restore…
+            </button>
+          </>
+        ) : (
+          <button type="button" className="primary" onClick={() => void openDisk()} disabled={entry.missing}>
+            Open disk
+          </button>
+        )}
+        <button type="button" className="quiet" onClick={() => void catalog.getState().forget(entry.id)}>
+          Forget
+        </button>
+      </div>
+      {openError && (
+        <div className="spaced">
+          <ErrorNote error={openError} title="Could not open the disk" />
+        </div>
+      )}
+      {verify?.status === 'error' && (
+        <div className="spaced">
+          <ErrorNote error={verify.error} title="Could not verify the archive" />
+        </div>
+      )}
+      {report && (
+        <>
+          <h3 className="section-title">Verify</h3>
+          <VerifyResults report={report} />
+        </>
+      )}
+
+      {isArchive && (
+        <>
+          <h3 className="section-title">Disks</h3>
+          {detail.disks.length === 0 ? (
+            <p className="muted">No disks in this archive.</p>
+          ) : (
+            <table className="data" aria-label="Archived disks">
+              <thead>
+                <tr>
+                  <th scope="col">Disk</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col" className="num">
+                    Capacity
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {detail.disks.map((d) => (
+                  <tr key={d.id}>
+                    <td>{cleanText(d.name, 255)}</td>
+                    <td>{d.kind ? cleanText(d.kind, 64) : '—'}</td>
+                    <td className="num">{d.capacityBytes === null ? '—' : formatBytes(d.capacityBytes)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <h3 className="section-title">Files</h3>
+          <table className="data" aria-label="Archive files">
+            <thead>
+              <tr>
+                <th scope="col">File</th>
+                <th scope="col" className="num">
+                  Size
+                </th>
+                <th scope="col">SHA-256</th>
+              </tr>
+            </thead>
+            <tbody>
+              {detail.segments.map((s) => (
+                <tr key={s.path}>
+                  <td className="mono">{cleanText(baseName(s.path), 255)}</td>
+                  <td className="num">{s.sizeBytes === null ? '—' : formatBytes(s.sizeBytes)}</td>
+                  <td className="mono muted" title={s.sha256 ?? undefined}>
+                    {s.sha256 ? `${s.sha256.slice(0, 12)}…` : '—'}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      {!isArchive && detail.chain.length > 0 && (
+        <>
+          <h3 className="section-title">Chain (top first)</h3>
+          <ol className="plain-list">
+            {detail.chain.map((c, i) => (
+              <li key={i} className="mono">
+                {cleanText(c)}
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+      <details className="spaced">
+        <summary>{isArchive ? 'Manifest' : 'Catalog record'}</summary>
+        <pre className="descriptor">{cleanText(detail.raw, 200_000)}</pre>
+      </details>
+    </section>
+  );
+}
+
+/** Scan folders, search as you type, sort and filter, and inspect, verify or restore an archive. */
+export function CatalogView() {
+  const { catalog, ui } = useStores();
+  const query = useCatalog((s) => s.query);
+  const type = useCatalog((s) => s.type);
+  const kind = useCatalog((s) => s.kind);
+  const total = useCatalog((s) => s.total);
+  const listing = useCatalog((s) => s.listing);
+  const scan = useCatalog((s) => s.scan);
+  const detail = useCatalog((s) => s.detail);
+  const selectedId = useCatalog((s) => s.selectedId);
+  const actionError = useCatalog((s) => s.actionError);
+  const searchRef = useRef<HTMLInputElement | null>(null);
+
+  useEffect(() => {
+    if (catalog.getState().listing.status === 'idle') void catalog.getState().refresh();
+  }, [catalog]);
+
+  useEffect(() => {
+    const onKey = (e: globalThis.KeyboardEvent): void => {
+      if ((e.key === 'f' && (e.ctrlKey || e.metaKey)) || (e.key === '/' && !(e.target instanceof HTMLInputElement))) {
+        e.preventDefault();
+        searchRef.current?.focus();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  const filtered = query.trim() !== '' || type !== 'all' || kind !== '';
+  const summary = scan.status === 'ready' ? scan.value : null;
+
+  return (
+    <>
+      <div className="main-header">
+        <div className="title">
+          <h1>Catalog</h1>
+          <div className="path">Every disk and archive found under the folders you scanned</div>
+        </div>
+        <div className="toolbar" role="toolbar" aria-label="Catalog actions">
+          <button type="button" className="primary" onClick={() => void catalog.getState().scanFolder()} disabled={scan.status === 'loading'}>
+            {scan.status === 'loading' ? 'Scanning…' : 'Scan folder…'}
+          </button>
+          <button type="button" onClick={() => ui.getState().openDialog({ kind: 'restore' })}>
+            Restore archive…
+          </button>
+        </div>
+      </div>
+      <div className="content">
+        {scan.status === 'error' && (
+          <div className="spaced-bottom">
+            <ErrorNote error={scan.error} title="The scan failed" />
+          </div>
+        )}
+        {summary && (
+          <div className="spaced-bottom">
+            <OkNote>
+              Scanned {summary.folders.map((f) => cleanText(f, 500)).join(', ')} in {(summary.durationMs / 1000).toFixed(1)} s: {summary.added} added, {summary.updated} updated,{' '}
+              {summary.unchanged} unchanged, {summary.missing} missing.
+              {summary.errors.length > 0 && (
+                <ul className="reasons">
+                  {summary.errors.map((e, i) => (
+                    <li key={i}>
+                      <span className="mono">{cleanText(baseName(e.path), 255)}</span>: {cleanText(e.message)}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </OkNote>
+          </div>
+        )}
+        {actionError && (
+          <div className="spaced-bottom">
+            <ErrorNote error={actionError} title="That did not work">
+              <button type="button" onClick={() => catalog.getState().dismissActionError()}>
+                Dismiss
+              </button>
+            </ErrorNote>
+          </div>
+        )}
+        <div className="catalog-toolbar">
+          <input
+            ref={searchRef}
+            type="search"
+            aria-label="Search the catalog"
+            placeholder="Search names and VMs (Ctrl+F)"
+            value={query}
+            onChange={(e) => catalog.getState().setQuery(e.target.value)}
+          />
+          <select aria-label="Show" value={type} onChange={(e) => catalog.getState().setType(e.target.value as TypeFilter)}>
+            <option value="all">Disks and archives</option>
+            <option value="disk">Disks only</option>
+            <option value="archive">Archives only</option>
+          </select>
+          <select aria-label="Kind" value={kind} onChange={(e) => catalog.getState().setKind(e.target.value)}>
+            <option value="">Any kind</option>
+            {KINDS.map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+          </select>
+          <span className="muted" aria-live="polite" role="status">
+            {listing.status === 'loading' ? 'Searching…' : `${total.toLocaleString()} ${total === 1 ? 'entry' : 'entries'}`}
+          </span>
+        </div>
+        {listing.status === 'error' && <ErrorNote error={listing.error} title="Could not read the catalog" />}
+        <div className="split">
+          <div>
+            {total === 0 && listing.status === 'ready' ? (
+              filtered ? (
+                <EmptyState title="Nothing matches">
+                  <p>No entry matches these filters. Clear the search or choose “Disks and archives” and “Any kind”.</p>
+                </EmptyState>
+              ) : (
+                <EmptyState
+                  title="The catalog is empty"
+                  actions={
+                    <button type="button" className="primary" onClick={() => void catalog.getState().scanFolder()}>
+                      Scan folder…
+                    </button>
+                  }
+                >
+                  <p>Scan a folder (a NAS share, a USB drive) to list the archives and loose disks in it. Later scans only re-read what changed.</p>
+                </EmptyState>
+              )
+            ) : (
+              <CatalogTable />
+            )}
+          </div>
+          <div>
+            {selectedId === null ? (
+              <p className="muted detail-hint">Select an entry to see its disks, files and chain; archives can be verified and restored.</p>
+            ) : detail.status === 'error' ? (
+              <ErrorNote error={detail.error} title="Could not read this entry" />
+            ) : detail.status === 'ready' ? (
+              <EntryDetail detail={detail.value} />
+            ) : (
+              <p className="muted" role="status">
+                Reading the entry…
+              </p>
+            )}
+          </div>
+        </div>
+      </div>
+    </>
+  );
+}

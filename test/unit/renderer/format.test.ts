@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { baseName, cleanText, formatBytes, formatDuration, formatPercent, parseSize } from '../../../renderer/src/format';
+
+describe('format', () => {
+  it('writes sizes in binary units', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(2 * 1024 ** 4)).toBe('2 TiB');
+    expect(formatBytes(64 * 1024 * 1024)).toBe('64 MiB');
+  });
+  it('writes durations and percentages people read at a glance', () => {
+    expect(formatDuration(5)).toBe('5 s');
+    expect(formatDuration(185)).toBe('3 min 05 s');
+    expect(formatDuration(3720)).toBe('1 h 02 min');
+    expect(formatDuration(null)).toBe('—');
+    expect(formatPercent(50, 200)).toBe('25 %');
+    expect(formatPercent(200, 200)).toBe('100 %');
+  });
+  it('parses sizes as the CLI does', () => {
+    expect(parseSize('40G')).toBe(40 * 1024 ** 3);
+    expect(parseSize('2047M')).toBe(2047 * 1024 ** 2);
+    expect(parseSize('512')).toBe(512);
+    expect(parseSize('1.5T')).toBe(1.5 * 1024 ** 4);
+    expect(parseSize('lots')).toBeNull();
+  });
+  it('strips control characters from guest strings and caps their length', () => {
+    expect(cleanText('a\u0000b\u001bc')).toBe('a\uFFFDb\uFFFDc');
+    expect(cleanText('line\nnext')).toBe('line\nnext');
+    expect(cleanText('x'.repeat(10), 4)).toBe('xxxx…');
+    expect(baseName('C:\\vms\\web01.vmdk')).toBe('web01.vmdk');
+    expect(baseName('/vmfs/volumes/ds/web01.vmdk')).toBe('web01.vmdk');
+  });
+});
