@@ -215,6 +215,9 @@ export interface CatalogEntry {
   /** ms since the epoch (file mtime, or an archive's manifest time) */
   mtime: number | null;
   missing: boolean;
+  // added 2026-11-25: the catalog's own status and its one-line reason when a file did not read.
+  status: 'ok' | 'missing' | 'error';
+  error: string | null;
 }
 
 export interface CatalogPage {
@@ -224,7 +227,7 @@ export interface CatalogPage {
 
 export interface CatalogDetail {
   entry: CatalogEntry;
-  /** An archive's disks (empty for a loose disk). */
+  /** An archive's disks (empty for a loose disk); they are not catalogue entries, so their ids are negative (unique in the answer). */
   disks: CatalogEntry[];
   /** An archive's files with their manifest hashes (empty for a loose disk). */
   segments: Array<{ path: string; sizeBytes: number | null; sha256: string | null }>;
@@ -345,6 +348,7 @@ export const contract = {
       /** mtime range, ms since the epoch */
       from: count.optional(),
       to: count.optional(),
+      /** capacity range (virtual size) */
       minBytes: bytes.optional(),
       maxBytes: bytes.optional(),
       sort: catalogSort,
