@@ -54,7 +54,34 @@ export interface ExtendSpec {
   sizeBytes: number;
 }
 
-export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec;
+/** Kinds `restore --to` writes; without it each disk gets back the kind it had. */
+export const RESTORE_KINDS = ['vmfs', 'twoGbMaxExtentSparse', 'monolithicSparse'] as const;
+export type RestoreKind = (typeof RESTORE_KINDS)[number];
+
+export interface BackupSpec {
+  kind: 'backup';
+  /** A .vmx (all its disks, the .vmx and the .nvram) or a single disk. */
+  source: string;
+  /** An archive folder (created if missing), or '-' for one tar stream on stdout. */
+  archiveDir: string;
+  /** Archive every chain link as its own segments instead of the flattened disk. */
+  keepChain?: boolean;
+  /** Back up a VM whose lock files say it is in use. */
+  force?: boolean;
+  ignoreCid?: boolean;
+  /** Largest segment file; default 2047 MiB. */
+  segmentBytes?: number;
+}
+
+export interface RestoreSpec {
+  kind: 'restore';
+  /** An archive folder, or '-' for a tar stream on stdin. */
+  archiveDir: string;
+  destDir: string;
+  to?: RestoreKind;
+}
+
+export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec | BackupSpec | RestoreSpec;
 
 export interface JobProgress {
   phase: string;

@@ -18,7 +18,7 @@
  * chain. Content hashes are of the flattened bytes over the full capacity, holes as zeros: what
  * `diskchain cat DISK | sha256sum` prints.
  *
- * Compatibility: readers accept any `formatVersion` up to MANIFEST_VERSION and refuse newer ones;
+ * Compatibility: readers accept any `version` up to MANIFEST_VERSION and refuse newer ones;
  * fields are only ever added (optional) within a version.
  */
 import { z } from 'zod';
@@ -48,7 +48,7 @@ export const Geometry = z.object({ cylinders: bytes, heads: bytes, sectors: byte
 export const ArchiveFile = z.object({
   name: ArchiveFileName,
   role: z.enum(['vmx', 'nvram', 'descriptor', 'segment']),
-  sizeBytes: bytes,
+  bytes,
   sha256,
 });
 
@@ -102,7 +102,7 @@ export const ArchivedDisk = z.object({
 
 export const Manifest = z.object({
   format: z.literal(MANIFEST_FORMAT),
-  formatVersion: z.int().min(1),
+  version: z.int().min(1),
   /** When the backup started reading (ISO 8601, UTC). */
   createdAt: z.iso.datetime(),
   tool: z.object({ name: z.literal('diskchain'), version: z.string() }),
@@ -111,9 +111,11 @@ export const Manifest = z.object({
   /** Largest segment file's capacity (the last one of a disk holds the remainder). */
   segmentBytes: bytes,
   source: z.object({
-    type: z.enum(['vm', 'disk']),
+    kind: z.enum(['vmx', 'disk']),
     /** Absolute path of the .vmx or the disk that was backed up. */
     path: z.string(),
+    /** The VM's displayName, else the .vmx's base name; absent for a single-disk backup. */
+    vmName: z.string().optional(),
   }),
   /** The VM's files in the archive; null for a single-disk backup. */
   vm: z
@@ -147,7 +149,7 @@ export function parseManifest(text: string, file: string): Manifest {
   } catch (e) {
     throw new DiskchainError('E_FORMAT', `manifest is not JSON (${(e as Error).message})`, file);
   }
-  const version = (raw as { formatVersion?: unknown } | null)?.formatVersion;
+  const version = (raw as { version?: unknown } | null)?.version;
   if (typeof version === 'number' && version > MANIFEST_VERSION) {
     throw new DiskchainError(
       'E_UNSUPPORTED',

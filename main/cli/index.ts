@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `diskchain` command line: the engine, scriptable. */
 import { Command, CommanderError } from 'commander';
+import { addBackupCommands } from './backup-commands.js';
 import { reportError } from './errors.js';
 import { addJobCommands } from './job-commands.js';
 import { addReadCommands } from './read-commands.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     });
   addReadCommands(program);
   addJobCommands(program);
+  addBackupCommands(program);
   return program;
 }
 

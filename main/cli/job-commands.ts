@@ -24,7 +24,7 @@ const progressOption = (): Option =>
 const adapterOption = (): Option => new Option('--adapter <type>', 'controller the disk is for (geometry follows)').choices([...ADAPTERS]);
 
 /** Runs a job in its worker thread; Ctrl-C cancels it (the job removes its partial output). */
-async function run(spec: JobSpec, options: JobOptions): Promise<void> {
+export async function run(spec: JobSpec, options: JobOptions): Promise<void> {
   const printer = progressPrinter(progressMode(options.progress));
   const job = startJob(spec, (p) => printer.update(p));
   let interrupts = 0;

@@ -1,4 +1,6 @@
 import type { JobResult, JobSpec } from '../../shared/jobs.js';
+import { backupJob } from '../backup/backup.js';
+import { restoreJob } from '../backup/restore.js';
 import { convertJob } from '../convert/convert.js';
 import { extendJob } from '../mutate/extend.js';
 import { commitJob } from '../mutate/commit.js';
@@ -16,5 +18,9 @@ export function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
       return snapshotJob(spec, ctx);
     case 'extend':
       return extendJob(spec, ctx);
+    case 'backup':
+      return backupJob(spec, ctx);
+    case 'restore':
+      return restoreJob(spec, ctx);
   }
 }

@@ -1,0 +1,410 @@
+/**
+ * `diskchain restore ARCHIVE_DIR|- DEST_DIR [--to KIND]`: an archive made by `backup` back into
+ * disks (by default of the kind each had) and, for a VM, its .vmx re-pointed at them and its .nvram.
+ *
+ * Nothing is written before every file of the archive matched the manifest (size and SHA-256);
+ * a tar stream on stdin is checked entry by entry as it arrives, staged in a hidden folder of
+ * DEST_DIR. Disks are then written into that folder, each one's content hash is checked against
+ * the manifest, and only then is everything renamed into DEST_DIR, the .vmx last. Existing files
+ * in DEST_DIR are never replaced; a failed or cancelled restore leaves nothing behind.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DiskchainError, usageError } from '../../shared/errors.js';
+import { RESTORE_KINDS, type DiskKind, type JobResult, type RestoreKind, type RestoreSpec } from '../../shared/jobs.js';
+import { convertJob } from '../convert/convert.js';
+import { DEFAULT_SEGMENT_BYTES, GRAIN_BYTES, outputDdb, outputDescriptor, outputNames, planOutput, type OutputPlan } from '../convert/layout.js';
+import { openChain, type Chain } from '../disk/chain.js';
+import { openLink } from '../disk/link.js';
+import { randomCid } from '../formats/descriptor.js';
+import { FileSink } from '../io/sink.js';
+import { StagedOutput, syncDir } from '../io/staged-output.js';
+import type { JobContext } from '../jobs/context.js';
+import { ArchiveFileName, MANIFEST_NAME, parseManifest, type ArchivedDisk, type ArchivedLink, type Manifest } from './manifest.js';
+import { ownGrains, scanChain } from './scan.js';
+import { emitSparseExtent } from './segment-emitter.js';
+import { fdInput, TarReader, type ReadInput } from './tar.js';
+import { parseVmx, rewriteVmx, vmxValue } from './vmx.js';
+
+const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+
+/** One restored link: what it is written as and the files that makes. */
+interface LinkTarget {
+  link: ArchivedLink;
+  kind: DiskKind;
+  stem: string;
+  /** The file that opens the link (descriptor or single file). */
+  primary: string;
+  files: string[];
+}
+
+interface DiskTarget {
+  disk: ArchivedDisk;
+  /** Base first, top last: the order they are written in. */
+  links: LinkTarget[];
+}
+
+export async function restoreJob(spec: RestoreSpec, ctx: JobContext): Promise<JobResult> {
+  if (spec.to !== undefined && !(RESTORE_KINDS as readonly string[]).includes(spec.to)) {
+    throw usageError(`unknown kind "${spec.to}" (one of ${RESTORE_KINDS.join(', ')})`);
+  }
+  const destDir = path.resolve(spec.destDir);
+  const fromStream = spec.archiveDir === '-';
+  // A folder archive is read and checked before DEST_DIR is touched.
+  const folderArchive = fromStream ? null : readFolderArchive(path.resolve(spec.archiveDir));
+  if (folderArchive) planTargets(folderArchive.manifest, spec.to, destDir);
+  fs.mkdirSync(destDir, { recursive: true });
+  const work = path.join(destDir, `.diskchain-${crypto.randomBytes(4).toString('hex')}.partial`);
+  fs.mkdirSync(work);
+  try {
+    let archiveDir: string;
+    let manifest: Manifest;
+    if (folderArchive) {
+      archiveDir = folderArchive.dir;
+      manifest = folderArchive.manifest;
+      verifyFolder(archiveDir, manifest, ctx);
+    } else {
+      archiveDir = path.join(work, 'archive');
+      fs.mkdirSync(archiveDir);
+      manifest = receiveStream(fdInput(0), 'stdin', archiveDir, ctx, (m) => planTargets(m, spec.to, destDir));
+    }
+    const targets = planTargets(manifest, spec.to, destDir);
+    const outDir = path.join(work, 'out');
+    fs.mkdirSync(outDir);
+    for (const target of targets) await restoreDisk(target, archiveDir, outDir, ctx);
+    checkContent(targets, outDir, ctx);
+    const vmFiles = writeVmFiles(manifest, targets, archiveDir, outDir);
+    const moved = moveIntoPlace(targets, vmFiles, outDir, destDir);
+    return { outputs: moved, summary: summaryOf(manifest, targets, destDir) };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and checking the archive
+
+export function readFolderArchive(dir: string): { dir: string; manifest: Manifest } {
+  if (!fs.existsSync(dir)) throw new DiskchainError('E_NOTFOUND', 'no such archive folder', dir);
+  if (!fs.statSync(dir).isDirectory()) throw new DiskchainError('E_USAGE', "not a folder (use '-' to read a tar stream from stdin)", dir);
+  const file = path.join(dir, MANIFEST_NAME);
+  if (!fs.existsSync(file)) {
+    const partial = fs.readdirSync(dir).find((n) => /^\.diskchain-.*\.partial$/.test(n));
+    const why = partial
+      ? `a backup into it did not finish (it left ${partial}); an archive is complete only once its manifest is written`
+      : 'not a diskchain archive, or an incomplete one (a backup writes the manifest last)';
+    throw new DiskchainError('E_NOTFOUND', `no ${MANIFEST_NAME}: ${why}`, dir);
+  }
+  const size = fs.statSync(file).size;
+  if (size > MAX_MANIFEST_BYTES) throw new DiskchainError('E_FORMAT', `a ${size}-byte manifest is not plausible`, file);
+  return { dir, manifest: parseManifest(fs.readFileSync(file, 'utf8'), file) };
+}
+
+/** Every listed file: present, of its size and SHA-256. All damage is named at once. */
+export function verifyFolder(dir: string, manifest: Manifest, ctx: JobContext): void {
+  const total = manifest.files.reduce((s, f) => s + f.bytes, 0);
+  let done = 0;
+  const problems: string[] = [];
+  const buf = Buffer.alloc(4 * 1024 * 1024);
+  for (const f of manifest.files) {
+    const file = path.join(dir, f.name);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch {
+      problems.push(`${f.name} is missing`);
+      continue;
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      if (size !== f.bytes) {
+        problems.push(`${f.name} has ${size} bytes, the manifest says ${f.bytes}`);
+        continue;
+      }
+      const hash = crypto.createHash('sha256');
+      for (let at = 0; at < size; ) {
+        ctx.throwIfCancelled();
+        const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - at), at);
+        if (n === 0) break;
+        hash.update(buf.subarray(0, n));
+        at += n;
+        done += n;
+        ctx.progress('verify', done, total);
+      }
+      if (hash.digest('hex') !== f.sha256) problems.push(`${f.name} differs from the manifest (SHA-256 mismatch)`);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  if (problems.length > 0) {
+    throw new DiskchainError('E_FORMAT', `archive is damaged, nothing was restored: ${problems.join('; ')}`, dir);
+  }
+}
+
+/**
+ * Reads a tar stream into `archiveDir`, hashing each entry as it arrives and checking it against
+ * the manifest (which `backup` sends first; entries before it are checked when it comes).
+ * Entries the manifest does not list are skipped.
+ */
+export function receiveStream(input: ReadInput, what: string, archiveDir: string, ctx: JobContext, onManifest: (m: Manifest) => void): Manifest {
+  const reader = new TarReader(input, what);
+  const received = new Map<string, { bytes: number; sha256: string }>();
+  let manifest: Manifest | null = null;
+  let done = 0;
+  const check = (name: string): void => {
+    const listed = manifest!.files.find((f) => f.name === name);
+    const got = received.get(name)!;
+    if (!listed) return;
+    if (got.bytes !== listed.bytes) throw damaged(what, `${name} has ${got.bytes} bytes, the manifest says ${listed.bytes}`);
+    if (got.sha256 !== listed.sha256) throw damaged(what, `${name} differs from the manifest (SHA-256 mismatch)`);
+  };
+  const buf = Buffer.alloc(4 * 1024 * 1024);
+  for (let entry = reader.next(); entry; entry = reader.next()) {
+    ctx.throwIfCancelled();
+    if (entry.name === MANIFEST_NAME) {
+      if (manifest) throw damaged(what, `${MANIFEST_NAME} appears twice`);
+      if (entry.sizeBytes > MAX_MANIFEST_BYTES) throw damaged(what, `a ${entry.sizeBytes}-byte manifest is not plausible`);
+      const text = Buffer.alloc(entry.sizeBytes);
+      for (let at = 0; at < text.length; ) at += reader.readData(text.subarray(at));
+      manifest = parseManifest(text.toString('utf8'), `${what}: ${MANIFEST_NAME}`);
+      onManifest(manifest);
+      for (const name of received.keys()) check(name);
+      continue;
+    }
+    if (!ArchiveFileName.safeParse(entry.name).success) continue;
+    if (manifest && !manifest.files.some((f) => f.name === entry!.name)) continue;
+    if (received.has(entry.name)) throw damaged(what, `${entry.name} appears twice`);
+    const total = manifest ? manifest.files.reduce((s, f) => s + f.bytes, 0) : 0;
+    const hash = crypto.createHash('sha256');
+    const out = fs.openSync(path.join(archiveDir, entry.name), 'wx');
+    try {
+      for (let n = reader.readData(buf); n > 0; n = reader.readData(buf)) {
+        ctx.throwIfCancelled();
+        hash.update(buf.subarray(0, n));
+        writeAll(out, buf.subarray(0, n));
+        done += n;
+        ctx.progress('receive', done, Math.max(total, done));
+      }
+    } finally {
+      fs.closeSync(out);
+    }
+    received.set(entry.name, { bytes: entry.sizeBytes, sha256: hash.digest('hex') });
+    if (manifest) check(entry.name);
+  }
+  if (!manifest) throw damaged(what, `no ${MANIFEST_NAME} in the stream: not a diskchain archive`);
+  const missing = (manifest as Manifest).files.filter((f) => !received.has(f.name)).map((f) => f.name);
+  if (missing.length > 0) throw damaged(what, `the stream lacks ${missing.join(', ')}`);
+  return manifest;
+}
+
+function damaged(what: string, message: string): DiskchainError {
+  return new DiskchainError('E_FORMAT', `archive is damaged, nothing was restored: ${message}`, what);
+}
+
+function writeAll(fd: number, buf: Buffer): void {
+  for (let at = 0; at < buf.length; ) at += fs.writeSync(fd, buf, at, buf.length - at);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What gets written where
+
+/** The restored files of every disk; refuses names that exist in DEST_DIR, before anything is written. */
+export function planTargets(manifest: Manifest, to: RestoreKind | undefined, destDir: string): DiskTarget[] {
+  const taken = new Set<string>();
+  const claim = (names: string[]): void => {
+    for (const n of names) {
+      const key = n.toLowerCase();
+      if (taken.has(key)) throw new DiskchainError('E_FORMAT', `two restored files would both be named ${n}`, destDir);
+      taken.add(key);
+      const target = path.join(destDir, n);
+      if (fs.existsSync(target)) throw new DiskchainError('E_EXISTS', 'already exists; restore never replaces files (choose an empty folder)', target);
+    }
+  };
+  if (manifest.vm) claim([manifest.vm.vmx, ...(manifest.vm.nvram ? [manifest.vm.nvram] : [])]);
+  return manifest.disks.map((disk) => {
+    const links: LinkTarget[] = [];
+    disk.links
+      .slice()
+      .reverse()
+      .forEach((link, i) => {
+        const isBase = i === 0;
+        if (!isBase && to === 'vmfs') {
+          throw new DiskchainError(
+            'E_UNSUPPORTED',
+            `disk ${disk.name} was archived with its snapshots (--keep-chain); they can be restored as hosted sparse children only, not --to vmfs`,
+          );
+        }
+        const kind = isBase ? (to ?? disk.restoreKind) : childKind(link, to);
+        const stem = isBase && disk.links.length === 1 ? disk.name : link.descriptor.replace(/\.vmdk$/i, '');
+        const ext = kind === 'raw' ? (/\.dsk$/i.test(link.sourcePath) ? '.dsk' : '.img') : '.vmdk';
+        const plan = restorePlan(kind, `${stem}${ext}`, link.capacityBytes);
+        const files = outputNames(plan);
+        claim(files);
+        links.push({ link, kind, stem, primary: plan.primary, files });
+      });
+    return { disk, links };
+  });
+}
+
+function childKind(link: ArchivedLink, to: RestoreKind | undefined): DiskKind {
+  if (to === 'twoGbMaxExtentSparse' || (to === undefined && link.kind === 'twoGbMaxExtentSparse')) return 'twoGbMaxExtentSparse';
+  return 'monolithicSparse';
+}
+
+function restorePlan(kind: DiskKind, name: string, capacityBytes: number, dir = '.'): OutputPlan {
+  return planOutput(kind, path.join(dir, name), capacityBytes, DEFAULT_SEGMENT_BYTES);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+async function restoreDisk(target: DiskTarget, archiveDir: string, outDir: string, ctx: JobContext): Promise<void> {
+  let parent: { primary: string; cid: number | undefined } | null = null;
+  for (const t of target.links) {
+    ctx.throwIfCancelled();
+    const src = path.join(archiveDir, t.link.descriptor);
+    const phase = `write ${t.primary}`;
+    const sub: JobContext = { progress: (_p, done, total) => ctx.progress(phase, done, total), throwIfCancelled: () => ctx.throwIfCancelled() };
+    if (parent === null) {
+      await convertJob({ kind: 'convert', src, dst: path.join(outDir, t.primary), to: t.kind, skipZeroGrains: true }, sub);
+    } else {
+      writeHostedChild(src, t, parent, outDir, sub);
+    }
+    parent = { primary: t.primary, cid: cidOf(path.join(outDir, t.primary)) };
+  }
+}
+
+function cidOf(file: string): number | undefined {
+  const link = openLink(file);
+  try {
+    return link.descriptor?.cid;
+  } finally {
+    link.data.close();
+  }
+}
+
+/**
+ * A snapshot link restored as a hosted sparse child of the restored parent: the grains the
+ * archived link holds itself (holes fall through to the parent), a new CID, parentCID = the
+ * restored parent's CID and parentFileNameHint = its file name.
+ */
+function writeHostedChild(
+  src: string,
+  t: LinkTarget,
+  parent: { primary: string; cid: number | undefined },
+  outDir: string,
+  ctx: JobContext,
+): void {
+  const archived = openChain(src);
+  try {
+    const capacityBytes = archived.capacityBytes;
+    const plan = restorePlan(t.kind, `${t.stem}.vmdk`, capacityBytes, outDir);
+    const kept = ownGrains(archived.top);
+    const cid = randomCid();
+    const descriptor = outputDescriptor(t.kind, plan, outputDdb(archived, capacityBytes, { kind: t.kind }, cid), {
+      cid,
+      ...(parent.cid === undefined ? {} : { parentCid: parent.cid }),
+      parentFileNameHint: parent.primary,
+    });
+    const out = StagedOutput.create(outDir, outputNames(plan));
+    try {
+      const total = plan.extents.length;
+      let diskOffset = 0;
+      plan.extents.forEach((extent, index) => {
+        const start = diskOffset;
+        const embedded = plan.separateDescriptor ? null : descriptor;
+        const sink = new FileSink(out.open(extent.name));
+        const spec = { capacityBytes: extent.sizeBytes, descriptor: embedded, kept, firstGrain: start / GRAIN_BYTES };
+        for (const chunk of emitSparseExtent(spec, (buf, offset) => archived.top.data.read(buf, start + offset))) {
+          ctx.throwIfCancelled();
+          sink.write(chunk);
+        }
+        diskOffset += extent.sizeBytes;
+        ctx.progress('copy', index + 1, total);
+      });
+      if (plan.separateDescriptor) out.open(plan.primary).append(Buffer.from(descriptor, 'utf8'));
+      out.commit(plan.primary);
+    } catch (e) {
+      out.abort();
+      throw e;
+    }
+  } finally {
+    archived.close();
+  }
+}
+
+/** Each restored link must read exactly as the archived one did (its content hash in the manifest). */
+function checkContent(targets: DiskTarget[], outDir: string, ctx: JobContext): void {
+  const total = targets.reduce((s, t) => s + t.links.reduce((n, l) => n + l.link.capacityBytes, 0), 0);
+  let done = 0;
+  for (const target of targets) {
+    for (const t of target.links) {
+      const chain: Chain = openChain(path.join(outDir, t.primary));
+      try {
+        const { sha256 } = scanChain(chain, false, ctx, (n) => ctx.progress('check', (done += n), total));
+        if (sha256 !== t.link.contentSha256) {
+          throw new DiskchainError('E_FORMAT', `restored disk does not read as the archived one did (content SHA-256 ${sha256}, manifest ${t.link.contentSha256})`, t.primary);
+        }
+      } finally {
+        chain.close();
+      }
+    }
+  }
+}
+
+/** The .vmx with its disk entries pointing at the restored tops, and the .nvram as archived. */
+function writeVmFiles(manifest: Manifest, targets: DiskTarget[], archiveDir: string, outDir: string): string[] {
+  if (!manifest.vm) return [];
+  const vmx = parseVmx(fs.readFileSync(path.join(archiveDir, manifest.vm.vmx), 'utf8'), manifest.vm.vmx);
+  const changes = new Map<string, string>();
+  for (const t of targets) {
+    if (t.disk.device) changes.set(`${t.disk.device}.fileName`, t.links[t.links.length - 1]!.primary);
+  }
+  const files: string[] = [];
+  if (manifest.vm.nvram) {
+    fs.copyFileSync(path.join(archiveDir, manifest.vm.nvram), path.join(outDir, manifest.vm.nvram), fs.constants.COPYFILE_EXCL);
+    if (vmxValue(vmx, 'nvram') !== undefined && vmxValue(vmx, 'nvram') !== manifest.vm.nvram) changes.set('nvram', manifest.vm.nvram);
+    files.push(manifest.vm.nvram);
+  }
+  fs.writeFileSync(path.join(outDir, manifest.vm.vmx), rewriteVmx(vmx, changes), { flag: 'wx' });
+  files.push(manifest.vm.vmx);
+  return files;
+}
+
+/** Renames everything from the work folder into DEST_DIR: disk data, then descriptors, then the .vmx. */
+function moveIntoPlace(targets: DiskTarget[], vmFiles: string[], outDir: string, destDir: string): string[] {
+  const diskFiles = targets.flatMap((t) => t.links.flatMap((l) => [...l.files.filter((f) => f !== l.primary), l.primary]));
+  const order = [...diskFiles, ...vmFiles];
+  for (const name of vmFiles) fsyncFile(path.join(outDir, name));
+  for (const name of order) {
+    const to = path.join(destDir, name);
+    if (fs.existsSync(to)) throw new DiskchainError('E_EXISTS', 'appeared while restoring; restore never replaces files', to);
+    fs.renameSync(path.join(outDir, name), to);
+  }
+  syncDir(destDir);
+  const primaries = targets.map((t) => path.join(destDir, t.links[t.links.length - 1]!.primary));
+  const vmx = vmFiles.length > 0 ? [path.join(destDir, vmFiles[vmFiles.length - 1]!)] : [];
+  return [...vmx, ...primaries];
+}
+
+function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function summaryOf(manifest: Manifest, targets: DiskTarget[], destDir: string): string {
+  const disks = targets
+    .map((t) => {
+      const top = t.links[t.links.length - 1]!;
+      const parents = t.links.length - 1;
+      return `${top.primary} (${top.kind}${parents > 0 ? ` on ${parents} parent link${parents === 1 ? '' : 's'}` : ''})`;
+    })
+    .join(', ');
+  const vm = manifest.vm ? `${manifest.vm.vmx} with ` : '';
+  return `restored ${vm}${disks || 'no disks'} into ${destDir}`;
+}
