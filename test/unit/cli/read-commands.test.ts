@@ -26,7 +26,8 @@ describe('diskchain info, geometry, map, check and cat on a hosted chain', () =>
   const dir = tmpDir();
   const base = path.join(dir, 'base.vmdk');
   const top = path.join(dir, 'top.vmdk');
-  qemuImg('create', '-q', '-f', 'vmdk', '-o', 'adapter_type=lsilogic', base, '64M');
+  // qemu writes its default adapter (ide) into children too, and a child's DDB wins (§1.6).
+  qemuImg('create', '-q', '-f', 'vmdk', base, '64M');
   qemuWrite(base, 5 * MiB + 3, patternBytes(300_000, 1));
   qemuImg('create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', top);
   qemuFill(top, 40 * MiB, MiB, 0x5a);
@@ -35,7 +36,7 @@ describe('diskchain info, geometry, map, check and cat on a hosted chain', () =>
     const r = diskchain(['info', '--json', top]);
     expect(r.status, r.stderr).toBe(0);
     const info = JSON.parse(r.text) as DiskInfo;
-    expect(info).toMatchObject({ path: top, createType: 'monolithicSparse', capacityBytes: 64 * MiB, adapterType: 'lsilogic' });
+    expect(info).toMatchObject({ path: top, createType: 'monolithicSparse', capacityBytes: 64 * MiB, adapterType: 'ide' });
     expect(info.geometry).toEqual({ cylinders: expect.any(Number), heads: expect.any(Number), sectors: expect.any(Number) });
     expect(info.layers.map((l) => l.path)).toEqual([top, base]);
     expect(info.layers[0]).toMatchObject({ createType: 'monolithicSparse', parentCid: info.layers[1]!.cid, allocatedBytes: MiB });
@@ -53,8 +54,8 @@ describe('diskchain info, geometry, map, check and cat on a hosted chain', () =>
   it('geometry --json reports the descriptor geometry and no mismatch', () => {
     const r = diskchain(['geometry', '--json', top]);
     const g = JSON.parse(r.text) as GeometryReport;
-    expect(g).toMatchObject({ adapterType: 'lsilogic', mismatch: false, source: 'descriptor' });
-    expect(g.defaultGeometry).toEqual({ cylinders: 8, heads: 255, sectors: 63 });
+    expect(g).toMatchObject({ adapterType: 'ide', mismatch: false, source: 'descriptor' });
+    expect(g.defaultGeometry).toEqual({ cylinders: 130, heads: 16, sectors: 63 });
   });
 
   it('map --json names the layer of each allocated range, as qemu-img map does', () => {
