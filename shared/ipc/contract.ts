@@ -216,8 +216,9 @@ export interface CatalogEntry {
   mtime: number | null;
   missing: boolean;
   // added 2026-11-25: the catalog's own status and its one-line reason when a file did not read.
-  status: 'ok' | 'missing' | 'error';
-  error: string | null;
+  // (optional so older fakes still type-check; main always sends them)
+  status?: 'ok' | 'missing' | 'error';
+  error?: string | null;
 }
 
 export interface CatalogPage {
