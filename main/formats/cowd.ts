@@ -5,6 +5,7 @@
 import { DiskchainError, formatError } from '../../shared/errors.js';
 import type { DiskFile } from '../io/disk-file.js';
 import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState } from './extent.js';
+import { CoalescedReads, ProblemReport, SectorUsage } from './support.js';
 
 const HEADER_BYTES = 2048;
 const HEADER_SECTORS = HEADER_BYTES / SECTOR;
@@ -16,9 +17,6 @@ const GTE_UNALLOCATED = 0;
 /** Xen Orchestra and Aaru read GTE 1 as "emptied grain": zeros, do not look into the parent. */
 const GTE_ZERO_GRAIN = 1;
 const GT_CACHE_TABLES = 64;
-const MAX_PROBLEMS = 200;
-/** check() looks for overlapping grains with one bit per file sector; beyond this it skips that test. */
-const MAX_OVERLAP_BITMAP_BYTES = 128 * 1024 * 1024;
 
 const COWD_MAGIC = Buffer.from('COWD', 'latin1');
 
@@ -480,91 +478,3 @@ function stateOf(gte: GrainSector): RunState {
   return gte === GTE_ZERO_GRAIN ? 'zero' : 'data';
 }
 
-/** Turns grain-sized pieces into as few file reads as possible: ESX puts a GT's grains back to back. */
-class CoalescedReads {
-  private pendingVirtual = 0;
-  private pendingFile = 0;
-  private pendingLength = 0;
-
-  constructor(
-    private readonly disk: DiskFile,
-    private readonly buf: Buffer,
-    private readonly bufOffset: number,
-  ) {}
-
-  data(virtualOffset: number, fileOffset: number, length: number): void {
-    const continues =
-      this.pendingLength > 0 &&
-      this.pendingFile + this.pendingLength === fileOffset &&
-      this.pendingVirtual + this.pendingLength === virtualOffset;
-    if (!continues) {
-      this.flush();
-      this.pendingVirtual = virtualOffset;
-      this.pendingFile = fileOffset;
-    }
-    this.pendingLength += length;
-  }
-
-  zeros(virtualOffset: number, length: number): void {
-    this.flush();
-    const start = virtualOffset - this.bufOffset;
-    this.buf.fill(0, start, start + length);
-  }
-
-  flush(): void {
-    if (this.pendingLength === 0) return;
-    const start = this.pendingVirtual - this.bufOffset;
-    this.disk.readAt(this.buf.subarray(start, start + this.pendingLength), this.pendingFile, 'grain data');
-    this.pendingLength = 0;
-  }
-}
-
-/** One bit per file sector, to find grains and tables that share file space. */
-class SectorUsage {
-  private constructor(private readonly bits: Uint8Array) {}
-
-  static forFile(fileBytes: number): SectorUsage | undefined {
-    const bitmapBytes = Math.ceil(Math.ceil(fileBytes / SECTOR) / 8);
-    return bitmapBytes > MAX_OVERLAP_BITMAP_BYTES ? undefined : new SectorUsage(new Uint8Array(bitmapBytes));
-  }
-
-  /** Marks [sector, sector+count) as used; false when any of it already was. */
-  claim(sector: number, count: number): boolean {
-    let free = true;
-    for (let s = sector; s < sector + count; s++) {
-      const byte = s >>> 3;
-      const mask = 1 << (s & 7);
-      const current = this.bits[byte];
-      if (current === undefined) continue;
-      if (current & mask) free = false;
-      this.bits[byte] = current | mask;
-    }
-    return free;
-  }
-}
-
-/** Collects problems, keeping the list readable when a file is damaged everywhere. */
-class ProblemReport {
-  private readonly list: Problem[] = [];
-  private dropped = 0;
-
-  constructor(private readonly file: string) {}
-
-  error(location: string | undefined, message: string): void {
-    this.add({ severity: 'error', file: this.file, ...(location ? { location } : {}), message });
-  }
-
-  warning(location: string | undefined, message: string): void {
-    this.add({ severity: 'warning', file: this.file, ...(location ? { location } : {}), message });
-  }
-
-  private add(problem: Problem): void {
-    if (this.list.length < MAX_PROBLEMS) this.list.push(problem);
-    else this.dropped++;
-  }
-
-  problems(): Problem[] {
-    if (this.dropped === 0) return this.list;
-    return [...this.list, { severity: 'error', file: this.file, message: `${this.dropped} more problems not listed` }];
-  }
-}

@@ -9,6 +9,7 @@
 import { DiskchainError, formatError, unsupportedError } from '../../shared/errors.js';
 import type { DiskFile } from '../io/disk-file.js';
 import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState } from './extent.js';
+import { CoalescedReads, isAllZero, ProblemReport } from './support.js';
 
 const HEADER_BYTES = 512;
 const VOLATILE_HEADER_BYTES = 512;
@@ -30,7 +31,6 @@ const GT_BYTES_PER_ENTRY = 8;
 /** A directory entry's upper half must be exactly this: "table allocated", index in the lower half. */
 const GD_ALLOCATED_HIGH = 0x10000000;
 const GT_CACHE_TABLES = 64;
-const MAX_PROBLEMS = 200;
 /** check() finds grains shared by two entries with one bit per grain slot; beyond this it skips that test. */
 const MAX_SHARING_BITMAP_BYTES = 128 * 1024 * 1024;
 
@@ -502,7 +502,7 @@ class SeSparseReader implements SeSparseExtent {
         report.warning(`header byte ${at}`, `reserved field is ${hex64(this.rawHeader, at)}, expected 0`);
       }
     }
-    if (!isZero(this.rawHeader.subarray(208, HEADER_BYTES))) {
+    if (!isAllZero(this.rawHeader.subarray(208, HEADER_BYTES))) {
       report.warning('header byte 208', 'const header padding is not zero');
     }
   }
@@ -525,7 +525,7 @@ class SeSparseReader implements SeSparseExtent {
         'the journal was not replayed (ESX did not close the disk cleanly): grain tables may be stale',
       );
     }
-    if (!isZero(block.subarray(32))) report.warning(`volatile header (sector ${sector}) byte 32`, 'volatile header padding is not zero');
+    if (!isAllZero(block.subarray(32))) report.warning(`volatile header (sector ${sector}) byte 32`, 'volatile header padding is not zero');
   }
 
   private checkRegions(report: ProblemReport): void {
@@ -644,50 +644,6 @@ function stateOf(location: number): RunState {
   return location === LOOKUP_ZERO ? 'zero' : 'data';
 }
 
-function isZero(bytes: Buffer): boolean {
-  for (const b of bytes) if (b !== 0) return false;
-  return true;
-}
-
-/** Turns grain-sized pieces into as few file reads as possible: consecutive grains usually sit back to back. */
-class CoalescedReads {
-  private pendingVirtual = 0;
-  private pendingFile = 0;
-  private pendingLength = 0;
-
-  constructor(
-    private readonly disk: DiskFile,
-    private readonly buf: Buffer,
-    private readonly bufOffset: number,
-  ) {}
-
-  data(virtualOffset: number, fileOffset: number, length: number): void {
-    const continues =
-      this.pendingLength > 0 &&
-      this.pendingFile + this.pendingLength === fileOffset &&
-      this.pendingVirtual + this.pendingLength === virtualOffset;
-    if (!continues) {
-      this.flush();
-      this.pendingVirtual = virtualOffset;
-      this.pendingFile = fileOffset;
-    }
-    this.pendingLength += length;
-  }
-
-  zeros(virtualOffset: number, length: number): void {
-    this.flush();
-    const start = virtualOffset - this.bufOffset;
-    this.buf.fill(0, start, start + length);
-  }
-
-  flush(): void {
-    if (this.pendingLength === 0) return;
-    const start = this.pendingVirtual - this.bufOffset;
-    this.disk.readAt(this.buf.subarray(start, start + this.pendingLength), this.pendingFile, 'grain data');
-    this.pendingLength = 0;
-  }
-}
-
 /** One bit per grain slot, to find two table entries that point at the same grain. */
 class GrainSharing {
   private constructor(private readonly bits: Uint8Array) {}
@@ -708,28 +664,3 @@ class GrainSharing {
   }
 }
 
-/** Collects problems, keeping the list readable when a file is damaged everywhere. */
-class ProblemReport {
-  private readonly list: Problem[] = [];
-  private dropped = 0;
-
-  constructor(private readonly file: string) {}
-
-  error(location: string | undefined, message: string): void {
-    this.add({ severity: 'error', file: this.file, ...(location ? { location } : {}), message });
-  }
-
-  warning(location: string | undefined, message: string): void {
-    this.add({ severity: 'warning', file: this.file, ...(location ? { location } : {}), message });
-  }
-
-  private add(problem: Problem): void {
-    if (this.list.length < MAX_PROBLEMS) this.list.push(problem);
-    else this.dropped++;
-  }
-
-  problems(): Problem[] {
-    if (this.dropped === 0) return this.list;
-    return [...this.list, { severity: 'error', file: this.file, message: `${this.dropped} more problems not listed` }];
-  }
-}

@@ -9,6 +9,7 @@ import { DiskchainError, formatError, unsupportedError } from '../../shared/erro
 import type { DiskFile } from '../io/disk-file.js';
 import { decodeDescriptor, MAX_CAPACITY_BYTES, MAX_DESCRIPTOR_BYTES } from './descriptor.js';
 import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState, type Severity } from './extent.js';
+import { CoalescedReads, LruCache, ProblemReport, SectorUsage, isAllZero } from './support.js';
 
 const MAGIC = Buffer.from('KDMV', 'latin1');
 /** open-vmdk writes the magic XOR 0x20202020 until a conversion finishes (§0). */
@@ -58,9 +59,6 @@ const MARKER_PROGRESS = 4;
 const SPECULATIVE_GRAIN_READ = 64 * 1024 + SECTOR;
 const SCAN_WINDOW_BYTES = 1024 * 1024;
 
-const MAX_PROBLEMS = 200;
-/** check() finds overlaps with one bit per file sector; beyond this it skips that test. */
-const MAX_OVERLAP_BITMAP_BYTES = 128 * 1024 * 1024;
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 
 // ---------------------------------------------------------------------------------------------
@@ -1247,132 +1245,3 @@ function littleEndianWords(bytes: Uint8Array, count: number): Uint32Array {
   return words;
 }
 
-const ZEROS = Buffer.alloc(64 * 1024);
-
-function isAllZero(bytes: Buffer): boolean {
-  for (let offset = 0; offset < bytes.length; offset += ZEROS.length) {
-    const n = Math.min(ZEROS.length, bytes.length - offset);
-    if (!bytes.subarray(offset, offset + n).equals(ZEROS.subarray(0, n))) return false;
-  }
-  return true;
-}
-
-class LruCache<V> {
-  private readonly map = new Map<number, V>();
-
-  constructor(private readonly capacity: number) {}
-
-  get(key: number): V | undefined {
-    const value = this.map.get(key);
-    if (value !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, value);
-    }
-    return value;
-  }
-
-  set(key: number, value: V): void {
-    this.map.delete(key);
-    if (this.map.size >= this.capacity) {
-      const oldest = this.map.keys().next().value;
-      if (oldest !== undefined) this.map.delete(oldest);
-    }
-    this.map.set(key, value);
-  }
-
-  clear(): void {
-    this.map.clear();
-  }
-}
-
-/** Turns grain-sized pieces into as few file reads as possible: writers append grains back to back. */
-class CoalescedReads {
-  private pendingVirtual = 0;
-  private pendingFile = 0;
-  private pendingLength = 0;
-
-  constructor(
-    private readonly disk: DiskFile,
-    private readonly buf: Buffer,
-    private readonly bufOffset: number,
-  ) {}
-
-  data(virtualOffset: number, fileOffset: number, length: number): void {
-    const continues =
-      this.pendingLength > 0 &&
-      this.pendingFile + this.pendingLength === fileOffset &&
-      this.pendingVirtual + this.pendingLength === virtualOffset;
-    if (!continues) {
-      this.flush();
-      this.pendingVirtual = virtualOffset;
-      this.pendingFile = fileOffset;
-    }
-    this.pendingLength += length;
-  }
-
-  zeros(virtualOffset: number, length: number): void {
-    this.flush();
-    const start = virtualOffset - this.bufOffset;
-    this.buf.fill(0, start, start + length);
-  }
-
-  flush(): void {
-    if (this.pendingLength === 0) return;
-    const start = this.pendingVirtual - this.bufOffset;
-    this.disk.readAt(this.buf.subarray(start, start + this.pendingLength), this.pendingFile, 'grain data');
-    this.pendingLength = 0;
-  }
-}
-
-/** One bit per file sector, to find grains and tables that share file space. */
-class SectorUsage {
-  private constructor(private readonly bits: Uint8Array) {}
-
-  static forFile(fileBytes: number): SectorUsage | undefined {
-    const bitmapBytes = Math.ceil(Math.ceil(fileBytes / SECTOR) / 8);
-    return bitmapBytes > MAX_OVERLAP_BITMAP_BYTES ? undefined : new SectorUsage(new Uint8Array(bitmapBytes));
-  }
-
-  /** Marks [sector, sector+count) as used; false when any of it already was. */
-  claim(sector: number, count: number): boolean {
-    let free = true;
-    for (let s = sector; s < sector + count; s++) {
-      const byte = Math.floor(s / 8);
-      const mask = 1 << (s % 8);
-      const current = this.bits[byte];
-      if (current === undefined) break;
-      if (current & mask) free = false;
-      this.bits[byte] = current | mask;
-    }
-    return free;
-  }
-}
-
-/** Collects problems, keeping the list readable when a file is damaged everywhere. */
-class ProblemReport {
-  private readonly list: Problem[] = [];
-  private dropped = 0;
-
-  constructor(private readonly file: string) {}
-
-  error(location: string | undefined, message: string): void {
-    this.add('error', location, message);
-  }
-
-  warning(location: string | undefined, message: string): void {
-    this.add('warning', location, message);
-  }
-
-  add(severity: Severity, location: string | undefined, message: string): void {
-    if (this.list.length >= MAX_PROBLEMS) {
-      this.dropped++;
-      return;
-    }
-    this.list.push({ severity, file: this.file, ...(location ? { location } : {}), message });
-  }
-
-  problems(): Problem[] {
-    if (this.dropped === 0) return this.list;
-    return [...this.list, { severity: 'error', file: this.file, message: `${this.dropped} more problems not listed` }];
-  }
-}

@@ -1,0 +1,142 @@
+/**
+ * Small pieces every binary codec needs: a bounded problem list, merged positional reads, an
+ * overlap bitmap for check(), an LRU cache for grain tables and a fast zero test.
+ */
+import type { DiskFile } from '../io/disk-file.js';
+import { SECTOR, type Problem, type Severity } from './extent.js';
+
+/** A damaged file can have a problem in every table; past this many the list says "N more". */
+const MAX_PROBLEMS = 200;
+/** check() finds shared file space with one bit per sector; beyond this it skips that test. */
+const MAX_OVERLAP_BITMAP_BYTES = 128 * 1024 * 1024;
+
+/** Collects problems, keeping the list readable when a file is damaged everywhere. */
+export class ProblemReport {
+  private readonly list: Problem[] = [];
+  private dropped = 0;
+
+  constructor(private readonly file: string) {}
+
+  error(location: string | undefined, message: string): void {
+    this.add('error', location, message);
+  }
+
+  warning(location: string | undefined, message: string): void {
+    this.add('warning', location, message);
+  }
+
+  add(severity: Severity, location: string | undefined, message: string): void {
+    if (this.list.length >= MAX_PROBLEMS) {
+      this.dropped++;
+      return;
+    }
+    this.list.push({ severity, file: this.file, ...(location ? { location } : {}), message });
+  }
+
+  problems(): Problem[] {
+    if (this.dropped === 0) return this.list;
+    return [...this.list, { severity: 'error', file: this.file, message: `${this.dropped} more problems not listed` }];
+  }
+}
+
+/** Turns grain-sized pieces into as few file reads as possible: writers append grains back to back. */
+export class CoalescedReads {
+  private pendingVirtual = 0;
+  private pendingFile = 0;
+  private pendingLength = 0;
+
+  constructor(
+    private readonly disk: DiskFile,
+    private readonly buf: Buffer,
+    private readonly bufOffset: number,
+  ) {}
+
+  data(virtualOffset: number, fileOffset: number, length: number): void {
+    const continues =
+      this.pendingLength > 0 &&
+      this.pendingFile + this.pendingLength === fileOffset &&
+      this.pendingVirtual + this.pendingLength === virtualOffset;
+    if (!continues) {
+      this.flush();
+      this.pendingVirtual = virtualOffset;
+      this.pendingFile = fileOffset;
+    }
+    this.pendingLength += length;
+  }
+
+  zeros(virtualOffset: number, length: number): void {
+    this.flush();
+    const start = virtualOffset - this.bufOffset;
+    this.buf.fill(0, start, start + length);
+  }
+
+  flush(): void {
+    if (this.pendingLength === 0) return;
+    const start = this.pendingVirtual - this.bufOffset;
+    this.disk.readAt(this.buf.subarray(start, start + this.pendingLength), this.pendingFile, 'grain data');
+    this.pendingLength = 0;
+  }
+}
+
+/** One bit per file sector, to find grains and tables that share file space. */
+export class SectorUsage {
+  private constructor(private readonly bits: Uint8Array) {}
+
+  static forFile(fileBytes: number): SectorUsage | undefined {
+    const bitmapBytes = Math.ceil(Math.ceil(fileBytes / SECTOR) / 8);
+    return bitmapBytes > MAX_OVERLAP_BITMAP_BYTES ? undefined : new SectorUsage(new Uint8Array(bitmapBytes));
+  }
+
+  /** Marks [sector, sector+count) as used; false when any of it already was. */
+  claim(sector: number, count: number): boolean {
+    let free = true;
+    for (let s = sector; s < sector + count; s++) {
+      const byte = Math.floor(s / 8);
+      const mask = 1 << (s % 8);
+      const current = this.bits[byte];
+      if (current === undefined) break;
+      if (current & mask) free = false;
+      this.bits[byte] = current | mask;
+    }
+    return free;
+  }
+}
+
+export class LruCache<V> {
+  private readonly map = new Map<number, V>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(key: number): V | undefined {
+    const value = this.map.get(key);
+    if (value !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, value);
+    }
+    return value;
+  }
+
+  set(key: number, value: V): void {
+    this.map.delete(key);
+    if (this.map.size >= this.capacity) {
+      const oldest = this.map.keys().next().value;
+      if (oldest !== undefined) this.map.delete(oldest);
+    }
+    this.map.set(key, value);
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** memcmp against a zero page: far faster than a JavaScript loop. */
+export function isAllZero(bytes: Uint8Array): boolean {
+  for (let offset = 0; offset < bytes.length; offset += ZEROS.length) {
+    const n = Math.min(ZEROS.length, bytes.length - offset);
+    if (!Buffer.from(bytes.buffer, bytes.byteOffset + offset, n).equals(ZEROS.subarray(0, n))) return false;
+  }
+  return true;
+}
