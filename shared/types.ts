@@ -48,6 +48,8 @@ export interface LayerInfo {
   header: Record<string, string | number | boolean>;
   descriptor: string | null;
   warnings: string[];
+  /** Raw device mappings: virtual (vmfsRawDeviceMap) or physical/pass-through mode, and the mapping file. */
+  rdm?: { mode: 'virtual' | 'physical'; mapping: string };
 }
 
 export interface DiskInfo {

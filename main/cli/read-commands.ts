@@ -164,6 +164,10 @@ function layerText(layer: LayerInfo, index: number, dir: string): string[] {
     `  [${index}] ${rel(layer.path)}  ${layer.createType}  ${humanBytes(layer.capacityBytes)}  allocated ${humanBytes(layer.allocatedBytes)}${cids}`,
   ];
   if (layer.parent) lines.push(`      parent ${layer.parent.name} (from ${layer.parent.source})`);
+  if (layer.rdm) {
+    const mode = layer.rdm.mode === 'physical' ? 'physical (pass-through)' : 'virtual';
+    lines.push(`      raw device mapping, ${mode} mode, mapping file ${rel(layer.rdm.mapping)}: the data is on the ESX host's LUN`);
+  }
   for (const e of layer.extents) {
     const file = e.path === null ? '' : ` ${rel(e.path)}`;
     lines.push(`      extent ${e.access} ${e.sectors} ${e.type}${file}${e.offset ? ` offset ${e.offset}` : ''}`);

@@ -19,7 +19,12 @@ export function diskInfo(chain: Chain): DiskInfo {
 
 export function layerInfo(link: Link): LayerInfo {
   const d = link.descriptor;
+  const rdmExtent = link.extents.find((e) => e.type === 'VMFSRDM' || e.type === 'VMFSRAW');
+  const rdm: LayerInfo['rdm'] = rdmExtent
+    ? { mode: /passthrough/i.test(link.createType) || rdmExtent.type === 'VMFSRAW' ? 'physical' : 'virtual', mapping: rdmExtent.path ?? '' }
+    : undefined;
   return {
+    ...(rdm ? { rdm } : {}),
     path: link.path,
     createType: link.createType,
     cid: d?.cid === undefined ? null : formatCid(d.cid),

@@ -216,6 +216,7 @@ describe('split and flat layouts', () => {
     });
     const chain = openChain(rdm);
     expect(diskInfo(chain).layers[0]!.extents[0]!.type).toBe('VMFSRDM');
+    expect(diskInfo(chain).layers[0]!.rdm).toEqual({ mode: 'physical', mapping: path.join(dir, 'rdm-rdmp.vmdk') });
     expect(errorOf(() => chain.read(Buffer.alloc(512), 0)).code).toBe('E_UNSUPPORTED');
     chain.close();
   });
