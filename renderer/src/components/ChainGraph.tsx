@@ -40,7 +40,8 @@ export function ChainGraph({ info, selected, onSelect }: { info: DiskInfo; selec
             {tieToParent && (
               <div className={`chain-arrow ${tieToParent.broken ? 'broken' : ''}`} title={tieToParent.explanation}>
                 <svg width="48" height="14" viewBox="0 0 48 14" aria-hidden="true">
-                  <path d="M47 7H4M10 1L3 7l7 6" fill="none" stroke="currentColor" strokeWidth="2" strokeDasharray={tieToParent.broken ? '4 3' : undefined} />
+                  <path d="M47 7H5" fill="none" stroke="currentColor" strokeWidth="2" strokeDasharray={tieToParent.broken ? '4 3' : undefined} />
+                  <path d="M10 1L3 7l7 6" fill="none" stroke="currentColor" strokeWidth="2" strokeLinejoin="round" />
                 </svg>
                 <span>{tieToParent.broken ? 'CID mismatch' : 'parent'}</span>
               </div>

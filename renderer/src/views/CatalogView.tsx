@@ -9,7 +9,8 @@ import { useCatalog, useStores } from '../store';
 import type { CatalogColumn, TypeFilter } from '../store/catalog';
 import { valueOf } from '../store/loadable';
 
-const ROW_HEIGHT = 34;
+const ROW_HEIGHT = 46;
+const MAX_TABLE_HEIGHT = 560;
 
 const COLUMNS: Array<{ key: CatalogColumn; label: string; numeric?: boolean }> = [
   { key: 'name', label: 'Name' },
@@ -17,7 +18,6 @@ const COLUMNS: Array<{ key: CatalogColumn; label: string; numeric?: boolean }> =
   { key: 'capacityBytes', label: 'Capacity', numeric: true },
   { key: 'sizeBytes', label: 'On disk', numeric: true },
   { key: 'mtime', label: 'Modified' },
-  { key: 'path', label: 'Folder' },
 ];
 
 const KINDS = [
@@ -38,9 +38,16 @@ const KINDS = [
 function Cells({ row }: { row: CatalogEntry }) {
   return (
     <>
-      <div role="cell" title={row.name}>
-        {cleanText(row.name, 255)} {row.type === 'archive' && <span className="badge">archive</span>}{' '}
-        {row.missing && <span className="badge error">missing</span>}
+      <div role="cell" className="name-cell" title={row.path}>
+        <span className="name">
+          {cleanText(row.name, 255)} {row.missing && <span className="badge error">missing</span>}
+          {row.status === 'error' && (
+            <span className="badge error" title={row.error ?? undefined}>
+              unreadable
+            </span>
+          )}
+        </span>
+        <span className="sub">{cleanText(dirName(row.path), 1024)}</span>
       </div>
       <div role="cell">{row.kind ? cleanText(row.kind, 64) : '—'}</div>
       <div role="cell" className="num">
@@ -50,9 +57,6 @@ function Cells({ row }: { row: CatalogEntry }) {
         {row.sizeBytes === null ? '—' : formatBytes(row.sizeBytes)}
       </div>
       <div role="cell">{formatDate(row.mtime)}</div>
-      <div role="cell" className="muted" title={row.path}>
-        {cleanText(dirName(row.path), 1024)}
-      </div>
     </>
   );
 }
@@ -119,8 +123,16 @@ function CatalogTable() {
           ))}
         </div>
       </div>
-      <div role="rowgroup" className="tbody" ref={scrollRef} tabIndex={0} onKeyDown={onKeyDown} aria-label="Catalog rows (arrow keys move, the selected row opens on the right)">
-        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+      <div
+        role="rowgroup"
+        className="tbody"
+        ref={scrollRef}
+        tabIndex={0}
+        onKeyDown={onKeyDown}
+        aria-label="Catalog rows (arrow keys move, the selected row opens on the right)"
+        style={{ height: Math.max(ROW_HEIGHT * 3, Math.min(total * ROW_HEIGHT + 2, MAX_TABLE_HEIGHT)) }}
+      >
+        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }} className="tbody-inner">
           {items.map((item) => {
             const row = rows[item.index];
             return (
@@ -181,7 +193,7 @@ function VerifyResults({ report }: { report: VerifyReport }) {
         <tbody>
           {report.files.map((f) => (
             <tr key={f.path}>
-              <td className="mono" title={f.path}>
+              <td className="mono nowrap" title={f.path}>
                 {cleanText(baseName(f.path), 255)}
               </td>
               <td>
@@ -243,6 +255,11 @@ function EntryDetail({ detail }: { detail: CatalogDetail }) {
         <dt>{isArchive ? 'Made' : 'Modified'}</dt>
         <dd>{formatDate(entry.mtime)}</dd>
       </dl>
+      {entry.status === 'error' && entry.error && (
+        <div className="spaced">
+          <ErrorNote error={{ code: 'E_FORMAT', message: entry.error, file: entry.path }} title="The last scan could not read it" />
+        </div>
+      )}
       {entry.missing && (
         <div className="spaced">
           <ErrorNote error={{ code: 'E_NOTFOUND', message: 'This entry’s files were not found at the last scan.', file: entry.path }} />
@@ -463,7 +480,10 @@ export function CatalogView() {
           </span>
         </div>
         {listing.status === 'error' && <ErrorNote error={listing.error} title="Could not read the catalog" />}
-        <div className="split">
+        {selectedId === null && total > 0 && (
+          <p className="muted detail-hint">Select an entry (click, or ↑ ↓ in the table) to see its disks, files and chain; archives can be verified and restored.</p>
+        )}
+        <div className={`split ${selectedId === null ? 'single' : ''}`}>
           <div>
             {total === 0 && listing.status === 'ready' ? (
               filtered ? (
@@ -486,10 +506,8 @@ export function CatalogView() {
               <CatalogTable />
             )}
           </div>
-          <div>
-            {selectedId === null ? (
-              <p className="muted detail-hint">Select an entry to see its disks, files and chain; archives can be verified and restored.</p>
-            ) : detail.status === 'error' ? (
+          <div hidden={selectedId === null}>
+            {selectedId === null ? null : detail.status === 'error' ? (
               <ErrorNote error={detail.error} title="Could not read this entry" />
             ) : detail.status === 'ready' ? (
               <EntryDetail detail={detail.value} />
