@@ -27,7 +27,7 @@ import { formatCid, NO_PARENT_CID, randomCid } from '../formats/descriptor.js';
 import { FdSink, FileSink, type ByteSink } from '../io/sink.js';
 import { StagedOutput } from '../io/staged-output.js';
 import type { JobContext } from '../jobs/context.js';
-import { findLocks } from './locks.js';
+import { chainFiles, findLocks } from './locks.js';
 import { MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, serializeManifest, type ArchiveFile, type ArchivedDisk, type Manifest } from './manifest.js';
 import { cleanStem, diskStemOf, linkStem, NameBook } from './names.js';
 import { ownGrains, scanChain, sha256Of } from './scan.js';
@@ -181,16 +181,6 @@ function inUse(source: string, locks: string[]): DiskchainError {
       'back it up anyway (its disks may change while they are read)',
     source,
   );
-}
-
-/** Every file a chain reads: link files, then their extents. */
-export function chainFiles(chain: Chain): string[] {
-  const files = new Set<string>();
-  for (const link of chain.links) {
-    files.add(link.path);
-    for (const e of link.extents) if (e.path !== null && fs.existsSync(e.path)) files.add(e.path);
-  }
-  return [...files];
 }
 
 function fingerprint(file: string): Fingerprint {

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Chain } from '../disk/chain.js';
 
 /**
  * Lock files or folders found for `files` (the .vmx and every file of every chain). In `vmFolder`
@@ -35,4 +36,14 @@ function listFolder(folder: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Every file a chain reads (link files and their extents): where its locks would be, and what a backup must not see change. */
+export function chainFiles(chain: Chain): string[] {
+  const files = new Set<string>();
+  for (const link of chain.links) {
+    files.add(link.path);
+    for (const e of link.extents) if (e.path !== null && fs.existsSync(e.path)) files.add(e.path);
+  }
+  return [...files];
 }

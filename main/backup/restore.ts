@@ -53,7 +53,10 @@ export async function restoreJob(spec: RestoreSpec, ctx: JobContext): Promise<Jo
   const fromStream = spec.archiveDir === '-';
   // A folder archive is read and checked before DEST_DIR is touched.
   const folderArchive = fromStream ? null : readFolderArchive(path.resolve(spec.archiveDir));
-  if (folderArchive) planTargets(folderArchive.manifest, spec.to, destDir);
+  if (folderArchive) {
+    planTargets(folderArchive.manifest, spec.to, destDir);
+    verifyFolder(folderArchive.dir, folderArchive.manifest, ctx);
+  }
   fs.mkdirSync(destDir, { recursive: true });
   const work = path.join(destDir, `.diskchain-${crypto.randomBytes(4).toString('hex')}.partial`);
   fs.mkdirSync(work);
@@ -63,7 +66,6 @@ export async function restoreJob(spec: RestoreSpec, ctx: JobContext): Promise<Jo
     if (folderArchive) {
       archiveDir = folderArchive.dir;
       manifest = folderArchive.manifest;
-      verifyFolder(archiveDir, manifest, ctx);
     } else {
       archiveDir = path.join(work, 'archive');
       fs.mkdirSync(archiveDir);

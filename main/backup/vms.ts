@@ -6,8 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
 import { openChain } from '../disk/chain.js';
-import { chainFiles } from './backup.js';
-import { findLocks } from './locks.js';
+import { chainFiles, findLocks } from './locks.js';
 import { readVmx, vmxDisks, vmxNvram, vmxValue, type VmxDisk } from './vmx.js';
 
 export interface VmDiskListing {
