@@ -5,6 +5,7 @@ import { addBackupCommands } from './backup-commands.js';
 import { reportError } from './errors.js';
 import { addJobCommands } from './job-commands.js';
 import { addReadCommands } from './read-commands.js';
+import { addServeCommand } from './serve-command.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   addReadCommands(program);
   addJobCommands(program);
   addBackupCommands(program);
+  addServeCommand(program);
   return program;
 }
 

@@ -1,0 +1,98 @@
+/**
+ * The desktop app's services, free of Electron: Electron main and the browser host build the
+ * same object and register its handlers through main/ipc/register.ts.
+ */
+import * as os from 'node:os';
+import type { AppInfo } from '../../shared/ipc/contract.js';
+import type { Handlers } from '../ipc/register.js';
+import { startJob } from '../jobs/engine.js';
+import { openCatalogService, type CatalogService } from './catalog.js';
+import type { Dialogs } from './dialogs.js';
+import { DiskService } from './disks.js';
+import type { Emit } from './events.js';
+import { JobService, type StartJob } from './jobs.js';
+import { TargetService } from './targets.js';
+
+export interface ServiceOptions {
+  mode: AppInfo['mode'];
+  /** The app's version (Electron: app.getVersion(); the CLI: package.json). */
+  version: string;
+  dialogs: Dialogs;
+  emit: Emit;
+  /** Recent files and other small state. */
+  stateDir: string;
+  /** The catalog database; opened on first use. */
+  catalogDb: string;
+  /** The job engine (tests may pass a fake). */
+  startJob?: StartJob;
+}
+
+export interface Services {
+  handlers: Handlers;
+  disks: DiskService;
+  targets: TargetService;
+  jobs: JobService;
+  /** Cancels running jobs, waits for them, closes the catalog. */
+  dispose(): Promise<void>;
+}
+
+export function createServices(options: ServiceOptions): Services {
+  const { dialogs, emit } = options;
+  const disks = new DiskService(options.stateDir, emit);
+  const targets = new TargetService(dialogs);
+  const jobs = new JobService(disks, targets, emit, options.startJob ?? startJob, async (id) => (await catalog()).archivePath(id));
+  let catalogService: Promise<CatalogService> | null = null;
+  const catalog = (): Promise<CatalogService> => (catalogService ??= openCatalogService(options.catalogDb).catch((e: unknown) => {
+    catalogService = null;
+    throw e;
+  }));
+  const info: AppInfo = {
+    mode: options.mode,
+    version: options.version,
+    platform: `${os.platform()}-${os.arch()}`,
+    dialogs: dialogs.kind,
+    dropOpens: options.mode === 'electron',
+  };
+
+  const handlers: Handlers = {
+    'app:info': () => info,
+    'disks:open': async () => disks.open(await dialogs.openFiles({ title: 'Open disks', filter: 'disk', multiple: true }), 'dialog'),
+    'disks:list': () => disks.list(),
+    'disks:close': ({ diskId }) => (disks.close(diskId), null),
+    'disks:info': ({ diskId, ignoreCid }) => disks.info(diskId, ignoreCid),
+    'disks:geometry': ({ diskId, ignoreCid }) => disks.geometry(diskId, ignoreCid),
+    'disks:check': ({ diskId }) => disks.check(diskId),
+    'disks:layer': ({ diskId, layer, ignoreCid }) => disks.layer(diskId, layer, ignoreCid),
+    'disks:map': ({ diskId, start, length, buckets, ignoreCid }) => disks.map(diskId, { start, length, buckets }, ignoreCid),
+    'recent:list': () => disks.recent(),
+    'recent:open': ({ recentId }) => disks.openRecent(recentId),
+    'recent:clear': () => (disks.clearRecent(), null),
+    'targets:chooseFile': (input) => targets.chooseFile(input),
+    'targets:chooseFolder': (input) => targets.chooseFolder(input),
+    'jobs:preflight': ({ request }) => jobs.preflight(request),
+    'jobs:start': ({ request }) => jobs.start(request),
+    'jobs:cancel': ({ jobId }) => (jobs.cancel(jobId), null),
+    'jobs:list': () => jobs.list(),
+    'jobs:clear': ({ jobId }) => (jobs.clear(jobId), null),
+    'jobs:openOutput': ({ jobId }) => disks.open([jobs.outputOf(jobId)], 'job')[0]!,
+    'catalog:scan': async ({ folderTargetIds }) => (await catalog()).scan(folderTargetIds.map((id) => targets.get(id, 'folder').path)),
+    'catalog:list': async (query) => (await catalog()).list(query),
+    'catalog:search': async (query) => (await catalog()).search(query),
+    'catalog:show': async ({ id }) => (await catalog()).show(id),
+    'catalog:verify': async ({ id }) => (await catalog()).verify(id),
+    'catalog:forget': async ({ id }) => ((await catalog()).forget(id), null),
+    'catalog:openDisk': async ({ id }) => disks.open([(await catalog()).diskPath(id)], 'catalog')[0]!,
+  };
+
+  return {
+    handlers,
+    disks,
+    targets,
+    jobs,
+    async dispose() {
+      for (const job of jobs.list()) if (job.status === 'running') jobs.cancel(job.jobId);
+      await jobs.settle();
+      (await catalogService?.catch(() => null))?.close();
+    },
+  };
+}
