@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import { builtinModules } from 'node:module';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', 'node_modules/**', 'test-results/**'] },
@@ -17,6 +18,24 @@ export default tseslint.config(
   {
     files: ['shared/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['node:*', '../main/*', '**/main/**', 'electron'] }] },
+  },
+  // renderer/ is a sandboxed web page: no Node, no Electron, nothing of main/; it reaches main only through shared/ipc.
+  {
+    files: ['renderer/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: builtinModules.map((name) => ({ name, message: 'renderer/ runs in a browser page: no Node modules' })),
+          patterns: [
+            { group: ['node:*'], message: 'renderer/ runs in a browser page: no Node modules' },
+            { group: ['electron', 'electron/*'], message: 'renderer/ talks to main through shared/ipc (window.diskchain), not electron' },
+            { group: ['**/main/**', '../main', '../../main'], message: 'renderer/ may not import main/: use shared/ types and the IPC contract' },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['main/formats/**/*.ts'],

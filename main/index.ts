@@ -1,0 +1,90 @@
+/**
+ * Electron main: one instance, sandbox everywhere, the renderer from app://app, the contract's
+ * services registered on ipcMain. Everything the app does lives in main/services (shared with
+ * `diskchain serve`); this file only wires Electron to it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, ipcMain } from 'electron';
+import { DROP_CHANNEL } from '../shared/ipc/channels.js';
+import { defaultCatalogPath } from './catalog/default-path.js';
+import { ElectronDialogs } from './electron-dialogs.js';
+import { electronIpc, emitToWindows, senderOf } from './ipc/electron-adapter.js';
+import { originCheck, registerContract } from './ipc/register.js';
+import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol.js';
+import { createServices, type Services } from './services/index.js';
+import { createWindow, lockDownSession, windowStateFile } from './window.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const preload = path.join(here, '../preload/index.cjs');
+const rendererDir = path.join(here, '../renderer');
+const icon = path.join(here, '../../resources/icon.png');
+const MAX_DROPPED = 64;
+
+app.enableSandbox();
+registerAppScheme();
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  let services: Services | null = null;
+  let win: BrowserWindow | null = null;
+
+  /** Disk files named on a command line (this one, or a second instance's). */
+  const openArgs = (argv: string[]): void => {
+    const files = argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('-') && fs.statSync(a, { throwIfNoEntry: false })?.isFile());
+    if (services && files.length > 0) {
+      try {
+        services.disks.open(files, 'startup');
+      } catch (e) {
+        console.error(`diskchain: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  };
+
+  app.on('second-instance', (_event, argv) => {
+    if (win) {
+      if (win.isMinimized()) win.restore();
+      win.focus();
+    }
+    openArgs(argv);
+  });
+
+  app.whenReady().then(() => {
+    lockDownSession();
+    serveRenderer(rendererDir);
+    const stateDir = app.getPath('userData');
+    services = createServices({
+      mode: 'electron',
+      version: app.getVersion(),
+      dialogs: new ElectronDialogs(),
+      emit: emitToWindows,
+      stateDir,
+      catalogDb: defaultCatalogPath(),
+    });
+    const isAllowed = originCheck(APP_ORIGIN);
+    registerContract(electronIpc, services.handlers, isAllowed, (e) => console.error(e));
+    ipcMain.handle(DROP_CHANNEL, (event, paths: unknown) => {
+      if (!isAllowed(senderOf(event)) || !Array.isArray(paths)) return;
+      const files = paths
+        .slice(0, MAX_DROPPED)
+        .filter((p): p is string => typeof p === 'string' && p.length < 4096 && fs.statSync(p, { throwIfNoEntry: false })?.isFile() === true);
+      if (files.length > 0) services?.disks.open(files, 'drop');
+    });
+    win = createWindow({ preload, state: windowStateFile(stateDir), ...(fs.existsSync(icon) ? { icon } : {}) });
+    win.on('closed', () => (win = null));
+    void win.loadURL(`${APP_ORIGIN}/index.html`);
+    win.webContents.once('did-finish-load', () => openArgs(process.argv));
+  });
+
+  let disposed = false;
+  app.on('before-quit', (event) => {
+    if (disposed || !services) return;
+    event.preventDefault();
+    disposed = true;
+    void services.dispose().finally(() => app.quit());
+  });
+
+  app.on('window-all-closed', () => app.quit());
+}
