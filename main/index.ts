@@ -21,6 +21,9 @@ const preload = path.join(here, '../preload/index.cjs');
 const rendererDir = path.join(here, '../renderer');
 const icon = path.join(here, '../../resources/icon.png');
 const MAX_DROPPED = 64;
+/** `electron-vite dev` serves the renderer with hot reload and names it here; never in a packaged app. */
+const devUrl = app.isPackaged ? undefined : process.env['ELECTRON_RENDERER_URL'];
+const devOrigin = devUrl === undefined ? undefined : new URL(devUrl).origin;
 
 app.enableSandbox();
 registerAppScheme();
@@ -52,7 +55,7 @@ if (!app.requestSingleInstanceLock()) {
   });
 
   app.whenReady().then(() => {
-    lockDownSession();
+    lockDownSession(devOrigin);
     serveRenderer(rendererDir);
     const stateDir = app.getPath('userData');
     services = createServices({
@@ -63,7 +66,7 @@ if (!app.requestSingleInstanceLock()) {
       stateDir,
       catalogDb: defaultCatalogPath(),
     });
-    const isAllowed = originCheck(APP_ORIGIN);
+    const isAllowed = devOrigin === undefined ? originCheck(APP_ORIGIN) : originCheck(APP_ORIGIN, devOrigin);
     registerContract(electronIpc, services.handlers, isAllowed, (e) => console.error(e));
     ipcMain.handle(DROP_CHANNEL, (event, paths: unknown) => {
       if (!isAllowed(senderOf(event)) || !Array.isArray(paths)) return;
@@ -72,9 +75,9 @@ if (!app.requestSingleInstanceLock()) {
         .filter((p): p is string => typeof p === 'string' && p.length < 4096 && fs.statSync(p, { throwIfNoEntry: false })?.isFile() === true);
       if (files.length > 0) services?.disks.open(files, 'drop');
     });
-    win = createWindow({ preload, state: windowStateFile(stateDir), ...(fs.existsSync(icon) ? { icon } : {}) });
+    win = createWindow({ preload, state: windowStateFile(stateDir), ...(devOrigin ? { devOrigin } : {}), ...(fs.existsSync(icon) ? { icon } : {}) });
     win.on('closed', () => (win = null));
-    void win.loadURL(`${APP_ORIGIN}/index.html`);
+    void win.loadURL(devUrl ?? `${APP_ORIGIN}/index.html`);
     win.webContents.once('did-finish-load', () => openArgs(process.argv));
   });
 

@@ -17,18 +17,26 @@ export function windowStateFile(stateDir: string): StateFile<WindowState> {
   return new StateFile(path.join(stateDir, 'window.json'), parseWindowState, () => ({ bounds: null, maximized: false }));
 }
 
-/** Deny every permission request and check, and every request that is not for the app itself. */
-export function lockDownSession(): void {
+/** Deny every permission request and check, and every request that is not for the app itself (or the dev server in `npm run dev`). */
+export function lockDownSession(devOrigin?: string): void {
   const ses = session.defaultSession;
   ses.setPermissionRequestHandler((_webContents, _permission, callback) => callback(false));
   ses.setPermissionCheckHandler(() => false);
+  const devSocket = devOrigin?.replace(/^http/, 'ws');
   ses.webRequest.onBeforeRequest((details, callback) => {
-    const allowed = details.url.startsWith(`${APP_ORIGIN}/`) || details.url.startsWith('devtools:') || details.url.startsWith('data:') || details.url.startsWith('blob:');
+    const url = details.url;
+    const allowed =
+      url.startsWith(`${APP_ORIGIN}/`) ||
+      url.startsWith('devtools:') ||
+      url.startsWith('data:') ||
+      url.startsWith('blob:') ||
+      (devOrigin !== undefined && (url.startsWith(`${devOrigin}/`) || url.startsWith(`${devSocket}/`)));
     callback({ cancel: !allowed });
   });
 }
 
-export function createWindow(options: { preload: string; icon?: string; state: StateFile<WindowState> }): BrowserWindow {
+export function createWindow(options: { preload: string; icon?: string; devOrigin?: string; state: StateFile<WindowState> }): BrowserWindow {
+  const ownPage = (url: string): boolean => url.startsWith(`${APP_ORIGIN}/`) || (options.devOrigin !== undefined && url.startsWith(`${options.devOrigin}/`));
   const saved = options.state.read();
   const win = new BrowserWindow({
     width: saved.bounds?.width ?? 1200,
@@ -57,10 +65,10 @@ export function createWindow(options: { preload: string; icon?: string; state: S
   win.once('ready-to-show', () => win.show());
 
   win.webContents.on('will-navigate', (event, url) => {
-    if (!url.startsWith(`${APP_ORIGIN}/`)) event.preventDefault();
+    if (!ownPage(url)) event.preventDefault();
   });
   win.webContents.on('will-redirect', (event, url) => {
-    if (!url.startsWith(`${APP_ORIGIN}/`)) event.preventDefault();
+    if (!ownPage(url)) event.preventDefault();
   });
   win.webContents.on('will-attach-webview', (event) => event.preventDefault());
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
