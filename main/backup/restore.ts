@@ -17,12 +17,14 @@ import { convertJob } from '../convert/convert.js';
 import { DEFAULT_SEGMENT_BYTES, GRAIN_BYTES, outputDdb, outputDescriptor, outputNames, planOutput, type OutputPlan } from '../convert/layout.js';
 import { openChain, type Chain } from '../disk/chain.js';
 import { openLink } from '../disk/link.js';
-import { randomCid } from '../formats/descriptor.js';
+import { NO_PARENT_CID, randomCid, serializeDescriptor } from '../formats/descriptor.js';
+import { SECTOR } from '../formats/extent.js';
 import { FileSink } from '../io/sink.js';
 import { StagedOutput, syncDir } from '../io/staged-output.js';
 import type { JobContext } from '../jobs/context.js';
 import { ArchiveFileName, MANIFEST_NAME, parseManifest, type ArchivedDisk, type ArchivedLink, type Manifest } from './manifest.js';
 import { ownGrains, scanChain } from './scan.js';
+import { emitCowdExtent } from './cowd-emitter.js';
 import { emitSparseExtent } from './segment-emitter.js';
 import { fdInput, TarReader, type ReadInput } from './tar.js';
 import { parseVmx, rewriteVmx, vmxValue } from './vmx.js';
@@ -30,9 +32,12 @@ import { parseVmx, rewriteVmx, vmxValue } from './vmx.js';
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 
 /** One restored link: what it is written as and the files that makes. */
+/** The kinds a restored link is written as: a convert kind, or an ESX snapshot (vmfsSparse delta, ESX 2 REDO log). */
+type RestoredKind = DiskKind | 'vmfsSparse' | 'redo';
+
 interface LinkTarget {
   link: ArchivedLink;
-  kind: DiskKind;
+  kind: RestoredKind;
   stem: string;
   /** The file that opens the link (descriptor or single file). */
   primary: string;
@@ -226,32 +231,46 @@ export function planTargets(manifest: Manifest, to: RestoreKind | undefined, des
   if (manifest.vm) claim([manifest.vm.vmx, ...(manifest.vm.nvram ? [manifest.vm.nvram] : [])]);
   return manifest.disks.map((disk) => {
     const links: LinkTarget[] = [];
-    disk.links
-      .slice()
-      .reverse()
-      .forEach((link, i) => {
-        const isBase = i === 0;
-        if (!isBase && to === 'vmfs') {
-          throw new DiskchainError(
-            'E_UNSUPPORTED',
-            `disk ${disk.name} was archived with its snapshots (--keep-chain); they can be restored as hosted sparse children only, not --to vmfs`,
-          );
-        }
-        const kind = isBase ? (to ?? disk.restoreKind) : childKind(link, to);
-        const stem = isBase && disk.links.length === 1 ? disk.name : link.descriptor.replace(/\.vmdk$/i, '');
-        const ext = kind === 'raw' ? (/\.dsk$/i.test(link.sourcePath) ? '.dsk' : '.img') : '.vmdk';
-        const plan = restorePlan(kind, `${stem}${ext}`, link.capacityBytes);
-        const files = outputNames(plan);
-        claim(files);
-        links.push({ link, kind, stem, primary: plan.primary, files });
-      });
+    for (const link of disk.links.slice().reverse()) {
+      const parent = links[links.length - 1] ?? null;
+      const kind = parent === null ? (to ?? disk.restoreKind) : childKind(link, to, parent.kind);
+      const stem = parent === null && disk.links.length === 1 ? disk.name : link.descriptor.replace(/\.vmdk$/i, '');
+      const target = namedTarget(link, kind, stem, parent);
+      claim(target.files);
+      links.push(target);
+    }
     return { disk, links };
   });
 }
 
-function childKind(link: ArchivedLink, to: RestoreKind | undefined): DiskKind {
-  if (to === 'twoGbMaxExtentSparse' || (to === undefined && link.kind === 'twoGbMaxExtentSparse')) return 'twoGbMaxExtentSparse';
+/**
+ * What a snapshot link becomes: --to decides the family (hosted sparse, or ESX vmfsSparse for
+ * vmfs); without it, the link's own kind where it can be written: ESX deltas (vmfsSparse, and
+ * seSparse, which is read-only here) as vmfsSparse, ESX 2 REDO logs as REDO logs on a raw disk or
+ * REDO, hosted children as they were.
+ */
+function childKind(link: ArchivedLink, to: RestoreKind | undefined, parentKind: RestoredKind): RestoredKind {
+  if (to === 'vmfs') return 'vmfsSparse';
+  if (to !== undefined) return to;
+  if (link.kind === 'twoGbMaxExtentSparse') return 'twoGbMaxExtentSparse';
+  if (link.kind === 'cowd' && (parentKind === 'raw' || parentKind === 'redo')) return 'redo';
+  if (link.kind === 'vmfsSparse' || link.kind === 'seSparse' || link.kind === 'cowd' || VMFS_KINDS.has(parentKind)) return 'vmfsSparse';
   return 'monolithicSparse';
+}
+
+const VMFS_KINDS = new Set<RestoredKind>(['vmfs', 'vmfsThin', 'vmfsSparse']);
+
+function namedTarget(link: ArchivedLink, kind: RestoredKind, stem: string, parent: LinkTarget | null): LinkTarget {
+  if (kind === 'redo') {
+    const primary = `${parent!.primary}.REDO`;
+    return { link, kind, stem, primary, files: [primary] };
+  }
+  if (kind === 'vmfsSparse') {
+    return { link, kind, stem, primary: `${stem}.vmdk`, files: [`${stem}-delta.vmdk`, `${stem}.vmdk`] };
+  }
+  const ext = kind === 'raw' ? (/\.dsk$/i.test(link.sourcePath) ? '.dsk' : '.img') : '.vmdk';
+  const plan = restorePlan(kind, `${stem}${ext}`, link.capacityBytes);
+  return { link, kind, stem, primary: plan.primary, files: outputNames(plan) };
 }
 
 function restorePlan(kind: DiskKind, name: string, capacityBytes: number, dir = '.'): OutputPlan {
@@ -269,9 +288,9 @@ async function restoreDisk(target: DiskTarget, archiveDir: string, outDir: strin
     const phase = `write ${t.primary}`;
     const sub: JobContext = { progress: (_p, done, total) => ctx.progress(phase, done, total), throwIfCancelled: () => ctx.throwIfCancelled() };
     if (parent === null) {
-      await convertJob({ kind: 'convert', src, dst: path.join(outDir, t.primary), to: t.kind, skipZeroGrains: true }, sub);
+      await convertJob({ kind: 'convert', src, dst: path.join(outDir, t.primary), to: t.kind as DiskKind, skipZeroGrains: true }, sub);
     } else {
-      writeHostedChild(src, t, parent, outDir, sub);
+      writeChild(src, t, parent, outDir, sub);
     }
     parent = { primary: t.primary, cid: cidOf(path.join(outDir, t.primary)) };
   }
@@ -287,46 +306,25 @@ function cidOf(file: string): number | undefined {
 }
 
 /**
- * A snapshot link restored as a hosted sparse child of the restored parent: the grains the
- * archived link holds itself (holes fall through to the parent), a new CID, parentCID = the
- * restored parent's CID and parentFileNameHint = its file name.
+ * A snapshot link restored on its restored parent: the grains the archived link holds itself
+ * (holes fall through to the parent), a new CID, parentCID = the parent's CID and
+ * parentFileNameHint = its file name (a REDO log names its parent in its header instead).
  */
-function writeHostedChild(
-  src: string,
-  t: LinkTarget,
-  parent: { primary: string; cid: number | undefined },
-  outDir: string,
-  ctx: JobContext,
-): void {
+function writeChild(src: string, t: LinkTarget, parent: { primary: string; cid: number | undefined }, outDir: string, ctx: JobContext): void {
   const archived = openChain(src);
   try {
-    const capacityBytes = archived.capacityBytes;
-    const plan = restorePlan(t.kind, `${t.stem}.vmdk`, capacityBytes, outDir);
-    const kept = ownGrains(archived.top);
-    const cid = randomCid();
-    const descriptor = outputDescriptor(t.kind, plan, outputDdb(archived, capacityBytes, { kind: t.kind }, cid), {
-      cid,
-      ...(parent.cid === undefined ? {} : { parentCid: parent.cid }),
-      parentFileNameHint: parent.primary,
-    });
-    const out = StagedOutput.create(outDir, outputNames(plan));
+    const out = StagedOutput.create(outDir, t.files);
     try {
-      const total = plan.extents.length;
-      let diskOffset = 0;
-      plan.extents.forEach((extent, index) => {
-        const start = diskOffset;
-        const embedded = plan.separateDescriptor ? null : descriptor;
-        const sink = new FileSink(out.open(extent.name));
-        const spec = { capacityBytes: extent.sizeBytes, descriptor: embedded, kept, firstGrain: start / GRAIN_BYTES };
-        for (const chunk of emitSparseExtent(spec, (buf, offset) => archived.top.data.read(buf, start + offset))) {
+      const pieces = childPieces(archived, t, parent);
+      pieces.forEach((piece, index) => {
+        const sink = new FileSink(out.open(piece.name));
+        for (const chunk of piece.content()) {
           ctx.throwIfCancelled();
           sink.write(chunk);
         }
-        diskOffset += extent.sizeBytes;
-        ctx.progress('copy', index + 1, total);
+        ctx.progress('copy', index + 1, pieces.length);
       });
-      if (plan.separateDescriptor) out.open(plan.primary).append(Buffer.from(descriptor, 'utf8'));
-      out.commit(plan.primary);
+      out.commit(t.primary);
     } catch (e) {
       out.abort();
       throw e;
@@ -334,6 +332,59 @@ function writeHostedChild(
   } finally {
     archived.close();
   }
+}
+
+/** The files of a restored child, each as its bytes in order. */
+function childPieces(archived: Chain, t: LinkTarget, parent: { primary: string; cid: number | undefined }): Array<{ name: string; content: () => Iterable<Buffer> }> {
+  const capacityBytes = archived.capacityBytes;
+  const kept = ownGrains(archived.top);
+  const readOwn = (start: number) => (buf: Buffer, offset: number) => archived.top.data.read(buf, start + offset);
+  if (t.kind === 'redo') {
+    const spec = { capacityBytes, kept, parentFileName: parent.primary, file: t.primary };
+    return [{ name: t.primary, content: () => emitCowdExtent(spec, readOwn(0)) }];
+  }
+  const cid = randomCid();
+  const parentLink = { cid, ...(parent.cid === undefined ? {} : { parentCid: parent.cid }), parentFileNameHint: parent.primary };
+  if (t.kind === 'vmfsSparse') {
+    const delta = t.files[0]!;
+    const descriptor = vmfsSparseDescriptor(archived, delta, parentLink);
+    const spec = { capacityBytes, kept, file: delta };
+    return [
+      { name: delta, content: () => emitCowdExtent(spec, readOwn(0)) },
+      { name: t.primary, content: () => [Buffer.from(descriptor, 'utf8')] },
+    ];
+  }
+  const kind = t.kind as DiskKind;
+  const plan = restorePlan(kind, `${t.stem}.vmdk`, capacityBytes);
+  const descriptor = outputDescriptor(kind, plan, outputDdb(archived, capacityBytes, { kind }, cid), parentLink);
+  let diskOffset = 0;
+  const pieces = plan.extents.map((extent): { name: string; content: () => Iterable<Buffer> } => {
+    const spec = { capacityBytes: extent.sizeBytes, descriptor: plan.separateDescriptor ? null : descriptor, kept, firstGrain: diskOffset / GRAIN_BYTES };
+    const read = readOwn(diskOffset);
+    diskOffset += extent.sizeBytes;
+    return { name: extent.name, content: () => emitSparseExtent(spec, read) };
+  });
+  if (plan.separateDescriptor) pieces.push({ name: plan.primary, content: () => [Buffer.from(descriptor, 'utf8')] });
+  return pieces;
+}
+
+/** An ESX snapshot descriptor (§4.3): createType vmfsSparse, one VMFSSPARSE extent, the parent's hint and CID. */
+function vmfsSparseDescriptor(archived: Chain, delta: string, link: { cid: number; parentCid?: number; parentFileNameHint: string }): string {
+  const ddb = outputDdb(archived, archived.capacityBytes, { kind: 'vmfs' }, link.cid);
+  return serializeDescriptor({
+    version: 1,
+    encoding: 'UTF-8',
+    cid: link.cid,
+    parentCid: link.parentCid ?? NO_PARENT_CID,
+    createType: 'vmfsSparse',
+    parentFileNameHint: link.parentFileNameHint,
+    isNativeSnapshot: 'no',
+    extents: [{ access: 'RW', sizeSectors: Math.ceil(archived.capacityBytes / SECTOR), type: 'VMFSSPARSE', fileName: delta, offsetSectors: 0, extra: [] }],
+    ddb,
+    ddbOrder: [],
+    otherHeader: new Map(),
+    warnings: [],
+  });
 }
 
 /** Each restored link must read exactly as the archived one did (its content hash in the manifest). */

@@ -95,7 +95,7 @@ export function* emitSparseExtent(spec: SparseExtentSpec, read: ExtentContent): 
   }
   const metadataEnd = layout.gdOffset + layout.gdSectors + layout.numGTs * GT_SECTORS;
   if (layout.overHead > metadataEnd) yield Buffer.alloc((layout.overHead - metadataEnd) * SECTOR);
-  yield* keptGrains(spec, read);
+  yield* keptGrains(spec.kept, spec.firstGrain, 0, grainCount(spec), spec.capacityBytes, read);
 }
 
 function* grainTables(spec: SparseExtentSpec, layout: SparseLayout): Generator<Buffer> {
@@ -117,21 +117,30 @@ function* grainTables(spec: SparseExtentSpec, layout: SparseLayout): Generator<B
   }
 }
 
-/** Runs of consecutive kept grains, read CHUNK_GRAINS at a time; the last grain is zero-padded past capacity. */
-function* keptGrains(spec: SparseExtentSpec, read: ExtentContent): Generator<Buffer> {
-  const grains = grainCount(spec);
+/**
+ * The kept grains among the extent's grains [from, to), in order: runs of consecutive kept grains
+ * read CHUNK_GRAINS at a time; the last grain is zero-padded past `capacityBytes`.
+ */
+export function* keptGrains(
+  kept: GrainSet,
+  firstGrain: number,
+  from: number,
+  to: number,
+  capacityBytes: number,
+  read: ExtentContent,
+): Generator<Buffer> {
   const chunk = Buffer.alloc(CHUNK_GRAINS * GRAIN_BYTES);
-  let g = 0;
-  while (g < grains) {
-    if (!spec.kept.has(spec.firstGrain + g)) {
+  let g = from;
+  while (g < to) {
+    if (!kept.has(firstGrain + g)) {
       g++;
       continue;
     }
     let count = 1;
-    while (count < CHUNK_GRAINS && g + count < grains && spec.kept.has(spec.firstGrain + g + count)) count++;
+    while (count < CHUNK_GRAINS && g + count < to && kept.has(firstGrain + g + count)) count++;
     const buf = chunk.subarray(0, count * GRAIN_BYTES);
     const start = g * GRAIN_BYTES;
-    const readable = Math.max(0, Math.min(buf.length, spec.capacityBytes - start));
+    const readable = Math.max(0, Math.min(buf.length, capacityBytes - start));
     if (readable > 0) read(buf.subarray(0, readable), start);
     buf.fill(0, readable);
     yield buf;
