@@ -17,7 +17,22 @@ interface Row {
   task: string;
   diskchain: number;
   qemu?: number;
+  /** For commit: the time of copying the same data with cp. */
+  copy?: number;
+  unit?: 'MiB';
   target: string;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Peak resident memory of a whole command, from GNU time. */
+function peakRssMiB(cmd: string): number {
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '/bin/bash', '-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const lines = r.stderr.toString().trim().split('\n');
+  return Number(lines[lines.length - 1]) / 1024;
 }
 
 function timeIt(cmd: string, runs: number): number {
@@ -78,6 +93,53 @@ export function runBench(): Row[] {
     } finally {
       fs.rmSync(out, { force: true });
     }
+
+    // Issue 4: writing. Each output is removed before the next run so both tools write the same thing.
+    const outDir = path.join(dir, 'out');
+    fs.mkdirSync(outDir);
+    const fresh = (cmd: string): string => `rm -rf ${outDir}/* && ${cmd}`;
+    rows.push({
+      task: 'convert 4 GiB sparse (1 GiB data) → twoGbMaxExtentSparse',
+      diskchain: timeIt(fresh(dc(`convert ${sparse} ${outDir}/a.vmdk --to twoGbMaxExtentSparse --progress none`)), 3),
+      qemu: timeIt(fresh(`qemu-img convert -O vmdk -o subformat=twoGbMaxExtentSparse ${sparse} ${outDir}/q.vmdk`), 3),
+      target: '<= qemu-img',
+    });
+    rows.push({
+      task: 'convert 4 GiB sparse (1 GiB data) → streamOptimized',
+      diskchain: timeIt(fresh(dc(`convert ${sparse} ${outDir}/a.vmdk --to streamOptimized --progress none`)), 3),
+      qemu: timeIt(fresh(`qemu-img convert -O vmdk -o subformat=streamOptimized ${sparse} ${outDir}/q.vmdk`), 3),
+      target: '<= 0.7 × qemu-img',
+    });
+
+    const base = path.join(dir, 'base.vmdk');
+    const top = path.join(dir, 'base-000001.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', base, '4G');
+    populate(base, 4 * GiB, 1 * GiB);
+    const commitTimes: number[] = [];
+    const copyTimes: number[] = [];
+    const oneGiB = path.join(dir, 'one.raw');
+    execFileSync('dd', ['if=/dev/urandom', `of=${oneGiB}`, 'bs=4M', 'count=256', 'status=none']);
+    for (let i = 0; i < 3; i++) {
+      fs.rmSync(top, { force: true });
+      qemuImg('create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', top);
+      execFileSync('qemu-io', ['-f', 'vmdk', '-c', `write -s ${oneGiB} ${GiB} ${GiB}`, top], { stdio: 'ignore' });
+      commitTimes.push(timeIt(dc(`commit ${top} --progress none`), 1));
+      copyTimes.push(timeIt(`rm -f ${outDir}/copy.raw && cp ${oneGiB} ${outDir}/copy.raw && sync ${outDir}/copy.raw`, 1));
+    }
+    rows.push({
+      task: 'commit a child holding 1 GiB into a 4 GiB base',
+      diskchain: median(commitTimes),
+      copy: median(copyTimes),
+      target: '<= 1.5 × cp + sync of 1 GiB',
+    });
+
+    for (const [task, cmd] of [
+      ['peak RSS: convert → streamOptimized', `convert ${sparse} ${outDir}/r.vmdk --to streamOptimized --progress none`],
+      ['peak RSS: cat 4 GiB', `cat ${sparse}`],
+    ] as const) {
+      fs.rmSync(path.join(outDir, 'r.vmdk'), { force: true });
+      rows.push({ task, diskchain: peakRssMiB(`node ${BIN} ${cmd} > /dev/null`), unit: 'MiB', target: '< 300 MiB' });
+    }
     return rows;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -88,10 +150,12 @@ function main(): void {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(`Diskchain bench — ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / GiB)} GiB RAM, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
   const rows = runBench();
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(52) : c.padStart(12))).join(' ');
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(58) : c.padStart(14))).join(' ');
   console.log(line(['task', 'diskchain', 'qemu-img', 'target']));
   for (const r of rows) {
-    console.log(line([r.task, `${r.diskchain.toFixed(3)} s`, r.qemu === undefined ? '-' : `${r.qemu.toFixed(3)} s`, r.target]));
+    const ours = r.unit === 'MiB' ? `${r.diskchain.toFixed(0)} MiB` : `${r.diskchain.toFixed(3)} s`;
+    const theirs = r.qemu !== undefined ? `${r.qemu.toFixed(3)} s` : r.copy !== undefined ? `cp ${r.copy.toFixed(3)} s` : '-';
+    console.log(line([r.task, ours, theirs, r.target]));
   }
 }
 
