@@ -1,4 +1,6 @@
-import { buildCidMismatch, buildEsx2Chain } from './disks';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { buildCidMismatch, buildEsx2Chain, buildQemuSparse, MiB } from './disks';
 import { expect, screenshot, test } from './fixtures';
 
 test.describe('disk views', () => {
@@ -85,7 +87,7 @@ test.describe('disk views', () => {
     await served.script({ open: [[child]] });
     await page.getByRole('button', { name: 'Open disk…' }).click();
     await expect(page.getByRole('list', { name: 'Open disks' }).getByRole('listitem')).toHaveCount(2);
-    await screenshot(page, 'chain-dark');
+    await screenshot(page, 'cid-refused-dark');
 
     // Keyboard: Up/Down move between open disks, Enter shows one.
     const open = page.getByRole('list', { name: 'Open disks' });
@@ -93,9 +95,49 @@ test.describe('disk views', () => {
     await page.keyboard.press('ArrowUp');
     await page.keyboard.press('Enter');
     await expect(page).toHaveTitle('a.dsk.REDO.REDO — Diskchain');
+    await screenshot(page, 'chain-dark');
 
     await page.getByRole('button', { name: 'Close a.dsk.REDO.REDO' }).click();
     await expect(open.getByRole('listitem')).toHaveCount(1);
     await expect(page.getByRole('list', { name: 'Recent' })).toContainText('a.dsk.REDO.REDO');
   });
+
+  test('the allocation map of a 2 TiB chain draws in moments and zooms by wheel and by dragging a range', async ({ page, work, openApp }) => {
+    const TiB = 1024 ** 4;
+    const base = buildQemuSparse(work, 'big.vmdk', 2 * TiB, [
+      { offset: 0, length: MiB, byte: 1 },
+      { offset: TiB, length: 4 * MiB, byte: 2 },
+      { offset: 2 * TiB - MiB, length: MiB, byte: 3 },
+    ]);
+    const child = path.join(work, 'big-000001.vmdk');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'vmdk', '-b', base, '-F', 'vmdk', child]);
+    execFileSync('qemu-io', ['-f', 'vmdk', '-c', `write -P 9 ${TiB / 2} ${8 * MiB}`, child], { stdio: 'ignore' });
+    await openApp({ disks: [child] });
+    await expect(page.getByRole('list', { name: 'Chain links, base first' }).getByRole('listitem')).toHaveCount(2);
+
+    const started = Date.now();
+    await page.getByRole('tab', { name: 'Allocation map' }).click();
+    const legend = page.getByRole('list', { name: 'Layers' });
+    await expect(page.getByRole('img', { name: /Allocation map from 0 B to 2 TiB: big-000001\.vmdk holds 8 MiB, big\.vmdk holds 6 MiB/ })).toBeVisible({ timeout: 10_000 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await expect(legend).toContainText('big-000001.vmdk');
+    await screenshot(page, 'allocation-map-2tib');
+
+    // Wheel over the middle zooms in around it.
+    const canvas = page.getByRole('img', { name: /Allocation map from/ });
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -100);
+    await expect(page.getByRole('img', { name: /Allocation map from 205 GiB to 1\.8 TiB/ })).toBeVisible();
+    // Drag across the middle fifth (right to left): the map shows just that range, where only the base has data.
+    await page.getByRole('button', { name: 'Whole disk' }).click();
+    await expect(page.getByRole('img', { name: /Allocation map from 0 B to 2 TiB/ })).toBeVisible();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await expect(page.getByRole('img', { name: /Allocation map from 8\d\d GiB to 1\.2 TiB: big-000001\.vmdk holds 0 B, big\.vmdk holds 4 MiB/ })).toBeVisible();
+    await screenshot(page, 'allocation-map-zoomed');
+  });
 });
+

@@ -40,6 +40,17 @@ test.describe('jobs', () => {
     const check = qemuCheck(descriptor);
     expect(check.output).toContain('No errors were found');
     expect(check.status).toBe(0);
+
+    // The same export again: the output exists, and the error says so, with what to do, where it failed.
+    await served.script({ folder: [out] });
+    await page.getByRole('toolbar', { name: 'Disk actions' }).getByRole('button', { name: 'Export…' }).click();
+    await dialog.getByRole('button', { name: 'Choose folder…' }).click();
+    await expect(dialog.getByLabel('Output folder')).toHaveValue(out);
+    await dialog.getByRole('button', { name: 'Start export' }).click();
+    const refusal = page.getByRole('alert').filter({ hasText: /exist/i });
+    await expect(refusal).toBeVisible();
+    await expect(refusal).toContainText('Replace existing files');
+    await screenshot(page, 'jobs-error');
   });
 
   test('cancelling a long job stops it and leaves no output behind', async ({ page, work, openApp }) => {

@@ -62,13 +62,14 @@ function draw(canvas: HTMLCanvasElement, summary: MapSummary, selection: [number
     const w = Math.max(1, Math.floor((i + 1) * step) - x);
     const fraction = summary.dataFraction[i] ?? 0;
     ctx.fillStyle = colours[layer % LAYER_COLOURS]!;
-    // Held by a link: a pale column; its data share: a solid bar from the bottom.
-    ctx.globalAlpha = 0.28;
-    ctx.fillRect(x, 0, w, height);
+    // Any data in a bucket shows in its link's colour (a few MiB must stay visible on 2 TiB), the
+    // fuller the bucket the stronger; explicit zeros a link holds are a pale column.
     if (fraction > 0) {
-      const h = Math.max(2, Math.round(fraction * height));
-      ctx.globalAlpha = 1;
-      ctx.fillRect(x, height - h, w, h);
+      ctx.globalAlpha = 0.55 + 0.45 * Math.sqrt(fraction);
+      ctx.fillRect(x, 0, Math.max(w, 2), height);
+    } else {
+      ctx.globalAlpha = 0.22;
+      ctx.fillRect(x, 0, w, height);
     }
   }
   ctx.globalAlpha = 1;

@@ -51,16 +51,20 @@ function JobRow({ job }: { job: JobRecord }) {
           value={job.status === 'done' ? (total > 0 ? total : 1) : done}
         />
         <div className="job-stats">
-          <span className="percent">{percent}</span>
-          <span>
-            {formatBytes(done)} of {formatBytes(total)}
-          </span>
+          {(job.status === 'running' || total > 0) && (
+            <>
+              <span className="percent">{percent}</span>
+              <span>
+                {formatBytes(done)} of {formatBytes(total)}
+              </span>
+            </>
+          )}
           {job.status === 'running' && <span>{formatRate(p?.rate ?? 0)}</span>}
           {job.status === 'running' && <span>ETA {formatDuration(p?.eta ?? null)}</span>}
           {job.status !== 'running' && job.endedAt !== null && <span>took {formatDuration((job.endedAt - job.startedAt) / 1000)}</span>}
         </div>
       </div>
-      <div className="row">
+      <div className="job-actions">
         {job.status === 'running' ? (
           <button type="button" className="danger small" onClick={() => void jobs.getState().cancel(job.jobId)} aria-label={`Cancel ${title}`}>
             Cancel
