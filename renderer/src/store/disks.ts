@@ -24,6 +24,8 @@ export interface DisksState {
   /** The last open/recent action that failed, shown beside the Open button. */
   openError: WireError | null;
   opening: boolean;
+  /** The last open dialog came back empty (cancelled, or a host with no scripted answer left). */
+  lastOpenEmpty: boolean;
 
   init(): Promise<void>;
   openDialog(): Promise<void>;
@@ -60,6 +62,7 @@ export function createDisksStore(api: Api): DisksStore {
       recent: [],
       openError: null,
       opening: false,
+      lastOpenEmpty: false,
 
       async init() {
         const [disks, recent] = await Promise.all([
@@ -71,9 +74,10 @@ export function createDisksStore(api: Api): DisksStore {
       },
 
       async openDialog() {
-        set({ opening: true, openError: null });
+        set({ opening: true, openError: null, lastOpenEmpty: false });
         try {
           const refs = await api.invoke('disks:open', {});
+          set({ lastOpenEmpty: refs.length === 0 });
           get().add(refs, true);
           await get().refreshRecent();
         } catch (e) {

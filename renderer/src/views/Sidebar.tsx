@@ -25,6 +25,7 @@ export function Sidebar() {
   const recent = useDisks((s) => s.recent);
   const openError = useDisks((s) => s.openError);
   const opening = useDisks((s) => s.opening);
+  const lastOpenEmpty = useDisks((s) => s.lastOpenEmpty);
   const openList = useRef<HTMLUListElement | null>(null);
 
   const openIds = new Set(order.map((id) => byId[id]?.ref.path));
@@ -63,6 +64,12 @@ export function Sidebar() {
             Dismiss
           </button>
         </ErrorNote>
+      )}
+      {lastOpenEmpty && appInfo?.dialogs === 'scripted' && (
+        <p className="hint" role="status">
+          No file to offer: this browser window has no file dialog. Start <code>diskchain serve</code> with the disks to open (or <code>--open FILE</code>), or use
+          the desktop app.
+        </p>
       )}
       {order.length === 0 ? (
         <p className="hint">

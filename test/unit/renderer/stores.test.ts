@@ -57,6 +57,14 @@ describe('disks store', () => {
     expect(store.getState().selectedId).toBe(DISK_A);
   });
 
+  it('remembers that the open dialog offered nothing (a host with no scripted answer left)', async () => {
+    const api = fakeApi({ 'disks:open': () => [], 'recent:list': () => [] });
+    const store = createDisksStore(api);
+    await store.getState().openDialog();
+    expect(store.getState().lastOpenEmpty).toBe(true);
+    expect(store.getState().order).toEqual([]);
+  });
+
   it('shows why the open dialog failed', async () => {
     const api = fakeApi({ 'disks:open': () => fail({ code: 'E_FORMAT', message: 'not a VMware disk', file: '/tmp/x' }) });
     const store = createDisksStore(api);
