@@ -262,12 +262,12 @@ describe('streamOptimized output', () => {
       const plain = zlib.inflateSync(g.data);
       expect(plain.equals(raw.subarray(g.lba * SECTOR, g.lba * SECTOR + GRAIN_BYTES)), `grain at LBA ${g.lba}`).toBe(true);
     }
-    // The compressible fill shrinks; incompressible grains grow by zlib's few bytes only.
+    // The compressible fill shrinks.
     const fill = grainsOf(s).find((g) => g.lba === 640 * GRAIN_SECTORS)!;
     expect(fill.size).toBeLessThan(1024);
+    // Noise is stored (level-0 zlib), 16 bytes over the grain.
     const random = grainsOf(s).find((g) => g.lba === 100 * GRAIN_SECTORS)!;
-    expect(random.size).toBeGreaterThan(GRAIN_BYTES);
-    expect(random.size).toBeLessThan(GRAIN_BYTES + 64);
+    expect(random.size).toBe(GRAIN_BYTES + 16);
   });
 
   it('follows each group of 512 grains with its GT, leaves all-zero GTs out, then GD, footer and EOS last', async () => {
@@ -467,6 +467,44 @@ describe('cancel and the deflate pool', () => {
     await pool.destroy();
     await inFlight;
     await expect(pool.compress(new ArrayBuffer(GRAIN_BYTES), pieces.slice(0, 1))).rejects.toMatchObject({ code: 'E_INTERNAL' });
+  });
+
+  it('stores incompressible grains as level-0 zlib and deflates any grain with something to gain', async () => {
+    const pool = DeflatePool.create({ level: 6, workers: 1 });
+    try {
+      const grains = [
+        patternBytes(GRAIN_BYTES, 51), // noise: stored
+        Buffer.concat([patternBytes(GRAIN_BYTES - 4096, 52), Buffer.from('the quick brown fox '.repeat(205)).subarray(0, 4096)]), // one block of text
+        Buffer.concat([patternBytes(GRAIN_BYTES / 2, 53), Buffer.alloc(GRAIN_BYTES / 2)]), // half zeros
+        Buffer.from(Array.from({ length: GRAIN_BYTES }, (_, i) => (i * 7) & 0xff)), // uniform byte counts, but a pattern
+      ];
+      const input = new ArrayBuffer(grains.length * GRAIN_BYTES);
+      grains.forEach((g, i) => g.copy(Buffer.from(input), i * GRAIN_BYTES));
+      const framed = await pool.compress(
+        input,
+        grains.map((_, i) => ({ offset: i * GRAIN_BYTES, length: GRAIN_BYTES, lba: i * GRAIN_SECTORS })),
+      );
+      const sizes: number[] = [];
+      const headers: number[] = [];
+      let at = 0;
+      for (let i = 0; i < grains.length; i++) {
+        const size = framed.bytes.readUInt32LE(at + 8);
+        const data = framed.bytes.subarray(at + 12, at + 12 + size);
+        expect(zlib.inflateSync(data).equals(grains[i]!)).toBe(true);
+        sizes.push(size);
+        headers.push(data.readUInt16BE(0));
+        at += framed.markerSectors[i]! * SECTOR;
+      }
+      // 78 01: zlib header of level 0; two stored blocks (5 bytes each) and the Adler-32 around the grain.
+      expect(headers[0]).toBe(0x7801);
+      expect(sizes[0]).toBe(GRAIN_BYTES + 2 + 2 * 5 + 4);
+      expect(headers.slice(1)).toEqual([0x789c, 0x789c, 0x789c]);
+      expect(sizes[1]).toBeLessThan(GRAIN_BYTES - 3000);
+      expect(sizes[2]).toBeLessThan(GRAIN_BYTES / 2 + 100);
+      expect(sizes[3]).toBeLessThan(1024);
+    } finally {
+      await pool.destroy();
+    }
   });
 
   it('frames each piece as {lba, size, zlib data} padded to whole sectors', async () => {
