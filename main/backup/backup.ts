@@ -22,7 +22,6 @@ import { VERSION } from '../cli/version.js';
 import { DEFAULT_SEGMENT_BYTES, GRAIN_BYTES, MAX_SEGMENT_BYTES, outputDdb, outputDescriptor, planOutput } from '../convert/layout.js';
 import { Chain, openChain } from '../disk/chain.js';
 import { geometryReport } from '../disk/geometry.js';
-import type { Link } from '../disk/link.js';
 import { formatCid, NO_PARENT_CID, randomCid } from '../formats/descriptor.js';
 import { FdSink, FileSink, type ByteSink } from '../io/sink.js';
 import { StagedOutput } from '../io/staged-output.js';
@@ -115,11 +114,11 @@ function planBackup(spec: BackupSpec, segmentBytes: number, ctx: JobContext): Pl
     const files: PlannedFile[] = [];
     let vmEntry: Manifest['vm'] = null;
     if (vmx) {
-      const vmxName = names.claimFile(cleanStem(path.basename(vmx.path), 90));
+      const vmxName = names.claimFile(path.basename(vmx.path));
       files.push(memoryFile(vmxName, 'vmx', fs.readFileSync(vmx.path)));
       let nvramName: string | null = null;
       if (nvram) {
-        nvramName = names.claimFile(cleanStem(path.basename(nvram), 90));
+        nvramName = names.claimFile(path.basename(nvram));
         files.push(memoryFile(nvramName, 'nvram', fs.readFileSync(nvram)));
       }
       vmEntry = { vmx: vmxName, nvram: nvramName, displayName: vmxValue(vmx, 'displayName') ?? null };
@@ -230,7 +229,7 @@ function planDisk(
     name: stems[0]!,
     kind: chain.top.createType,
     baseKind: base.createType,
-    restoreKind: restoreKindOf(base),
+    restoreKind: restoreKindOf(chain),
     capacityBytes: chain.capacityBytes,
     geometry: geometry.geometry,
     ...(geometry.biosGeometry ? { biosGeometry: geometry.biosGeometry } : {}),
@@ -292,11 +291,17 @@ function planLink(
 }
 
 const VMFS_THICK = new Set(['vmfs', 'vmfsPreallocated', 'vmfsEagerZeroedThick', 'vmfsThick']);
-const SAME_KIND = new Set<string>(['monolithicSparse', 'twoGbMaxExtentSparse', 'monolithicFlat', 'twoGbMaxExtentFlat', 'streamOptimized', 'raw']);
+const SAME_KIND = new Set<string>(['monolithicSparse', 'twoGbMaxExtentSparse', 'monolithicFlat', 'twoGbMaxExtentFlat', 'streamOptimized']);
 
-/** The kind a restore writes by default: the base link's, where Diskchain can write it. */
-export function restoreKindOf(base: Link): DiskKind {
+/**
+ * The kind a restore writes by default: the base link's, where Diskchain can write it. A raw base
+ * stays raw where the disk is used raw (an ESX 2 `.dsk`, or a raw file named directly); under a
+ * descriptor child it comes back as monolithicFlat, so that what named it still names a VMDK.
+ */
+export function restoreKindOf(chain: Chain): DiskKind {
+  const base = chain.links[chain.links.length - 1]!;
   const kind = base.createType;
+  if (kind === 'raw') return /\.dsk$/i.test(base.path) || chain.top === base ? 'raw' : 'monolithicFlat';
   if (SAME_KIND.has(kind)) return kind as DiskKind;
   if (kind === 'vmfsThin') return 'vmfsThin';
   if (VMFS_THICK.has(kind)) return base.descriptor?.ddb.get('ddb.thinprovisioned') === '1' ? 'vmfsThin' : 'vmfs';

@@ -49,7 +49,7 @@ export class NameBook {
 
   /** A single file name, made unique by a `-N` before its extension. */
   claimFile(name: string): string {
-    const ext = path.extname(name);
+    const ext = [...path.extname(name)].filter((c) => c.charCodeAt(0) >= 32).join('').slice(0, 16);
     const stem = cleanStem(name.slice(0, name.length - ext.length), MAX_STEM_BYTES);
     const chosen = this.claim(stem, (s) => [`${s}${ext}`]);
     return `${chosen}${ext}`;

@@ -169,22 +169,24 @@ export function receiveStream(input: ReadInput, what: string, archiveDir: string
   const buf = Buffer.alloc(4 * 1024 * 1024);
   for (let entry = reader.next(); entry; entry = reader.next()) {
     ctx.throwIfCancelled();
-    if (entry.name === MANIFEST_NAME) {
+    // An archive folder tarred whole (`tar -cf - web01-archive`) puts its files one folder down.
+    const name = path.posix.basename(entry.name);
+    if (name === MANIFEST_NAME) {
       if (manifest) throw damaged(what, `${MANIFEST_NAME} appears twice`);
       if (entry.sizeBytes > MAX_MANIFEST_BYTES) throw damaged(what, `a ${entry.sizeBytes}-byte manifest is not plausible`);
       const text = Buffer.alloc(entry.sizeBytes);
       for (let at = 0; at < text.length; ) at += reader.readData(text.subarray(at));
       manifest = parseManifest(text.toString('utf8'), `${what}: ${MANIFEST_NAME}`);
       onManifest(manifest);
-      for (const name of received.keys()) check(name);
+      for (const earlier of received.keys()) check(earlier);
       continue;
     }
-    if (!ArchiveFileName.safeParse(entry.name).success) continue;
-    if (manifest && !manifest.files.some((f) => f.name === entry!.name)) continue;
-    if (received.has(entry.name)) throw damaged(what, `${entry.name} appears twice`);
+    if (!ArchiveFileName.safeParse(name).success) continue;
+    if (manifest && !manifest.files.some((f) => f.name === name)) continue;
+    if (received.has(name)) throw damaged(what, `${name} appears twice`);
     const total = manifest ? manifest.files.reduce((s, f) => s + f.bytes, 0) : 0;
     const hash = crypto.createHash('sha256');
-    const out = fs.openSync(path.join(archiveDir, entry.name), 'wx');
+    const out = fs.openSync(path.join(archiveDir, name), 'wx');
     try {
       for (let n = reader.readData(buf); n > 0; n = reader.readData(buf)) {
         ctx.throwIfCancelled();
@@ -196,8 +198,8 @@ export function receiveStream(input: ReadInput, what: string, archiveDir: string
     } finally {
       fs.closeSync(out);
     }
-    received.set(entry.name, { bytes: entry.sizeBytes, sha256: hash.digest('hex') });
-    if (manifest) check(entry.name);
+    received.set(name, { bytes: entry.sizeBytes, sha256: hash.digest('hex') });
+    if (manifest) check(name);
   }
   if (!manifest) throw damaged(what, `no ${MANIFEST_NAME} in the stream: not a diskchain archive`);
   const missing = (manifest as Manifest).files.filter((f) => !received.has(f.name)).map((f) => f.name);

@@ -278,6 +278,15 @@ describe('backup and restore of a VM', () => {
     ok(diskchain(['restore', extracted, path.join(root, 'from-extracted')]));
   });
 
+  it('restore - also reads an archive folder tarred whole by GNU tar (files one folder down, in any order)', () => {
+    const tar = path.join(root, 'folder.tar');
+    spawnSync('tar', ['-cf', tar, '-C', root, 'archive']);
+    expect(spawnSync('tar', ['-tf', tar], { encoding: 'utf8' }).stdout).toContain('archive/manifest.json');
+    const dest = path.join(root, 'from-folder-tar');
+    ok(diskchainFromFile(['restore', '-', dest], tar));
+    qemuImg('compare', '-q', vm.top, path.join(dest, 'web01.vmdk'));
+  });
+
   it('restore - checks every entry as it arrives: a damaged segment is named, a cut-off stream refused, nothing left behind', () => {
     const tar = fs.readFileSync(path.join(root, 'web01.tar'));
     const segmentAt = tar.indexOf(Buffer.from('web01-s001.vmdk\0'));
