@@ -73,6 +73,17 @@ test.describe('catalog', () => {
     await page.getByRole('searchbox', { name: 'Search the catalog' }).fill('');
     await page.getByRole('combobox', { name: 'Show' }).selectOption('all');
     await expect(rows).toHaveCount(4);
+    await table.getByRole('rowgroup').nth(1).focus();
+    await page.keyboard.press('Home');
+    await expect(page.getByRole('heading', { name: 'db01-backup' })).toBeVisible();
+    await page.keyboard.press('ArrowDown');
+    await expect(page.getByRole('heading', { name: 'db01.vmdk' })).toBeVisible();
+    await expect(rows.nth(1)).toHaveAttribute('aria-selected', 'true');
+    // Sort by capacity, largest first: web01 (16 MiB) comes before db01 (8 MiB).
+    await table.getByRole('columnheader', { name: 'Capacity' }).getByRole('button').click();
+    await table.getByRole('columnheader', { name: 'Capacity' }).getByRole('button').click();
+    await expect(table.getByRole('columnheader', { name: 'Capacity' })).toHaveAttribute('aria-sort', 'descending');
+    await expect(rows.first()).toContainText('web01');
 
     // Restore the intact archive from its detail.
     await page.getByRole('searchbox', { name: 'Search the catalog' }).fill('db01');
