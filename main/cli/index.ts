@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `diskchain` command line: the engine, scriptable. */
 import { Command, CommanderError } from 'commander';
+import { addCatalogCommands } from './catalog-commands.js';
 import { addBackupCommands } from './backup-commands.js';
 import { reportError } from './errors.js';
 import { addJobCommands } from './job-commands.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   addReadCommands(program);
   addJobCommands(program);
   addBackupCommands(program);
+  addCatalogCommands(program);
   addServeCommand(program);
   return program;
 }

@@ -1,0 +1,311 @@
+/**
+ * The catalog's benchmark (issue 5): scanning 10,000 small disk files (target < 20 s) and searching
+ * a catalog of 100,000 rows (target < 50 ms per query).
+ *
+ *   npm run build && node dist/bench/catalog.js [--files 10000] [--rows 100000]
+ *
+ * `runCatalogBench()` returns the rows for bench/run.ts to print with the others.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Manifest } from '../main/backup/manifest.js';
+import { Catalog } from '../main/catalog/catalog.js';
+import { openCatalogDb } from '../main/catalog/db.js';
+import type { ArchiveRecord, DiskRecord } from '../main/catalog/records.js';
+import { CatalogStore } from '../main/catalog/store.js';
+import type { EntryQuery } from '../main/catalog/types.js';
+import { buildCowd } from '../test/fixtures/cowd-builder.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MiB = 1024 * 1024;
+
+export interface CatalogBenchRow {
+  task: string;
+  /** Seconds for scans; milliseconds (median of runs) for searches. */
+  value: number;
+  unit: 's' | 'ms';
+  detail: string;
+  target: string;
+}
+
+/**
+ * 10,000 small disk files in folders of 100, as an ESX datastore copy or a NAS share holds them:
+ * 60 % monolithicSparse, 20 % vmfs descriptors (+ a flat extent each, not counted), 10 % ESX 2
+ * raw .dsk and 10 % REDO logs on them.
+ */
+function makeDiskTree(dir: string, files: number): void {
+  const template = path.join(dir, 'template.vmdk');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'vmdk', template, '1M'], { stdio: 'ignore' });
+  const sparse = fs.readFileSync(template);
+  fs.rmSync(template);
+  const redoTemplate = path.join(dir, 'template.REDO');
+  buildCowd(redoTemplate, { capacitySectors: MiB / 512, parentFileName: 'base.dsk', writes: [{ lba: 0, data: Buffer.alloc(512, 1) }] });
+  const redo = fs.readFileSync(redoTemplate);
+  fs.rmSync(redoTemplate);
+  for (let n = 0; n < files; n++) {
+    const folder = path.join(dir, 'datastore', `vm${String(Math.floor(n / 100)).padStart(4, '0')}`);
+    const i = n % 100;
+    if (i === 0) fs.mkdirSync(folder, { recursive: true });
+    if (i < 60) fs.writeFileSync(path.join(folder, `disk${i}.vmdk`), sparse);
+    else if (i < 80) {
+      fs.writeFileSync(path.join(folder, `vmfs${i}-flat.vmdk`), '');
+      fs.truncateSync(path.join(folder, `vmfs${i}-flat.vmdk`), MiB);
+      fs.writeFileSync(
+        path.join(folder, `vmfs${i}.vmdk`),
+        `# Disk DescriptorFile\nversion=1\nCID=1234567${i % 10}\nparentCID=ffffffff\ncreateType="vmfs"\n\nRW 2048 VMFS "vmfs${i}-flat.vmdk"\n\nddb.adapterType = "lsilogic"\n`,
+      );
+    } else if (i < 90) {
+      const name = i === 80 ? 'base.dsk' : `raw${i}.dsk`;
+      fs.writeFileSync(path.join(folder, name), '');
+      fs.truncateSync(path.join(folder, name), MiB);
+    } else fs.writeFileSync(path.join(folder, `base${i}.dsk.REDO`), redo);
+  }
+}
+
+async function benchScan(dir: string, files: number): Promise<CatalogBenchRow[]> {
+  makeDiskTree(dir, files);
+  const tree = path.join(dir, 'datastore');
+  const catalog = Catalog.open(path.join(dir, 'scan.db'));
+  try {
+    let started = process.hrtime.bigint();
+    const first = await catalog.scan([tree]);
+    const firstSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const read = first.disks.added;
+    if (read !== files) throw new Error(`scan found ${read} disks, expected ${files} (${first.errorCount} errors)`);
+    started = process.hrtime.bigint();
+    const again = await catalog.scan([tree]);
+    const againSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (again.disks.unchanged !== files) throw new Error(`rescan re-read ${files - again.disks.unchanged} unchanged disks`);
+    started = process.hrtime.bigint();
+    execFileSync(process.execPath, [path.join(ROOT, 'bin/diskchain.js'), 'catalog', '--db', path.join(dir, 'cli.db'), 'scan', tree], { stdio: 'ignore' });
+    const cliSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return [
+      { task: `scan ${files} small disk files (new catalog)`, value: firstSeconds, unit: 's', detail: `${Math.round(files / firstSeconds)} files/s`, target: '< 20 s' },
+      { task: `rescan, nothing changed`, value: againSeconds, unit: 's', detail: `${Math.round(files / againSeconds)} files/s`, target: '' },
+      { task: `diskchain catalog scan (CLI, whole process)`, value: cliSeconds, unit: 's', detail: '', target: '< 20 s' },
+    ];
+  } finally {
+    catalog.close();
+  }
+}
+
+const KINDS = ['monolithicSparse', 'vmfs', 'vmfsThin', 'twoGbMaxExtentSparse', 'cowd', 'raw', 'streamOptimized', 'seSparse', 'vmfsSparse'];
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+const EPOCH_2015 = Date.UTC(2015, 0, 1);
+
+/** Deterministic pseudo-random numbers, so every run searches the same catalog. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 2 ** 32;
+  };
+}
+
+/** 100,000 rows written through the store (as a scan writes them): 90 % disks of 2,000 VMs, 10 % archives. */
+export function fillCatalog(file: string, rows: number): void {
+  const db = openCatalogDb(file);
+  const store = new CatalogStore(db);
+  const random = rng(42);
+  const now = Date.now();
+  db.transaction(() => {
+    const scanId = store.startScan(['/bench'], now);
+    for (let n = 0; n < rows; n++) {
+      const vm = `${['web', 'db', 'mail', 'build', 'test', 'files', 'dc', 'proxy'][n % 8]}${String(Math.floor(random() * 250)).padStart(3, '0')}`;
+      const capacityBytes = (1 + Math.floor(random() * 512)) * 1024 * MiB;
+      const dateMs = EPOCH_2015 + Math.floor(random() * 10 * YEAR_MS);
+      if (n % 10 === 9) store.write(archiveRecord(n, vm, capacityBytes, dateMs, random), null, scanId, now, vm);
+      else store.write(diskRecord(n, vm, capacityBytes, dateMs, random), null, scanId, now, vm);
+    }
+    store.finishScan(scanId, now);
+  })();
+  // A few hundred went missing since.
+  db.prepare("UPDATE entries SET status = 'missing', missing_since_ms = ? WHERE id % 331 = 0").run(now);
+  store.optimize(); // as every scan does at its end
+  db.close();
+}
+
+function diskRecord(n: number, vm: string, capacityBytes: number, dateMs: number, random: () => number): DiskRecord {
+  const snapshot = n % 3 === 0 ? `-${String(n % 7).padStart(6, '0')}` : '';
+  const file = `/mnt/nas/share${n % 20}/${vm}/${vm}${snapshot}.vmdk`;
+  const kind = KINDS[Math.floor(random() * KINDS.length)]!;
+  return {
+    type: 'disk',
+    path: `${file}.${n}`,
+    name: path.basename(file),
+    kind,
+    capacityBytes,
+    allocatedBytes: Math.floor(capacityBytes * random()),
+    sizeBytes: Math.floor(capacityBytes * random()),
+    mtimeMs: dateMs,
+    dateMs,
+    error: null,
+    files: [{ path: `${file}.${n}`, role: 'self', bytes: 1000, mtimeMs: dateMs }],
+    detail: {
+      adapterType: 'lsilogic',
+      geometry: { cylinders: Math.floor(capacityBytes / 512 / (255 * 63)), heads: 255, sectors: 63 },
+      geometrySource: 'descriptor',
+      cid: 'fffffffe',
+      parentCid: 'ffffffff',
+      parentPath: null,
+      chain: [`${file}.${n}`],
+      problems: [],
+    },
+  };
+}
+
+function archiveRecord(n: number, vm: string, capacityBytes: number, dateMs: number, random: () => number): ArchiveRecord {
+  const createdAt = new Date(dateMs).toISOString();
+  const dir = `/mnt/nas/backups/${vm}-${createdAt.slice(0, 10)}-${n}`;
+  const kind = KINDS[Math.floor(random() * KINDS.length)]!;
+  const sha = 'ab'.repeat(32);
+  const manifest: Manifest = {
+    format: 'diskchain-archive',
+    version: 1,
+    createdAt,
+    tool: { name: 'diskchain', version: '0.1.0' },
+    host: 'bench',
+    mode: 'flatten',
+    segmentBytes: 2048 * MiB,
+    source: { kind: 'vmx', path: `/vmfs/volumes/ds1/${vm}/${vm}.vmx`, vmName: vm },
+    vm: { vmx: `${vm}.vmx`, nvram: null, displayName: vm },
+    forcedPastLocks: false,
+    disks: [
+      {
+        device: 'scsi0:0',
+        vmxFileName: `${vm}.vmdk`,
+        sourcePath: `/vmfs/volumes/ds1/${vm}/${vm}.vmdk`,
+        sourceLinks: [{ path: `/vmfs/volumes/ds1/${vm}/${vm}.vmdk`, kind, extents: [] }],
+        name: vm,
+        kind,
+        baseKind: kind,
+        restoreKind: 'twoGbMaxExtentSparse',
+        capacityBytes,
+        geometry: { cylinders: 1024, heads: 255, sectors: 63 },
+        adapterType: 'lsilogic',
+        contentSha256: sha,
+        links: [
+          {
+            sourcePath: `/vmfs/volumes/ds1/${vm}/${vm}.vmdk`,
+            kind,
+            capacityBytes,
+            cid: '12345678',
+            parentCid: 'ffffffff',
+            descriptor: `${vm}.vmdk`,
+            segments: [`${vm}-s001.vmdk`],
+            parent: null,
+            contentSha256: sha,
+            storedBytes: 0,
+          },
+        ],
+      },
+    ],
+    files: [
+      { name: `${vm}.vmx`, role: 'vmx', bytes: 3000, sha256: sha },
+      { name: `${vm}.vmdk`, role: 'descriptor', bytes: 500, sha256: sha },
+      { name: `${vm}-s001.vmdk`, role: 'segment', bytes: capacityBytes / 4, sha256: sha },
+    ],
+  };
+  return {
+    type: 'archive',
+    path: dir,
+    name: path.basename(dir),
+    kind: 'archive',
+    vmName: vm,
+    capacityBytes,
+    allocatedBytes: null,
+    sizeBytes: capacityBytes / 4 + 3500,
+    mtimeMs: dateMs,
+    dateMs,
+    error: null,
+    files: [{ path: `${dir}/manifest.json`, role: 'self', bytes: 4000, mtimeMs: dateMs }],
+    manifestText: JSON.stringify(manifest),
+    manifest,
+  };
+}
+
+const QUERIES: Array<[string, EntryQuery]> = [
+  ['list, first page', {}],
+  ['list, page at offset 50,000', { offset: 50_000 }],
+  ['words matching most rows ("vmdk")', { text: 'vmdk' }],
+  ['words matching one VM ("web042")', { text: 'web042' }],
+  ['two words ("mail" "000003")', { text: 'mail 000003' }],
+  ['words matching nothing', { text: 'zzzqqq' }],
+  ['--vm db17 (prefix)', { vm: 'db17' }],
+  ['--kind vmfsThin (disks and archives holding one)', { kind: 'vmfsThin' }],
+  ['--kind archive', { kind: 'archive' }],
+  ['--since/--until (one month)', { since: '2019-03-01', until: '2019-03-31' }],
+  ['--min-size 500G', { minCapacityBytes: 500 * 1024 * MiB }],
+  ['--min-size larger than any (scans all)', { minCapacityBytes: 1024 ** 4 }],
+  ['--status missing', { status: 'missing' }],
+  ['words + kind + since + size', { text: 'web', kind: 'vmfs', since: '2020-01-01', minCapacityBytes: 100 * 1024 * MiB }],
+  ['show (one entry with detail)', {}],
+];
+
+function benchSearch(dir: string, rows: number): CatalogBenchRow[] {
+  const file = path.join(dir, 'search.db');
+  let started = process.hrtime.bigint();
+  fillCatalog(file, rows);
+  const fillSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const out: CatalogBenchRow[] = [
+    { task: `write ${rows} rows through the store`, value: fillSeconds, unit: 's', detail: `${Math.round(rows / fillSeconds)} rows/s`, target: '' },
+  ];
+  const catalog = Catalog.open(file);
+  try {
+    for (const [name, query] of QUERIES) {
+      const run = (): number => (name.startsWith('show') ? (catalog.show(rows / 2), 1) : catalog.search(query).entries.length);
+      run(); // warm the page cache and the statement
+      const times: number[] = [];
+      let found = 0;
+      for (let i = 0; i < 21; i++) {
+        started = process.hrtime.bigint();
+        found = run();
+        times.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+      times.sort((a, b) => a - b);
+      out.push({
+        task: `search: ${name}`,
+        value: times[10]!,
+        unit: 'ms',
+        detail: `max ${times[20]!.toFixed(1)} ms, ${found} on the page`,
+        target: '< 50 ms',
+      });
+    }
+  } finally {
+    catalog.close();
+  }
+  return out;
+}
+
+export async function runCatalogBench(files = 10_000, rows = 100_000): Promise<CatalogBenchRow[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diskchain-catalog-bench-'));
+  try {
+    return [...(await benchScan(dir, files)), ...benchSearch(dir, rows)];
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+async function main(): Promise<void> {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`Diskchain catalog bench — ${os.cpus().length} × ${cpu}, Node ${process.version}, load ${os.loadavg()[0]!.toFixed(1)}, ${new Date().toISOString().slice(0, 10)}`);
+  const rows = await runCatalogBench(option('--files', 10_000), option('--rows', 100_000));
+  for (const r of rows) {
+    const value = r.unit === 's' ? `${r.value.toFixed(2)} s` : `${r.value.toFixed(2)} ms`;
+    console.log(`${r.task.padEnd(58)} ${value.padStart(10)}  ${r.target.padEnd(8)} ${r.detail}`);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,167 @@
+/**
+ * The catalog of archived and loose disks, as the CLI and the desktop app use it:
+ *
+ *   const catalog = Catalog.open(defaultCatalogPath());
+ *   await catalog.scan(['/mnt/nas/backups'], (p) => …);
+ *   catalog.search({ text: 'web01', kind: 'vmfs', since: '2024-01-01' }).entries;
+ *   await catalog.verify(12);
+ *   catalog.close();
+ *
+ * One Catalog is one connection: keep writes (scan, verify, forget) on one of them and open
+ * another for a reader thread or process; WAL lets readers run while a scan writes. Every
+ * failure is a DiskchainError (SQLite's own errors are translated, naming the database file).
+ */
+import type { Database } from 'better-sqlite3';
+import { DiskchainError, usageError } from '../../shared/errors.js';
+import { openCatalogDb, sqliteToDiskchain, type OpenDbOptions } from './db.js';
+import { scan, type ScanOptions } from './scan.js';
+import { buildCount, buildQuery, PAGE, STREAM } from './search.js';
+import { CatalogStore, toSummary, type SummaryRow } from './store.js';
+import type {
+  CatalogPage,
+  EntryDetail,
+  EntryQuery,
+  EntrySummary,
+  ScanProgress,
+  ScanSummary,
+  VerifyReport,
+} from './types.js';
+import { verifyArchive, type VerifyOptions } from './verify.js';
+
+export class Catalog {
+  private readonly store: CatalogStore;
+
+  private constructor(
+    /** The database file. */
+    readonly path: string,
+    private readonly db: Database,
+  ) {
+    this.store = new CatalogStore(db);
+  }
+
+  /** Opens (creating it and its folder if need be) and migrates a catalog; refuses a damaged or newer one. */
+  static open(file: string, options: OpenDbOptions = {}): Catalog {
+    const db = openCatalogDb(file, options);
+    try {
+      return new Catalog(file, db);
+    } catch (e) {
+      db.close();
+      throw sqliteToDiskchain(e, file);
+    }
+  }
+
+  /** Scans folders (or single files) and brings their entries up to date; see scan.ts. */
+  async scan(roots: string[], onProgress?: (p: ScanProgress) => void, options: Omit<ScanOptions, 'onProgress'> = {}): Promise<ScanSummary> {
+    try {
+      return await scan(this.store, roots, { ...options, onProgress });
+    } catch (e) {
+      throw sqliteToDiskchain(e, this.path);
+    }
+  }
+
+  /** Every entry, a page at a time (default 100, at most 1000). */
+  list(query: Pick<EntryQuery, 'limit' | 'offset' | 'type' | 'status'> = {}): CatalogPage {
+    return this.search(query);
+  }
+
+  /** Entries matching every filter given, in id order, one page. */
+  search(query: EntryQuery): CatalogPage {
+    return this.guard(() => {
+      const built = buildQuery(query, PAGE);
+      const rows = this.db.prepare<Record<string, string | number>, SummaryRow>(built.sql).all({ ...built.params, limit: built.limit + 1 });
+      const more = rows.length > built.limit;
+      return { entries: rows.slice(0, built.limit).map(toSummary), offset: built.offset, limit: built.limit, more };
+    });
+  }
+
+  /** How many entries match (limit and offset aside). */
+  count(query: EntryQuery = {}): number {
+    return this.guard(() => {
+      const built = buildCount(query);
+      return this.db.prepare<Record<string, string | number>, { n: number }>(built.sql).get(built.params)!.n;
+    });
+  }
+
+  /**
+   * Like search, but streams the rows one at a time: every match unless query.limit says fewer.
+   * Until the loop ends, this Catalog's connection is busy with it (better-sqlite3 runs one
+   * statement at a time per connection): finish or break the loop before other calls.
+   */
+  *iterate(query: EntryQuery = {}): Generator<EntrySummary> {
+    const built = this.guard(() => buildQuery(query, STREAM));
+    const rows = this.guard(() => this.db.prepare<Record<string, string | number>, SummaryRow>(built.sql).iterate(built.params));
+    try {
+      for (;;) {
+        const next = this.guard(() => rows.next());
+        if (next.done) return;
+        yield toSummary(next.value);
+      }
+    } finally {
+      rows.return?.();
+    }
+  }
+
+  show(id: number): EntryDetail {
+    return this.guard(() => {
+      const summary = this.entry(id);
+      return {
+        ...summary,
+        files: this.store.files(id),
+        disk: summary.type === 'disk' ? this.store.diskDetail(id) : null,
+        archive: summary.type === 'archive' ? this.store.archiveDetail(id) : null,
+      };
+    });
+  }
+
+  /** Re-hashes an archive's files against its catalogued manifest and records the result. */
+  async verify(id: number, options: VerifyOptions = {}): Promise<VerifyReport> {
+    const input = this.guard(() => {
+      const summary = this.entry(id);
+      if (summary.type !== 'archive') {
+        throw usageError(`entry ${id} is a disk, not an archive: verify re-hashes archives (use diskchain check for a disk)`);
+      }
+      return { id, path: summary.path, files: this.store.archiveFiles(id), manifestText: this.store.manifestText(id) };
+    });
+    const report = await verifyArchive(input, options);
+    this.guard(() => this.store.recordVerify(report));
+    return report;
+  }
+
+  /** Verifies every archive in id order, reading the ids a page at a time. */
+  async *verifyAll(options: VerifyOptions = {}): AsyncGenerator<VerifyReport> {
+    let after = 0;
+    for (;;) {
+      const ids = this.guard(() => this.store.archiveIdsAfter(after, 100));
+      if (ids.length === 0) return;
+      for (const id of ids) yield await this.verify(id, options);
+      after = ids[ids.length - 1]!;
+    }
+  }
+
+  /** Removes an entry from the catalog (never any file); a later scan of its folder finds it again. */
+  forget(id: number): void {
+    this.guard(() => {
+      this.entry(id);
+      this.db.transaction(() => this.store.forget(id))();
+    });
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private entry(id: number): EntrySummary {
+    if (!Number.isSafeInteger(id) || id <= 0) throw usageError(`bad catalog id "${id}": ids are whole numbers from 1`);
+    const summary = this.store.summary(id);
+    if (!summary) throw new DiskchainError('E_NOTFOUND', `no entry ${id} in the catalog`, this.path);
+    return summary;
+  }
+
+  private guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (e) {
+      throw sqliteToDiskchain(e, this.path);
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The catalog's schema, one migration per version. `PRAGMA user_version` holds the number of
+ * migrations applied; each runs in its own IMMEDIATE transaction together with the version bump,
+ * so a database is always at exactly one version. Never edit a migration once released: add one.
+ */
+import type { Database } from 'better-sqlite3';
+
+/** `PRAGMA application_id` of a Diskchain catalog: "DKCT", so `file(1)` and we can tell it from other SQLite files. */
+export const APPLICATION_ID = 0x444b4354;
+
+export interface Migration {
+  version: number;
+  description: string;
+  up(db: Database): void;
+}
+
+const V1 = `
+CREATE TABLE scans (
+  id          INTEGER PRIMARY KEY,
+  started_ms  INTEGER NOT NULL,
+  finished_ms INTEGER,
+  roots       TEXT NOT NULL
+);
+
+-- One row per loose disk (one chain link) or archive folder; ids are shared by both.
+CREATE TABLE entries (
+  id               INTEGER PRIMARY KEY,
+  type             TEXT NOT NULL CHECK (type IN ('disk', 'archive')),
+  path             TEXT NOT NULL UNIQUE,
+  name             TEXT NOT NULL,
+  kind             TEXT,
+  vm_name          TEXT,
+  capacity_bytes   INTEGER,
+  allocated_bytes  INTEGER,
+  size_bytes       INTEGER NOT NULL,
+  mtime_ms         REAL,
+  date_ms          INTEGER NOT NULL,
+  status           TEXT NOT NULL CHECK (status IN ('ok', 'missing', 'error')),
+  error            TEXT,
+  first_seen_ms    INTEGER NOT NULL,
+  last_seen_ms     INTEGER NOT NULL,
+  missing_since_ms INTEGER,
+  last_scan_id     INTEGER REFERENCES scans(id) ON DELETE SET NULL
+);
+CREATE INDEX entries_kind ON entries(kind COLLATE NOCASE);
+CREATE INDEX entries_date ON entries(date_ms);
+CREATE INDEX entries_status ON entries(status);
+CREATE INDEX entries_type ON entries(type);
+CREATE INDEX entries_capacity ON entries(capacity_bytes);
+CREATE INDEX entries_size ON entries(size_bytes);
+
+-- The files an entry was read from (JSON CatalogFile[]): what a rescan compares. Kept out of
+-- entries so that a search that has to look at every entry reads as few pages as possible.
+CREATE TABLE entry_files (
+  entry_id INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,
+  files    TEXT NOT NULL
+);
+
+CREATE TABLE disks (
+  entry_id        INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,
+  adapter_type    TEXT,
+  cylinders       INTEGER,
+  heads           INTEGER,
+  sectors         INTEGER,
+  geometry_source TEXT,
+  cid             TEXT,
+  parent_cid      TEXT,
+  parent_path     TEXT,
+  chain           TEXT NOT NULL,
+  problems        TEXT NOT NULL
+);
+CREATE INDEX disks_parent ON disks(parent_path);
+
+CREATE TABLE archives (
+  entry_id      INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,
+  manifest      TEXT,
+  created_at    TEXT,
+  source_kind   TEXT,
+  source_path   TEXT,
+  tool          TEXT,
+  verified_ms   INTEGER,
+  verify_ok     INTEGER,
+  verify_report TEXT
+);
+
+CREATE TABLE archive_files (
+  archive_id INTEGER NOT NULL REFERENCES archives(entry_id) ON DELETE CASCADE,
+  position   INTEGER NOT NULL,
+  name       TEXT NOT NULL,
+  bytes      INTEGER NOT NULL,
+  sha256     TEXT NOT NULL,
+  PRIMARY KEY (archive_id, position),
+  UNIQUE (archive_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE archive_disks (
+  archive_id     INTEGER NOT NULL REFERENCES archives(entry_id) ON DELETE CASCADE,
+  position       INTEGER NOT NULL,
+  name           TEXT NOT NULL,
+  source_path    TEXT,
+  kind           TEXT,
+  capacity_bytes INTEGER,
+  adapter_type   TEXT,
+  content_sha256 TEXT,
+  detail         TEXT NOT NULL,
+  PRIMARY KEY (archive_id, position)
+) WITHOUT ROWID;
+CREATE INDEX archive_disks_kind ON archive_disks(kind COLLATE NOCASE, archive_id);
+
+-- Full text over names: rowid = entries.id, kept in step by the store (one writer).
+CREATE VIRTUAL TABLE entries_fts USING fts5(
+  name, vm, dir,
+  tokenize = 'unicode61 remove_diacritics 2',
+  prefix = '2 3'
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'entries (disks, archives), scans, archive files and disks, full-text index',
+    up: (db) => db.exec(V1),
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS.length;
