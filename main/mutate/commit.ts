@@ -29,14 +29,17 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { DiskchainError, unsupportedError } from '../../shared/errors.js';
+import { DiskchainError, formatError, unsupportedError } from '../../shared/errors.js';
 import type { CommitSpec, JobResult } from '../../shared/jobs.js';
 import { Chain, openChain } from '../disk/chain.js';
 import { findChildren } from '../disk/children.js';
 import { openLink, type Link } from '../disk/link.js';
-import { cowdParentNameField, COWD_FIELD } from '../formats/cowd-writer.js';
+import { parseCowdHeader, type CowdHeader } from '../formats/cowd.js';
+import { cowdParentNameField, COWD_FIELD, COWD_HEADER_BYTES } from '../formats/cowd-writer.js';
 import { formatCid, randomCid } from '../formats/descriptor.js';
+import { SECTOR } from '../formats/extent.js';
 import { ioError } from '../io/disk-file.js';
 import { replaceFile, syncDir } from '../io/staged-output.js';
 import type { JobContext } from '../jobs/context.js';
@@ -65,7 +68,7 @@ export async function commitJob(spec: CommitSpec, ctx: JobContext): Promise<JobR
   let copied: number;
   try {
     plan = planCommit(chain, { force: spec.force === true });
-    copied = copyTopIntoParent(chain, ctx);
+    copied = await copyTopIntoParent(chain, ctx);
   } finally {
     chain.close();
   }
@@ -311,37 +314,69 @@ function encodeName(name: string, text: string, file: string): string {
 // ---------------------------------------------------------------------------------------------
 // Step 1–2: TOP's ranges into P
 
-function copyTopIntoParent(chain: Chain, ctx: JobContext): number {
+async function copyTopIntoParent(chain: Chain, ctx: JobContext): Promise<number> {
   const top = chain.top;
   const parent = chain.links[1]!;
   const store = openGrainStore(parent, fillFrom(chain.links.slice(2)));
+  const source = openTopSource(top);
   let finished = false;
+  let pending: PendingRead | null = null;
   try {
-    const totalBytes = checkSpace(store, top, parent);
+    const totalBytes = checkSpace(store, source, top, parent);
     let doneBytes = 0;
     ctx.progress('commit', 0, totalBytes);
-    const buf = Buffer.alloc(Math.min(CHUNK_BYTES, Math.max(totalBytes, 512)));
-    forEachRun(top, (offset, length, state) => {
-      for (let at = offset; at < offset + length; at += CHUNK_BYTES) {
-        ctx.throwIfCancelled();
-        const n = Math.min(CHUNK_BYTES, offset + length - at);
-        if (state === 'zero') {
-          store.writeZeros(at, n);
-          continue;
-        }
-        const piece = buf.subarray(0, n);
-        top.data.read(piece, at);
-        store.write(piece, at);
-        doneBytes += n;
-        ctx.progress('commit', doneBytes, totalBytes);
+    // Two buffers: the next piece is read (on the thread pool) while the current one is written.
+    const size = Math.min(CHUNK_BYTES, Math.max(totalBytes, 512));
+    const buffers = [Buffer.alloc(size), Buffer.alloc(size)];
+    let turn = 0;
+    const land = async (p: PendingRead): Promise<void> => {
+      await p.done;
+      store.write(p.buf, p.offset);
+      doneBytes += p.buf.length;
+      ctx.progress('commit', doneBytes, totalBytes);
+    };
+    for (const piece of pieces(source, top.capacityBytes)) {
+      ctx.throwIfCancelled();
+      if (piece.state === 'zero') {
+        store.writeZeros(piece.offset, piece.length);
+        continue;
       }
-    });
+      const buf = buffers[turn++ % 2]!.subarray(0, piece.length);
+      const next: PendingRead = { offset: piece.offset, buf, done: source.read(buf, piece) };
+      const current = pending;
+      pending = next;
+      if (current) await land(current);
+    }
+    const last = pending;
+    pending = null;
+    if (last) await land(last);
     store.flush();
     finished = true;
     return doneBytes;
   } finally {
+    // A read still in flight must end before its file is closed.
+    if (pending) await pending.done.catch(() => undefined);
     if (!finished) flushQuietly(store);
     store.close();
+    source.close();
+  }
+}
+
+interface PendingRead {
+  offset: number;
+  buf: Buffer;
+  done: Promise<void>;
+}
+
+/** TOP's runs cut into pieces of at most CHUNK_BYTES, in disk order. */
+function* pieces(source: TopSource, capacityBytes: number): Generator<SourceRun> {
+  for (let at = 0; at < capacityBytes; at += MAP_WINDOW_BYTES) {
+    for (const run of source.runs(at, Math.min(MAP_WINDOW_BYTES, capacityBytes - at))) {
+      for (let done = 0; done < run.length; done += CHUNK_BYTES) {
+        const length = Math.min(CHUNK_BYTES, run.length - done);
+        yield { offset: run.offset + done, length, state: run.state, position: run.position === null ? null : run.position + done };
+      }
+    }
   }
 }
 
@@ -365,22 +400,16 @@ function fillFrom(links: Link[]): FillSource | null {
   };
 }
 
-function forEachRun(top: Link, visit: (offset: number, length: number, state: 'data' | 'zero') => void): void {
-  for (let at = 0; at < top.capacityBytes; at += MAP_WINDOW_BYTES) {
-    for (const run of top.data.blockStatus(at, Math.min(MAP_WINDOW_BYTES, top.capacityBytes - at))) {
-      if (run.state !== 'unallocated') visit(run.offset, run.length, run.state);
-    }
-  }
-}
-
 /** Checks that P's file system can take the new grains; returns TOP's data bytes. */
-function checkSpace(store: GrainStore, top: Link, parent: Link): number {
+function checkSpace(store: GrainStore, source: TopSource, top: Link, parent: Link): number {
   let dataBytes = 0;
   let needed = 0;
-  forEachRun(top, (offset, length, state) => {
-    if (state === 'data') dataBytes += length;
-    needed += store.spaceNeeded(offset, length, state === 'zero');
-  });
+  for (let at = 0; at < top.capacityBytes; at += MAP_WINDOW_BYTES) {
+    for (const run of source.runs(at, Math.min(MAP_WINDOW_BYTES, top.capacityBytes - at))) {
+      if (run.state === 'data') dataBytes += run.length;
+      needed += store.spaceNeeded(run.offset, run.length, run.state === 'zero');
+    }
+  }
   if (needed === 0) return dataBytes;
   const dir = path.dirname(parent.path);
   const free = freeBytes(dir);
@@ -393,6 +422,224 @@ function checkSpace(store: GrainStore, top: Link, parent: Link): number {
     );
   }
   return dataBytes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading TOP
+
+/** A range TOP decides; `position` is where a data run lies in TOP's one extent file, when known. */
+interface SourceRun {
+  offset: number;
+  length: number;
+  state: 'data' | 'zero';
+  position: number | null;
+}
+
+interface TopSource {
+  /** Runs TOP holds (data or zero) in [offset, offset+length), in order; unallocated ranges left out. */
+  runs(offset: number, length: number): SourceRun[];
+  read(buf: Buffer, run: SourceRun): Promise<void>;
+  close(): void;
+}
+
+/**
+ * REDO logs and vmfsSparse deltas (COWD, 512-byte grains) are read straight from their grain
+ * tables: a per-grain walk through the generic reader costs more than the copy itself. Every
+ * other kind goes through the link's own reader.
+ */
+function openTopSource(top: Link): TopSource {
+  return withRunCache(openCowdSource(top) ?? linkSource(top));
+}
+
+/** Runs kept between the space check and the copy, so the map is built once (when it is small). */
+const CACHED_RUNS = 64 * 1024;
+
+function withRunCache(source: TopSource): TopSource {
+  const cache = new Map<number, SourceRun[]>();
+  let cached = 0;
+  return {
+    runs: (offset, length) => {
+      const hit = cache.get(offset);
+      if (hit) {
+        cache.delete(offset);
+        return hit;
+      }
+      const runs = source.runs(offset, length);
+      if (cached + runs.length <= CACHED_RUNS) {
+        cached += runs.length;
+        cache.set(offset, runs.map((r) => ({ ...r })));
+      }
+      return runs;
+    },
+    read: (buf, run) => source.read(buf, run),
+    close: () => source.close(),
+  };
+}
+
+function linkSource(top: Link): TopSource {
+  return {
+    runs: (offset, length) =>
+      top.data.blockStatus(offset, length).flatMap((r) =>
+        r.state === 'unallocated' ? [] : [{ offset: r.offset, length: r.length, state: r.state, position: null }],
+      ),
+    read: (buf, run) => {
+      top.data.read(buf, run.offset);
+      return Promise.resolve();
+    },
+    close: () => undefined,
+  };
+}
+
+function openCowdSource(top: Link): TopSource | null {
+  const extent = top.extents.length === 1 ? top.extents[0]! : null;
+  if (!extent || extent.type !== 'VMFSSPARSE' || extent.path === null || extent.sectors * SECTOR !== top.capacityBytes) return null;
+  const file = extent.path;
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(COWD_HEADER_BYTES);
+    const fileBytes = fs.fstatSync(fd).size;
+    if (fs.readSync(fd, head, 0, head.length, 0) < head.length || head.toString('latin1', 0, 4) !== 'COWD') {
+      fs.closeSync(fd);
+      return null;
+    }
+    const header = parseCowdHeader(head, file);
+    if (header.capacitySectors * SECTOR < top.capacityBytes) {
+      fs.closeSync(fd);
+      return null;
+    }
+    return new CowdSource(file, fd, fileBytes, header, top.capacityBytes);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+}
+
+class CowdSource implements TopSource {
+  private readonly grainBytes: number;
+  private readonly rangeBytes: number;
+  private readonly directory: Uint32Array;
+  private readonly gdEndSector: number;
+
+  constructor(
+    private readonly file: string,
+    private readonly fd: number,
+    private readonly fileBytes: number,
+    private readonly header: CowdHeader,
+    private readonly capacityBytes: number,
+  ) {
+    this.grainBytes = header.grainSizeSectors * SECTOR;
+    this.rangeBytes = header.gtEntries * this.grainBytes;
+    const entries = Math.ceil(header.capacitySectors / (header.gtEntries * header.grainSizeSectors));
+    this.gdEndSector = header.gdOffsetSectors + Math.ceil((header.numGDEntries * 4) / SECTOR);
+    const raw = Buffer.alloc(entries * 4);
+    if (fs.readSync(fd, raw, 0, raw.length, header.gdOffsetSectors * SECTOR) < raw.length) {
+      throw formatError(file, `truncated: the grain directory at sector ${header.gdOffsetSectors} lies past the end of the file`);
+    }
+    this.directory = new Uint32Array(entries);
+    for (let i = 0; i < entries; i++) this.directory[i] = raw.readUInt32LE(i * 4);
+  }
+
+  runs(offset: number, length: number): SourceRun[] {
+    const out: SourceRun[] = [];
+    const end = Math.min(offset + length, this.capacityBytes);
+    for (let pos = offset; pos < end; ) {
+      const gdIndex = Math.floor(pos / this.rangeBytes);
+      const rangeEnd = Math.min(end, (gdIndex + 1) * this.rangeBytes);
+      const gtSector = this.directory[gdIndex] ?? 0;
+      if (gtSector !== 0) this.tableRuns(out, gdIndex, this.table(gdIndex, gtSector), pos, rangeEnd);
+      pos = rangeEnd;
+    }
+    return out;
+  }
+
+  private table(gdIndex: number, gtSector: number): Uint32Array {
+    const bytes = this.header.gtEntries * 4;
+    if (gtSector < this.gdEndSector || gtSector * SECTOR + bytes > this.fileBytes) {
+      throw formatError(this.file, `grain table ${gdIndex} at sector ${gtSector} lies outside the grain area`);
+    }
+    const table = new Uint32Array(this.header.gtEntries);
+    const raw = Buffer.from(table.buffer, table.byteOffset, bytes);
+    fs.readSync(this.fd, raw, 0, bytes, gtSector * SECTOR);
+    if (!LITTLE_ENDIAN) for (let i = 0; i < table.length; i++) table[i] = raw.readUInt32LE(i * 4);
+    return table;
+  }
+
+  /** One pass over a table; a run object only where data, zero or file position breaks off. */
+  private tableRuns(out: SourceRun[], gdIndex: number, table: Uint32Array, start: number, end: number): void {
+    const grainSectors = this.header.grainSizeSectors;
+    const base = gdIndex * this.header.gtEntries;
+    const last = Math.ceil(end / this.grainBytes);
+    let runFirst = -1; // first grain of the open run, -1 when none
+    let runGte = 0; // its first GTE (1 = zero run)
+    let nextGte = 0; // the GTE that would continue it
+    const emit = (endGrain: number): void => {
+      if (runFirst < 0) return;
+      const from = Math.max(start, runFirst * this.grainBytes);
+      const to = Math.min(end, endGrain * this.grainBytes);
+      if (runGte === 1) {
+        push(out, { offset: from, length: to - from, state: 'zero', position: null });
+      } else {
+        const position = runGte * SECTOR + (from - runFirst * this.grainBytes);
+        if (position + (to - from) > this.fileBytes) {
+          throw formatError(this.file, `grain ${runFirst} (grain table ${gdIndex}) points past the end of the file`);
+        }
+        push(out, { offset: from, length: to - from, state: 'data', position });
+      }
+      runFirst = -1;
+    };
+    for (let grain = Math.floor(start / this.grainBytes); grain < last; grain++) {
+      const gte = table[grain - base] ?? 0;
+      if (runFirst >= 0 && gte === nextGte && gte !== 0) {
+        if (gte !== 1) nextGte += grainSectors;
+        continue;
+      }
+      emit(grain);
+      if (gte === 0) continue;
+      if (gte !== 1 && gte < this.gdEndSector) {
+        throw formatError(this.file, `grain ${grain} (grain table ${gdIndex}) points into the header or grain directory (sector ${gte})`);
+      }
+      runFirst = grain;
+      runGte = gte;
+      nextGte = gte === 1 ? 1 : gte + grainSectors;
+    }
+    emit(last);
+  }
+
+  read(buf: Buffer, run: SourceRun): Promise<void> {
+    const position = run.position!;
+    return new Promise((resolve, reject) => {
+      const step = (done: number): void => {
+        if (done >= buf.length) {
+          resolve();
+          return;
+        }
+        fs.read(this.fd, buf, done, buf.length - done, position + done, (err, n) => {
+          if (err) reject(ioError(this.file, err));
+          else if (n === 0) reject(formatError(this.file, `truncated: grain data at byte ${position + done} lies past the end of the file`));
+          else step(done + n);
+        });
+      };
+      step(0);
+    });
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+const LITTLE_ENDIAN = os.endianness() === 'LE';
+
+/** Appends a run, merging it into the last one when it continues it on the disk and in the file. */
+function push(out: SourceRun[], run: SourceRun): void {
+  const prev = out[out.length - 1];
+  const continues =
+    prev !== undefined &&
+    prev.state === run.state &&
+    prev.offset + prev.length === run.offset &&
+    (run.position === null ? prev.position === null : prev.position !== null && prev.position + prev.length === run.position);
+  if (continues) prev.length += run.length;
+  else out.push(run);
 }
 
 function freeBytes(dir: string): number | null {

@@ -32,7 +32,7 @@ import type { Link } from '../disk/link.js';
 export type FillSource = (buf: Buffer, linkOffset: number) => void;
 
 /** Pointers are made durable at least this often; also bounds the tables kept dirty in memory. */
-const EPOCH_BYTES = 64 * 1024 * 1024;
+const EPOCH_BYTES = 256 * 1024 * 1024;
 /** Clean grain tables kept in memory between epochs. */
 const TABLE_CACHE = 1024;
 /** Larger grains would need unbounded buffers for a partial write; no producer writes them. */

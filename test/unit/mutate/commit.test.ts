@@ -279,6 +279,61 @@ describe('commit of a hosted sparse child into its parent', () => {
     expect(cidOf(mid).cid).not.toBe(midCid);
   });
 
+  it('allocates a grain table the parent lacks (GD and RGD entry 0): zeroed GT and RGT first, then the entries', async () => {
+    const dir = subdir(root, 'gt');
+    const base = path.join(dir, 'base.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', base, '64M'); // two GTs of 32 MiB
+    qemuWrite(base, MiB, patternBytes(64 * KiB, 71));
+    const head = fs.readFileSync(base).subarray(0, 512);
+    const rgd = Number(head.readBigUInt64LE(48));
+    const gd = Number(head.readBigUInt64LE(56));
+    const fd = fs.openSync(base, 'r+');
+    fs.writeSync(fd, Buffer.alloc(4), 0, 4, gd * 512 + 4); // GT 1 not allocated, as VirtualBox may leave it
+    fs.writeSync(fd, Buffer.alloc(4), 0, 4, rgd * 512 + 4);
+    fs.closeSync(fd);
+    expect(qemuImg('check', base)).toMatch(/No errors/);
+    const top = path.join(dir, 'top.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', top);
+    qemuWrite(top, 40 * MiB + 1000, patternBytes(300 * KiB, 72)); // partial grains, in GT 1
+    const before = qemuBytes(top);
+    await commit(top);
+    sameBytes(qemuBytes(base), before, 'base after the commit (qemu)');
+    sameBytes(readAll(base), before, 'base after the commit');
+    expect(qemuImg('check', base)).toMatch(/No errors/);
+    const file = fs.readFileSync(base);
+    const gt1 = file.readUInt32LE(gd * 512 + 4);
+    const rgt1 = file.readUInt32LE(rgd * 512 + 4);
+    expect(gt1).toBeGreaterThan(0);
+    expect(rgt1).toBeGreaterThan(0);
+    expect(rgt1).not.toBe(gt1);
+    expect(file.subarray(gt1 * 512, gt1 * 512 + 2048).equals(file.subarray(rgt1 * 512, rgt1 * 512 + 2048))).toBe(true);
+    const grainSector = file.readUInt32LE(gt1 * 512 + ((40 * MiB) / (64 * KiB) - 512) * 4);
+    expect(grainSector % 128).toBe(0); // new grains are grain-aligned
+  });
+
+  it('turns zero grains of the child into zeroed-grain entries (GTE 1) of a parent that allows them', async () => {
+    const dir = subdir(root, 'zg');
+    const base = path.join(dir, 'base.vmdk');
+    const mid = path.join(dir, 'mid.vmdk');
+    const top = path.join(dir, 'top.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', base, '8M');
+    qemuWrite(base, 0, patternBytes(8 * MiB, 81));
+    qemuImg('create', '-q', '-f', 'vmdk', '-o', 'zeroed_grain=on', '-b', 'base.vmdk', '-F', 'vmdk', mid);
+    qemuImg('create', '-q', '-f', 'vmdk', '-o', 'zeroed_grain=on', '-b', 'mid.vmdk', '-F', 'vmdk', top);
+    execFileSync('qemu-io', ['-f', 'vmdk', '-c', `write -z ${2 * MiB} ${256 * KiB}`, top], { stdio: 'ignore' });
+    qemuWrite(top, 5 * MiB, patternBytes(4096, 82));
+    const before = qemuBytes(top);
+    await commit(top);
+    sameBytes(qemuBytes(mid), before, 'mid after the commit (qemu)');
+    expect(qemuImg('check', mid)).toMatch(/No errors/);
+    const link = openLink(mid);
+    try {
+      expect(link.data.blockStatus(2 * MiB, 256 * KiB)).toEqual([{ offset: 2 * MiB, length: 256 * KiB, state: 'zero' }]);
+    } finally {
+      link.data.close();
+    }
+  });
+
   it('writes across the extents of a twoGbMaxExtentSparse parent', async () => {
     const dir = subdir(root, 'c');
     const base = path.join(dir, 'big.vmdk');
