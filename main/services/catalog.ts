@@ -13,6 +13,8 @@ import type { CatalogDetail, CatalogEntry, CatalogPage, Parsed, ScanSummary, Ver
 import type { Catalog } from '../catalog/catalog.js';
 import type { EntryDetail, EntryQuery, EntrySummary, VerifyReport as CatalogVerifyReport } from '../catalog/types.js';
 
+const TOTAL_TTL_MS = 5000;
+
 type SortSpec = NonNullable<Parsed<'catalog:list'>['sort']>;
 
 export interface CatalogService {
@@ -43,10 +45,18 @@ export async function openCatalogService(dbPath: string): Promise<CatalogService
 }
 
 export class CatalogAdapter implements CatalogService {
+  /**
+   * Row counts by filter, so scrolling a big table does not count again for every page; a write
+   * here clears them, and they expire soon for writes by another process (a CLI scan).
+   */
+  private readonly totals = new Map<string, { total: number; at: number }>();
+
   constructor(private readonly catalog: Catalog) {}
 
   async scan(folders: string[]): Promise<ScanSummary> {
+    this.totals.clear();
     const s = await this.catalog.scan(folders);
+    this.totals.clear();
     return {
       folders: s.roots,
       added: s.disks.added + s.archives.added,
@@ -102,12 +112,14 @@ export class CatalogAdapter implements CatalogService {
   }
 
   async verify(id: number): Promise<VerifyReport> {
+    this.totals.clear();
     const detail = this.catalog.show(id);
     const report = await this.catalog.verify(id);
     return verifyOf(detail, report);
   }
 
   forget(id: number): void {
+    this.totals.clear();
     this.catalog.forget(id);
   }
 
@@ -129,12 +141,19 @@ export class CatalogAdapter implements CatalogService {
   }
 
   private page(filters: EntryQuery, sort: SortSpec | undefined, offset: number, limit: number): CatalogPage {
-    let total = 0;
+    const key = JSON.stringify(filters);
     if (sort === undefined) {
-      for (const _ of this.catalog.iterate(filters)) total++;
+      const known = this.totals.get(key);
+      let total = known !== undefined && Date.now() - known.at < TOTAL_TTL_MS ? known.total : undefined;
+      if (total === undefined) {
+        total = 0;
+        for (const _ of this.catalog.iterate(filters)) total++;
+        this.totals.set(key, { total, at: Date.now() });
+      }
       const page = this.catalog.search({ ...filters, offset, limit });
       return { rows: page.entries.map(entryOf), total };
     }
+    let total = 0;
     // Keep only the offset+limit first rows in sort order while streaming (a bounded selection).
     const keep = offset + limit;
     const compare = comparator(sort);
@@ -146,6 +165,7 @@ export class CatalogAdapter implements CatalogService {
       best.splice(insertionPoint(best, row, compare), 0, row);
       if (best.length > keep) best = best.slice(0, keep);
     }
+    this.totals.set(key, { total, at: Date.now() });
     return { rows: best.slice(offset, keep), total };
   }
 }
