@@ -98,6 +98,7 @@ function refuseExistingArchive(dir: string): void {
 // Plan: open the source, refuse a VM in use, name every file, scan every disk
 
 function planBackup(spec: BackupSpec, segmentBytes: number, ctx: JobContext): Plan {
+  const startedAt = new Date();
   const source = path.resolve(spec.source);
   const isVm = /\.vmx$/i.test(source);
   const vmx = isVm ? readVmx(source) : null;
@@ -136,7 +137,7 @@ function planBackup(spec: BackupSpec, segmentBytes: number, ctx: JobContext): Pl
     const manifest: Omit<Manifest, 'files'> = {
       format: MANIFEST_FORMAT,
       version: MANIFEST_VERSION,
-      createdAt: new Date().toISOString(),
+      createdAt: startedAt.toISOString(),
       tool: { name: 'diskchain', version: VERSION },
       host: os.hostname(),
       mode: spec.keepChain ? 'keep-chain' : 'flatten',

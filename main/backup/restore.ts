@@ -62,9 +62,10 @@ export async function restoreJob(spec: RestoreSpec, ctx: JobContext): Promise<Jo
     planTargets(folderArchive.manifest, spec.to, destDir);
     verifyFolder(folderArchive.dir, folderArchive.manifest, ctx);
   }
-  fs.mkdirSync(destDir, { recursive: true });
+  const createdDest = fs.mkdirSync(destDir, { recursive: true }) !== undefined;
   const work = path.join(destDir, `.diskchain-${crypto.randomBytes(4).toString('hex')}.partial`);
   fs.mkdirSync(work);
+  let restored = false;
   try {
     let archiveDir: string;
     let manifest: Manifest;
@@ -83,9 +84,12 @@ export async function restoreJob(spec: RestoreSpec, ctx: JobContext): Promise<Jo
     checkContent(targets, outDir, ctx);
     const vmFiles = writeVmFiles(manifest, targets, archiveDir, outDir);
     const moved = moveIntoPlace(targets, vmFiles, outDir, destDir);
+    restored = true;
     return { outputs: moved, summary: summaryOf(manifest, targets, destDir) };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+    // A failed restore into a folder it made leaves no empty folder either.
+    if (!restored && createdDest && fs.readdirSync(destDir).length === 0) fs.rmdirSync(destDir);
   }
 }
 
@@ -411,20 +415,30 @@ function checkContent(targets: DiskTarget[], outDir: string, ctx: JobContext): v
 /** The .vmx with its disk entries pointing at the restored tops, and the .nvram as archived. */
 function writeVmFiles(manifest: Manifest, targets: DiskTarget[], archiveDir: string, outDir: string): string[] {
   if (!manifest.vm) return [];
-  const vmx = parseVmx(fs.readFileSync(path.join(archiveDir, manifest.vm.vmx), 'utf8'), manifest.vm.vmx);
+  const vmx = parseVmx(archivedFile(manifest, archiveDir, manifest.vm.vmx).toString('utf8'), manifest.vm.vmx);
   const changes = new Map<string, string>();
   for (const t of targets) {
     if (t.disk.device) changes.set(`${t.disk.device}.fileName`, t.links[t.links.length - 1]!.primary);
   }
   const files: string[] = [];
   if (manifest.vm.nvram) {
-    fs.copyFileSync(path.join(archiveDir, manifest.vm.nvram), path.join(outDir, manifest.vm.nvram), fs.constants.COPYFILE_EXCL);
+    fs.writeFileSync(path.join(outDir, manifest.vm.nvram), archivedFile(manifest, archiveDir, manifest.vm.nvram), { flag: 'wx' });
     if (vmxValue(vmx, 'nvram') !== undefined && vmxValue(vmx, 'nvram') !== manifest.vm.nvram) changes.set('nvram', manifest.vm.nvram);
     files.push(manifest.vm.nvram);
   }
   fs.writeFileSync(path.join(outDir, manifest.vm.vmx), rewriteVmx(vmx, changes), { flag: 'wx' });
   files.push(manifest.vm.vmx);
   return files;
+}
+
+/** A small archived file, read again and checked again: it was verified, but a while ago. */
+function archivedFile(manifest: Manifest, archiveDir: string, name: string): Buffer {
+  const data = fs.readFileSync(path.join(archiveDir, name));
+  const listed = manifest.files.find((f) => f.name === name);
+  if (!listed || crypto.createHash('sha256').update(data).digest('hex') !== listed.sha256) {
+    throw new DiskchainError('E_IO', 'changed while it was being restored; nothing was restored', path.join(archiveDir, name));
+  }
+  return data;
 }
 
 /** Renames everything from the work folder into DEST_DIR: disk data, then descriptors, then the .vmx. */

@@ -298,13 +298,17 @@ describe('backup and restore of a VM', () => {
     let r = diskchainFromFile(['restore', '-', dest], damagedFile);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('stdin: archive is damaged, nothing was restored: web01-s001.vmdk differs from the manifest');
-    expect(fs.readdirSync(dest)).toEqual([]);
+    expect(fs.existsSync(dest)).toBe(false);
 
     const cutFile = path.join(root, 'cut.tar');
     fs.writeFileSync(cutFile, tar.subarray(0, Math.floor(tar.length * 0.6)));
     r = diskchainFromFile(['restore', '-', dest], cutFile);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/stdin: .*cut off/);
+    expect(fs.existsSync(dest)).toBe(false);
+    // Into a folder that exists, a failed restore leaves it as it was.
+    fs.mkdirSync(dest);
+    expect(diskchainFromFile(['restore', '-', dest], cutFile).status).toBe(1);
     expect(fs.readdirSync(dest)).toEqual([]);
   });
 
@@ -422,10 +426,27 @@ describe('interrupted backups', () => {
   it('cancelled (Ctrl-C) removes what it wrote and exits 130', async () => {
     const archive = path.join(root, 'cancelled');
     const r = await backupUntil(archive, 'write', (pid) => process.kill(pid, 'SIGINT'));
+    expect(r.stderr).toContain('diskchain: cancelled');
     expect(r.code).toBe(130);
-    expect(r.stderr).toContain('cancelled');
     expect(fs.readdirSync(archive)).toEqual([]);
     expect(snapshotFolder(src)).toEqual(before);
+  });
+
+  it('a cancelled restore (Ctrl-C) leaves nothing behind', async () => {
+    const archive = path.join(root, 'complete');
+    ok(diskchain(['backup', path.join(src, 'big.vmx'), archive]));
+    const dest = path.join(root, 'cancelled-restore');
+    const child = spawn(process.execPath, [BIN, 'restore', '--progress', 'json', archive, dest], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      const first = !stderr.includes('"phase":"write');
+      stderr += d.toString();
+      if (first && stderr.includes('"phase":"write')) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).toContain('"phase":"verify"');
+    expect(code).toBe(130);
+    expect(fs.existsSync(dest)).toBe(false);
   });
 
   it('fails when the source changes while it is read', async () => {
