@@ -178,8 +178,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
     async close() {
       for (const s of sockets) s.terminate();
       wss.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await closed;
       await services.dispose();
     },
   };
