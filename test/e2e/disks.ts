@@ -72,10 +72,14 @@ export function buildCidMismatch(dir: string, sizeBytes = 32 * MiB): string {
   return child;
 }
 
-/** A raw `.dsk` full of incompressible data: slow to write as streamOptimized, for cancel tests. */
+/**
+ * A raw `.dsk` of base64 text from /dev/urandom: it compresses only somewhat, so every grain is
+ * really deflated (incompressible grains are stored as they are) and writing it as
+ * streamOptimized at level 9 takes a while: the data of cancel tests.
+ */
 export function buildBigRaw(dir: string, name: string, sizeBytes: number): string {
   const file = path.join(dir, name);
-  execFileSync('sh', ['-c', `head -c ${sizeBytes} /dev/urandom > '${file}'`]);
+  execFileSync('sh', ['-c', `base64 -w 0 /dev/urandom | head -c ${sizeBytes} > '${file}'`]);
   return file;
 }
 
