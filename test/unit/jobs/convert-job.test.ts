@@ -22,7 +22,7 @@ describe('convert jobs in worker threads', () => {
 
   for (const to of ['vmfs', 'vmfsThin', 'monolithicFlat', 'twoGbMaxExtentFlat', 'raw'] as const) {
     it(`writes ${to} equal to the source, with progress to 100 %`, async () => {
-      const dst = path.join(dir, `out-${to}.vmdk`);
+      const dst = path.join(dir, to === 'raw' ? 'out-raw.img' : `out-${to}.vmdk`);
       const seen: JobProgress[] = [];
       const job = startJob({ kind: 'convert', src, dst, to, segmentBytes: 32 * MiB }, (p) => seen.push(p));
       const result = await job.done;
