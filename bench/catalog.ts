@@ -246,6 +246,7 @@ const QUERIES: Array<[string, EntryQuery]> = [
   ['--min-size larger than any (scans all)', { minCapacityBytes: 1024 ** 4 }],
   ['--status missing', { status: 'missing' }],
   ['words + kind + since + size', { text: 'web', kind: 'vmfs', since: '2020-01-01', minCapacityBytes: 100 * 1024 * MiB }],
+  ['worst: a word in most rows + a size no row has', { text: 'vmdk', minCapacityBytes: 1024 ** 4 }],
   ['show (one entry with detail)', {}],
 ];
 

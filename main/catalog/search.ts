@@ -35,9 +35,18 @@ export function buildQuery(q: EntryQuery, bounds: PageBounds, now: number = Date
   const limit = q.limit === undefined ? bounds.defaultLimit : checkCount(q.limit, 'limit', 1, bounds.maxLimit);
   const offset = checkCount(q.offset ?? 0, 'offset', 0, Number.MAX_SAFE_INTEGER);
   const { from, conditions, params, fts } = buildFilter(q, now);
-  // With words, the full-text index drives and hands rows over in rowid (= id) order: no sort.
-  const order = fts ? 'entries_fts.rowid' : 'e.id';
-  const sql = `SELECT ${SUMMARY_COLUMNS} ${from} ${conditions} ORDER BY ${order} LIMIT @limit OFFSET @offset`;
+  let sql: string;
+  if (fts) {
+    // The full-text index drives and hands rows over in rowid (= id) order: no sort, and it stops at the limit.
+    sql = `SELECT ${SUMMARY_COLUMNS} ${from} ${conditions} ORDER BY entries_fts.rowid LIMIT @limit OFFSET @offset`;
+  } else if (limit > 0 && conditions !== '') {
+    // A page: pick its ids first. Only filter columns appear in the subquery, so SQLite can answer a
+    // selective filter from its index alone instead of walking every row in id order to fill the page.
+    sql = `SELECT ${SUMMARY_COLUMNS} FROM entries e WHERE e.id IN
+      (SELECT e.id ${from} ${conditions} ORDER BY e.id LIMIT @limit OFFSET @offset) ORDER BY e.id`;
+  } else {
+    sql = `SELECT ${SUMMARY_COLUMNS} ${from} ${conditions} ORDER BY e.id LIMIT @limit OFFSET @offset`;
+  }
   return { sql, params: { ...params, limit, offset }, limit, offset };
 }
 
