@@ -21,7 +21,11 @@ export interface OpenDbOptions {
 export function openCatalogDb(file: string, options: OpenDbOptions = {}): Database {
   const migrations = options.migrations ?? MIGRATIONS;
   checkFileBeforeOpen(file);
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  try {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  } catch (e) {
+    throw new DiskchainError('E_IO', `cannot create the catalog's folder: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
+  }
   let db: Database;
   try {
     db = new BetterSqlite3(file, { timeout: BUSY_TIMEOUT_MS });

@@ -88,7 +88,7 @@ class Scanner {
 
   async run(): Promise<ScanSummary> {
     for (const root of this.roots) {
-      if (fs.statSync(root).isDirectory()) await this.walk(root);
+      if (isDirectory(root)) await this.walk(root);
       else this.scanFileRoot(root);
     }
     this.flush();
@@ -148,9 +148,13 @@ class Scanner {
   private scanFileRoot(file: string): void {
     const dir = path.dirname(file);
     const base = path.basename(file);
-    const dirents = fs
-      .readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.name === base || (base !== MANIFEST_NAME && VMX_NAME.test(d.name)));
+    let dirents: fs.Dirent[];
+    try {
+      dirents = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
+      throw new DiskchainError('E_IO', `cannot list its folder: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
+    }
+    dirents = dirents.filter((d) => d.name === base || (base !== MANIFEST_NAME && VMX_NAME.test(d.name)));
     this.directories++;
     if (base === MANIFEST_NAME) this.scanDirectory(dir, dirents);
     else this.scanDisks(dir, dirents, true);
@@ -294,4 +298,13 @@ function assignVmNames(found: Map<string, Found>, vmxFiles: string[]): void {
     }
   }
   if (vmxs.length === 1) for (const f of found.values()) f.vmName ??= vmxs[0]!.vmName;
+}
+
+/** A root that vanished after it was resolved is scanned as a (missing) file: its entries become missing. */
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
