@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCatalogBench } from './catalog.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/diskchain.js');
@@ -146,7 +147,7 @@ export function runBench(): Row[] {
   }
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(`Diskchain bench — ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / GiB)} GiB RAM, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
   const rows = runBench();
@@ -157,6 +158,11 @@ function main(): void {
     const theirs = r.qemu !== undefined ? `${r.qemu.toFixed(3)} s` : r.copy !== undefined ? `cp ${r.copy.toFixed(3)} s` : '-';
     console.log(line([r.task, ours, theirs, r.target]));
   }
+  console.log('\nCatalog');
+  for (const r of await runCatalogBench()) {
+    const value = r.unit === 's' ? `${r.value.toFixed(2)} s` : `${r.value.toFixed(2)} ms`;
+    console.log(line([r.task, value, '', r.target]));
+  }
 }
 
-main();
+await main();
