@@ -3,9 +3,9 @@
  * a native addon built for one ABI) loads on first use, so a wrong build costs the catalog
  * view a clear error, not the whole app its start.
  *
- * The catalog pages rows in id order and says whether more follow; the table wants a total and
- * a sort, so those are made here by streaming the matching rows (Catalog.iterate) once: the
- * count, and a bounded selection of the rows of the page asked for — never every row at once.
+ * The catalog pages rows in id order and says whether more follow; the table wants a total
+ * (one SQL count) and a sort, made here by streaming the matching rows (Catalog.iterate) once
+ * and keeping a bounded selection of the rows of the page asked for — never every row at once.
  */
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
@@ -146,8 +146,7 @@ export class CatalogAdapter implements CatalogService {
       const known = this.totals.get(key);
       let total = known !== undefined && Date.now() - known.at < TOTAL_TTL_MS ? known.total : undefined;
       if (total === undefined) {
-        total = 0;
-        for (const _ of this.catalog.iterate(filters)) total++;
+        total = this.catalog.count(filters);
         this.totals.set(key, { total, at: Date.now() });
       }
       const page = this.catalog.search({ ...filters, offset, limit });
