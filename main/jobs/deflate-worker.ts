@@ -21,7 +21,9 @@ const MARKER_HEAD = 12;
 const PROBE_SLICE = 256;
 const PROBE_BLOCK = 4096;
 const MAX_PROBE_SLICES = 64;
-/** Below this a sample surely compresses; deflate's Huffman stage alone wins at 7.5 bits. */
+/** Slices whose byte frequencies decide whether the deflate probe is worth running. */
+const GATE_SLICES = 4;
+/** Below this the slices surely compress; deflate's Huffman stage alone wins at 7.5 bits. */
 const MIN_PROBE_ENTROPY_BITS = 7.5;
 const probeSample = Buffer.alloc(PROBE_SLICE * MAX_PROBE_SLICES);
 const counts = new Uint32Array(256);
@@ -83,25 +85,33 @@ function deflateGrain(grain: Buffer): Buffer {
 /** Whether a sample of the grain, one slice per 4 KiB block, fails to shrink at all under deflate. */
 function looksIncompressible(grain: Buffer): boolean {
   const slices = Math.min(MAX_PROBE_SLICES, Math.floor(grain.length / PROBE_BLOCK));
-  if (slices < 4) return false;
+  if (slices < GATE_SLICES) return false;
+  // Most data gives itself away by the byte frequencies of a few slices, without paying for a deflate.
+  if (sliceEntropyBits(grain, GATE_SLICES) < MIN_PROBE_ENTROPY_BITS) return false;
   for (let i = 0; i < slices; i++) {
-    // Slices walk through the block offsets, so data that differs within blocks is seen.
-    const from = i * PROBE_BLOCK + ((i * PROBE_SLICE) % PROBE_BLOCK);
+    const from = sliceStart(i);
     grain.copy(probeSample, i * PROBE_SLICE, from, from + PROBE_SLICE);
   }
   const sample = probeSample.subarray(0, slices * PROBE_SLICE);
-  // Most data gives itself away by its byte frequencies, without paying for a deflate.
-  if (entropyBits(sample) < MIN_PROBE_ENTROPY_BITS) return false;
   return zlib.deflateRawSync(sample, { level }).length >= sample.length;
 }
 
-/** Order-0 entropy in bits per byte: 8 for uniform noise, about 7.95 for 4 KiB of it. */
-function entropyBits(bytes: Buffer): number {
+/** Slice i lies in block i, at an offset that walks through the block, so data that differs within blocks is seen. */
+function sliceStart(i: number): number {
+  return i * PROBE_BLOCK + ((i * PROBE_SLICE) % PROBE_BLOCK);
+}
+
+/** Order-0 entropy in bits per byte of the first `slices` slices: 8 for uniform noise, about 7.8 for 1 KiB of it. */
+function sliceEntropyBits(grain: Buffer, slices: number): number {
   counts.fill(0);
-  for (let i = 0; i < bytes.length; i++) counts[bytes[i]!]!++;
+  for (let i = 0; i < slices; i++) {
+    const from = sliceStart(i);
+    for (let j = from; j < from + PROBE_SLICE; j++) counts[grain[j]!]!++;
+  }
+  const total = slices * PROBE_SLICE;
   let bits = 0;
   for (const count of counts) {
-    if (count > 0) bits -= count * Math.log2(count / bytes.length);
+    if (count > 0) bits -= count * Math.log2(count / total);
   }
-  return bits / bytes.length;
+  return bits / total;
 }
