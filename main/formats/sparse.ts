@@ -136,7 +136,8 @@ function readHeaderSector(file: DiskFile): Buffer {
 type HeaderPart = 'header' | 'footer';
 
 /** Parses and validates one 512-byte SparseExtentHeader; where tables lie is checked against the file later. */
-function parseSparseHeader(buf: Buffer, path: string, part: HeaderPart): SparseHeader {
+/** Parses and validates a 512-byte SparseExtentHeader (§2.1); writers of hosted extents use it too. */
+export function parseSparseHeader(buf: Buffer, path: string, part: HeaderPart = 'header'): SparseHeader {
   const at = (byte: number): string => `${part} byte ${byte}`;
   const version = buf.readUInt32LE(4);
   const flags = buf.readUInt32LE(8);

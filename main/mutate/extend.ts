@@ -15,6 +15,8 @@ import { writeGeometry, DEFAULT_SEGMENT_BYTES } from '../convert/layout.js';
 import { randomCid, serializeDescriptor, type Descriptor } from '../formats/descriptor.js';
 import { encodeDirectory, encodeSparseHeader, GT_SECTORS, GTES_PER_GT, hostedSparseLayout } from '../formats/sparse-layout.js';
 import { replaceFile } from '../io/staged-output.js';
+import { parseKdmvHeader } from './grain-store.js';
+import type { SparseHeader } from '../formats/sparse.js';
 import type { JobContext } from '../jobs/context.js';
 
 const SECTOR = 512;
@@ -127,35 +129,11 @@ function extendFlat(link: Link, d: Descriptor, sizeBytes: number, adapter: strin
   return [link.path, ...changed];
 }
 
-interface KdmvHeader {
-  flags: number;
-  version: number;
-  capacity: number;
-  grain: number;
-  descOffset: number;
-  descSectors: number;
-  gtes: number;
-  rgdOffset: number;
-  gdOffset: number;
-  overHead: number;
-}
-
-function readHeader(fd: number, file: string): KdmvHeader {
+function readHeader(fd: number, file: string): SparseHeader {
   const b = Buffer.alloc(512);
   fs.readSync(fd, b, 0, 512, 0);
-  const h = {
-    version: b.readUInt32LE(4),
-    flags: b.readUInt32LE(8),
-    capacity: Number(b.readBigUInt64LE(12)),
-    grain: Number(b.readBigUInt64LE(20)),
-    descOffset: Number(b.readBigUInt64LE(28)),
-    descSectors: Number(b.readBigUInt64LE(36)),
-    gtes: b.readUInt32LE(44),
-    rgdOffset: Number(b.readBigUInt64LE(48)),
-    gdOffset: Number(b.readBigUInt64LE(56)),
-    overHead: Number(b.readBigUInt64LE(64)),
-  };
-  if (h.gtes !== GTES_PER_GT || (h.flags & 0x10000) !== 0) {
+  const h = parseKdmvHeader(b, file);
+  if (h.numGTEsPerGT !== GTES_PER_GT || (h.flags & 0x10000) !== 0) {
     throw new DiskchainError('E_UNSUPPORTED', 'only uncompressed sparse extents with 512-entry grain tables can grow', file);
   }
   return h;
@@ -171,8 +149,8 @@ function growSparseExtent(file: string, newCapacity: number, descriptor: string 
   try {
     const h = readHeader(fd, file);
     const redundant = (h.flags & 2) !== 0;
-    const oldGTs = Math.ceil(Math.ceil(h.capacity / h.grain) / GTES_PER_GT);
-    const newGTs = Math.ceil(Math.ceil(newCapacity / h.grain) / GTES_PER_GT);
+    const oldGTs = Math.ceil(Math.ceil(h.capacitySectors / h.grainSizeSectors) / GTES_PER_GT);
+    const newGTs = Math.ceil(Math.ceil(newCapacity / h.grainSizeSectors) / GTES_PER_GT);
     const oldGdSectors = Math.ceil((oldGTs * 4) / 512);
     const newGdSectors = Math.ceil((newGTs * 4) / 512);
     let end = Math.ceil(fs.fstatSync(fd).size / 512);
@@ -183,7 +161,7 @@ function growSparseExtent(file: string, newCapacity: number, descriptor: string 
       end += count * GT_SECTORS;
       return at;
     };
-    const dirs = redundant ? [h.gdOffset, h.rgdOffset] : [h.gdOffset];
+    const dirs = redundant ? [h.gdOffsetSectors, h.rgdOffsetSectors] : [h.gdOffsetSectors];
     const newDirs: number[] = [];
     for (const oldDir of dirs) {
       const old = Buffer.alloc(oldGdSectors * 512);
@@ -205,7 +183,7 @@ function growSparseExtent(file: string, newCapacity: number, descriptor: string 
       }
     }
     // Keep the end of the file on a grain boundary: grains are appended there, grain-aligned.
-    const aligned = Math.ceil(end / h.grain) * h.grain;
+    const aligned = Math.ceil(end / h.grainSizeSectors) * h.grainSizeSectors;
     if (aligned * 512 > fs.fstatSync(fd).size) fs.ftruncateSync(fd, aligned * 512);
     sync();
     // Patch only what changed, so version, flags and anything else of the original header stay.
@@ -216,12 +194,12 @@ function growSparseExtent(file: string, newCapacity: number, descriptor: string 
     header.writeBigUInt64LE(BigInt(newDirs[0]!), 56);
     fs.writeSync(fd, header, 0, 512, 0);
     if (descriptor !== null) {
-      const bytes = Buffer.alloc(h.descSectors * 512);
+      const bytes = Buffer.alloc(h.descriptorSizeSectors * 512);
       if (Buffer.byteLength(descriptor) > bytes.length) {
         throw new DiskchainError('E_UNSUPPORTED', 'the grown descriptor does not fit in its space in the file', file);
       }
       bytes.write(descriptor);
-      fs.writeSync(fd, bytes, 0, bytes.length, h.descOffset * 512);
+      fs.writeSync(fd, bytes, 0, bytes.length, h.descriptorOffsetSectors * 512);
     }
     sync();
   } finally {

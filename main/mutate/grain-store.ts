@@ -25,6 +25,7 @@ import type { ExtentInfo } from '../../shared/types.js';
 import { parseCowdHeader, type CowdHeader } from '../formats/cowd.js';
 import { COWD_FIELD } from '../formats/cowd-writer.js';
 import { SECTOR } from '../formats/extent.js';
+import { GD_AT_END_SECTOR, parseSparseHeader, type SparseHeader } from '../formats/sparse.js';
 import { ioError } from '../io/disk-file.js';
 import type { Link } from '../disk/link.js';
 
@@ -607,48 +608,24 @@ const KDMV_FLAG_REDUNDANT = 0x2;
 const KDMV_FLAG_ZERO_GTE = 0x4;
 const KDMV_FLAG_COMPRESSED = 0x10000;
 const KDMV_FLAG_MARKERS = 0x20000;
-const KDMV_GD_AT_END = 0xffffffffffffffffn;
 const KDMV_UNCLEAN_OFFSET = 72;
 /** GT offsets are uint32 sectors, so a hosted sparse file ends before 2 TiB (§2.4). */
 const KDMV_MAX_FILE_SECTORS = 0xffffffff;
 
-export interface KdmvHeader {
-  version: number;
-  flags: number;
-  capacitySectors: number;
-  grainSizeSectors: number;
-  descriptorOffsetSectors: number;
-  descriptorSizeSectors: number;
-  numGTEsPerGT: number;
-  rgdOffsetSectors: number;
-  gdOffsetSectors: number;
-  overHeadSectors: number;
-  uncleanShutdown: number;
+/** The 512-byte SparseExtentHeader (§2.1) as the reader validates it; stream files are refused for writing. */
+export function parseKdmvHeader(buf: Buffer, file: string): SparseHeader {
+  if (buf.length < SECTOR || buf.toString('latin1', 0, 4) !== KDMV_MAGIC) throw formatError(file, 'not a hosted sparse extent (no KDMV magic)');
+  const header = parseSparseHeader(buf, file);
+  if (header.gdOffsetSectors === GD_AT_END_SECTOR) {
+    throw unsupportedError(file, 'a streamOptimized extent (grain directory at the end) cannot be written in place');
+  }
+  return header;
 }
 
 function u64(buf: Buffer, offset: number, file: string, what: string): number {
   const v = buf.readBigUInt64LE(offset);
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw formatError(file, `${what} (header byte ${offset}) is not plausible`);
   return Number(v);
-}
-
-/** The 512-byte SparseExtentHeader (§2.1); stream files (GD at the end) are refused for writing. */
-export function parseKdmvHeader(buf: Buffer, file: string): KdmvHeader {
-  if (buf.length < SECTOR || buf.toString('latin1', 0, 4) !== KDMV_MAGIC) throw formatError(file, 'not a hosted sparse extent (no KDMV magic)');
-  if (buf.readBigUInt64LE(56) === KDMV_GD_AT_END) throw unsupportedError(file, 'a streamOptimized extent (grain directory at the end) cannot be written in place');
-  return {
-    version: buf.readUInt32LE(4),
-    flags: buf.readUInt32LE(8),
-    capacitySectors: u64(buf, 12, file, 'capacity'),
-    grainSizeSectors: u64(buf, 20, file, 'grainSize'),
-    descriptorOffsetSectors: u64(buf, 28, file, 'descriptorOffset'),
-    descriptorSizeSectors: u64(buf, 36, file, 'descriptorSize'),
-    numGTEsPerGT: buf.readUInt32LE(44),
-    rgdOffsetSectors: u64(buf, 48, file, 'rgdOffset'),
-    gdOffsetSectors: u64(buf, 56, file, 'gdOffset'),
-    overHeadSectors: u64(buf, 64, file, 'overHead'),
-    uncleanShutdown: buf.readUInt8(KDMV_UNCLEAN_OFFSET),
-  };
 }
 
 function isPowerOfTwo(n: number): boolean {
@@ -659,7 +636,7 @@ class KdmvWriter extends SparseWriter {
   private constructor(
     file: string,
     fd: number,
-    private readonly header: KdmvHeader,
+    private readonly header: SparseHeader,
     directory: Uint32Array,
     private readonly redundant: Uint32Array | null,
     fill: FillSource | null,
@@ -698,7 +675,7 @@ class KdmvWriter extends SparseWriter {
       redundant ? h.rgdOffsetSectors + gdSectors : 0,
     );
     // New grains go at the end of the file, grain-aligned (§2.6), never inside the metadata.
-    const nextFree = Math.max(Math.ceil(fileBytes / SECTOR), h.overHeadSectors, metadataEnd);
+    const nextFree = Math.max(Math.ceil(fileBytes / SECTOR), h.overheadSectors, metadataEnd);
     return new KdmvWriter(file, fd, h, directory, redundant, fill, nextFree, metadataEnd);
   }
 
@@ -755,11 +732,11 @@ class KdmvWriter extends SparseWriter {
 
   /** uncleanShutdown = 1 while we write (§2.6); restored once everything is on disk. */
   protected override beforeFirstChange(): void {
-    if (this.header.uncleanShutdown === 0) pwriteAll(this.fd, this.file, Buffer.from([1]), KDMV_UNCLEAN_OFFSET);
+    if (!this.header.uncleanShutdown) pwriteAll(this.fd, this.file, Buffer.from([1]), KDMV_UNCLEAN_OFFSET);
   }
 
   protected override afterFlush(): void {
-    if (this.header.uncleanShutdown !== 0) return;
+    if (this.header.uncleanShutdown) return;
     pwriteAll(this.fd, this.file, Buffer.from([0]), KDMV_UNCLEAN_OFFSET);
     fsyncFile(this.fd, this.file);
   }
