@@ -1,15 +1,25 @@
 #!/usr/bin/env node
 /** The `diskchain` command line: the engine, scriptable. */
 import { Command, CommanderError } from 'commander';
-import { addCatalogCommands } from './catalog-commands.js';
-import { addBackupCommands } from './backup-commands.js';
 import { reportError } from './errors.js';
-import { addJobCommands } from './job-commands.js';
-import { addReadCommands } from './read-commands.js';
-import { addServeCommand } from './serve-command.js';
 import { VERSION } from './version.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Command groups by the commands they hold. Only the group a command line needs is loaded:
+ * `info` should not pay for SQLite, WebSockets and tar (half of its start-up time otherwise).
+ */
+const GROUPS: Array<{ commands: string[]; load: () => Promise<Register> }> = [
+  { commands: ['info', 'geometry', 'map', 'check', 'cat'], load: async () => (await import('./read-commands.js')).addReadCommands },
+  { commands: ['convert', 'export', 'import', 'commit', 'snapshot', 'extend'], load: async () => (await import('./job-commands.js')).addJobCommands },
+  { commands: ['backup', 'restore', 'vms'], load: async () => (await import('./backup-commands.js')).addBackupCommands },
+  { commands: ['catalog'], load: async () => (await import('./catalog-commands.js')).addCatalogCommands },
+  { commands: ['serve'], load: async () => (await import('./serve-command.js')).addServeCommand },
+];
+
+/** The program with the groups `argv` may use: the one its command names, or all (help, typos). */
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('diskchain')
     .description('Open, check, convert and archive VMware virtual disks and their snapshot chains, offline')
     .version(VERSION)
@@ -18,16 +28,14 @@ export function buildProgram(): Command {
     .configureOutput({
       outputError: (text, write) => write(`diskchain: ${text.replace(/^error: /, '')}`),
     });
-  addReadCommands(program);
-  addJobCommands(program);
-  addBackupCommands(program);
-  addCatalogCommands(program);
-  addServeCommand(program);
+  const command = argv.slice(2).find((a) => !a.startsWith('-'));
+  const wanted = GROUPS.filter((g) => command !== undefined && g.commands.includes(command));
+  for (const group of wanted.length > 0 ? wanted : GROUPS) (await group.load())(program);
   return program;
 }
 
 async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
   } catch (e) {
