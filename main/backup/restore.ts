@@ -9,6 +9,7 @@
  * in DEST_DIR are never replaced; a failed or cancelled restore leaves nothing behind.
  */
 import * as crypto from 'node:crypto';
+import { writeFully } from '../io/write.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
@@ -216,7 +217,7 @@ function damaged(what: string, message: string): DiskchainError {
 }
 
 function writeAll(fd: number, buf: Buffer): void {
-  for (let at = 0; at < buf.length; ) at += fs.writeSync(fd, buf, at, buf.length - at);
+  writeFully(fd, buf, null);
 }
 
 // ---------------------------------------------------------------------------------------------

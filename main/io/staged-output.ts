@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
 import { ioError } from './disk-file.js';
+import { writeFully } from './write.js';
 
 /** A file being written inside a staging folder; positional writes, synchronous like the readers. */
 export class OutFile {
@@ -19,9 +20,8 @@ export class OutFile {
   }
 
   writeAt(buf: Uint8Array, position: number): void {
-    let done = 0;
     try {
-      while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, position + done);
+      writeFully(this.fd, buf, position);
     } catch (e) {
       throw ioError(this.path, e);
     }

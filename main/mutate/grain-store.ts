@@ -27,6 +27,7 @@ import { COWD_FIELD } from '../formats/cowd-writer.js';
 import { SECTOR } from '../formats/extent.js';
 import { GD_AT_END_SECTOR, parseSparseHeader, type SparseHeader } from '../formats/sparse.js';
 import { ioError } from '../io/disk-file.js';
+import { writeFully } from '../io/write.js';
 import type { Link } from '../disk/link.js';
 
 /** Reads what lies under the link at a link offset (its parent chain); absent for a base disk. */
@@ -197,9 +198,8 @@ interface ExtentWriter {
 // Positional writes, coalesced
 
 function pwriteAll(fd: number, file: string, buf: Uint8Array, position: number): void {
-  let done = 0;
   try {
-    while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, position + done);
+    writeFully(fd, buf, position);
   } catch (e) {
     throw ioError(file, e);
   }
