@@ -10,6 +10,7 @@ import { geometryReport } from '../disk/geometry.js';
 import { diskInfo } from '../disk/info.js';
 import { diskMap } from '../disk/map.js';
 import { flatChunks } from '../disk/stream.js';
+import { WRITE_SLICE_BYTES } from '../io/write.js';
 import { humanBytes, json, table } from './format.js';
 
 interface ReadOptions {
@@ -111,7 +112,10 @@ export function addReadCommands(program: Command): void {
 async function writeAll(chunks: Iterable<Buffer>): Promise<void> {
   const out = process.stdout;
   for (const chunk of chunks) {
-    if (!out.write(chunk)) await once(out, 'drain');
+    // Slices, not 4 MiB at once: large writes into the page cache are much slower (io/write.ts).
+    for (let at = 0; at < chunk.length; at += WRITE_SLICE_BYTES) {
+      if (!out.write(chunk.subarray(at, at + WRITE_SLICE_BYTES))) await once(out, 'drain');
+    }
   }
   await new Promise<void>((resolve, reject) => out.write('', (e) => (e ? reject(e) : resolve())));
 }
