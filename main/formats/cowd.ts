@@ -5,7 +5,7 @@
 import { DiskchainError, formatError } from '../../shared/errors.js';
 import type { DiskFile } from '../io/disk-file.js';
 import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState } from './extent.js';
-import { CoalescedReads, ProblemReport, SectorUsage } from './support.js';
+import { CoalescedReads, forEachSpan, ProblemReport, SectorUsage } from './support.js';
 
 const HEADER_BYTES = 2048;
 const HEADER_SECTORS = HEADER_BYTES / SECTOR;
@@ -245,66 +245,41 @@ class CowdReader implements CowdExtent {
     const runs: Run[] = [];
     const start = Math.max(0, offset);
     const end = Math.min(this.sizeBytes, offset + length);
-    const rangeBytes = this.header.gtEntries * this.grainBytes;
-    for (let pos = start; pos < end; ) {
-      const gdIndex = Math.floor(pos / rangeBytes);
-      const rangeEnd = Math.min(end, (gdIndex + 1) * rangeBytes);
+    forEachSpan(start, end, this.header.gtEntries * this.grainBytes, (gdIndex, from, to) => {
       const table = this.grainTable(gdIndex);
-      if (!table) {
-        pushRun(runs, pos, rangeEnd - pos, 'unallocated');
-      } else {
-        this.tableRuns(runs, gdIndex, table, pos, rangeEnd);
-      }
-      pos = rangeEnd;
-    }
+      if (!table) pushRun(runs, from, to - from, 'unallocated');
+      else this.tableRuns(runs, gdIndex, table, from, to);
+    });
     return runs;
   }
 
   private tableRuns(runs: Run[], gdIndex: number, table: Uint32Array, start: number, end: number): void {
-    for (let pos = start; pos < end; ) {
-      const grain = Math.floor(pos / this.grainBytes);
-      const withinGrain = pos - grain * this.grainBytes;
-      const grainEnd = Math.min(end, (grain + 1) * this.grainBytes);
+    forEachSpan(start, end, this.grainBytes, (grain, from, to) => {
       const entry = grain % this.header.gtEntries;
-      const sector = this.checkedGrainSector(gdIndex, entry, table[entry] ?? 0, withinGrain, grainEnd - pos);
-      pushRun(runs, pos, grainEnd - pos, stateOf(sector));
-      pos = grainEnd;
-    }
+      const sector = this.checkedGrainSector(gdIndex, entry, table[entry] ?? 0, from - grain * this.grainBytes, to - from);
+      pushRun(runs, from, to - from, stateOf(sector));
+    });
   }
 
   read(buf: Buffer, offset: number): void {
     this.assertInside(offset, buf.length);
     const reads = new CoalescedReads(this.disk, buf, offset);
-    const rangeBytes = this.header.gtEntries * this.grainBytes;
-    const end = offset + buf.length;
-    for (let pos = offset; pos < end; ) {
-      const gdIndex = Math.floor(pos / rangeBytes);
-      const rangeEnd = Math.min(end, (gdIndex + 1) * rangeBytes);
+    forEachSpan(offset, offset + buf.length, this.header.gtEntries * this.grainBytes, (gdIndex, from, to) => {
       const table = this.grainTable(gdIndex);
-      if (!table) {
-        reads.zeros(pos, rangeEnd - pos);
-      } else {
-        this.readTableRange(reads, gdIndex, table, pos, rangeEnd);
-      }
-      pos = rangeEnd;
-    }
+      if (!table) reads.zeros(from, to - from);
+      else this.readTableRange(reads, gdIndex, table, from, to);
+    });
     reads.flush();
   }
 
   private readTableRange(reads: CoalescedReads, gdIndex: number, table: Uint32Array, start: number, end: number): void {
-    for (let pos = start; pos < end; ) {
-      const grain = Math.floor(pos / this.grainBytes);
-      const withinGrain = pos - grain * this.grainBytes;
-      const length = Math.min(end, (grain + 1) * this.grainBytes) - pos;
+    forEachSpan(start, end, this.grainBytes, (grain, from, to) => {
+      const withinGrain = from - grain * this.grainBytes;
       const entry = grain % this.header.gtEntries;
-      const sector = this.checkedGrainSector(gdIndex, entry, table[entry] ?? 0, withinGrain, length);
-      if (sector > GTE_ZERO_GRAIN) {
-        reads.data(pos, sector * SECTOR + withinGrain, length);
-      } else {
-        reads.zeros(pos, length);
-      }
-      pos += length;
-    }
+      const sector = this.checkedGrainSector(gdIndex, entry, table[entry] ?? 0, withinGrain, to - from);
+      if (sector > GTE_ZERO_GRAIN) reads.data(from, sector * SECTOR + withinGrain, to - from);
+      else reads.zeros(from, to - from);
+    });
   }
 
   /** Returns the GTE when it is a sentinel or a data sector whose bytes the file holds; throws otherwise. */

@@ -9,7 +9,7 @@
 import { DiskchainError, formatError, unsupportedError } from '../../shared/errors.js';
 import type { DiskFile } from '../io/disk-file.js';
 import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState } from './extent.js';
-import { CoalescedReads, isAllZero, ProblemReport } from './support.js';
+import { CoalescedReads, forEachSpan, isAllZero, ProblemReport } from './support.js';
 
 const HEADER_BYTES = 512;
 const VOLATILE_HEADER_BYTES = 512;
@@ -341,61 +341,39 @@ class SeSparseReader implements SeSparseExtent {
     const runs: Run[] = [];
     const start = Math.max(0, offset);
     const end = Math.min(this.sizeBytes, offset + length);
-    for (let pos = start; pos < end; ) {
-      const gdIndex = Math.floor(pos / this.tableSpanBytes);
-      const rangeEnd = Math.min(end, (gdIndex + 1) * this.tableSpanBytes);
+    forEachSpan(start, end, this.tableSpanBytes, (gdIndex, from, to) => {
       const table = this.grainTable(gdIndex);
-      if (!table) {
-        pushRun(runs, pos, rangeEnd - pos, 'unallocated');
-      } else {
-        this.tableRuns(runs, gdIndex, table, pos, rangeEnd);
-      }
-      pos = rangeEnd;
-    }
+      if (!table) pushRun(runs, from, to - from, 'unallocated');
+      else this.tableRuns(runs, gdIndex, table, from, to);
+    });
     return runs;
   }
 
   private tableRuns(runs: Run[], gdIndex: number, table: Buffer, start: number, end: number): void {
-    for (let pos = start; pos < end; ) {
-      const grain = Math.floor(pos / this.grainBytes);
-      const grainEnd = Math.min(end, (grain + 1) * this.grainBytes);
-      const location = this.grainLocation(gdIndex, table, grain % this.header.gtEntries, 0, grainEnd - pos);
-      pushRun(runs, pos, grainEnd - pos, stateOf(location));
-      pos = grainEnd;
-    }
+    forEachSpan(start, end, this.grainBytes, (grain, from, to) => {
+      const location = this.grainLocation(gdIndex, table, grain % this.header.gtEntries, 0, to - from);
+      pushRun(runs, from, to - from, stateOf(location));
+    });
   }
 
   read(buf: Buffer, offset: number): void {
     this.assertInside(offset, buf.length);
     const reads = new CoalescedReads(this.disk, buf, offset);
-    const end = offset + buf.length;
-    for (let pos = offset; pos < end; ) {
-      const gdIndex = Math.floor(pos / this.tableSpanBytes);
-      const rangeEnd = Math.min(end, (gdIndex + 1) * this.tableSpanBytes);
+    forEachSpan(offset, offset + buf.length, this.tableSpanBytes, (gdIndex, from, to) => {
       const table = this.grainTable(gdIndex);
-      if (!table) {
-        reads.zeros(pos, rangeEnd - pos);
-      } else {
-        this.readTableRange(reads, gdIndex, table, pos, rangeEnd);
-      }
-      pos = rangeEnd;
-    }
+      if (!table) reads.zeros(from, to - from);
+      else this.readTableRange(reads, gdIndex, table, from, to);
+    });
     reads.flush();
   }
 
   private readTableRange(reads: CoalescedReads, gdIndex: number, table: Buffer, start: number, end: number): void {
-    for (let pos = start; pos < end; ) {
-      const grain = Math.floor(pos / this.grainBytes);
-      const withinGrain = pos - grain * this.grainBytes;
-      const length = Math.min(end, (grain + 1) * this.grainBytes) - pos;
-      const location = this.grainLocation(gdIndex, table, grain % this.header.gtEntries, withinGrain, length);
-      if (location >= 0) {
-        reads.data(pos, location + withinGrain, length);
-      } else {
-        reads.zeros(pos, length);
-      }
-      pos += length;
-    }
+    forEachSpan(start, end, this.grainBytes, (grain, from, to) => {
+      const withinGrain = from - grain * this.grainBytes;
+      const location = this.grainLocation(gdIndex, table, grain % this.header.gtEntries, withinGrain, to - from);
+      if (location >= 0) reads.data(from, location + withinGrain, to - from);
+      else reads.zeros(from, to - from);
+    });
   }
 
   /**

@@ -140,3 +140,16 @@ export function isAllZero(bytes: Uint8Array): boolean {
   }
   return true;
 }
+
+/**
+ * Visits [start, end) cut at every multiple of `size` (grain tables, grains): `index` is the
+ * piece's number, `from`/`to` its part of the range. Every codec walks its tables and grains so.
+ */
+export function forEachSpan(start: number, end: number, size: number, visit: (index: number, from: number, to: number) => void): void {
+  for (let pos = start; pos < end; ) {
+    const index = Math.floor(pos / size);
+    const to = Math.min(end, (index + 1) * size);
+    visit(index, pos, to);
+    pos = to;
+  }
+}
