@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildCowd } from '../test/fixtures/cowd-builder.js';
 import { runCatalogBench } from './catalog.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -112,27 +113,47 @@ export function runBench(): Row[] {
       target: '<= 0.7 × qemu-img',
     });
 
-    const base = path.join(dir, 'base.vmdk');
-    const top = path.join(dir, 'base-000001.vmdk');
-    qemuImg('create', '-q', '-f', 'vmdk', base, '4G');
-    populate(base, 4 * GiB, 1 * GiB);
+    // The issue's case: an ESX 2 REDO log holding 1 GiB over a 4 GiB .dsk. COWD has no qemu writer,
+    // so the project's builder makes one REDO once; each run starts from a copy of it.
+    const oneGiB = path.join(dir, 'one.raw');
+    execFileSync('dd', ['if=/dev/urandom', `of=${oneGiB}`, 'bs=256K', 'count=4096', 'status=none']);
+    const dsk = path.join(dir, 'esx2.dsk');
+    // Kept in a folder of its own: beside esx2.dsk it would be a second child, and commit refuses that.
+    fs.mkdirSync(path.join(dir, 'keep'));
+    const pristine = path.join(dir, 'keep', 'pristine.REDO');
+    const data = fs.readFileSync(oneGiB);
+    const writes = Array.from({ length: 16 }, (_, i) => ({ lba: (i * 256 * MiB) / 512, data: data.subarray(i * 64 * MiB, (i + 1) * 64 * MiB) }));
+    buildCowd(pristine, { capacitySectors: (4 * GiB) / 512, parentFileName: 'esx2.dsk', writes });
     const commitTimes: number[] = [];
     const copyTimes: number[] = [];
-    const oneGiB = path.join(dir, 'one.raw');
-    execFileSync('dd', ['if=/dev/urandom', `of=${oneGiB}`, 'bs=4M', 'count=256', 'status=none']);
     for (let i = 0; i < 3; i++) {
-      fs.rmSync(top, { force: true });
-      qemuImg('create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', top);
-      execFileSync('qemu-io', ['-f', 'vmdk', '-c', `write -s ${oneGiB} ${GiB} ${GiB}`, top], { stdio: 'ignore' });
-      commitTimes.push(timeIt(dc(`commit ${top} --progress none`), 1));
+      fs.rmSync(dsk, { force: true });
+      fs.writeFileSync(dsk, '');
+      fs.truncateSync(dsk, 4 * GiB);
+      execFileSync('cp', [pristine, `${dsk}.REDO`]);
+      execFileSync('sync');
+      commitTimes.push(timeIt(dc(`commit ${dsk}.REDO --progress none`), 1));
       copyTimes.push(timeIt(`rm -f ${outDir}/copy.raw && cp ${oneGiB} ${outDir}/copy.raw && sync ${outDir}/copy.raw`, 1));
     }
     rows.push({
-      task: 'commit a child holding 1 GiB into a 4 GiB base',
+      task: 'commit an ESX 2 REDO holding 1 GiB into a 4 GiB .dsk',
       diskchain: median(commitTimes),
       copy: median(copyTimes),
       target: '<= 1.5 × cp + sync of 1 GiB',
     });
+
+    const base = path.join(dir, 'base.vmdk');
+    const top = path.join(dir, 'base-000001.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', base, '4G');
+    populate(base, 4 * GiB, 1 * GiB);
+    const hostedTimes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      fs.rmSync(top, { force: true });
+      qemuImg('create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', top);
+      execFileSync('qemu-io', ['-f', 'vmdk', '-c', `write -s ${oneGiB} ${GiB} ${GiB}`, top], { stdio: 'ignore' });
+      hostedTimes.push(timeIt(dc(`commit ${top} --progress none`), 1));
+    }
+    rows.push({ task: 'commit a hosted child holding 1 GiB into a 4 GiB sparse base', diskchain: median(hostedTimes), copy: median(copyTimes), target: '-' });
 
     for (const [task, cmd] of [
       ['peak RSS: convert → streamOptimized', `convert ${sparse} ${outDir}/r.vmdk --to streamOptimized --progress none`],
