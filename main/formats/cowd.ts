@@ -2,10 +2,10 @@
  * ESX COW sparse extents (`COWD`, QEMU's "VMDK3"): ESX 3+ vmfsSparse deltas, ESX 2 REDO logs and
  * legacy hosted COW disks. Format facts: docs/vmdk-format.md §4.
  */
-import { DiskchainError, formatError } from '../../shared/errors.js';
+import { formatError } from '../../shared/errors.js';
 import type { DiskFile } from '../io/disk-file.js';
 import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState } from './extent.js';
-import { CoalescedReads, forEachSpan, ProblemReport, SectorUsage } from './support.js';
+import { assertInsideExtent, CoalescedReads, forEachSpan, ProblemReport, SectorUsage } from './support.js';
 
 const HEADER_BYTES = 2048;
 const HEADER_SECTORS = HEADER_BYTES / SECTOR;
@@ -262,7 +262,7 @@ class CowdReader implements CowdExtent {
   }
 
   read(buf: Buffer, offset: number): void {
-    this.assertInside(offset, buf.length);
+    assertInsideExtent(this.file, this.sizeBytes, offset, buf.length);
     const reads = new CoalescedReads(this.disk, buf, offset);
     forEachSpan(offset, offset + buf.length, this.header.gtEntries * this.grainBytes, (gdIndex, from, to) => {
       const table = this.grainTable(gdIndex);
@@ -430,16 +430,6 @@ class CowdReader implements CowdExtent {
   private grainSectorsInCapacity(grain: number): number {
     const first = grain * this.header.grainSizeSectors;
     return Math.min(this.header.grainSizeSectors, this.header.capacitySectors - first);
-  }
-
-  private assertInside(offset: number, length: number): void {
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > this.sizeBytes) {
-      throw new DiskchainError(
-        'E_USAGE',
-        `read of ${length} bytes at ${offset} lies outside the extent (${this.sizeBytes} bytes)`,
-        this.file,
-      );
-    }
   }
 
   close(): void {

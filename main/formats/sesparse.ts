@@ -6,10 +6,10 @@
  * (magic, version, grain and table sizes, flags, directory encoding) and lenient where a field only
  * matters to ESX's own bookkeeping (journal, free bitmap, backmap, padding): those go to check().
  */
-import { DiskchainError, formatError, unsupportedError } from '../../shared/errors.js';
+import { formatError, unsupportedError } from '../../shared/errors.js';
 import type { DiskFile } from '../io/disk-file.js';
 import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState } from './extent.js';
-import { CoalescedReads, forEachSpan, isAllZero, ProblemReport } from './support.js';
+import { assertInsideExtent, CoalescedReads, forEachSpan, isAllZero, ProblemReport } from './support.js';
 
 const HEADER_BYTES = 512;
 const VOLATILE_HEADER_BYTES = 512;
@@ -357,7 +357,7 @@ class SeSparseReader implements SeSparseExtent {
   }
 
   read(buf: Buffer, offset: number): void {
-    this.assertInside(offset, buf.length);
+    assertInsideExtent(this.file, this.sizeBytes, offset, buf.length);
     const reads = new CoalescedReads(this.disk, buf, offset);
     forEachSpan(offset, offset + buf.length, this.tableSpanBytes, (gdIndex, from, to) => {
       const table = this.grainTable(gdIndex);
@@ -570,16 +570,6 @@ class SeSparseReader implements SeSparseExtent {
   private grainSectorsInCapacity(gdIndex: number, entry: number): number {
     const first = (gdIndex * this.header.gtEntries + entry) * this.header.grainSizeSectors;
     return Math.min(this.header.grainSizeSectors, this.header.capacitySectors - first);
-  }
-
-  private assertInside(offset: number, length: number): void {
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > this.sizeBytes) {
-      throw new DiskchainError(
-        'E_USAGE',
-        `read of ${length} bytes at ${offset} lies outside the extent (${this.sizeBytes} bytes)`,
-        this.file,
-      );
-    }
   }
 
   close(): void {

@@ -9,7 +9,7 @@ import { DiskchainError, formatError, unsupportedError } from '../../shared/erro
 import type { DiskFile } from '../io/disk-file.js';
 import { decodeDescriptor, MAX_CAPACITY_BYTES, MAX_DESCRIPTOR_BYTES } from './descriptor.js';
 import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState, type Severity } from './extent.js';
-import { CoalescedReads, LruCache, ProblemReport, SectorUsage, isAllZero } from './support.js';
+import { assertInsideExtent, CoalescedReads, isAllZero, LruCache, ProblemReport, SectorUsage } from './support.js';
 
 const MAGIC = Buffer.from('KDMV', 'latin1');
 /** open-vmdk writes the magic XOR 0x20202020 until a conversion finishes (§0). */
@@ -777,7 +777,7 @@ class SparseReader implements SparseExtent {
   }
 
   read(buf: Buffer, offset: number): void {
-    this.assertInside(offset, buf.length);
+    assertInsideExtent(this.file, this.sizeBytes, offset, buf.length);
     if (this.stream) {
       this.readStream(this.stream, buf, offset);
       return;
@@ -818,12 +818,6 @@ class SparseReader implements SparseExtent {
       this.file,
       `truncated: ${describeGrain(grain, this.header)} at sector ${gte} lies past the end of the file (${this.disk.size} bytes)`,
     );
-  }
-
-  private assertInside(offset: number, length: number): void {
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > this.sizeBytes) {
-      throw new DiskchainError('E_USAGE', `read of ${length} bytes at ${offset} lies outside the extent (${this.sizeBytes} bytes)`, this.file);
-    }
   }
 
   /**

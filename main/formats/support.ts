@@ -2,6 +2,7 @@
  * Small pieces every binary codec needs: a bounded problem list, merged positional reads, an
  * overlap bitmap for check(), an LRU cache for grain tables and a fast zero test.
  */
+import { DiskchainError } from '../../shared/errors.js';
 import type { DiskFile } from '../io/disk-file.js';
 import { SECTOR, type Problem, type Severity } from './extent.js';
 
@@ -151,5 +152,12 @@ export function forEachSpan(start: number, end: number, size: number, visit: (in
     const to = Math.min(end, (index + 1) * size);
     visit(index, pos, to);
     pos = to;
+  }
+}
+
+/** Refuses a read outside an extent: a caller bug, so E_USAGE rather than a format error. */
+export function assertInsideExtent(file: string, sizeBytes: number, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > sizeBytes) {
+    throw new DiskchainError('E_USAGE', `read of ${length} bytes at ${offset} lies outside the extent (${sizeBytes} bytes)`, file);
   }
 }
