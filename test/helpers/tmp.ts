@@ -10,17 +10,5 @@ export function tmpDir(prefix = 'diskchain-'): string {
   return dir;
 }
 
-/** Deterministic pseudo-random bytes, so test disks are reproducible without fixtures. */
-export function patternBytes(length: number, seed: number): Buffer {
-  const buf = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i += 4) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    buf.writeUInt32LE(x, i - (i + 4 > length ? i + 4 - length : 0));
-  }
-  return buf;
-}
+// Kept with the fixtures (which the bench also compiles, without vitest); re-exported for tests.
+export { patternBytes } from '../fixtures/pattern.js';

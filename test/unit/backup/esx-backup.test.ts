@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DiskInfo } from '../../../shared/types.js';
-import { buildCowd, writeVmfsFlatDescriptor, writeVmfsSparseDescriptor } from '../../fixtures/cowd-builder.js';
+import { buildCowd, buildEsx2Chain, writeVmfsFlatDescriptor, writeVmfsSparseDescriptor } from '../../fixtures/cowd-builder.js';
 import { diskchain } from '../../helpers/cli.js';
 import { qemuImg } from '../../helpers/qemu.js';
 import { patternBytes, tmpDir } from '../../helpers/tmp.js';
@@ -105,26 +105,7 @@ describe('an ESX 2 disk: a.dsk ← a.dsk.REDO ← a.dsk.REDO.REDO', () => {
   const root = tmpDir();
   const dir = path.join(root, 'vm');
   fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'a.dsk'), patternBytes(16 * MiB, 20));
-  buildCowd(path.join(dir, 'a.dsk.REDO'), {
-    capacitySectors: SECTORS,
-    parentFileName: 'a.dsk',
-    generation: 2,
-    writes: [
-      { lba: 100, data: patternBytes(64 * 1024, 21) },
-      { lba: 5000, data: patternBytes(512 * 3, 22) },
-    ],
-  });
-  buildCowd(path.join(dir, 'a.dsk.REDO.REDO'), {
-    capacitySectors: SECTORS,
-    parentFileName: 'a.dsk.REDO',
-    parentGeneration: 2,
-    writes: [
-      { lba: 110, data: patternBytes(32 * 1024, 31) },
-      { lba: 16000, data: patternBytes(512, 32) },
-    ],
-  });
-  const top = path.join(dir, 'a.dsk.REDO.REDO');
+  const { top } = buildEsx2Chain(dir, 16 * MiB);
 
   it('--keep-chain gives back the raw disk and both REDO logs, each reading as before', () => {
     const archive = path.join(root, 'archive');

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { openChain } from '../../../main/disk/chain.js';
 import { diskInfo } from '../../../main/disk/info.js';
 import { geometryReport } from '../../../main/disk/geometry.js';
-import { buildCowd, writeVmfsFlatDescriptor, writeVmfsSparseDescriptor } from '../../fixtures/cowd-builder.js';
+import { buildCowd, buildEsx2Chain, writeVmfsFlatDescriptor, writeVmfsSparseDescriptor } from '../../fixtures/cowd-builder.js';
 import { expectSameAsRaw } from '../../helpers/compare.js';
 import { diskchain } from '../../helpers/cli.js';
 import { qemuRaw } from '../../helpers/qemu.js';
@@ -13,39 +13,9 @@ import { patternBytes, tmpDir } from '../../helpers/tmp.js';
 const MiB = 1024 * 1024;
 const SECTORS = (8 * MiB) / 512;
 
-/** What the ESX 2 chain below must read as, built independently of any reader. */
-function expectedEsx2(base: Buffer): Buffer {
-  const out = Buffer.from(base);
-  patternBytes(64 * 1024, 21).copy(out, 100 * 512);
-  patternBytes(512 * 3, 22).copy(out, 5000 * 512);
-  patternBytes(32 * 1024, 31).copy(out, 110 * 512);
-  patternBytes(512, 32).copy(out, 16000 * 512);
-  return out;
-}
-
 describe('ESX 2: a.dsk ← a.dsk.REDO ← a.dsk.REDO.REDO', () => {
   const dir = tmpDir();
-  const base = patternBytes(8 * MiB, 20);
-  fs.writeFileSync(path.join(dir, 'a.dsk'), base);
-  buildCowd(path.join(dir, 'a.dsk.REDO'), {
-    capacitySectors: SECTORS,
-    parentFileName: 'a.dsk',
-    generation: 2,
-    writes: [
-      { lba: 100, data: patternBytes(64 * 1024, 21) },
-      { lba: 5000, data: patternBytes(512 * 3, 22) },
-    ],
-  });
-  buildCowd(path.join(dir, 'a.dsk.REDO.REDO'), {
-    capacitySectors: SECTORS,
-    parentFileName: 'a.dsk.REDO',
-    parentGeneration: 2,
-    writes: [
-      { lba: 110, data: patternBytes(32 * 1024, 31) },
-      { lba: 16000, data: patternBytes(512, 32) },
-    ],
-  });
-  const top = path.join(dir, 'a.dsk.REDO.REDO');
+  const { top, expected } = buildEsx2Chain(dir, 8 * MiB);
 
   it('opens three links and reads the flattened disk', () => {
     const chain = openChain(top);
@@ -54,7 +24,7 @@ describe('ESX 2: a.dsk ← a.dsk.REDO ← a.dsk.REDO.REDO', () => {
       expect(chain.links.map((l) => l.createType)).toEqual(['cowd', 'cowd', 'raw']);
       const all = Buffer.alloc(8 * MiB);
       chain.read(all, 0);
-      expect(all.equals(expectedEsx2(base))).toBe(true);
+      expect(all.equals(expected)).toBe(true);
     } finally {
       chain.close();
     }
@@ -85,7 +55,7 @@ describe('ESX 2: a.dsk ← a.dsk.REDO ← a.dsk.REDO.REDO', () => {
   it('cat through the CLI gives the same bytes', () => {
     const r = diskchain(['cat', top]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout.equals(expectedEsx2(base))).toBe(true);
+    expect(r.stdout.equals(expected)).toBe(true);
   });
 
   it('check reports a clean chain', () => {
