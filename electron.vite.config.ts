@@ -13,7 +13,7 @@ const root = import.meta.dirname;
 const version = (JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { version: string }).version;
 
 /**
- * main/cli/version.ts reads ../../../package.json relative to itself, which is right in dist/ but
+ * main/io/version.ts reads ../../../package.json relative to itself, which is right in dist/ but
  * not in a bundle under out/main: there the version is fixed at build time instead.
  */
 function bakedVersion(): Plugin {
@@ -23,7 +23,7 @@ function bakedVersion(): Plugin {
     enforce: 'pre',
     resolveId: (source, importer) => {
       const target = importer === undefined ? source : resolve(importer, '..', source);
-      return target === resolve(root, 'main/cli/version.js') || target === resolve(root, 'main/cli/version.ts') ? id : null;
+      return target === resolve(root, 'main/io/version.js') || target === resolve(root, 'main/io/version.ts') ? id : null;
     },
     load: (loaded) => (loaded === id ? `export const VERSION = ${JSON.stringify(version)};` : null),
   };
@@ -35,12 +35,12 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       rollupOptions: {
-        // The job engine finds its workers beside its own module (main/jobs/worker-url.ts), so every
+        // The job engine finds its workers beside its own module (main/io/worker-url.ts), so every
         // chunk and worker entry lands flat in out/main.
         input: {
-          index: resolve(root, 'main/index.ts'),
+          index: resolve(root, 'main/electron/index.ts'),
           worker: resolve(root, 'main/jobs/worker.ts'),
-          'deflate-worker': resolve(root, 'main/jobs/deflate-worker.ts'),
+          'deflate-worker': resolve(root, 'main/convert/deflate-worker.ts'),
         },
         output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
       },
@@ -50,7 +50,7 @@ export default defineConfig({
     build: {
       outDir: 'out/preload',
       rollupOptions: {
-        input: { index: resolve(root, 'main/preload/index.ts') },
+        input: { index: resolve(root, 'main/electron/preload.ts') },
         output: { format: 'cjs', entryFileNames: '[name].cjs' },
       },
     },

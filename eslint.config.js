@@ -3,6 +3,26 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 import { builtinModules } from 'node:module';
 
+const MAIN_FOLDERS = ['io', 'formats', 'disk', 'convert', 'mutate', 'backup', 'catalog', 'jobs', 'services', 'ipc', 'host', 'cli', 'electron'];
+
+/** One no-restricted-imports block per main/ folder: every other main/ folder is off limits. */
+function layers(allowed) {
+  return Object.entries(allowed).map(([folder, may]) => ({
+    files: [`main/${folder}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: MAIN_FOLDERS.filter((f) => f !== folder && !may.includes(f)).map((f) => ({
+            group: [`../${f}/*`, `../../main/${f}/*`],
+            message: `main/${folder}/ may import only ${may.length ? may.map((m) => `main/${m}/`).join(', ') : 'shared/'} (layering, README)`,
+          })),
+        },
+      ],
+    },
+  }));
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', 'node_modules/**', 'test-results/**'] },
   js.configs.recommended,
@@ -37,12 +57,19 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    files: ['main/formats/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/jobs/**', '**/cli/**', '**/catalog/**', '**/disk/**'] }] },
-  },
-  {
-    files: ['main/disk/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/jobs/**', '**/cli/**', '**/catalog/**'] }] },
-  },
+  // The engine's layers, lowest first (README "Architecture"): a folder imports only the folders it lists.
+  ...layers({
+    io: [],
+    formats: ['io'],
+    disk: ['formats', 'io'],
+    convert: ['disk', 'formats', 'io'],
+    mutate: ['disk', 'formats', 'io'],
+    backup: ['convert', 'disk', 'formats', 'io'],
+    catalog: ['disk', 'formats', 'io'],
+    jobs: ['backup', 'convert', 'mutate', 'disk', 'formats', 'io'],
+    services: ['jobs', 'catalog', 'backup', 'convert', 'mutate', 'disk', 'formats', 'io'],
+    ipc: ['services'],
+    host: ['ipc', 'services', 'catalog', 'io'],
+    cli: ['host', 'services', 'jobs', 'catalog', 'backup', 'convert', 'mutate', 'disk', 'formats', 'io'],
+  }),
 );

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Manifest } from '../main/backup/manifest.js';
+import type { Manifest } from '../main/formats/manifest.js';
 import { Catalog } from '../main/catalog/catalog.js';
 import { openCatalogDb } from '../main/catalog/db.js';
 import type { ArchiveRecord, DiskRecord } from '../main/catalog/records.js';

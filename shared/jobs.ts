@@ -19,6 +19,9 @@ export const ADAPTERS = ['ide', 'buslogic', 'lsilogic', 'lsisas1068', 'pvscsi'] 
 export type Adapter = (typeof ADAPTERS)[number];
 
 export const TWO_GIB = 2 * 1024 * 1024 * 1024;
+/** VMware's split size: 2047 MiB keeps every file, metadata included, under 2^31 bytes. */
+export const DEFAULT_SEGMENT_BYTES = 4192256 * 512;
+export const MAX_SEGMENT_BYTES = TWO_GIB;
 
 export interface ConvertSpec {
   kind: 'convert';

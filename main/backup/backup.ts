@@ -17,22 +17,22 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
-import type { BackupSpec, DiskKind, JobResult } from '../../shared/jobs.js';
-import { VERSION } from '../cli/version.js';
-import { DEFAULT_SEGMENT_BYTES, GRAIN_BYTES, MAX_SEGMENT_BYTES, outputDdb, outputDescriptor, planOutput } from '../convert/layout.js';
+import { DEFAULT_SEGMENT_BYTES, MAX_SEGMENT_BYTES, type BackupSpec, type DiskKind, type JobResult } from '../../shared/jobs.js';
+import { VERSION } from '../io/version.js';
+import { GRAIN_BYTES, outputDdb, outputDescriptor, planOutput } from '../convert/layout.js';
 import { Chain, openChain } from '../disk/chain.js';
 import { geometryReport } from '../disk/geometry.js';
 import { formatCid, NO_PARENT_CID, randomCid } from '../formats/descriptor.js';
 import { FdSink, FileSink, type ByteSink } from '../io/sink.js';
 import { StagedOutput } from '../io/staged-output.js';
-import type { JobContext } from '../jobs/context.js';
+import type { JobContext } from '../io/job-context.js';
 import { chainFiles, findLocks } from './locks.js';
-import { MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, serializeManifest, type ArchiveFile, type ArchivedDisk, type Manifest } from './manifest.js';
+import { MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, serializeManifest, type ArchiveFile, type ArchivedDisk, type Manifest } from '../formats/manifest.js';
 import { cleanStem, diskStemOf, linkStem, NameBook } from './names.js';
 import { ownGrains, scanChain, sha256Of } from './scan.js';
 import { emitSparseExtent, sparseExtentBytes, type GrainSet, type SparseExtentSpec } from './segment-emitter.js';
 import { TAR_END, tarHeader, tarPadding } from './tar.js';
-import { readVmx, vmxDisks, vmxNvram, vmxValue, type VmxDisk } from './vmx.js';
+import { readVmx, vmxDisks, vmxNvram, vmxValue, type VmxDisk } from '../formats/vmx.js';
 
 /** A file of the archive as planned: its bytes are produced on demand, as often as needed. */
 interface PlannedFile {

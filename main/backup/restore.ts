@@ -13,22 +13,22 @@ import { writeFully } from '../io/write.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
-import { RESTORE_KINDS, type DiskKind, type JobResult, type RestoreKind, type RestoreSpec } from '../../shared/jobs.js';
+import { DEFAULT_SEGMENT_BYTES, RESTORE_KINDS, type DiskKind, type JobResult, type RestoreKind, type RestoreSpec } from '../../shared/jobs.js';
 import { convertJob } from '../convert/convert.js';
-import { DEFAULT_SEGMENT_BYTES, GRAIN_BYTES, outputDdb, outputDescriptor, outputNames, planOutput, type OutputPlan } from '../convert/layout.js';
+import { GRAIN_BYTES, outputDdb, outputDescriptor, outputNames, planOutput, type OutputPlan } from '../convert/layout.js';
 import { openChain, type Chain } from '../disk/chain.js';
 import { openLink } from '../disk/link.js';
 import { NO_PARENT_CID, randomCid, serializeDescriptor } from '../formats/descriptor.js';
 import { SECTOR } from '../formats/extent.js';
 import { FileSink } from '../io/sink.js';
 import { StagedOutput, syncDir } from '../io/staged-output.js';
-import type { JobContext } from '../jobs/context.js';
-import { ArchiveFileName, MANIFEST_NAME, parseManifest, type ArchivedDisk, type ArchivedLink, type Manifest } from './manifest.js';
+import type { JobContext } from '../io/job-context.js';
+import { ArchiveFileName, MANIFEST_NAME, parseManifest, type ArchivedDisk, type ArchivedLink, type Manifest } from '../formats/manifest.js';
 import { ownGrains, scanChain } from './scan.js';
 import { emitCowdExtent } from './cowd-emitter.js';
 import { emitSparseExtent } from './segment-emitter.js';
 import { fdInput, TarReader, type ReadInput } from './tar.js';
-import { parseVmx, rewriteVmx, vmxValue } from './vmx.js';
+import { parseVmx, rewriteVmx, vmxValue } from '../formats/vmx.js';
 
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 

@@ -7,7 +7,7 @@ import { GRAIN_BYTES } from '../convert/layout.js';
 import type { Chain } from '../disk/chain.js';
 import type { Link } from '../disk/link.js';
 import { isZero } from '../disk/source.js';
-import type { JobContext } from '../jobs/context.js';
+import type { JobContext } from '../io/job-context.js';
 import { GrainSet } from './segment-emitter.js';
 
 /** 4 MiB, a whole number of grains. */

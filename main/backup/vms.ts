@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
 import { openChain } from '../disk/chain.js';
 import { chainFiles, findLocks } from './locks.js';
-import { readVmx, vmxDisks, vmxNvram, vmxValue, type VmxDisk } from './vmx.js';
+import { readVmx, vmxDisks, vmxNvram, vmxValue, type VmxDisk } from '../formats/vmx.js';
 
 export interface VmDiskListing {
   /** `scsi0:0`, `ide0:1`… */

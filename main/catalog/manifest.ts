@@ -3,9 +3,9 @@
  * contract between backup, restore and the catalog; this module adds what only the catalog needs.
  */
 import * as path from 'node:path';
-import type { Manifest } from '../backup/manifest.js';
+import type { Manifest } from '../formats/manifest.js';
 
-export { MANIFEST_NAME, parseManifest, type Manifest } from '../backup/manifest.js';
+export { MANIFEST_NAME, parseManifest, type Manifest } from '../formats/manifest.js';
 
 /** A manifest lists files and disks; a few MiB would already be thousands of segments. */
 export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;

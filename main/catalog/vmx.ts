@@ -3,7 +3,7 @@
  * read through the backup's .vmx reader so both agree on what a VM's disks are.
  */
 import * as path from 'node:path';
-import { readVmx as readVmxFile, vmxDisks, vmxValue } from '../backup/vmx.js';
+import { readVmx as readVmxFile, vmxDisks, vmxValue } from '../formats/vmx.js';
 
 export interface VmxDisks {
   vmName: string;

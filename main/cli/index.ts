@@ -2,7 +2,7 @@
 /** The `diskchain` command line: the engine, scriptable. */
 import { Command, CommanderError } from 'commander';
 import { reportError } from './errors.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../io/version.js';
 
 type Register = (program: Command) => void;
 

@@ -41,7 +41,7 @@ export function addServeCommand(program: Command): void {
         import('../services/dialogs.js'),
         import('../services/state.js'),
         import('../catalog/default-path.js'),
-        import('./version.js'),
+        import('../io/version.js'),
       ]);
       const dialogs = new ScriptedDialogs({
         open: options.open.map((f) => [f]),

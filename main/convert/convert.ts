@@ -2,14 +2,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
-import { DISK_KINDS, type ConvertSpec, type DiskKind, type JobResult } from '../../shared/jobs.js';
+import { DEFAULT_SEGMENT_BYTES, DISK_KINDS, MAX_SEGMENT_BYTES, type ConvertSpec, type DiskKind, type JobResult } from '../../shared/jobs.js';
 import { openChain, type Chain } from '../disk/chain.js';
 import { dataBytes } from '../disk/source.js';
 import { FdSink, FileSink } from '../io/sink.js';
 import { StagedOutput } from '../io/staged-output.js';
-import type { JobContext } from '../jobs/context.js';
+import type { JobContext } from '../io/job-context.js';
 import { writeFlatExtents, writeRawStream } from './flat-writer.js';
-import { DEFAULT_SEGMENT_BYTES, MAX_SEGMENT_BYTES, outputDdb, outputDescriptor, outputNames, planOutput, type OutputPlan } from './layout.js';
+import { outputDdb, outputDescriptor, outputNames, planOutput, type OutputPlan } from './layout.js';
 import { randomCid } from '../formats/descriptor.js';
 import { writeHostedSparse } from './sparse-writer.js';
 import { writeStreamOptimized } from './stream-writer.js';

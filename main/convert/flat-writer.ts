@@ -4,7 +4,7 @@ import { dataRanges, isZero } from '../disk/source.js';
 import { flatChunks } from '../disk/stream.js';
 import type { ByteSink } from '../io/sink.js';
 import type { OutFile, StagedOutput } from '../io/staged-output.js';
-import type { JobContext } from '../jobs/context.js';
+import type { JobContext } from '../io/job-context.js';
 import type { OutputPlan } from './layout.js';
 
 const CHUNK = 4 * 1024 * 1024;

@@ -4,15 +4,11 @@
  */
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
-import type { Adapter, DiskKind } from '../../shared/jobs.js';
-import type { Geometry } from '../../shared/types.js';
+import { DEFAULT_SEGMENT_BYTES, type Adapter, type DiskKind } from '../../shared/jobs.js';
 import type { Chain } from '../disk/chain.js';
-import { adapterTypeOf, ddbLookup } from '../disk/geometry.js';
+import { adapterTypeOf, ddbLookup, writeGeometry } from '../disk/geometry.js';
 import { formatCid, NO_PARENT_CID, randomCid, serializeDescriptor, type Descriptor, type ExtentLine } from '../formats/descriptor.js';
 
-/** VMware's split size: 2047 MiB keeps every file, metadata included, under 2^31 bytes. */
-export const DEFAULT_SEGMENT_BYTES = 4192256 * 512;
-export const MAX_SEGMENT_BYTES = 2 * 1024 * 1024 * 1024;
 /** 64 KiB grains, as VMware writes hosted sparse and streamOptimized extents. */
 export const GRAIN_BYTES = 128 * 512;
 
@@ -69,12 +65,6 @@ export function outputNames(plan: OutputPlan): string[] {
   return [...new Set([plan.primary, ...plan.extents.map((e) => e.name)])];
 }
 
-/** Geometry VMware writes for a new disk (§6): IDE 16/63 capped; SCSI 64/32 under 1 GiB, else 255/63. */
-export function writeGeometry(capacitySectors: number, adapter: string): Geometry {
-  if (adapter === 'ide') return { cylinders: Math.min(Math.floor(capacitySectors / 1008), 16383), heads: 16, sectors: 63 };
-  if (capacitySectors < 2097152) return { cylinders: Math.floor(capacitySectors / 2048), heads: 64, sectors: 32 };
-  return { cylinders: Math.floor(capacitySectors / 16065), heads: 255, sectors: 63 };
-}
 
 function uuid(): string {
   const b = crypto.randomBytes(16);

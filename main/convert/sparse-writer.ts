@@ -7,7 +7,7 @@ import { DiskchainError } from '../../shared/errors.js';
 import type { Chain } from '../disk/chain.js';
 import { dataBytes, dataRanges, isZero } from '../disk/source.js';
 import type { OutFile, StagedOutput } from '../io/staged-output.js';
-import type { JobContext } from '../jobs/context.js';
+import type { JobContext } from '../io/job-context.js';
 import { GRAIN_BYTES, type OutputPlan } from './layout.js';
 import {
   encodeDirectory,

@@ -26,8 +26,8 @@ import {
   type SparseLayout,
 } from '../formats/sparse-layout.js';
 import type { ByteSink } from '../io/sink.js';
-import type { JobContext } from '../jobs/context.js';
-import { DeflatePool, type DeflatePiece, type FramedBatch } from '../jobs/deflate-pool.js';
+import type { JobContext } from '../io/job-context.js';
+import { DeflatePool, type DeflatePiece, type FramedBatch } from './deflate-pool.js';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import { GRAIN_BYTES } from './layout.js';
 

@@ -1,6 +1,13 @@
 import type { Geometry, GeometryReport } from '../../shared/types.js';
 import type { Chain } from './chain.js';
 
+/** Geometry VMware writes for a new disk (§6): IDE 16/63 capped; SCSI 64/32 under 1 GiB, else 255/63. */
+export function writeGeometry(capacitySectors: number, adapter: string): Geometry {
+  if (adapter === 'ide') return { cylinders: Math.min(Math.floor(capacitySectors / 1008), 16383), heads: 16, sectors: 63 };
+  if (capacitySectors < 2097152) return { cylinders: Math.floor(capacitySectors / 2048), heads: 64, sectors: 32 };
+  return { cylinders: Math.floor(capacitySectors / 16065), heads: 255, sectors: 63 };
+}
+
 /** What ESX and Workstation use when a descriptor names no geometry (§6 and issue 3). */
 export function defaultGeometry(capacitySectors: number, adapterType: string): Geometry {
   if (adapterType.toLowerCase() === 'ide') {

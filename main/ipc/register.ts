@@ -6,7 +6,7 @@
  * tests share it.
  */
 import { DiskchainError, type WireError } from '../../shared/errors.js';
-import { contract, type Channel, type Out, type Parsed, type Wire } from '../../shared/ipc/contract.js';
+import { contract, type Channel, type Handlers, type Out, type Wire } from '../../shared/ipc/contract.js';
 import { CHANNELS } from '../../shared/ipc/channels.js';
 
 /** Who sent a request: the frame's URL and whether it is the window's top frame. */
@@ -21,7 +21,7 @@ export interface IpcMainLike {
   handle(channel: Channel, handler: RawHandler): void;
 }
 
-export type Handlers = { [C in Channel]: (input: Parsed<C>) => Out<C> | Promise<Out<C>> };
+export type { Handlers };
 
 export type SenderCheck = (sender: SenderInfo) => boolean;
 

@@ -8,7 +8,7 @@ import { DiskchainError } from '../../shared/errors.js';
 import type { JobProgress, JobResult, JobSpec } from '../../shared/jobs.js';
 import type { JobMessage, JobWorkerData } from './protocol.js';
 import { RateMeter } from './rate.js';
-import { workerUrl } from './worker-url.js';
+import { workerUrl } from '../io/worker-url.js';
 
 export interface JobHandle {
   readonly spec: JobSpec;
@@ -21,7 +21,7 @@ export function startJob(spec: JobSpec, onProgress: (p: JobProgress) => void = (
   const cancelBuffer = new SharedArrayBuffer(4);
   const cancelFlag = new Int32Array(cancelBuffer);
   const workerData: JobWorkerData = { spec, cancel: cancelBuffer };
-  const worker = new Worker(workerUrl('worker'), { workerData });
+  const worker = new Worker(workerUrl('worker', import.meta.url), { workerData });
   const meter = new RateMeter();
   const done = new Promise<JobResult>((resolve, reject) => {
     let settled = false;

@@ -5,7 +5,7 @@ import { convertJob } from '../convert/convert.js';
 import { extendJob } from '../mutate/extend.js';
 import { commitJob } from '../mutate/commit.js';
 import { snapshotJob } from '../mutate/snapshot.js';
-import type { JobContext } from './context.js';
+import type { JobContext } from '../io/job-context.js';
 
 /** Runs one job in the current thread; the worker calls this. */
 export function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult> {

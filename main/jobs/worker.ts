@@ -1,7 +1,7 @@
 /** A job worker thread: runs one JobSpec, reports progress by message, honours the cancel flag. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DiskchainError } from '../../shared/errors.js';
-import type { JobContext } from './context.js';
+import type { JobContext } from '../io/job-context.js';
 import type { JobMessage, JobWorkerData } from './protocol.js';
 import { runSpec } from './registry.js';
 

@@ -42,7 +42,7 @@ import { formatCid, randomCid } from '../formats/descriptor.js';
 import { SECTOR } from '../formats/extent.js';
 import { ioError } from '../io/disk-file.js';
 import { replaceFile, syncDir } from '../io/staged-output.js';
-import type { JobContext } from '../jobs/context.js';
+import type { JobContext } from '../io/job-context.js';
 import {
   openGrainStore,
   readEmbeddedDescriptor,

@@ -6,18 +6,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
-import type { ExtendSpec, JobResult } from '../../shared/jobs.js';
+import { DEFAULT_SEGMENT_BYTES, type ExtendSpec, type JobResult } from '../../shared/jobs.js';
 import { openChain } from '../disk/chain.js';
 import { findChildren } from '../disk/children.js';
 import { adapterTypeOf } from '../disk/geometry.js';
 import type { Link } from '../disk/link.js';
-import { writeGeometry, DEFAULT_SEGMENT_BYTES } from '../convert/layout.js';
+import { writeGeometry } from '../disk/geometry.js';
 import { randomCid, serializeDescriptor, type Descriptor } from '../formats/descriptor.js';
 import { encodeDirectory, encodeSparseHeader, GT_SECTORS, GTES_PER_GT, hostedSparseLayout } from '../formats/sparse-layout.js';
 import { replaceFile } from '../io/staged-output.js';
 import { parseKdmvHeader } from './grain-store.js';
 import type { SparseHeader } from '../formats/sparse.js';
-import type { JobContext } from '../jobs/context.js';
+import type { JobContext } from '../io/job-context.js';
 
 const SECTOR = 512;
 

@@ -24,7 +24,7 @@ import { COWD_MAX_CAPACITY_SECTORS, newCowdFile } from '../formats/cowd-writer.j
 import { formatCid, randomCid, serializeDescriptor, type Descriptor } from '../formats/descriptor.js';
 import { SECTOR } from '../formats/extent.js';
 import { StagedOutput } from '../io/staged-output.js';
-import type { JobContext } from '../jobs/context.js';
+import type { JobContext } from '../io/job-context.js';
 import { newHostedSparseExtent } from './grain-store.js';
 
 /** ESX 2 kept at most a REDO log and a REDO of that REDO. */

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 
 /**
  * Where files come from: main-side dialogs. Electron shows native ones (main/electron-dialogs
- * in main/index.ts); the browser host and tests use ScriptedDialogs, whose answers are the paths
+ * in main/electron/index.ts); the browser host and tests use ScriptedDialogs, whose answers are the paths
  * given on the `serve` command line or set by a test. The renderer never supplies a path.
  */
 export type FileFilter = 'disk' | 'vmdk' | 'raw' | 'vmx' | 'any';

@@ -4,7 +4,7 @@
  */
 import * as os from 'node:os';
 import type { AppInfo } from '../../shared/ipc/contract.js';
-import type { Handlers } from '../ipc/register.js';
+import type { Handlers } from '../../shared/ipc/contract.js';
 import { startJob } from '../jobs/engine.js';
 import { openCatalogService, type CatalogService } from './catalog.js';
 import type { Dialogs } from './dialogs.js';

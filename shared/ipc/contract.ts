@@ -402,6 +402,8 @@ export type In<C extends Channel> = z.input<(typeof contract)[C]['input']>;
 /** The input after parsing (defaults applied): what services receive. */
 export type Parsed<C extends Channel> = z.output<(typeof contract)[C]['input']>;
 export type Out<C extends Channel> = z.output<(typeof contract)[C]['output']>;
+/** One service function per channel: what main registers behind the contract. */
+export type Handlers = { [C in Channel]: (input: Parsed<C>) => Out<C> | Promise<Out<C>> };
 export type Payload<E extends Event> = z.output<(typeof events)[E]>;
 
 export type Wire<T> = { ok: true; value: T } | { ok: false; error: WireError };

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseManifest, type Manifest } from '../../../main/backup/manifest.js';
+import { parseManifest, type Manifest } from '../../../main/formats/manifest.js';
 import type { DiskInfo } from '../../../shared/types.js';
 import { writeVmfsDisk } from '../../fixtures/descriptor-builder.js';
 import { diskchain } from '../../helpers/cli.js';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inlineContext } from '../../../main/jobs/context.js';
+import { inlineContext } from '../../../main/io/job-context.js';
 import { scanChain } from '../../../main/backup/scan.js';
 import { emitSparseExtent, sparseExtentBytes, type SparseExtentSpec } from '../../../main/backup/segment-emitter.js';
 import { BLOCK, TAR_END, tarHeader, tarPadding, TarReader, type ReadInput } from '../../../main/backup/tar.js';

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findLocks } from '../../../main/backup/locks.js';
 import { cleanStem, diskStemOf, linkStem, NameBook } from '../../../main/backup/names.js';
-import { parseVmx, rewriteVmx, vmxDisks, vmxNvram, vmxValue } from '../../../main/backup/vmx.js';
+import { parseVmx, rewriteVmx, vmxDisks, vmxNvram, vmxValue } from '../../../main/formats/vmx.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 const VMX = [

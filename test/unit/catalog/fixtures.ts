@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Manifest, serializeManifest, type ArchiveFile } from '../../../main/backup/manifest.js';
+import { Manifest, serializeManifest, type ArchiveFile } from '../../../main/formats/manifest.js';
 import { qemuFill, qemuImg } from '../../helpers/qemu.js';
 
 export const MiB = 1024 * 1024;

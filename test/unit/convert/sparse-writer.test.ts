@@ -15,7 +15,7 @@ import { openChain, type Chain } from '../../../main/disk/chain.js';
 import { dataBytes, dataRanges } from '../../../main/disk/source.js';
 import { randomCid } from '../../../main/formats/descriptor.js';
 import { StagedOutput } from '../../../main/io/staged-output.js';
-import { inlineContext, type JobContext } from '../../../main/jobs/context.js';
+import { inlineContext, type JobContext } from '../../../main/io/job-context.js';
 import { expectSameAsRaw } from '../../helpers/compare.js';
 import { qemuFill, qemuImg, qemuRaw, qemuWrite } from '../../helpers/qemu.js';
 import { patternBytes, tmpDir } from '../../helpers/tmp.js';

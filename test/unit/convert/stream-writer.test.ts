@@ -2,12 +2,13 @@
  * The streamOptimized writer against qemu-img (check, compare), libvmdk's vmdkinfo and a
  * marker-by-marker parse of the output (format doc §3.2, §3.5, §3.7). Sources are built with
  * qemu-img/qemu-io and flattened through a chain, as `diskchain convert --to streamOptimized`
- * does. The deflate workers load dist/main/jobs/deflate-worker.js here (vitest runs the .ts
+ * does. The deflate workers load dist/main/convert/deflate-worker.js here (vitest runs the .ts
  * sources, and worker threads need JavaScript), so `npm test` builds first.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { GRAIN_BYTES, outputDdb, outputDescriptor, outputNames, planOutput } from '../../../main/convert/layout.js';
@@ -17,9 +18,10 @@ import { dataBytes } from '../../../main/disk/source.js';
 import { randomCid } from '../../../main/formats/descriptor.js';
 import { FdSink, FileSink } from '../../../main/io/sink.js';
 import { StagedOutput } from '../../../main/io/staged-output.js';
-import { inlineContext, type JobContext } from '../../../main/jobs/context.js';
-import { DeflatePool } from '../../../main/jobs/deflate-pool.js';
+import { inlineContext, type JobContext } from '../../../main/io/job-context.js';
+import { DeflatePool } from '../../../main/convert/deflate-pool.js';
 import { expectSameAsRaw } from '../../helpers/compare.js';
+import { builtEngine } from '../../helpers/dist.js';
 import { qemuFill, qemuImg, qemuRaw, qemuWrite } from '../../helpers/qemu.js';
 import { patternBytes, tmpDir } from '../../helpers/tmp.js';
 
@@ -426,13 +428,13 @@ describe('cancel and the deflate pool', () => {
   });
 
   it('terminates its workers on cancel: a process that cancels a write exits by itself', () => {
-    const dist = new URL('../../../dist/main/', import.meta.url).href;
+    const dist = pathToFileURL(path.dirname(builtEngine('disk/chain.js')) + '/..').href + '/';
     const script = `
       import * as fs from 'node:fs';
       const { openChain } = await import('${dist}disk/chain.js');
       const { writeStreamOptimized } = await import('${dist}convert/stream-writer.js');
       const { FdSink } = await import('${dist}io/sink.js');
-      const { inlineContext } = await import('${dist}jobs/context.js');
+      const { inlineContext } = await import('${dist}io/job-context.js');
       const chain = openChain(process.argv[1]);
       const fd = fs.openSync(process.argv[2], 'w');
       let checks = 0;

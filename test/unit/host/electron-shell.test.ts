@@ -93,7 +93,7 @@ fs.writeFileSync(disk, 'not really a disk');
 
 beforeAll(async () => {
   state.userData = path.join(dir, 'user');
-  await import('../../../main/index.js');
+  await import('../../../main/electron/index.js');
   state.ready!();
   await new Promise((r) => setTimeout(r, 50));
 });

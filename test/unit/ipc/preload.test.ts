@@ -23,7 +23,7 @@ beforeAll(async () => {
   (globalThis as unknown as { addEventListener: unknown }).addEventListener = (type: string, listener: (e: unknown) => void) => {
     if (type === 'drop') dropListener = listener;
   };
-  await import('../../../main/preload/index.js');
+  await import('../../../main/electron/preload.js');
 });
 
 describe('the preload', () => {

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openChain } from '../../../main/disk/chain.js';
 import { geometryReport } from '../../../main/disk/geometry.js';
-import { inlineContext } from '../../../main/jobs/context.js';
+import { inlineContext } from '../../../main/io/job-context.js';
 import { extendJob } from '../../../main/mutate/extend.js';
 import { writeVmfsDisk } from '../../fixtures/descriptor-builder.js';
 import { qemuFill, qemuImg, qemuRaw, qemuWrite } from '../../helpers/qemu.js';

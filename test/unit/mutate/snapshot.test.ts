@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openChain } from '../../../main/disk/chain.js';
 import { openLink } from '../../../main/disk/link.js';
-import { inlineContext } from '../../../main/jobs/context.js';
+import { inlineContext } from '../../../main/io/job-context.js';
 import { openGrainStore } from '../../../main/mutate/grain-store.js';
 import { snapshotJob } from '../../../main/mutate/snapshot.js';
 import { writeVmfsDisk } from '../../fixtures/descriptor-builder.js';

@@ -1,6 +1,6 @@
 /** Native dialogs for the Dialogs interface (main/services/dialogs.ts), shown by main. */
 import { BrowserWindow, dialog, type FileFilter as ElectronFilter } from 'electron';
-import type { Dialogs, FileFilter } from './services/dialogs.js';
+import type { Dialogs, FileFilter } from '../services/dialogs.js';
 
 const FILTERS: Record<FileFilter, ElectronFilter[]> = {
   disk: [

@@ -4,7 +4,7 @@
  */
 import { BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import type { Emit } from '../services/events.js';
-import type { IpcMainLike, SenderInfo } from './register.js';
+import type { IpcMainLike, SenderInfo } from '../ipc/register.js';
 
 export function senderOf(event: IpcMainInvokeEvent): SenderInfo {
   const frame = event.senderFrame;

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { net, protocol } from 'electron';
-import { contentSecurityPolicy } from './host/csp.js';
+import { contentSecurityPolicy } from '../host/csp.js';
 
 export const APP_SCHEME = 'app';
 export const APP_ORIGIN = 'app://app';

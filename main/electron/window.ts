@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { BrowserWindow, session, type Rectangle } from 'electron';
 import { APP_ORIGIN } from './protocol.js';
-import { StateFile } from './services/state.js';
+import { StateFile } from '../services/state.js';
 
 export interface WindowState {
   bounds: Rectangle | null;

@@ -11,7 +11,7 @@
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DiskchainError } from '../../shared/errors.js';
-import { workerUrl } from './worker-url.js';
+import { workerUrl } from '../io/worker-url.js';
 
 /** What each worker is started with. */
 export interface DeflateWorkerData {
@@ -92,7 +92,7 @@ export class DeflatePool {
       throw new DiskchainError('E_USAGE', `compression level must be 1..9, not ${options.level}`);
     }
     if (!Number.isInteger(count) || count < 1) throw new DiskchainError('E_USAGE', `deflate workers must be a positive integer, not ${count}`);
-    const url = workerUrl('deflate-worker');
+    const url = workerUrl('deflate-worker', import.meta.url);
     const workerData: DeflateWorkerData = { level: options.level };
     for (let i = 0; i < count; i++) {
       const worker = new Worker(url, { workerData, execArgv: workerExecArgv() });

@@ -7,18 +7,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, ipcMain } from 'electron';
-import { DROP_CHANNEL } from '../shared/ipc/channels.js';
-import { defaultCatalogPath } from './catalog/default-path.js';
-import { ElectronDialogs } from './electron-dialogs.js';
-import { electronIpc, emitToWindows, senderOf } from './ipc/electron-adapter.js';
-import { originCheck, registerContract } from './ipc/register.js';
+import { DROP_CHANNEL } from '../../shared/ipc/channels.js';
+import { defaultCatalogPath } from '../catalog/default-path.js';
+import { ElectronDialogs } from './dialogs.js';
+import { electronIpc, emitToWindows, senderOf } from './ipc-adapter.js';
+import { originCheck, registerContract } from '../ipc/register.js';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol.js';
-import { createServices, type Services } from './services/index.js';
+import { createServices, type Services } from '../services/index.js';
 import { createWindow, lockDownSession, windowStateFile } from './window.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const preload = path.join(here, '../preload/index.cjs');
-const rendererDir = path.join(here, '../renderer');
+// Bundled, this file is out/main/index.js beside out/preload and out/renderer; run from its sources
+// (tests) it is main/electron/index.ts, two folders below the project.
+const appRoot = fs.existsSync(path.join(here, '../renderer')) ? path.join(here, '..') : path.join(here, '../..');
+const preload = path.join(appRoot, 'preload/index.cjs');
+const rendererDir = path.join(appRoot, 'renderer');
 const icon = path.join(here, '../../resources/icon.png');
 const MAX_DROPPED = 64;
 /** `electron-vite dev` serves the renderer with hot reload and names it here; never in a packaged app. */
