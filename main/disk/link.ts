@@ -159,7 +159,8 @@ function descriptorLink(abs: string, text: string, d: Descriptor, embedded: Spar
       }
       pieces.push({ sizeBytes: line.sizeSectors * 512, reader });
       extents.push({
-        path: extentPath,
+        // The file the reader opened: writers open this path, never the (possibly stale) name.
+        path: self ? abs : extentPath,
         type: line.type,
         access: line.access,
         sectors: line.sizeSectors,
