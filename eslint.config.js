@@ -14,7 +14,7 @@ function layers(allowed) {
         'error',
         {
           patterns: MAIN_FOLDERS.filter((f) => f !== folder && !may.includes(f)).map((f) => ({
-            group: [`../${f}/*`, `../../main/${f}/*`],
+            group: [`../${f}/*`, `../../${f}/*`, `**/main/${f}/*`],
             message: `main/${folder}/ may import only ${may.length ? may.map((m) => `main/${m}/`).join(', ') : 'shared/'} (layering, README)`,
           })),
         },

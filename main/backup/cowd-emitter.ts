@@ -7,7 +7,7 @@
  */
 import { unsupportedError } from '../../shared/errors.js';
 import { GRAIN_BYTES } from '../convert/layout.js';
-import { COWD_FIELD, COWD_GT_ENTRIES, COWD_HEADER_BYTES, COWD_MAX_CAPACITY_SECTORS, cowdLayout, newCowdFile } from '../formats/cowd-writer.js';
+import { COWD_FIELD, COWD_GT_ENTRIES, COWD_HEADER_BYTES, COWD_MAX_CAPACITY_SECTORS, cowdLayout, newCowdFile } from '../formats/cowd/create.js';
 import { SECTOR } from '../formats/extent.js';
 import { keptGrains, type ExtentContent, type GrainSet } from './segment-emitter.js';
 

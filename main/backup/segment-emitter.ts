@@ -18,7 +18,7 @@ import {
   hostedSparseLayout,
   SECTOR,
   type SparseLayout,
-} from '../formats/sparse-layout.js';
+} from '../formats/sparse/layout.js';
 
 /** Which grains of a disk (or link) are stored: one bit per 64 KiB grain. */
 export class GrainSet {

@@ -18,7 +18,7 @@ import {
   hostedSparseLayout,
   SECTOR,
   type SparseLayout,
-} from '../formats/sparse-layout.js';
+} from '../formats/sparse/layout.js';
 
 export interface SparseWriteOptions {
   skipZeroGrains: boolean;

@@ -24,7 +24,7 @@ import {
   roundUp,
   SECTOR,
   type SparseLayout,
-} from '../formats/sparse-layout.js';
+} from '../formats/sparse/layout.js';
 import type { ByteSink } from '../io/sink.js';
 import type { JobContext } from '../io/job-context.js';
 import { DeflatePool, type DeflatePiece, type FramedBatch } from './deflate-pool.js';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, formatError } from '../../shared/errors.js';
 import type { ExtentInfo, ParentRef } from '../../shared/types.js';
-import { openCowdExtent, isCowdMagic, type CowdExtent } from '../formats/cowd.js';
+import { openCowdExtent, isCowdMagic, type CowdExtent } from '../formats/cowd/reader.js';
 import {
   decodeDescriptor,
   looksLikeDescriptor,
@@ -13,9 +13,9 @@ import {
   type ExtentLine,
 } from '../formats/descriptor.js';
 import type { ExtentReader } from '../formats/extent.js';
-import { FlatExtent, UnreachableDeviceExtent, ZeroExtent } from '../formats/flat.js';
-import { isSeSparseMagic, openSeSparseExtent } from '../formats/sesparse.js';
-import { isSparseMagic, openSparseExtent, type SparseExtent } from '../formats/sparse.js';
+import { FlatExtent, UnreachableDeviceExtent, ZeroExtent } from '../formats/flat/reader.js';
+import { isSeSparseMagic, openSeSparseExtent } from '../formats/sesparse/reader.js';
+import { isSparseMagic, openSparseExtent, type SparseExtent } from '../formats/sparse/reader.js';
 import { DiskFile } from '../io/disk-file.js';
 import { ConcatExtent, type Piece } from './concat.js';
 

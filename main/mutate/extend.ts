@@ -13,10 +13,10 @@ import { adapterTypeOf } from '../disk/geometry.js';
 import type { Link } from '../disk/link.js';
 import { writeGeometry } from '../disk/geometry.js';
 import { randomCid, serializeDescriptor, type Descriptor } from '../formats/descriptor.js';
-import { encodeDirectory, encodeSparseHeader, GT_SECTORS, GTES_PER_GT, hostedSparseLayout } from '../formats/sparse-layout.js';
+import { encodeDirectory, encodeSparseHeader, GT_SECTORS, GTES_PER_GT, hostedSparseLayout } from '../formats/sparse/layout.js';
 import { replaceFile } from '../io/staged-output.js';
 import { parseKdmvHeader } from './grain-store.js';
-import type { SparseHeader } from '../formats/sparse.js';
+import type { SparseHeader } from '../formats/sparse/reader.js';
 import type { JobContext } from '../io/job-context.js';
 
 const SECTOR = 512;

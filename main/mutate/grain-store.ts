@@ -22,10 +22,10 @@
 import * as fs from 'node:fs';
 import { DiskchainError, formatError, unsupportedError } from '../../shared/errors.js';
 import type { ExtentInfo } from '../../shared/types.js';
-import { parseCowdHeader, type CowdHeader } from '../formats/cowd.js';
-import { COWD_FIELD } from '../formats/cowd-writer.js';
+import { parseCowdHeader, type CowdHeader } from '../formats/cowd/reader.js';
+import { COWD_FIELD } from '../formats/cowd/create.js';
 import { SECTOR } from '../formats/extent.js';
-import { GD_AT_END_SECTOR, parseSparseHeader, type SparseHeader } from '../formats/sparse.js';
+import { GD_AT_END_SECTOR, parseSparseHeader, type SparseHeader } from '../formats/sparse/reader.js';
 import { ioError } from '../io/disk-file.js';
 import { writeFully } from '../io/write.js';
 import type { Link } from '../disk/link.js';

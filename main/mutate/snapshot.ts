@@ -20,7 +20,7 @@ import { DiskchainError, unsupportedError } from '../../shared/errors.js';
 import type { JobResult, SnapshotSpec } from '../../shared/jobs.js';
 import { openChain, type Chain } from '../disk/chain.js';
 import type { Link } from '../disk/link.js';
-import { COWD_MAX_CAPACITY_SECTORS, newCowdFile } from '../formats/cowd-writer.js';
+import { COWD_MAX_CAPACITY_SECTORS, newCowdFile } from '../formats/cowd/create.js';
 import { formatCid, randomCid, serializeDescriptor, type Descriptor } from '../formats/descriptor.js';
 import { SECTOR } from '../formats/extent.js';
 import { StagedOutput } from '../io/staged-output.js';

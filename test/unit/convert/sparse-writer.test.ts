@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { DiskKind } from '../../../shared/jobs.js';
 import { GRAIN_BYTES, outputDdb, outputDescriptor, outputNames, planOutput, type OutputPlan } from '../../../main/convert/layout.js';
 import { writeHostedSparse } from '../../../main/convert/sparse-writer.js';
-import { encodeSparseHeader, hostedSparseLayout } from '../../../main/formats/sparse-layout.js';
+import { encodeSparseHeader, hostedSparseLayout } from '../../../main/formats/sparse/layout.js';
 import { openChain, type Chain } from '../../../main/disk/chain.js';
 import { dataBytes, dataRanges } from '../../../main/disk/source.js';
 import { randomCid } from '../../../main/formats/descriptor.js';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DiskchainError } from '../../../shared/errors.js';
 import { DiskFile } from '../../../main/io/disk-file.js';
 import type { Run } from '../../../main/formats/extent.js';
-import { isCowdMagic, openCowdExtent, type CowdExtent } from '../../../main/formats/cowd.js';
+import { isCowdMagic, openCowdExtent, type CowdExtent } from '../../../main/formats/cowd/reader.js';
 import {
   buildCowd,
   expectedCowdContent,

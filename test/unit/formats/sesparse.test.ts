@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { isSeSparseMagic, openSeSparseExtent, type SeSparseExtent } from '../../../main/formats/sesparse.js';
+import { isSeSparseMagic, openSeSparseExtent, type SeSparseExtent } from '../../../main/formats/sesparse/reader.js';
 import type { Run } from '../../../main/formats/extent.js';
 import { DiskFile } from '../../../main/io/disk-file.js';
 import { isDiskchainError } from '../../../shared/errors.js';

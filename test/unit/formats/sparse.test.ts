@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DiskchainError } from '../../../shared/errors.js';
 import { DiskFile } from '../../../main/io/disk-file.js';
 import type { Run, RunState } from '../../../main/formats/extent.js';
-import { isSparseMagic, openSparseExtent, type OpenSparseOptions, type SparseExtent } from '../../../main/formats/sparse.js';
+import { isSparseMagic, openSparseExtent, type OpenSparseOptions, type SparseExtent } from '../../../main/formats/sparse/reader.js';
 import { qemuFill, qemuImg, qemuRaw, qemuWrite } from '../../helpers/qemu.js';
 import { patternBytes, tmpDir } from '../../helpers/tmp.js';
 import {

@@ -6,10 +6,10 @@
  * (magic, version, grain and table sizes, flags, directory encoding) and lenient where a field only
  * matters to ESX's own bookkeeping (journal, free bitmap, backmap, padding): those go to check().
  */
-import { formatError, unsupportedError } from '../../shared/errors.js';
-import type { DiskFile } from '../io/disk-file.js';
-import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState } from './extent.js';
-import { assertInsideExtent, CoalescedReads, forEachSpan, isAllZero, ProblemReport } from './support.js';
+import { formatError, unsupportedError } from '../../../shared/errors.js';
+import type { DiskFile } from '../../io/disk-file.js';
+import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState } from '../extent.js';
+import { assertInsideExtent, CoalescedReads, forEachSpan, isAllZero, ProblemReport } from '../support.js';
 
 const HEADER_BYTES = 512;
 const VOLATILE_HEADER_BYTES = 512;

@@ -1,6 +1,6 @@
-import { unsupportedError, formatError } from '../../shared/errors.js';
-import type { DiskFile } from '../io/disk-file.js';
-import { pushRun, SECTOR, type ExtentReader, type Problem, type Run } from './extent.js';
+import { unsupportedError, formatError } from '../../../shared/errors.js';
+import type { DiskFile } from '../../io/disk-file.js';
+import { pushRun, SECTOR, type ExtentReader, type Problem, type Run } from '../extent.js';
 
 /**
  * Raw data at an offset in a file: FLAT and VMFS extents, `-flat.vmdk`, a bare ESX 2 `.dsk`.

@@ -2,10 +2,10 @@
  * ESX COW sparse extents (`COWD`, QEMU's "VMDK3"): ESX 3+ vmfsSparse deltas, ESX 2 REDO logs and
  * legacy hosted COW disks. Format facts: docs/vmdk-format.md §4.
  */
-import { formatError } from '../../shared/errors.js';
-import type { DiskFile } from '../io/disk-file.js';
-import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState } from './extent.js';
-import { assertInsideExtent, CoalescedReads, forEachSpan, ProblemReport, SectorUsage } from './support.js';
+import { formatError } from '../../../shared/errors.js';
+import type { DiskFile } from '../../io/disk-file.js';
+import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState } from '../extent.js';
+import { assertInsideExtent, CoalescedReads, forEachSpan, ProblemReport, SectorUsage } from '../support.js';
 
 const HEADER_BYTES = 2048;
 const HEADER_SECTORS = HEADER_BYTES / SECTOR;

@@ -5,11 +5,11 @@
  */
 import * as os from 'node:os';
 import * as zlib from 'node:zlib';
-import { DiskchainError, formatError, unsupportedError } from '../../shared/errors.js';
-import type { DiskFile } from '../io/disk-file.js';
-import { decodeDescriptor, MAX_CAPACITY_BYTES, MAX_DESCRIPTOR_BYTES } from './descriptor.js';
-import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState, type Severity } from './extent.js';
-import { assertInsideExtent, CoalescedReads, isAllZero, LruCache, ProblemReport, SectorUsage } from './support.js';
+import { DiskchainError, formatError, unsupportedError } from '../../../shared/errors.js';
+import type { DiskFile } from '../../io/disk-file.js';
+import { decodeDescriptor, MAX_CAPACITY_BYTES, MAX_DESCRIPTOR_BYTES } from '../descriptor.js';
+import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState, type Severity } from '../extent.js';
+import { assertInsideExtent, CoalescedReads, isAllZero, LruCache, ProblemReport, SectorUsage } from '../support.js';
 
 const MAGIC = Buffer.from('KDMV', 'latin1');
 /** open-vmdk writes the magic XOR 0x20202020 until a conversion finishes (§0). */

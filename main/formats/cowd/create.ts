@@ -8,7 +8,7 @@
  * (all zero, whole sectors), zero padding to 4 KiB. `freeSector` is the first sector after the GD;
  * grain tables and grains are appended from there as the disk is written (see mutate/grain-store).
  */
-import { SECTOR } from './extent.js';
+import { SECTOR } from '../extent.js';
 
 export const COWD_HEADER_BYTES = 2048;
 export const COWD_GD_OFFSET_SECTORS = COWD_HEADER_BYTES / SECTOR;
