@@ -41,6 +41,8 @@ export default defineConfig({
           index: resolve(root, 'main/electron/index.ts'),
           worker: resolve(root, 'main/jobs/worker.ts'),
           'deflate-worker': resolve(root, 'main/convert/deflate-worker.ts'),
+          // The services' query worker (main/services/query-client.ts asks for worker/query-worker.js beside itself).
+          'worker/query-worker': resolve(root, 'main/services/worker/query-worker.ts'),
         },
         output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
       },

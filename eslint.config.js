@@ -72,4 +72,24 @@ export default tseslint.config(
     host: ['ipc', 'services', 'catalog', 'io'],
     cli: ['host', 'services', 'jobs', 'catalog', 'backup', 'convert', 'mutate', 'disk', 'formats', 'io'],
   }),
+  // The desktop shell answers the window (Electron's main thread, the browser host's event loop): nothing
+  // there may block on the file system. Engine work goes to the query worker (services/worker/, exempt:
+  // it runs off the main thread), everything else to node:fs/promises.
+  {
+    files: ['main/services/**/*.ts', 'main/ipc/**/*.ts', 'main/host/**/*.ts', 'main/electron/**/*.ts'],
+    ignores: ['main/services/worker/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'MemberExpression[property.name=/Sync$/]',
+          message: 'no synchronous calls in the desktop shell (services/, ipc/, host/, electron/): use node:fs/promises, or the query worker for engine work',
+        },
+        {
+          selector: "ImportDeclaration[source.value=/^(node:)?fs(\\/promises)?$/] > ImportSpecifier[imported.name=/Sync$/]",
+          message: 'no synchronous fs functions in the desktop shell (services/, ipc/, host/, electron/): use node:fs/promises',
+        },
+      ],
+    },
+  },
 );

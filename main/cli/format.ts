@@ -1,15 +1,10 @@
 /** Human-readable output helpers for the CLI (JSON output never goes through these). */
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+import { formatBytes } from '../../shared/bytes.js';
 
+/** `64.0 MiB`: one digit after the point, so columns of sizes line up. */
 export function humanBytes(n: number): string {
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${UNITS[unit]}`;
+  return formatBytes(n, 1);
 }
 
 export function table(rows: string[][]): string {

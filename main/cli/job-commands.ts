@@ -2,9 +2,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
+import { diskStem } from '../../shared/disk-names.js';
 import { DiskchainError, usageError } from '../../shared/errors.js';
-import { ADAPTERS, DISK_KINDS, type Adapter, type DiskKind, type JobSpec } from '../../shared/jobs.js';
+import { ADAPTERS, DISK_KINDS, type Adapter, type DiskKind } from '../../shared/jobs.js';
 import { startJob } from '../jobs/engine.js';
+import { specOf, type PathRequest } from '../jobs/requests.js';
+import { throttle } from '../jobs/throttle.js';
 import { progressMode, progressPrinter } from './progress.js';
 import { parseSize } from './size.js';
 
@@ -24,9 +27,11 @@ const progressOption = (): Option =>
 const adapterOption = (): Option => new Option('--adapter <type>', 'controller the disk is for (geometry follows)').choices([...ADAPTERS]);
 
 /** Runs a job in its worker thread; Ctrl-C cancels it (the job removes its partial output). */
-export async function run(spec: JobSpec, options: JobOptions): Promise<void> {
+export async function run(request: PathRequest, options: JobOptions): Promise<void> {
+  const spec = specOf(request);
   const printer = progressPrinter(progressMode(options.progress));
-  const job = startJob(spec, (p) => printer.update(p));
+  const shown = throttle(printer.update);
+  const job = startJob(spec, (p) => shown.update(p));
   let interrupts = 0;
   const onSignal = (): void => {
     interrupts++;
@@ -37,9 +42,11 @@ export async function run(spec: JobSpec, options: JobOptions): Promise<void> {
   process.on('SIGTERM', onSignal);
   try {
     const result = await job.done;
+    shown.flush();
     printer.finish();
     if (spec.kind !== 'convert' || spec.dst !== '-') process.stderr.write(`${result.summary}\n`);
   } catch (e) {
+    shown.stop();
     printer.finish();
     if (e instanceof DiskchainError && e.code === 'E_CANCELLED') throw Object.assign(e, { exitCode: 130 });
     throw e;
@@ -58,13 +65,6 @@ function compressLevel(options: JobOptions): number | undefined {
   const n = Number(options.compressLevel);
   if (!Number.isInteger(n) || n < 1 || n > 9) throw usageError(`bad compress level "${options.compressLevel}": use 1 (fastest) to 9 (smallest)`);
   return n;
-}
-
-/** A disk's name without chain decorations: `vm.dsk.REDO` → `vm`, `vm-000002.vmdk` → `vm`. */
-export function diskStem(file: string): string {
-  let name = path.basename(file);
-  while (/\.REDO$/i.test(name)) name = name.replace(/\.REDO$/i, '');
-  return name.replace(/\.(vmdk|dsk|img|raw)$/i, '').replace(/-\d{6}$/, '');
 }
 
 /** DST given as a folder (existing, or ending in a separator) gets the source's name. */
@@ -95,11 +95,11 @@ export function addJobCommands(program: Command): void {
           src,
           dst: out,
           to: kind,
-          ...(options.adapter ? { adapter: options.adapter } : {}),
-          ...optional('segmentBytes', segmentBytes(options)),
-          ...optional('compressLevel', compressLevel(options)),
-          force: options.force === true,
-          ignoreCid: options.ignoreCid === true,
+          adapter: options.adapter,
+          segmentBytes: segmentBytes(options),
+          compressLevel: compressLevel(options),
+          force: options.force,
+          ignoreCid: options.ignoreCid,
         },
         options,
       );
@@ -116,19 +116,7 @@ export function addJobCommands(program: Command): void {
     .addOption(progressOption())
     .action(async (src: string, dir: string, options: JobOptions) => {
       fs.mkdirSync(dir, { recursive: true });
-      await run(
-        {
-          kind: 'convert',
-          src,
-          dst: path.join(dir, `${diskStem(src)}.vmdk`),
-          to: 'twoGbMaxExtentSparse',
-          skipZeroGrains: true,
-          ...optional('segmentBytes', segmentBytes(options)),
-          force: options.force === true,
-          ignoreCid: options.ignoreCid === true,
-        },
-        options,
-      );
+      await run({ kind: 'export', src, dir, segmentBytes: segmentBytes(options), force: options.force, ignoreCid: options.ignoreCid }, options);
     });
 
   program
@@ -143,15 +131,7 @@ export function addJobCommands(program: Command): void {
     .addOption(progressOption())
     .action(async (src: string, dst: string, options: JobOptions) => {
       await run(
-        {
-          kind: 'convert',
-          src,
-          dst: destination(src, dst),
-          to: options.thin ? 'vmfsThin' : 'vmfs',
-          ...(options.adapter ? { adapter: options.adapter } : {}),
-          force: options.force === true,
-          ignoreCid: options.ignoreCid === true,
-        },
+        { kind: 'import', src, dst: destination(src, dst), thin: options.thin, adapter: options.adapter, force: options.force, ignoreCid: options.ignoreCid },
         options,
       );
     });
@@ -163,7 +143,7 @@ export function addJobCommands(program: Command): void {
     .option('--force', 'commit even when the parent has other children (they will read changed data)')
     .addOption(progressOption())
     .action(async (top: string, options: JobOptions) => {
-      await run({ kind: 'commit', top, force: options.force === true }, options);
+      await run({ kind: 'commit', top, force: options.force }, options);
     });
 
   program
@@ -184,8 +164,4 @@ export function addJobCommands(program: Command): void {
     .action(async (disk: string, size: string, options: JobOptions) => {
       await run({ kind: 'extend', disk, sizeBytes: parseSize(size) }, options);
     });
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }

@@ -51,7 +51,7 @@ export function addServeCommand(program: Command): void {
       });
       const host = await startHost({
         port,
-        rendererDir: findRendererDir(),
+        rendererDir: await findRendererDir(),
         dialogs,
         disks,
         stateDir: options.stateDir ?? defaultStateDir(),

@@ -1,22 +1,29 @@
 /** `convert`, `export` and `import`: the flattened view of any readable disk or chain, written as a new disk. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DiskchainError, usageError } from '../../shared/errors.js';
+import { usageError } from '../../shared/errors.js';
 import { DEFAULT_SEGMENT_BYTES, DISK_KINDS, MAX_SEGMENT_BYTES, type ConvertSpec, type DiskKind, type JobResult } from '../../shared/jobs.js';
 import { openChain, type Chain } from '../disk/chain.js';
-import { dataBytes } from '../disk/source.js';
 import { FdSink, FileSink } from '../io/sink.js';
 import { StagedOutput } from '../io/staged-output.js';
 import type { JobContext } from '../io/job-context.js';
+import { requireSpace } from '../io/space.js';
 import { writeFlatExtents, writeRawStream } from './flat-writer.js';
+import { guardedConvert } from './guard.js';
 import { outputDdb, outputDescriptor, outputNames, planOutput, type OutputPlan } from './layout.js';
 import { randomCid } from '../formats/descriptor.js';
+import { convertSpace } from './space.js';
 import { writeHostedSparse } from './sparse-writer.js';
 import { writeStreamOptimized } from './stream-writer.js';
 
 const STREAMABLE: DiskKind[] = ['raw', 'streamOptimized'];
 
-export async function convertJob(spec: ConvertSpec, ctx: JobContext): Promise<JobResult> {
+/** Writer locks and the in-use check around the copy (guard.ts). */
+export function convertJob(spec: ConvertSpec, ctx: JobContext): Promise<JobResult> {
+  return guardedConvert(spec, () => writeConverted(spec, ctx));
+}
+
+async function writeConverted(spec: ConvertSpec, ctx: JobContext): Promise<JobResult> {
   validateSpec(spec);
   const chain = openChain(spec.src, { ignoreCid: spec.ignoreCid === true });
   try {
@@ -26,9 +33,9 @@ export async function convertJob(spec: ConvertSpec, ctx: JobContext): Promise<Jo
     }
     const plan = planOutput(spec.to, spec.dst, chain.capacityBytes, spec.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
     refuseOverlap(chain, plan);
+    requireSpace(convertSpace(chain, spec));
     const out = StagedOutput.create(plan.dir, outputNames(plan), { force: spec.force === true });
     try {
-      preflightSpace(plan.dir, neededBytes(chain, spec));
       await writeOutput(chain, spec, plan, out, ctx);
       // commit() renames the primary last; report it first.
       const committed = out.commit(plan.primary);
@@ -126,26 +133,3 @@ function realish(p: string): string {
     return path.resolve(p);
   }
 }
-
-function neededBytes(chain: Chain, spec: ConvertSpec): number {
-  const thick = spec.to === 'vmfs' || spec.to === 'monolithicFlat' || spec.to === 'twoGbMaxExtentFlat';
-  if (thick) return chain.capacityBytes;
-  // Sparse and compressed outputs need at most the data plus a little metadata.
-  return Math.ceil(dataBytes(chain) * 1.01) + 16 * 1024 * 1024;
-}
-
-/** Refuses before writing when the destination cannot hold the output. */
-export function preflightSpace(dir: string, needed: number): void {
-  let free: number;
-  try {
-    const st = fs.statfsSync(dir);
-    free = st.bavail * st.bsize;
-  } catch {
-    return; // No statfs here (unusual file system): the write itself will report ENOSPC.
-  }
-  if (needed > free) {
-    throw new DiskchainError('E_IO', `not enough free space: needs ${gib(needed)}, ${gib(free)} free`, dir);
-  }
-}
-
-const gib = (n: number): string => `${(n / 1024 ** 3).toFixed(2)} GiB`;

@@ -3,7 +3,7 @@
  * services registered on ipcMain. Everything the app does lives in main/services (shared with
  * `diskchain serve`); this file only wires Electron to it.
  */
-import * as fs from 'node:fs';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, ipcMain } from 'electron';
@@ -19,7 +19,7 @@ import { createWindow, lockDownSession, windowStateFile } from './window.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Bundled, this file is out/main/index.js beside out/preload and out/renderer; run from its sources
 // (tests) it is main/electron/index.ts, two folders below the project.
-const appRoot = fs.existsSync(path.join(here, '../renderer')) ? path.join(here, '..') : path.join(here, '../..');
+const appRoot = path.basename(here) === 'electron' ? path.join(here, '../..') : path.join(here, '..');
 const preload = path.join(appRoot, 'preload/index.cjs');
 const rendererDir = path.join(appRoot, 'renderer');
 const icon = path.join(here, '../../resources/icon.png');
@@ -38,11 +38,11 @@ if (!app.requestSingleInstanceLock()) {
   let win: BrowserWindow | null = null;
 
   /** Disk files named on a command line (this one, or a second instance's). */
-  const openArgs = (argv: string[]): void => {
-    const files = argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('-') && fs.statSync(a, { throwIfNoEntry: false })?.isFile());
+  const openArgs = async (argv: string[]): Promise<void> => {
+    const files = await onlyFiles(argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('-')));
     if (services && files.length > 0) {
       try {
-        services.disks.open(files, 'startup');
+        await services.disks.open(files, 'startup');
       } catch (e) {
         console.error(`diskchain: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -54,10 +54,10 @@ if (!app.requestSingleInstanceLock()) {
       if (win.isMinimized()) win.restore();
       win.focus();
     }
-    openArgs(argv);
+    void openArgs(argv);
   });
 
-  app.whenReady().then(() => {
+  app.whenReady().then(async () => {
     lockDownSession(devOrigin);
     serveRenderer(rendererDir);
     const stateDir = app.getPath('userData');
@@ -71,17 +71,16 @@ if (!app.requestSingleInstanceLock()) {
     });
     const isAllowed = devOrigin === undefined ? originCheck(APP_ORIGIN) : originCheck(APP_ORIGIN, devOrigin);
     registerContract(electronIpc, services.handlers, isAllowed, (e) => console.error(e));
-    ipcMain.handle(DROP_CHANNEL, (event, paths: unknown) => {
+    ipcMain.handle(DROP_CHANNEL, async (event, paths: unknown) => {
       if (!isAllowed(senderOf(event)) || !Array.isArray(paths)) return;
-      const files = paths
-        .slice(0, MAX_DROPPED)
-        .filter((p): p is string => typeof p === 'string' && p.length < 4096 && fs.statSync(p, { throwIfNoEntry: false })?.isFile() === true);
-      if (files.length > 0) services?.disks.open(files, 'drop');
+      const files = await onlyFiles(paths.slice(0, MAX_DROPPED).filter((p): p is string => typeof p === 'string' && p.length < 4096));
+      if (files.length > 0) await services?.disks.open(files, 'drop');
     });
-    win = createWindow({ preload, state: windowStateFile(stateDir), ...(devOrigin ? { devOrigin } : {}), ...(fs.existsSync(icon) ? { icon } : {}) });
+    const hasIcon = await isFile(icon);
+    win = await createWindow({ preload, state: windowStateFile(stateDir), ...(devOrigin ? { devOrigin } : {}), ...(hasIcon ? { icon } : {}) });
     win.on('closed', () => (win = null));
     void win.loadURL(devUrl ?? `${APP_ORIGIN}/index.html`);
-    win.webContents.once('did-finish-load', () => openArgs(process.argv));
+    win.webContents.once('did-finish-load', () => void openArgs(process.argv));
   });
 
   let disposed = false;
@@ -93,4 +92,18 @@ if (!app.requestSingleInstanceLock()) {
   });
 
   app.on('window-all-closed', () => app.quit());
+}
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await fs.stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The paths that are regular files, in order. */
+async function onlyFiles(paths: string[]): Promise<string[]> {
+  const checks = await Promise.all(paths.map(isFile));
+  return paths.filter((_, i) => checks[i]);
 }

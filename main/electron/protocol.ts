@@ -2,7 +2,7 @@
  * app://app/ serves the built renderer (out/renderer) instead of file:// (electron.md §6.2):
  * only files inside that folder, with the CSP header.
  */
-import * as fs from 'node:fs';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { net, protocol } from 'electron';
@@ -30,8 +30,8 @@ export function serveRenderer(rendererDir: string): void {
     }
     let file = path.resolve(root, `.${rel}`);
     if (file !== root && !file.startsWith(root + path.sep)) return new Response('not found', { status: 404 });
-    if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) file = path.join(file, 'index.html');
-    if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return new Response('not found', { status: 404 });
+    if ((await fs.stat(file).catch(() => null))?.isDirectory()) file = path.join(file, 'index.html');
+    if (!(await fs.stat(file).catch(() => null))?.isFile()) return new Response('not found', { status: 404 });
     const answer = await net.fetch(pathToFileURL(file).toString());
     const headers = new Headers(answer.headers);
     headers.set('Content-Security-Policy', contentSecurityPolicy());

@@ -35,9 +35,9 @@ export function lockDownSession(devOrigin?: string): void {
   });
 }
 
-export function createWindow(options: { preload: string; icon?: string; devOrigin?: string; state: StateFile<WindowState> }): BrowserWindow {
+export async function createWindow(options: { preload: string; icon?: string; devOrigin?: string; state: StateFile<WindowState> }): Promise<BrowserWindow> {
   const ownPage = (url: string): boolean => url.startsWith(`${APP_ORIGIN}/`) || (options.devOrigin !== undefined && url.startsWith(`${options.devOrigin}/`));
-  const saved = options.state.read();
+  const saved = await options.state.read();
   const win = new BrowserWindow({
     width: saved.bounds?.width ?? 1200,
     height: saved.bounds?.height ?? 800,
@@ -74,11 +74,8 @@ export function createWindow(options: { preload: string; icon?: string; devOrigi
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
 
   const remember = (): void => {
-    try {
-      options.state.write({ bounds: win.isMaximized() ? (saved.bounds ?? win.getNormalBounds()) : win.getNormalBounds(), maximized: win.isMaximized() });
-    } catch {
-      // Losing the window's place is not worth an error.
-    }
+    // Losing the window's place is not worth an error.
+    options.state.write({ bounds: win.isMaximized() ? (saved.bounds ?? win.getNormalBounds()) : win.getNormalBounds(), maximized: win.isMaximized() }).catch(() => undefined);
   };
   win.on('close', remember);
   return win;

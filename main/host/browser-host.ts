@@ -9,6 +9,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -73,7 +74,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     for (const s of sockets) if (s.readyState === s.OPEN) s.send(text);
   };
   const services = createServices({ ...options, mode: 'host', dialogs, emit });
-  if (options.disks && options.disks.length > 0) services.disks.open(options.disks, 'startup');
+  if (options.disks && options.disks.length > 0) await services.disks.open(options.disks, 'startup');
 
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
@@ -165,7 +166,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       );
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'GET only');
-    serveFile(res, options.rendererDir, url.pathname, contentSecurityPolicy(hosts.map((h) => `ws://${h}`)), req.method === 'HEAD');
+    void serveFile(res, options.rendererDir, url.pathname, contentSecurityPolicy(hosts.map((h) => `ws://${h}`)), req.method === 'HEAD');
   });
 
   return {
@@ -199,7 +200,7 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-function serveFile(res: http.ServerResponse, root: string, pathname: string, csp: string, headOnly: boolean): void {
+async function serveFile(res: http.ServerResponse, root: string, pathname: string, csp: string, headOnly: boolean): Promise<void> {
   let rel: string;
   try {
     rel = decodeURIComponent(pathname);
@@ -210,8 +211,8 @@ function serveFile(res: http.ServerResponse, root: string, pathname: string, csp
   const base = path.resolve(root);
   let file = path.resolve(base, `.${rel}`);
   if (file !== base && !file.startsWith(base + path.sep)) return send(res, 404, 'not found');
-  if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) file = path.join(file, 'index.html');
-  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if ((await statOf(file))?.isDirectory()) file = path.join(file, 'index.html');
+  const stat = await statOf(file);
   if (!stat?.isFile()) return send(res, 404, 'not found');
   res.writeHead(200, {
     'Content-Type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
@@ -224,6 +225,14 @@ function serveFile(res: http.ServerResponse, root: string, pathname: string, csp
   });
   if (headOnly) return void res.end();
   fs.createReadStream(file).pipe(res);
+}
+
+async function statOf(file: string): Promise<fs.Stats | null> {
+  try {
+    return await fsp.stat(file);
+  } catch {
+    return null;
+  }
 }
 
 function send(res: http.ServerResponse, status: number, text: string): void {
@@ -280,13 +289,12 @@ function safeJson(text: string): unknown {
  * The built renderer: out/renderer of the package this file belongs to (from dist/main/host when
  * run as the CLI, from main/host under the tests).
  */
-export function findRendererDir(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
+export async function findRendererDir(from: string = path.dirname(fileURLToPath(import.meta.url))): Promise<string> {
   let dir = from;
   for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'diskchain') {
+    if ((await packageName(path.join(dir, 'package.json'))) === 'diskchain') {
       const renderer = path.join(dir, 'out', 'renderer');
-      if (!fs.existsSync(path.join(renderer, 'index.html'))) {
+      if (!(await statOf(path.join(renderer, 'index.html')))?.isFile()) {
         throw new DiskchainError('E_NOTFOUND', 'the desktop UI is not built (out/renderer/index.html is missing): run npm run build', renderer);
       }
       return renderer;
@@ -294,5 +302,13 @@ export function findRendererDir(from: string = path.dirname(fileURLToPath(import
     const up = path.dirname(dir);
     if (up === dir) throw new DiskchainError('E_NOTFOUND', 'cannot find the diskchain package folder', from);
     dir = up;
+  }
+}
+
+async function packageName(file: string): Promise<string | undefined> {
+  try {
+    return (JSON.parse(await fsp.readFile(file, 'utf8')) as { name?: string }).name;
+  } catch {
+    return undefined;
   }
 }

@@ -1,23 +1,19 @@
-/** A job worker thread: runs one JobSpec, reports progress by message, honours the cancel flag. */
+/**
+ * A job worker thread: runs one JobSpec, reports every progress update by message (whoever shows
+ * progress throttles it, throttle.ts), honours the cancel flag.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DiskchainError } from '../../shared/errors.js';
 import type { JobContext } from '../io/job-context.js';
 import type { JobMessage, JobWorkerData } from './protocol.js';
 import { runSpec } from './registry.js';
 
-const PROGRESS_INTERVAL_MS = 100;
-
 const data = workerData as JobWorkerData;
 const cancel = new Int32Array(data.cancel);
 const post = (m: JobMessage): void => parentPort!.postMessage(m);
 
-let lastPost = 0;
 const ctx: JobContext = {
   progress(phase, doneBytes, totalBytes) {
-    const now = Date.now();
-    // Throttled, but the final 100 % always goes out.
-    if (now - lastPost < PROGRESS_INTERVAL_MS && doneBytes < totalBytes) return;
-    lastPost = now;
     post({ type: 'progress', phase, doneBytes, totalBytes });
   },
   throwIfCancelled() {

@@ -43,6 +43,8 @@ import { SECTOR } from '../formats/extent.js';
 import { ioError } from '../io/disk-file.js';
 import { replaceFile, syncDir } from '../io/staged-output.js';
 import type { JobContext } from '../io/job-context.js';
+import { requireSpace } from '../io/space.js';
+import { commitSpace } from './commit-space.js';
 import {
   openGrainStore,
   readEmbeddedDescriptor,
@@ -56,8 +58,6 @@ import {
 const CHUNK_BYTES = 4 * 1024 * 1024;
 /** TOP's allocation map is asked for in windows of this size, bounding the run lists. */
 const MAP_WINDOW_BYTES = 64 * 1024 * 1024;
-/** Headroom on top of the estimate: new grain tables, rounding, the descriptor temp files. */
-const SPACE_MARGIN_BYTES = 16 * 1024 * 1024;
 
 export async function commitJob(spec: CommitSpec, ctx: JobContext): Promise<JobResult> {
   const topPath = path.resolve(spec.top);
@@ -400,27 +400,10 @@ function fillFrom(links: Link[]): FillSource | null {
   };
 }
 
-/** Checks that P's file system can take the new grains; returns TOP's data bytes. */
+/** Checks that P's file system can take the new grains (one estimate with the preflight, commit-space.ts); returns TOP's data bytes. */
 function checkSpace(store: GrainStore, source: TopSource, top: Link, parent: Link): number {
-  let dataBytes = 0;
-  let needed = 0;
-  for (let at = 0; at < top.capacityBytes; at += MAP_WINDOW_BYTES) {
-    for (const run of source.runs(at, Math.min(MAP_WINDOW_BYTES, top.capacityBytes - at))) {
-      if (run.state === 'data') dataBytes += run.length;
-      needed += store.spaceNeeded(run.offset, run.length, run.state === 'zero');
-    }
-  }
-  if (needed === 0) return dataBytes;
-  const dir = path.dirname(parent.path);
-  const free = freeBytes(dir);
-  if (free !== null && needed + SPACE_MARGIN_BYTES > free) {
-    throw new DiskchainError(
-      'E_USAGE',
-      `not enough free space to commit ${path.basename(top.path)}: ${path.basename(parent.path)} needs about ` +
-        `${formatBytes(needed + SPACE_MARGIN_BYTES)} more, ${formatBytes(free)} is free in ${dir}`,
-      parent.path,
-    );
-  }
+  const { estimate, dataBytes } = commitSpace(store, (at, length) => source.runs(at, length), top, parent);
+  requireSpace(estimate);
   return dataBytes;
 }
 
@@ -640,15 +623,6 @@ function push(out: SourceRun[], run: SourceRun): void {
     (run.position === null ? prev.position === null : prev.position !== null && prev.position + prev.length === run.position);
   if (continues) prev.length += run.length;
   else out.push(run);
-}
-
-function freeBytes(dir: string): number | null {
-  try {
-    const st = fs.statfsSync(dir);
-    return st.bavail * st.bsize;
-  } catch {
-    return null;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

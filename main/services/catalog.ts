@@ -6,12 +6,16 @@
  * The catalog pages rows in id order and says whether more follow; the table wants a total
  * (one SQL count) and a sort, made here by streaming the matching rows (Catalog.iterate) once
  * and keeping a bounded selection of the rows of the page asked for — never every row at once.
+ *
+ * Scans and verifies read whole disks and archives: they run in the query worker, on its own
+ * connection to the same database, so the window never waits on them.
  */
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import type { CatalogDetail, CatalogEntry, CatalogPage, Parsed, ScanSummary, VerifyReport } from '../../shared/ipc/contract.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EntryDetail, EntryQuery, EntrySummary, VerifyReport as CatalogVerifyReport } from '../catalog/types.js';
+import { sharedQueryClient, type QueryClient } from './query-client.js';
 
 const TOTAL_TTL_MS = 5000;
 
@@ -31,7 +35,7 @@ export interface CatalogService {
   close(): void;
 }
 
-export async function openCatalogService(dbPath: string): Promise<CatalogService> {
+export async function openCatalogService(dbPath: string, queries: QueryClient = sharedQueryClient()): Promise<CatalogService> {
   let module: typeof import('../catalog/catalog.js');
   try {
     module = await import('../catalog/catalog.js');
@@ -41,7 +45,7 @@ export async function openCatalogService(dbPath: string): Promise<CatalogService
       `the catalog cannot load its SQLite module (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); process ABI ${process.versions.modules}`,
     );
   }
-  return new CatalogAdapter(module.Catalog.open(dbPath));
+  return new CatalogAdapter(module.Catalog.open(dbPath), dbPath, queries);
 }
 
 export class CatalogAdapter implements CatalogService {
@@ -51,11 +55,15 @@ export class CatalogAdapter implements CatalogService {
    */
   private readonly totals = new Map<string, { total: number; at: number }>();
 
-  constructor(private readonly catalog: Catalog) {}
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly dbPath: string,
+    private readonly queries: QueryClient,
+  ) {}
 
   async scan(folders: string[]): Promise<ScanSummary> {
     this.totals.clear();
-    const s = await this.catalog.scan(folders);
+    const s = await this.queries.ask('catalogScan', { db: this.dbPath, folders });
     this.totals.clear();
     return {
       folders: s.roots,
@@ -114,7 +122,7 @@ export class CatalogAdapter implements CatalogService {
   async verify(id: number): Promise<VerifyReport> {
     this.totals.clear();
     const detail = this.catalog.show(id);
-    const report = await this.catalog.verify(id);
+    const report = await this.queries.ask('catalogVerify', { db: this.dbPath, id });
     return verifyOf(detail, report);
   }
 

@@ -11,6 +11,7 @@ import type { Dialogs } from './dialogs.js';
 import { DiskService } from './disks.js';
 import type { Emit } from './events.js';
 import { JobService, type StartJob } from './jobs.js';
+import { QueryClient } from './query-client.js';
 import { TargetService } from './targets.js';
 
 export interface ServiceOptions {
@@ -38,11 +39,13 @@ export interface Services {
 
 export function createServices(options: ServiceOptions): Services {
   const { dialogs, emit } = options;
-  const disks = new DiskService(options.stateDir, emit);
+  // Every engine call of these services runs in this one worker thread, never on the caller's.
+  const queries = new QueryClient();
+  const disks = new DiskService(options.stateDir, emit, queries);
   const targets = new TargetService(dialogs);
-  const jobs = new JobService(disks, targets, emit, options.startJob ?? startJob, async (id) => (await catalog()).archivePath(id));
+  const jobs = new JobService(disks, targets, emit, options.startJob ?? startJob, async (id) => (await catalog()).archivePath(id), queries);
   let catalogService: Promise<CatalogService> | null = null;
-  const catalog = (): Promise<CatalogService> => (catalogService ??= openCatalogService(options.catalogDb).catch((e: unknown) => {
+  const catalog = (): Promise<CatalogService> => (catalogService ??= openCatalogService(options.catalogDb, queries).catch((e: unknown) => {
     catalogService = null;
     throw e;
   }));
@@ -66,7 +69,7 @@ export function createServices(options: ServiceOptions): Services {
     'disks:map': ({ diskId, start, length, buckets, ignoreCid }) => disks.map(diskId, { start, length, buckets }, ignoreCid),
     'recent:list': () => disks.recent(),
     'recent:open': ({ recentId }) => disks.openRecent(recentId),
-    'recent:clear': () => (disks.clearRecent(), null),
+    'recent:clear': async () => (await disks.clearRecent(), null),
     'targets:chooseFile': (input) => targets.chooseFile(input),
     'targets:chooseFolder': (input) => targets.chooseFolder(input),
     'jobs:preflight': ({ request }) => jobs.preflight(request),
@@ -74,14 +77,14 @@ export function createServices(options: ServiceOptions): Services {
     'jobs:cancel': ({ jobId }) => (jobs.cancel(jobId), null),
     'jobs:list': () => jobs.list(),
     'jobs:clear': ({ jobId }) => (jobs.clear(jobId), null),
-    'jobs:openOutput': ({ jobId }) => disks.open([jobs.outputOf(jobId)], 'job')[0]!,
+    'jobs:openOutput': async ({ jobId }) => (await disks.open([jobs.outputOf(jobId)], 'job'))[0]!,
     'catalog:scan': async ({ folderTargetIds }) => (await catalog()).scan(folderTargetIds.map((id) => targets.get(id, 'folder').path)),
     'catalog:list': async (query) => (await catalog()).list(query),
     'catalog:search': async (query) => (await catalog()).search(query),
     'catalog:show': async ({ id }) => (await catalog()).show(id),
     'catalog:verify': async ({ id }) => (await catalog()).verify(id),
     'catalog:forget': async ({ id }) => ((await catalog()).forget(id), null),
-    'catalog:openDisk': async ({ id }) => disks.open([(await catalog()).diskPath(id)], 'catalog')[0]!,
+    'catalog:openDisk': async ({ id }) => (await disks.open([(await catalog()).diskPath(id)], 'catalog'))[0]!,
   };
 
   return {
@@ -93,6 +96,7 @@ export function createServices(options: ServiceOptions): Services {
       for (const job of jobs.list()) if (job.status === 'running') jobs.cancel(job.jobId);
       await jobs.settle();
       (await catalogService?.catch(() => null))?.close();
+      await queries.close();
     },
   };
 }

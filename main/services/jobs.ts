@@ -1,23 +1,26 @@
 /**
- * The desktop app's jobs: a request of the contract (ids) becomes a JobSpec (paths) for the job
- * engine (main/jobs/engine.ts, one worker thread per job). Progress is relayed as jobs:progress
- * events at most every PROGRESS_MS per job, the end as one jobs:done; finished and failed jobs
- * stay listed with their errors until cleared.
+ * The desktop app's jobs: a request of the contract (ids) becomes paths, then a JobSpec through
+ * the one mapper the CLI uses too (main/jobs/requests.ts), for the job engine (one worker thread
+ * per job). Progress is relayed as jobs:progress events through the one throttle
+ * (main/jobs/throttle.ts), the end as one jobs:done; finished and failed jobs stay listed with
+ * their errors until cleared.
  */
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { diskStem } from '../../shared/disk-names.js';
 import { DiskchainError, type WireError } from '../../shared/errors.js';
 import type { JobRecord, JobRequest, Preflight } from '../../shared/ipc/contract.js';
 import type { JobProgress, JobSpec } from '../../shared/jobs.js';
-import { openChain } from '../disk/chain.js';
-import { dataBytes } from '../disk/source.js';
 import type { JobHandle } from '../jobs/engine.js';
+import { specOf, type PathRequest } from '../jobs/requests.js';
+import { throttle } from '../jobs/throttle.js';
+import { isEnough } from '../io/space.js';
 import type { DiskService } from './disks.js';
 import type { Emit } from './events.js';
+import { sharedQueryClient, type QueryClient } from './query-client.js';
 import type { TargetService } from './targets.js';
 
-export const PROGRESS_MS = 100;
+export { PROGRESS_MS } from '../jobs/throttle.js';
 
 export type StartJob = (spec: JobSpec, onProgress: (p: JobProgress) => void) => JobHandle;
 
@@ -26,9 +29,6 @@ interface Entry {
   handle: JobHandle | null;
   spec: JobSpec;
 }
-
-/** Kinds whose output is a flat file as large as the disk (written fully allocated). */
-const FLAT_KINDS = new Set(['monolithicFlat', 'twoGbMaxExtentFlat', 'vmfs', 'raw']);
 
 export class JobService {
   private readonly jobs = new Map<string, Entry>();
@@ -40,9 +40,11 @@ export class JobService {
     private readonly startJob: StartJob,
     /** The folder of a catalogued archive (restore from the catalog). */
     private readonly archives?: (catalogId: number) => Promise<string>,
+    private readonly queries: QueryClient = sharedQueryClient(),
   ) {}
 
-  async start(request: JobRequest): Promise<{ jobId: string }> {
+  /** Starts the job and answers its record (status running). */
+  async start(request: JobRequest): Promise<JobRecord> {
     const spec = await this.specOf(request);
     const jobId = randomUUID();
     const record: JobRecord = {
@@ -58,22 +60,12 @@ export class JobService {
     };
     const entry: Entry = { record, handle: null, spec };
     this.jobs.set(jobId, entry);
-    let lastSent = 0;
-    let pending: JobProgress | null = null;
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const send = (): void => {
-      timer = null;
-      if (!pending || record.status !== 'running') return;
-      lastSent = Date.now();
-      this.emit('jobs:progress', { jobId, ...pending });
-      pending = null;
-    };
+    const relay = throttle((p: JobProgress) => {
+      if (record.status === 'running') this.emit('jobs:progress', { jobId, ...p });
+    });
     const onProgress = (p: JobProgress): void => {
       record.progress = p;
-      pending = p;
-      const wait = PROGRESS_MS - (Date.now() - lastSent);
-      if (wait <= 0) send();
-      else timer ??= setTimeout(send, wait);
+      relay.update(p);
     };
     try {
       entry.handle = this.startJob(spec, onProgress);
@@ -83,17 +75,17 @@ export class JobService {
     }
     entry.handle.done.then(
       (result) => {
-        if (timer) clearTimeout(timer);
+        relay.stop();
         if (record.progress) record.progress = { ...record.progress, doneBytes: record.progress.totalBytes, eta: 0 };
         this.finish(entry, 'done', { result });
       },
       (e: unknown) => {
-        if (timer) clearTimeout(timer);
+        relay.stop();
         const error = wireOf(e);
         this.finish(entry, error.code === 'E_CANCELLED' ? 'cancelled' : 'failed', { error });
       },
     );
-    return { jobId };
+    return structuredClone(record);
   }
 
   cancel(jobId: string): void {
@@ -123,12 +115,14 @@ export class JobService {
     return out;
   }
 
-  /** Whether the destination's filesystem has room for what the job writes (an estimate, never a refusal). */
+  /**
+   * Whether the destination's file system has room for what the job writes: the job's own
+   * estimate (main/jobs/estimate.ts) against the free bytes, in the query worker.
+   */
   async preflight(request: JobRequest): Promise<Preflight> {
     const spec = await this.specOf(request);
-    const { folder, requiredBytes, basis } = estimate(spec);
-    const availableBytes = freeBytes(folder);
-    return { folder, requiredBytes, availableBytes, enough: availableBytes >= requiredBytes, basis };
+    const { folder, requiredBytes, basis, availableBytes, purpose } = await this.queries.ask('space', { spec });
+    return { folder, requiredBytes, availableBytes, enough: isEnough({ folder, requiredBytes, basis, purpose }, availableBytes), basis };
   }
 
   /** Waits for every running job to end (tests, and quitting the app after cancel). */
@@ -151,61 +145,41 @@ export class JobService {
     return entry;
   }
 
-  /** ids → paths, with the CLI's defaults (job-commands.ts). */
   private async specOf(request: JobRequest): Promise<JobSpec> {
+    return specOf(await this.pathsOf(request));
+  }
+
+  /** ids → paths; the mapper adds the CLI's defaults. */
+  private async pathsOf(request: JobRequest): Promise<PathRequest> {
+    const disk = (diskId: string): string => this.disks.pathOf(diskId);
+    const file = (targetId: string): string => this.targets.get(targetId, 'file').path;
+    const folder = (targetId: string): string => this.targets.get(targetId, 'folder').path;
     switch (request.kind) {
-      case 'convert':
-        return {
-          kind: 'convert',
-          src: this.disks.pathOf(request.diskId),
-          dst: this.targets.get(request.targetId, 'file').path,
-          to: request.to,
-          ...defined({ adapter: request.adapter, segmentBytes: request.segmentBytes, compressLevel: request.compressLevel }),
-          force: request.force === true,
-          ignoreCid: request.ignoreCid === true,
-        };
-      case 'export': {
-        const src = this.disks.pathOf(request.diskId);
-        return {
-          kind: 'convert',
-          src,
-          dst: path.join(this.targets.get(request.targetId, 'folder').path, `${diskStem(src)}.vmdk`),
-          to: 'twoGbMaxExtentSparse',
-          skipZeroGrains: true,
-          ...defined({ segmentBytes: request.segmentBytes }),
-          force: request.force === true,
-          ignoreCid: request.ignoreCid === true,
-        };
+      case 'convert': {
+        const { diskId, targetId, ...options } = request;
+        return { ...options, src: disk(diskId), dst: file(targetId) };
       }
-      case 'import':
-        return {
-          kind: 'convert',
-          src: this.disks.pathOf(request.diskId),
-          dst: this.targets.get(request.targetId, 'file').path,
-          to: request.thin ? 'vmfsThin' : 'vmfs',
-          ...defined({ adapter: request.adapter }),
-          force: request.force === true,
-          ignoreCid: request.ignoreCid === true,
-        };
+      case 'export': {
+        const { diskId, targetId, ...options } = request;
+        return { ...options, src: disk(diskId), dir: folder(targetId) };
+      }
+      case 'import': {
+        const { diskId, targetId, ...options } = request;
+        return { ...options, src: disk(diskId), dst: file(targetId) };
+      }
       case 'commit':
-        return { kind: 'commit', top: this.disks.pathOf(request.diskId), force: request.force === true };
+        return { kind: 'commit', top: disk(request.diskId), force: request.force };
       case 'snapshot':
-        return { kind: 'snapshot', disk: this.disks.pathOf(request.diskId) };
+        return { kind: 'snapshot', disk: disk(request.diskId) };
       case 'extend':
-        return { kind: 'extend', disk: this.disks.pathOf(request.diskId), sizeBytes: request.sizeBytes };
+        return { kind: 'extend', disk: disk(request.diskId), sizeBytes: request.sizeBytes };
       case 'backup': {
-        const source = 'diskId' in request.source ? this.disks.pathOf(request.source.diskId) : this.targets.get(request.source.vmxTargetId, 'file').path;
-        return {
-          kind: 'backup',
-          source,
-          archiveDir: this.archiveDir(request.targetId, source),
-          keepChain: request.keepChain === true,
-          force: request.force === true,
-        };
+        const source = 'diskId' in request.source ? disk(request.source.diskId) : file(request.source.vmxTargetId);
+        return { kind: 'backup', source, archiveDir: this.archiveDir(request.targetId, source), keepChain: request.keepChain, force: request.force };
       }
       case 'restore': {
-        const archiveDir = 'catalogId' in request.source ? await this.archivePath(request.source.catalogId) : this.targets.get(request.source.folderTargetId, 'folder').path;
-        return { kind: 'restore', archiveDir, destDir: this.targets.get(request.targetId, 'folder').path, ...defined({ to: request.to }) };
+        const archiveDir = 'catalogId' in request.source ? await this.archivePath(request.source.catalogId) : folder(request.source.folderTargetId);
+        return { kind: 'restore', archiveDir, destDir: folder(request.targetId), to: request.to };
       }
     }
   }
@@ -227,13 +201,6 @@ export class JobService {
   }
 }
 
-/** A disk's name without chain decorations: `vm.dsk.REDO` → `vm`, `vm-000002.vmdk` → `vm` (as the CLI's export names its output). */
-export function diskStem(file: string): string {
-  let name = path.basename(file);
-  while (/\.REDO$/i.test(name)) name = name.replace(/\.REDO$/i, '');
-  return name.replace(/\.(vmdk|dsk|img|raw)$/i, '').replace(/-\d{6}$/, '');
-}
-
 function titleOf(kind: JobRecord['kind'], spec: JobSpec): string {
   switch (spec.kind) {
     case 'convert':
@@ -251,93 +218,7 @@ function titleOf(kind: JobRecord['kind'], spec: JobSpec): string {
   }
 }
 
-function estimate(spec: JobSpec): { folder: string; requiredBytes: number; basis: string } {
-  switch (spec.kind) {
-    case 'convert': {
-      const chain = openChain(spec.src, { ignoreCid: spec.ignoreCid === true });
-      try {
-        const folder = path.dirname(spec.dst);
-        if (FLAT_KINDS.has(spec.to)) return { folder, requiredBytes: chain.capacityBytes, basis: 'the full capacity (flat output is fully allocated)' };
-        // Grain tables and directory: 4 bytes per 64 KiB grain, rounded up generously.
-        const metadata = Math.ceil(chain.capacityBytes / 16384) + 1024 * 1024;
-        return { folder, requiredBytes: dataBytes(chain) + metadata, basis: 'the allocated data of the chain plus metadata (sparse output)' };
-      } finally {
-        chain.close();
-      }
-    }
-    case 'commit': {
-      const chain = openChain(spec.top, { ignoreCid: true });
-      try {
-        return { folder: path.dirname(chain.links[1]?.path ?? spec.top), requiredBytes: chain.top.data.allocatedBytes(), basis: 'the data the top link holds, written into its parent' };
-      } finally {
-        chain.close();
-      }
-    }
-    case 'snapshot': {
-      const chain = openChain(spec.disk, { ignoreCid: true });
-      try {
-        return { folder: path.dirname(spec.disk), requiredBytes: Math.ceil(chain.capacityBytes / 16384) + 1024 * 1024, basis: 'an empty child: its grain directory and tables' };
-      } finally {
-        chain.close();
-      }
-    }
-    case 'extend': {
-      const chain = openChain(spec.disk, { ignoreCid: true });
-      try {
-        const growth = Math.max(0, spec.sizeBytes - chain.capacityBytes);
-        const flat = chain.top.extents.some((e) => e.type === 'FLAT' || e.type === 'VMFS');
-        return flat
-          ? { folder: path.dirname(spec.disk), requiredBytes: growth, basis: 'the added capacity (flat extents grow fully allocated)' }
-          : { folder: path.dirname(spec.disk), requiredBytes: Math.ceil(growth / 16384) + 1024 * 1024, basis: 'grain tables for the added capacity (sparse)' };
-      } finally {
-        chain.close();
-      }
-    }
-    case 'backup': {
-      const folder = existingParent(spec.archiveDir);
-      if (/\.vmx$/i.test(spec.source)) return { folder, requiredBytes: filesBytes(path.dirname(spec.source)), basis: "the size of the VM's folder (an upper bound)" };
-      const chain = openChain(spec.source, { ignoreCid: true });
-      try {
-        return { folder, requiredBytes: dataBytes(chain) + 1024 * 1024, basis: 'the allocated data of the flattened chain' };
-      } finally {
-        chain.close();
-      }
-    }
-    case 'restore':
-      return { folder: spec.destDir, requiredBytes: filesBytes(spec.archiveDir), basis: "the size of the archive's files (sparse restores need less)" };
-  }
-}
-
-function existingParent(p: string): string {
-  let dir = path.dirname(p);
-  while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-}
-
-/** Bytes of the regular files directly inside a folder. */
-function filesBytes(folder: string): number {
-  let total = 0;
-  for (const name of fs.readdirSync(folder)) {
-    const st = fs.statSync(path.join(folder, name), { throwIfNoEntry: false });
-    if (st?.isFile()) total += st.size;
-  }
-  return total;
-}
-
-function freeBytes(folder: string): number {
-  try {
-    const s = fs.statfsSync(folder);
-    return s.bavail * s.bsize;
-  } catch (e) {
-    throw new DiskchainError('E_IO', `cannot tell the free space: ${(e as Error).message}`, folder);
-  }
-}
-
 function wireOf(e: unknown): WireError {
   if (e instanceof DiskchainError) return e.toWire();
   return { code: 'E_INTERNAL', message: e instanceof Error ? e.message : String(e) };
-}
-
-function defined<T extends Record<string, unknown>>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

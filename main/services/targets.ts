@@ -3,7 +3,7 @@
  * .vmx to back up, an archive folder to restore or a folder to scan.
  */
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
 import type { Target } from '../../shared/ipc/contract.js';
@@ -19,22 +19,22 @@ export class TargetService {
     if (options.mode === 'open') {
       const [file] = await this.dialogs.openFiles({ title: options.title ?? 'Choose a file', filter, multiple: false });
       if (file === undefined) return null;
-      if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) throw new DiskchainError('E_NOTFOUND', 'no such file', file);
-      return this.add('file', fs.realpathSync(file));
+      if (!(await statOf(file))?.isFile()) throw new DiskchainError('E_NOTFOUND', 'no such file', file);
+      return this.add('file', await fs.realpath(file));
     }
     const file = await this.dialogs.saveFile({ title: options.title ?? 'Save as', suggestedName: options.suggestedName, filter });
     if (file === null) return null;
     const folder = path.dirname(path.resolve(file));
-    if (!fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw new DiskchainError('E_NOTFOUND', 'the folder does not exist', folder);
-    if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new DiskchainError('E_EXISTS', 'a folder of that name exists', file);
-    return this.add('file', path.join(fs.realpathSync(folder), path.basename(file)));
+    if (!(await statOf(folder))?.isDirectory()) throw new DiskchainError('E_NOTFOUND', 'the folder does not exist', folder);
+    if ((await statOf(file))?.isDirectory()) throw new DiskchainError('E_EXISTS', 'a folder of that name exists', file);
+    return this.add('file', path.join(await fs.realpath(folder), path.basename(file)));
   }
 
   async chooseFolder(options: { title?: string | undefined }): Promise<Target | null> {
     const folder = await this.dialogs.chooseFolder({ title: options.title ?? 'Choose a folder' });
     if (folder === null) return null;
-    if (!fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw new DiskchainError('E_NOTFOUND', 'no such folder', folder);
-    return this.add('folder', fs.realpathSync(folder));
+    if (!(await statOf(folder))?.isDirectory()) throw new DiskchainError('E_NOTFOUND', 'no such folder', folder);
+    return this.add('folder', await fs.realpath(folder));
   }
 
   /** The target behind an id, of the type the job needs. */
@@ -56,5 +56,14 @@ export class TargetService {
     const target: Target = { targetId: randomUUID(), type, path: real, name: path.basename(real) };
     this.targets.set(target.targetId, target);
     return target;
+  }
+}
+
+/** The file's stat, or null when there is nothing there. */
+async function statOf(file: string): Promise<import('node:fs').Stats | null> {
+  try {
+    return await fs.stat(file);
+  } catch {
+    return null;
   }
 }

@@ -1,20 +1,8 @@
 /** How numbers read in the UI: sizes in binary units, rates, durations, CIDs. */
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
+import { formatBytes } from '../../shared/bytes';
 
-/** `1536` → `1.5 KiB`; whole bytes below 1 KiB. */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return '—';
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${value} B`;
-  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${value.toFixed(digits).replace(/\.?0+$/, '')} ${UNITS[unit]}`;
-}
+export { formatBytes, parseSize } from '../../shared/bytes';
 
 export function formatRate(bytesPerSecond: number): string {
   return bytesPerSecond > 0 ? `${formatBytes(bytesPerSecond)}/s` : '—';
@@ -64,13 +52,4 @@ export function cleanText(value: string, max = 4096): string {
   // eslint-disable-next-line no-control-regex
   const clean = value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\uFFFD');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
-}
-
-/** Parses `40G`, `512M`, `1.5T`, `1048576` (bytes) as the CLI does; null when it cannot. */
-export function parseSize(text: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(?:i?B)?\s*$/i.exec(text);
-  if (!m) return null;
-  const power = ' KMGTP'.indexOf((m[2] ?? '').toUpperCase() || ' ');
-  const bytes = Number(m[1]) * 1024 ** power;
-  return Number.isFinite(bytes) ? Math.round(bytes) : null;
 }

@@ -190,7 +190,9 @@ export interface Preflight {
   folder: string;
   /** Estimated bytes the job writes, an upper bound where the kind allows. */
   requiredBytes: number;
-  availableBytes: number;
+  // changed 2026-11-26: null when the file system cannot tell its free space (the job then does not refuse either).
+  availableBytes: number | null;
+  /** The job's own refusal uses the same estimate and comparison: enough here means the job will not refuse for space. */
   enough: boolean;
   /** How requiredBytes was estimated, e.g. "allocated data of the chain (sparse output)". */
   basis: string;
@@ -320,8 +322,9 @@ export const contract = {
 
   /** Free space check before a job: never refuses, answers enough:false. */
   'jobs:preflight': { input: z.strictObject({ request: JobRequest }), output: typed<Preflight>() },
-  /** Returns at once; progress and the end come as jobs:progress / jobs:done events. */
-  'jobs:start': { input: z.strictObject({ request: JobRequest }), output: typed<{ jobId: string }>() },
+  /** Returns the new job's record at once; progress and the end come as jobs:progress / jobs:done events. */
+  // changed 2026-11-26: answers the whole JobRecord (it was { jobId }), so the jobs panel shows the job before its first event.
+  'jobs:start': { input: z.strictObject({ request: JobRequest }), output: typed<JobRecord>() },
   /** The job removes its partial output and ends with jobs:done status 'cancelled'. */
   'jobs:cancel': { input: z.strictObject({ jobId: id }), output: nothing },
   /** Running, finished and failed jobs of this session, newest first. */

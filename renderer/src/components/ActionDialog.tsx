@@ -87,7 +87,7 @@ function PathPicker({
 function PreflightLine({ preflight, error, pending }: { preflight: Preflight | null; error: WireError | null; pending: boolean }) {
   if (error) return <ErrorNote error={error} title="Could not check the free space" />;
   if (!preflight) return <p className="preflight muted">{pending ? 'Checking free space…' : 'Free space is checked once the output is chosen.'}</p>;
-  const text = `Needs about ${formatBytes(preflight.requiredBytes)} in ${preflight.folder}; ${formatBytes(preflight.availableBytes)} free.`;
+  const text = `Needs about ${formatBytes(preflight.requiredBytes)} in ${preflight.folder}; ${preflight.availableBytes === null ? 'free space unknown' : `${formatBytes(preflight.availableBytes)} free`}.`;
   if (!preflight.enough) {
     return (
       <div className="note error" role="alert">
@@ -198,12 +198,6 @@ function ActionDialogBody({ request, onClose }: { request: DialogRequest; onClos
     }
   };
 
-  const title = (() => {
-    const what = request.kind === 'restore' ? cleanText(request.catalogName ?? form.archiveFolder?.name ?? 'an archive', 200) : diskName;
-    const where = form.target ? ` → ${cleanText(form.target.name, 200)}` : '';
-    return `${action.verb} ${what}${where}`;
-  })();
-
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
     setTouched(true);
@@ -211,7 +205,7 @@ function ActionDialogBody({ request, onClose }: { request: DialogRequest; onClos
     setStarting(true);
     setStartError(null);
     try {
-      await jobs.getState().start(built.request, title);
+      await jobs.getState().start(built.request);
       ui.getState().setJobsOpen(true);
       onClose();
     } catch (err) {

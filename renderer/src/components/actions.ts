@@ -4,7 +4,7 @@
  */
 import type { JobKind, JobRequest, Target } from '../../../shared/ipc/contract';
 import type { Adapter, DiskKind } from '../../../shared/jobs';
-import { baseName, parseSize } from '../format';
+import { parseSize } from '../format';
 
 export const RESTORE_KINDS = ['vmfs', 'twoGbMaxExtentSparse', 'monolithicSparse'] as const;
 export type RestoreKind = (typeof RESTORE_KINDS)[number];
@@ -103,12 +103,7 @@ export const ACTIONS: Record<JobKind, ActionText> = {
 
 export const SPLIT_KINDS: ReadonlySet<DiskKind> = new Set(['twoGbMaxExtentSparse', 'twoGbMaxExtentFlat']);
 
-/** A file name without chain decorations: `vm.dsk.REDO` → `vm`, `vm-000002.vmdk` → `vm` (as the CLI). */
-export function diskStem(path: string): string {
-  let name = baseName(path);
-  while (/\.REDO$/i.test(name)) name = name.replace(/\.REDO$/i, '');
-  return name.replace(/\.(vmdk|dsk|img|raw)$/i, '').replace(/-\d{6}$/, '') || 'disk';
-}
+export { diskStem } from '../../../shared/disk-names';
 
 export type Built = { ok: true; request: JobRequest } | { ok: false; field: keyof ActionForm | null; message: string };
 

@@ -8,8 +8,8 @@ export interface JobsState {
   /** Newest first. */
   order: string[];
   init(): Promise<void>;
-  /** Starts a job; resolves to its id, or rejects with the reason main refused it. */
-  start(request: JobRequest, title: string): Promise<string>;
+  /** Starts a job; resolves to its id (its record is in byId at once), or rejects with the reason main refused it. */
+  start(request: JobRequest): Promise<string>;
   cancel(jobId: string): Promise<void>;
   clear(jobId?: string): Promise<void>;
   onProgress(event: JobProgressEvent): void;
@@ -57,15 +57,12 @@ export function createJobsStore(api: Api): JobsStore {
         }
       },
 
-      async start(request, title) {
-        const { jobId } = await api.invoke('jobs:start', { request });
-        if (!get().byId[jobId]) upsert(placeholder(jobId, request.kind, title));
-        try {
-          merge(await api.invoke('jobs:list', {}));
-        } catch {
-          // Keep the placeholder title.
-        }
-        return jobId;
+      async start(request) {
+        const record = await api.invoke('jobs:start', { request });
+        // Electron may deliver the job's first events before this answer: what they brought is newer.
+        const seen = get().byId[record.jobId];
+        upsert(seen ? { ...record, progress: seen.progress ?? record.progress, ...(seen.status !== 'running' ? pickEnd(seen) : {}) } : record);
+        return record.jobId;
       },
 
       async cancel(jobId) {

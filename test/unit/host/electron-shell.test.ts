@@ -178,9 +178,10 @@ describe('the window', () => {
     expect(verdict('file:///etc/passwd')).toBe(true);
   });
 
-  it('remembers its size and place when closed', () => {
+  it('remembers its size and place when closed', async () => {
     state.windows[0]!.events.get('close')!();
-    expect(JSON.parse(fs.readFileSync(path.join(state.userData, 'window.json'), 'utf8'))).toEqual({ bounds: { x: 1, y: 2, width: 900, height: 700 }, maximized: false });
+    // The state file is written without blocking main's thread: wait for it to land.
+    await vi.waitFor(() => expect(JSON.parse(fs.readFileSync(path.join(state.userData, 'window.json'), 'utf8'))).toEqual({ bounds: { x: 1, y: 2, width: 900, height: 700 }, maximized: false }));
   });
 });
 

@@ -76,7 +76,7 @@ describe('action dialog', () => {
       'disks:info': () => esx2Info(),
       'targets:chooseFolder': () => folder,
       'jobs:preflight': () => ({ folder: '/out', requiredBytes: 8 * 1024 * 1024, availableBytes: 1024 ** 3, enough: true, basis: 'allocated data' }),
-      'jobs:start': () => ({ jobId: JOB_1 }),
+      'jobs:start': () => ({ jobId: JOB_1, kind: 'export', title: 'export a.dsk.REDO.REDO', status: 'running', startedAt: 1, endedAt: null, progress: null, result: null, error: null }),
       'jobs:list': () => [],
     });
     const stores = createStores(api);

@@ -89,9 +89,9 @@ describe('jobs store', () => {
   });
 
   it('starts a job and follows its progress and end by events', async () => {
-    const api = fakeApi({ 'jobs:start': () => ({ jobId: JOB_1 }), 'jobs:list': () => [running()] });
+    const api = fakeApi({ 'jobs:start': () => running(), 'jobs:list': () => [running()] });
     const store = createJobsStore(api);
-    const id = await store.getState().start({ kind: 'export', diskId: DISK_A, targetId: TARGET_1 }, 'Export a.dsk');
+    const id = await store.getState().start({ kind: 'export', diskId: DISK_A, targetId: TARGET_1 });
     expect(id).toBe(JOB_1);
     expect(store.getState().byId[JOB_1]!.title).toBe('export a.dsk → out');
     api.emit('jobs:progress', { jobId: JOB_1, phase: 'copy', doneBytes: 50, totalBytes: 100, rate: 10, eta: 5 });

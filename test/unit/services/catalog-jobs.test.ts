@@ -45,7 +45,7 @@ describe('backup, catalog and restore through the services', () => {
   let archiveId = 0;
 
   it('backs a disk up into a new archive folder inside the chosen folder', async () => {
-    const [ref] = services.disks.open([disk], 'dialog');
+    const [ref] = await services.disks.open([disk], 'dialog');
     dialogs.script({ folder: [archives] });
     const folder = (await h['targets:chooseFolder']({}))!;
     const preflight = await h['jobs:preflight']({ request: { kind: 'backup', source: { diskId: ref!.diskId }, targetId: folder.targetId } });

@@ -21,24 +21,33 @@ function errorOf(fn: () => unknown): { code: string; message: string; file?: str
   throw new Error('expected an error');
 }
 
+async function rejectionOf(p: Promise<unknown>): Promise<{ code: string; message: string; file?: string }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as { code: string; message: string; file?: string };
+  }
+  throw new Error('expected an error');
+}
+
 function recorder() {
   const events: Array<{ event: Event; payload: unknown }> = [];
   const emit = <E extends Event>(event: E, payload: Payload<E>): void => void events.push({ event, payload });
   return { events, emit };
 }
 
-describe('disk ids', () => {
+describe('disk ids', async () => {
   const dir = tmpDir();
   writeVmfsDisk(dir, 'base', 64 * MiB, patternBytes(4 * MiB, 1), { cid: 0x11111111 });
   const child = path.join(dir, 'child.vmdk');
   qemuImg('create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', child);
   qemuFill(child, 32 * MiB, 2 * MiB, 0x22);
 
-  it('registers files as ids, once per real file, and tells every window', () => {
+  it('registers files as ids, once per real file, and tells every window', async () => {
     const { events, emit } = recorder();
     const disks = new DiskService(path.join(dir, 'state1'), emit);
-    const [a] = disks.open([child], 'dialog');
-    const [b] = disks.open([path.join(dir, '.', 'child.vmdk')], 'drop');
+    const [a] = await disks.open([child], 'dialog');
+    const [b] = await disks.open([path.join(dir, '.', 'child.vmdk')], 'drop');
     expect(a!.diskId).toMatch(/^[0-9a-f-]{36}$/);
     expect(b!.diskId).toBe(a!.diskId);
     expect(a!.path).toBe(fs.realpathSync(child));
@@ -47,52 +56,52 @@ describe('disk ids', () => {
     expect((events[1]!.payload as { source: string }).source).toBe('drop');
   });
 
-  it('refuses a missing file and a folder, and adds none of a batch with one bad file', () => {
+  it('refuses a missing file and a folder, and adds none of a batch with one bad file', async () => {
     const disks = new DiskService(path.join(dir, 'state2'), recorder().emit);
-    expect(errorOf(() => disks.open([path.join(dir, 'nope.vmdk')], 'dialog')).code).toBe('E_NOTFOUND');
-    expect(errorOf(() => disks.open([dir], 'dialog')).code).toBe('E_USAGE');
-    expect(errorOf(() => disks.open([child, path.join(dir, 'nope.vmdk')], 'dialog')).code).toBe('E_NOTFOUND');
+    expect((await rejectionOf(disks.open([path.join(dir, 'nope.vmdk')], 'dialog'))).code).toBe('E_NOTFOUND');
+    expect((await rejectionOf(disks.open([dir], 'dialog'))).code).toBe('E_USAGE');
+    expect((await rejectionOf(disks.open([child, path.join(dir, 'nope.vmdk')], 'dialog'))).code).toBe('E_NOTFOUND');
     expect(disks.list()).toEqual([]);
   });
 
-  it('answers info, geometry, check, a layer and the map by id; unknown and closed ids are E_NOTFOUND', () => {
+  it('answers info, geometry, check, a layer and the map by id; unknown and closed ids are E_NOTFOUND', async () => {
     const disks = new DiskService(path.join(dir, 'state3'), recorder().emit);
-    const [ref] = disks.open([child], 'dialog');
-    const info = disks.info(ref!.diskId);
+    const [ref] = await disks.open([child], 'dialog');
+    const info = await disks.info(ref!.diskId);
     expect(info.layers.map((l) => path.basename(l.path))).toEqual(['child.vmdk', 'base.vmdk']);
-    expect(disks.geometry(ref!.diskId).geometry.heads).toBeGreaterThan(0);
-    expect(disks.check(ref!.diskId).errors).toBe(0);
-    expect(disks.layer(ref!.diskId, 1).createType).toBe('vmfs');
-    expect(errorOf(() => disks.layer(ref!.diskId, 2)).code).toBe('E_USAGE');
-    const map = disks.map(ref!.diskId, { buckets: 16 });
+    expect((await disks.geometry(ref!.diskId)).geometry.heads).toBeGreaterThan(0);
+    expect((await disks.check(ref!.diskId)).errors).toBe(0);
+    expect((await disks.layer(ref!.diskId, 1)).createType).toBe('vmfs');
+    expect((await rejectionOf(disks.layer(ref!.diskId, 2))).code).toBe('E_USAGE');
+    const map = await disks.map(ref!.diskId, { buckets: 16 });
     expect(map.dominant[0]).toBe(1); // the base holds the first 4 MiB
     expect(map.dominant[8]).toBe(0); // the child holds 32..34 MiB
     disks.close(ref!.diskId);
-    expect(errorOf(() => disks.info(ref!.diskId)).code).toBe('E_NOTFOUND');
-    expect(errorOf(() => disks.info('0b6a4a8e-5a3c-4d7e-9f00-1a2b3c4d5e6f')).code).toBe('E_NOTFOUND');
+    expect((await rejectionOf(disks.info(ref!.diskId))).code).toBe('E_NOTFOUND');
+    expect((await rejectionOf(disks.info('0b6a4a8e-5a3c-4d7e-9f00-1a2b3c4d5e6f'))).code).toBe('E_NOTFOUND');
   });
 
-  it('remembers recent files across services, newest first, and reopens them by id', () => {
+  it('remembers recent files across services, newest first, and reopens them by id', async () => {
     const state = path.join(dir, 'state4');
     const first = new DiskService(state, recorder().emit);
-    first.open([path.join(dir, 'base.vmdk')], 'dialog');
-    first.open([child], 'dialog');
+    await first.open([path.join(dir, 'base.vmdk')], 'dialog');
+    await first.open([child], 'dialog');
     const second = new DiskService(state, recorder().emit);
-    const recent = second.recent();
+    const recent = await second.recent();
     expect(recent.map((r) => r.name)).toEqual(['child.vmdk', 'base.vmdk']);
     expect(recent.every((r) => r.exists)).toBe(true);
-    const ref = second.openRecent(recent[1]!.recentId);
+    const ref = await second.openRecent(recent[1]!.recentId);
     expect(ref.name).toBe('base.vmdk');
-    expect(errorOf(() => second.openRecent('0b6a4a8e-5a3c-4d7e-9f00-1a2b3c4d5e6f')).code).toBe('E_NOTFOUND');
-    second.clearRecent();
-    expect(second.recent()).toEqual([]);
+    expect((await rejectionOf(second.openRecent('0b6a4a8e-5a3c-4d7e-9f00-1a2b3c4d5e6f'))).code).toBe('E_NOTFOUND');
+    await second.clearRecent();
+    expect(await second.recent()).toEqual([]);
   });
 
-  it('reads a damaged recent-files file as empty', () => {
+  it('reads a damaged recent-files file as empty', async () => {
     const state = path.join(dir, 'state5');
     fs.mkdirSync(state);
     fs.writeFileSync(path.join(state, 'recent.json'), '{not json');
-    expect(new DiskService(state, recorder().emit).recent()).toEqual([]);
+    expect(await new DiskService(state, recorder().emit).recent()).toEqual([]);
   });
 });
 
@@ -103,14 +112,14 @@ describe('a chain whose parent changed after the child was made', () => {
   qemuImg('create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', child);
   writeVmfsDisk(dir, 'base', 16 * MiB, patternBytes(MiB, 2), { cid: 0x22222222 });
 
-  it('is refused with E_CID naming both CIDs, and read with ignoreCid with the mismatch as a problem', () => {
+  it('is refused with E_CID naming both CIDs, and read with ignoreCid with the mismatch as a problem', async () => {
     const disks = new DiskService(path.join(dir, 'state'), recorder().emit);
-    const [ref] = disks.open([child], 'dialog');
-    const e = errorOf(() => disks.info(ref!.diskId));
+    const [ref] = await disks.open([child], 'dialog');
+    const e = await rejectionOf(disks.info(ref!.diskId));
     expect(e.code).toBe('E_CID');
     expect(e.message).toContain('11111111');
     expect(e.message).toContain('22222222');
-    const info = disks.info(ref!.diskId, true);
+    const info = await disks.info(ref!.diskId, true);
     expect(info.problems).toHaveLength(1);
     expect(info.problems[0]!.message).toContain('was modified after');
   });

@@ -39,7 +39,7 @@ function fakeEngine() {
   return { started, startJob };
 }
 
-function setup() {
+async function setup() {
   const dir = tmpDir();
   const disk = writeVmfsDisk(dir, 'web01', 8 * MiB, patternBytes(MiB, 5));
   const events: Array<{ event: Event; payload: unknown }> = [];
@@ -49,7 +49,7 @@ function setup() {
   const targets = new TargetService(dialogs);
   const engine = fakeEngine();
   const jobs = new JobService(disks, targets, emit, engine.startJob);
-  const [ref] = disks.open([disk], 'dialog');
+  const [ref] = await disks.open([disk], 'dialog');
   return { dir, disk, events, disks, targets, jobs, engine, diskId: ref!.diskId };
 }
 
@@ -59,7 +59,7 @@ afterEach(() => vi.useRealTimers());
 
 describe('jobs', () => {
   it('turn ids into the engine spec the CLI would build (convert, export, import, commit, snapshot, extend)', async () => {
-    const { dir, disk, targets, jobs, engine, diskId } = setup();
+    const { dir, disk, targets, jobs, engine, diskId } = await setup();
     const file = (await targets.chooseFile({ suggestedName: 'out.vmdk' }))!;
     const folder = (await targets.chooseFolder({}))!;
     await jobs.start({ kind: 'convert', diskId, targetId: file.targetId, to: 'streamOptimized', compressLevel: 3 });
@@ -81,7 +81,7 @@ describe('jobs', () => {
   });
 
   it('refuse a folder where a file is needed, and unknown ids, before starting anything', async () => {
-    const { targets, jobs, engine, diskId } = setup();
+    const { targets, jobs, engine, diskId } = await setup();
     const folder = (await targets.chooseFolder({}))!;
     await expect(jobs.start({ kind: 'convert', diskId, targetId: folder.targetId, to: 'raw' })).rejects.toMatchObject({ code: 'E_USAGE' });
     await expect(jobs.start({ kind: 'snapshot', diskId: '0b6a4a8e-5a3c-4d7e-9f00-1a2b3c4d5e6f' })).rejects.toMatchObject({ code: 'E_NOTFOUND' });
@@ -90,7 +90,7 @@ describe('jobs', () => {
 
   it('relay progress at most every PROGRESS_MS, the last update included, then one jobs:done', async () => {
     vi.useFakeTimers();
-    const { events, jobs, engine, diskId } = setup();
+    const { events, jobs, engine, diskId } = await setup();
     const { jobId } = await jobs.start({ kind: 'snapshot', diskId });
     const job = engine.started[0]!;
     for (let i = 1; i <= 10; i++) job.progress(progress(i * 10));
@@ -110,7 +110,7 @@ describe('jobs', () => {
   });
 
   it('cancel ends a job as cancelled; failed jobs stay listed with their error until cleared', async () => {
-    const { events, jobs, engine, diskId } = setup();
+    const { events, jobs, engine, diskId } = await setup();
     const a = await jobs.start({ kind: 'snapshot', diskId });
     const b = await jobs.start({ kind: 'extend', diskId, sizeBytes: 16 * MiB });
     jobs.cancel(a.jobId);
@@ -130,7 +130,7 @@ describe('jobs', () => {
   });
 
   it('keep a running job when clearing, and refuse to clear it by id', async () => {
-    const { jobs, diskId } = setup();
+    const { jobs, diskId } = await setup();
     const { jobId } = await jobs.start({ kind: 'snapshot', diskId });
     jobs.clear();
     expect(jobs.list()).toHaveLength(1);
@@ -138,17 +138,17 @@ describe('jobs', () => {
   });
 
   it('preflight the free space: flat output needs the capacity, sparse the data', async () => {
-    const { targets, jobs, diskId, dir, disks } = setup();
+    const { targets, jobs, diskId, dir, disks } = await setup();
     const file = (await targets.chooseFile({ suggestedName: 'out.vmdk' }))!;
     const flat = await jobs.preflight({ kind: 'convert', diskId, targetId: file.targetId, to: 'vmfs' });
     expect(flat.requiredBytes).toBe(8 * MiB);
     expect(flat.folder).toBe(fs.realpathSync(dir));
-    expect(flat.availableBytes).toBeGreaterThan(0);
-    expect(flat.enough).toBe(flat.availableBytes >= flat.requiredBytes);
+    expect(flat.availableBytes!).toBeGreaterThan(0);
+    expect(flat.enough).toBe(flat.availableBytes! >= flat.requiredBytes);
     const source = path.join(dir, 'sparse.vmdk');
     qemuImg('create', '-q', '-f', 'vmdk', source, '8M');
     qemuFill(source, 0, MiB, 0x5a);
-    const [sparseDisk] = disks.open([source], 'dialog');
+    const [sparseDisk] = await disks.open([source], 'dialog');
     const sparse = await jobs.preflight({ kind: 'convert', diskId: sparseDisk!.diskId, targetId: file.targetId, to: 'monolithicSparse' });
     expect(sparse.requiredBytes).toBeGreaterThanOrEqual(MiB);
     expect(sparse.requiredBytes).toBeLessThan(8 * MiB);

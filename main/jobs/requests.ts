@@ -1,0 +1,88 @@
+/**
+ * One route from what a person asks for to the engine's JobSpec, for the CLI (paths from the
+ * command line) and the desktop services (paths behind the renderer's ids): export and import are
+ * converts with fixed kinds, and every default is set here once.
+ */
+import * as path from 'node:path';
+import { diskStem } from '../../shared/disk-names.js';
+import type { Adapter, DiskKind, JobSpec, RestoreKind } from '../../shared/jobs.js';
+
+interface ReadOptions {
+  force?: boolean | undefined;
+  ignoreCid?: boolean | undefined;
+}
+
+export type PathRequest =
+  | ({ kind: 'convert'; src: string; dst: string; to: DiskKind; adapter?: Adapter | undefined; segmentBytes?: number | undefined; compressLevel?: number | undefined } & ReadOptions)
+  /** ESX → Workstation: twoGbMaxExtentSparse named after the source, inside `dir`. */
+  | ({ kind: 'export'; src: string; dir: string; segmentBytes?: number | undefined } & ReadOptions)
+  /** Workstation → ESX: vmfs, or vmfsThin. */
+  | ({ kind: 'import'; src: string; dst: string; thin?: boolean | undefined; adapter?: Adapter | undefined } & ReadOptions)
+  | { kind: 'commit'; top: string; force?: boolean | undefined }
+  | { kind: 'snapshot'; disk: string }
+  | { kind: 'extend'; disk: string; sizeBytes: number }
+  | { kind: 'backup'; source: string; archiveDir: string; keepChain?: boolean | undefined; force?: boolean | undefined; ignoreCid?: boolean | undefined; segmentBytes?: number | undefined }
+  | { kind: 'restore'; archiveDir: string; destDir: string; to?: RestoreKind | undefined };
+
+export function specOf(request: PathRequest): JobSpec {
+  switch (request.kind) {
+    case 'convert':
+      return {
+        kind: 'convert',
+        src: request.src,
+        dst: request.dst,
+        to: request.to,
+        ...defined({ adapter: request.adapter, segmentBytes: request.segmentBytes, compressLevel: request.compressLevel }),
+        ...readOptions(request),
+      };
+    case 'export':
+      return {
+        kind: 'convert',
+        src: request.src,
+        dst: exportPath(request.src, request.dir),
+        to: 'twoGbMaxExtentSparse',
+        skipZeroGrains: true,
+        ...defined({ segmentBytes: request.segmentBytes }),
+        ...readOptions(request),
+      };
+    case 'import':
+      return {
+        kind: 'convert',
+        src: request.src,
+        dst: request.dst,
+        to: request.thin === true ? 'vmfsThin' : 'vmfs',
+        ...defined({ adapter: request.adapter }),
+        ...readOptions(request),
+      };
+    case 'commit':
+      return { kind: 'commit', top: request.top, force: request.force === true };
+    case 'snapshot':
+      return { kind: 'snapshot', disk: request.disk };
+    case 'extend':
+      return { kind: 'extend', disk: request.disk, sizeBytes: request.sizeBytes };
+    case 'backup':
+      return {
+        kind: 'backup',
+        source: request.source,
+        archiveDir: request.archiveDir,
+        keepChain: request.keepChain === true,
+        force: request.force === true,
+        ...defined({ ignoreCid: request.ignoreCid, segmentBytes: request.segmentBytes }),
+      };
+    case 'restore':
+      return { kind: 'restore', archiveDir: request.archiveDir, destDir: request.destDir, ...defined({ to: request.to }) };
+  }
+}
+
+/** Where export writes inside a folder: NAME.vmdk after the source (`vm-000002.vmdk` → `vm.vmdk`). */
+export function exportPath(src: string, dir: string): string {
+  return path.join(dir, `${diskStem(src)}.vmdk`);
+}
+
+function readOptions(request: ReadOptions): { force: boolean; ignoreCid: boolean } {
+  return { force: request.force === true, ignoreCid: request.ignoreCid === true };
+}
+
+function defined<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}

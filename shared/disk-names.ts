@@ -1,0 +1,14 @@
+/** Names derived from disk file names, the same in the CLI, the services and the UI. */
+
+/** The file name of a path written with either separator. */
+export function fileNameOf(file: string): string {
+  const parts = file.split(/[\\/]/);
+  return parts[parts.length - 1] || file;
+}
+
+/** A disk's name without chain decorations: `vm.dsk.REDO` → `vm`, `vm-000002.vmdk` → `vm` (export names its output so). */
+export function diskStem(file: string): string {
+  let name = fileNameOf(file);
+  while (/\.REDO$/i.test(name)) name = name.replace(/\.REDO$/i, '');
+  return name.replace(/\.(vmdk|dsk|img|raw)$/i, '').replace(/-\d{6}$/, '') || 'disk';
+}
