@@ -1,5 +1,6 @@
 import type { Geometry, GeometryReport } from '../../shared/types.js';
 import type { Chain } from './chain.js';
+import { headerNumber } from './link.js';
 
 /** Geometry VMware writes for a new disk (§6): IDE 16/63 capped; SCSI 64/32 under 1 GiB, else 255/63. */
 export function writeGeometry(capacitySectors: number, adapter: string): Geometry {
@@ -49,8 +50,9 @@ function geometryFromDdb(chain: Chain, prefix: 'geometry' | 'geometry.bios'): Ge
 
 function cowdGeometry(chain: Chain): Geometry | undefined {
   for (const link of chain.links) {
-    const g = link.cowd?.header.geometry;
-    if (g) return { cylinders: g.cylinders, heads: g.heads, sectors: g.sectors };
+    if (link.createType !== 'cowd') continue;
+    const [cylinders, heads, sectors] = ['cylinders', 'heads', 'sectors'].map((k) => headerNumber(link, `geometry.${k}`));
+    if (cylinders !== undefined && heads !== undefined && sectors !== undefined) return { cylinders, heads, sectors };
   }
   return undefined;
 }

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, formatError } from '../../shared/errors.js';
 import type { ExtentInfo, ParentRef } from '../../shared/types.js';
-import { openCowdExtent, isCowdMagic, type CowdExtent } from '../formats/cowd/reader.js';
+import type { CowdExtent } from '../formats/cowd/reader.js';
+import { cowdDriver, extentDriver, flatDriver, readHead, seSparseDriver, sniff, sparseDriver } from '../formats/drivers.js';
 import {
   decodeDescriptor,
   looksLikeDescriptor,
@@ -13,9 +14,8 @@ import {
   type ExtentLine,
 } from '../formats/descriptor.js';
 import type { ExtentReader } from '../formats/extent.js';
-import { FlatExtent, UnreachableDeviceExtent, ZeroExtent } from '../formats/flat/reader.js';
-import { isSeSparseMagic, openSeSparseExtent } from '../formats/sesparse/reader.js';
-import { isSparseMagic, openSparseExtent, type SparseExtent } from '../formats/sparse/reader.js';
+import { UnreachableDeviceExtent, ZeroExtent } from '../formats/flat/reader.js';
+import type { SparseExtent } from '../formats/sparse/reader.js';
 import { DiskFile } from '../io/disk-file.js';
 import { ConcatExtent, type Piece } from './concat.js';
 
@@ -35,26 +35,25 @@ export interface Link {
   /** The link's data, its extents laid end to end. */
   data: ExtentReader;
   parent: ParentRef | null;
-  /** COWD header of a bare COWD link (its geometry and parent live there). */
-  cowd: CowdExtent | null;
+  /** The binary header of a link that has one (sparse, COWD, seSparse), flattened: `geometry.cylinders`. */
   header: Record<string, string | number | boolean>;
   warnings: string[];
 }
 
 /** File names that announce raw data with no descriptor (ESX 2 `.dsk`, a copied `-flat.vmdk`). */
 const RAW_NAME = /(\.dsk|-flat\.vmdk|-f\d{3}\.vmdk|\.img|\.raw)$/i;
-const HEAD_BYTES = 4096;
 
 export function openLink(filePath: string): Link {
   const abs = path.resolve(filePath);
   const file = DiskFile.open(abs);
   try {
     if (file.size === 0) throw formatError(abs, 'empty file: not a disk');
-    const head = Buffer.alloc(Math.min(HEAD_BYTES, file.size));
-    file.readAt(head, 0, 'file header');
-    if (isSparseMagic(head)) return sparseLink(abs, openSparseExtent(file));
-    if (isCowdMagic(head)) return cowdLink(abs, openCowdExtent(file));
-    if (isSeSparseMagic(head)) return bareLink(abs, 'seSparse', openSeSparseExtent(file), 'SESPARSE');
+    const head = readHead(file);
+    const driver = sniff(head);
+    const whole = { sizeBytes: file.size, offsetBytes: 0 };
+    if (driver === sparseDriver) return sparseLink(abs, driver.open(file, whole) as SparseExtent);
+    if (driver === cowdDriver) return cowdLink(abs, driver.open(file, whole) as CowdExtent);
+    if (driver === seSparseDriver) return bareLink(abs, 'seSparse', driver.open(file, whole), 'SESPARSE');
     if (looksLikeDescriptor(head)) {
       const text = readDescriptorText(file);
       file.close();
@@ -102,7 +101,6 @@ function sparseLink(abs: string, sparse: SparseExtent): Link {
 
 function cowdLink(abs: string, cowd: CowdExtent): Link {
   const link = bareLink(abs, 'cowd', cowd, 'VMFSSPARSE');
-  link.cowd = cowd;
   link.header = { ...flatten(cowd.header) };
   const name = cowd.header.parentFileName;
   if (name) link.parent = { name, source: 'cowd-header' };
@@ -112,7 +110,7 @@ function cowdLink(abs: string, cowd: CowdExtent): Link {
 
 function rawLink(abs: string, file: DiskFile): Link {
   const sizeBytes = file.size - (file.size % 512);
-  return bareLink(abs, 'raw', new FlatExtent(file, sizeBytes), 'FLAT');
+  return bareLink(abs, 'raw', flatDriver.open(file, { sizeBytes, offsetBytes: 0 }), 'FLAT');
 }
 
 function bareLink(abs: string, createType: string, reader: ExtentReader, type: string): Link {
@@ -125,7 +123,6 @@ function bareLink(abs: string, createType: string, reader: ExtentReader, type: s
     extents: [{ path: abs, type, access: 'RW', sectors: reader.sizeBytes / 512, offset: 0 }],
     data: new ConcatExtent([{ sizeBytes: reader.sizeBytes, reader }], abs),
     parent: null,
-    cowd: null,
     header: {},
     warnings: [],
   };
@@ -185,7 +182,6 @@ function descriptorLink(abs: string, text: string, d: Descriptor, embedded: Spar
     extents,
     data: new ConcatExtent(pieces, abs),
     parent: d.parentFileNameHint ? { name: d.parentFileNameHint, source: 'parentFileNameHint' } : null,
-    cowd: null,
     header: {},
     warnings,
   };
@@ -244,13 +240,12 @@ function openExtent(descriptorPath: string, line: ExtentLine, extentPath: string
   }
 }
 
-/** Trusts the binary magic over the extent type, as QEMU and VirtualBox do (§1.4). */
 function openExtentData(file: DiskFile, line: ExtentLine, sizeBytes: number): ExtentReader {
-  if (line.type === 'FLAT' || line.type === 'VMFS') return new FlatExtent(file, sizeBytes, line.offsetSectors * 512);
-  const head = Buffer.alloc(Math.min(HEAD_BYTES, file.size));
-  file.readAt(head, 0, 'extent header');
-  if (isSparseMagic(head)) return openSparseExtent(file);
-  if (isCowdMagic(head)) return openCowdExtent(file);
-  if (isSeSparseMagic(head)) return openSeSparseExtent(file);
-  throw formatError(file.path, `a ${line.type} extent must start with a KDMV, COWD or seSparse header; this file has none`);
+  return extentDriver(line.type, file).open(file, { sizeBytes, offsetBytes: line.offsetSectors * 512 });
+}
+
+/** A number from a link's binary header (COWD `generation`, `freeSector`…), when it has one. */
+export function headerNumber(link: Link, key: string): number | undefined {
+  const value = link.header[key];
+  return typeof value === 'number' ? value : undefined;
 }

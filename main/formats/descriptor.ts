@@ -1,3 +1,4 @@
+import { DESCRIPTOR_CREATE_TYPES } from '../../shared/capabilities.js';
 import { formatError } from '../../shared/errors.js';
 
 /** The text descriptor (format doc §1): header keys, extent lines and the disk database. */
@@ -43,31 +44,7 @@ export const MAX_CAPACITY_BYTES = 2 ** 47;
 /** QEMU reads at most 1 MiB of descriptor; real ones are a few KiB. */
 export const MAX_DESCRIPTOR_BYTES = 1024 * 1024;
 
-const KNOWN_CREATE_TYPES = new Map(
-  [
-    'monolithicSparse',
-    'monolithicFlat',
-    'twoGbMaxExtentSparse',
-    'twoGbMaxExtentFlat',
-    'streamOptimized',
-    'vmfs',
-    'vmfsPreallocated',
-    'vmfsEagerZeroedThick',
-    'vmfsThin',
-    'vmfsThick',
-    'vmfsSparse',
-    'seSparse',
-    'vmfsSeSparse',
-    'vmfsRawDeviceMap',
-    'vmfsRDM',
-    'vmfsPassthroughRawDeviceMap',
-    'vmfsRDMP',
-    'vmfsRaw',
-    'fullDevice',
-    'partitionedDevice',
-    'custom',
-  ].map((t) => [t.toLowerCase(), t]),
-);
+const KNOWN_CREATE_TYPES = new Map<string, string>(DESCRIPTOR_CREATE_TYPES.map((t) => [t.toLowerCase(), t]));
 KNOWN_CREATE_TYPES.set('2gbmaxextentsparse', 'twoGbMaxExtentSparse');
 KNOWN_CREATE_TYPES.set('2gbmaxextentflat', 'twoGbMaxExtentFlat');
 

@@ -31,6 +31,30 @@ export interface ExtentReader {
   close(): void;
 }
 
+/** Reads what lies under an extent at an extent offset (its link's parent chain), to fill partly written grains. */
+export type FillSource = (buf: Buffer, extentOffset: number) => void;
+
+/**
+ * The write side of a driver: one extent opened for writing in place (commit's parent, extend).
+ * Writes land only where the format allows; pointers become durable by endEpoch()/flush().
+ */
+export interface ExtentWriter {
+  /**
+   * New file space that writing (`zero`: zeroing) [offset, offset+length) would take, counted as
+   * if no earlier range had been written. Throws, before anything is written, for ranges the
+   * extent cannot hold (a ZERO extent asked to hold data).
+   */
+  spaceNeeded(offset: number, length: number, zero: boolean): number;
+  write(buf: Buffer, offset: number): void;
+  /** Makes [offset, offset+length) read as zeros in this extent (not from its parent). */
+  writeZeros(offset: number, length: number): void;
+  /** Makes the epoch's new blocks durable, then writes the pointers to them. */
+  endEpoch(): void;
+  /** Writes every pointer and fsyncs: after it the extent reads what was written. */
+  flush(): void;
+  close(): void;
+}
+
 /** Appends a run, merging it into the previous one when they touch and share a state. */
 export function pushRun(runs: Run[], offset: number, length: number, state: RunState): void {
   if (length <= 0) return;

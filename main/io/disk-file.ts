@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { DiskchainError, formatError } from '../../shared/errors.js';
+import { writeFully } from './write.js';
 
 /** Largest single metadata read we allow; anything bigger means a header field is lying. */
 export const MAX_METADATA_READ = 64 * 1024 * 1024;
@@ -12,13 +13,24 @@ export class DiskFile {
   private constructor(
     readonly path: string,
     private fd: number,
-    readonly size: number,
+    /** Bytes in the file when opened; writes past it raise it. */
+    public size: number,
+    readonly writable: boolean,
   ) {}
 
   static open(path: string): DiskFile {
+    return DiskFile.openAs(path, 'r');
+  }
+
+  /** Opened for reading and writing in place: the write side of a driver (commit, extend). */
+  static openForWrite(path: string): DiskFile {
+    return DiskFile.openAs(path, 'r+');
+  }
+
+  private static openAs(path: string, flags: 'r' | 'r+'): DiskFile {
     let fd: number;
     try {
-      fd = fs.openSync(path, 'r');
+      fd = fs.openSync(path, flags);
     } catch (e) {
       throw ioError(path, e);
     }
@@ -27,7 +39,7 @@ export class DiskFile {
       if (st.isDirectory()) throw new DiskchainError('E_FORMAT', 'is a directory, not a disk file', path);
       // Block devices report size 0 from fstat; ask the device how big it is by seeking is not
       // possible with sync fs, so devices are read with their size from the descriptor instead.
-      return new DiskFile(path, fd, st.size);
+      return new DiskFile(path, fd, st.size, flags === 'r+');
     } catch (e) {
       fs.closeSync(fd);
       throw e;
@@ -77,6 +89,37 @@ export class DiskFile {
     return buf;
   }
 
+  /** Writes all of buf at position (in slices, see write.ts). */
+  writeAt(buf: Uint8Array, position: number): void {
+    if (!this.writable) throw new DiskchainError('E_INTERNAL', 'file was opened read-only', this.path);
+    try {
+      writeFully(this.fd, buf, position);
+    } catch (e) {
+      throw ioError(this.path, e);
+    }
+    this.size = Math.max(this.size, position + buf.length);
+  }
+
+  writeZeros(position: number, length: number): void {
+    for (let done = 0; done < length; done += ZERO_CHUNK.length) {
+      this.writeAt(ZERO_CHUNK.subarray(0, Math.min(ZERO_CHUNK.length, length - done)), position + done);
+    }
+  }
+
+  sync(): void {
+    try {
+      fs.fsyncSync(this.fd);
+    } catch (e) {
+      throw ioError(this.path, e);
+    }
+  }
+
+  /** Whether the file has holes (a thin copy): its blocks cover less than its size. */
+  isThin(): boolean {
+    const st = fs.fstatSync(this.fd);
+    return st.blocks * 512 < st.size;
+  }
+
   close(): void {
     if (this.fd >= 0) {
       fs.closeSync(this.fd);
@@ -84,6 +127,8 @@ export class DiskFile {
     }
   }
 }
+
+const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
 
 export function ioError(path: string, e: unknown): DiskchainError {
   const err = e as NodeJS.ErrnoException;

@@ -45,14 +45,8 @@ import { replaceFile, syncDir } from '../io/staged-output.js';
 import type { JobContext } from '../io/job-context.js';
 import { requireSpace } from '../io/space.js';
 import { commitSpace } from './commit-space.js';
-import {
-  openGrainStore,
-  readEmbeddedDescriptor,
-  unwritableReason,
-  writeEmbeddedDescriptor,
-  type FillSource,
-  type GrainStore,
-} from './grain-store.js';
+import { readEmbeddedDescriptor, writeEmbeddedDescriptor } from '../formats/sparse/embedded.js';
+import { openGrainStore, unwritableReason, type FillSource, type GrainStore } from './grain-store.js';
 
 /** Data moves in pieces of this size; memory stays bounded by it. */
 const CHUNK_BYTES = 4 * 1024 * 1024;

@@ -15,7 +15,7 @@ import { writeGeometry } from '../disk/geometry.js';
 import { randomCid, serializeDescriptor, type Descriptor } from '../formats/descriptor.js';
 import { encodeDirectory, encodeSparseHeader, GT_SECTORS, GTES_PER_GT, hostedSparseLayout } from '../formats/sparse/layout.js';
 import { replaceFile } from '../io/staged-output.js';
-import { parseKdmvHeader } from './grain-store.js';
+import { parseKdmvHeader } from '../formats/sparse/writer.js';
 import type { SparseHeader } from '../formats/sparse/reader.js';
 import type { JobContext } from '../io/job-context.js';
 
@@ -55,7 +55,7 @@ function extendLink(link: Link, sizeBytes: number, adapter: string): string[] {
   }
   const d = link.descriptor;
   const types = new Set(link.extents.map((e) => e.type));
-  if (!d || link.cowd) throw unsupported(link);
+  if (!d || link.createType === 'cowd') throw unsupported(link);
   if (d.createType === 'streamOptimized') {
     throw new DiskchainError('E_UNSUPPORTED', 'a streamOptimized disk cannot grow in place: convert it to monolithicSparse or vmfs first', link.path);
   }

@@ -16,35 +16,24 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { capabilitiesOf, type SnapshotLayout } from '../../shared/capabilities.js';
 import { DiskchainError, unsupportedError } from '../../shared/errors.js';
 import type { JobResult, SnapshotSpec } from '../../shared/jobs.js';
 import { openChain, type Chain } from '../disk/chain.js';
-import type { Link } from '../disk/link.js';
+import { headerNumber, type Link } from '../disk/link.js';
 import { COWD_MAX_CAPACITY_SECTORS, newCowdFile } from '../formats/cowd/create.js';
 import { formatCid, randomCid, serializeDescriptor, type Descriptor } from '../formats/descriptor.js';
 import { SECTOR } from '../formats/extent.js';
 import { StagedOutput } from '../io/staged-output.js';
 import type { JobContext } from '../io/job-context.js';
-import { newHostedSparseExtent } from './grain-store.js';
+import { newHostedSparseExtent } from '../formats/sparse/layout.js';
 
 /** ESX 2 kept at most a REDO log and a REDO of that REDO. */
 const MAX_REDO_LEVELS = 2;
 /** VMware numbers snapshots -000001 … -999999. */
 const MAX_SNAPSHOT_NUMBER = 999999;
 
-const VMFS_KINDS = new Set([
-  'vmfs',
-  'vmfsPreallocated',
-  'vmfsEagerZeroedThick',
-  'vmfsThin',
-  'vmfsThick',
-  'vmfsSparse',
-  'vmfsRawDeviceMap',
-  'vmfsRDM',
-]);
-const HOSTED_KINDS = new Set(['monolithicSparse', 'monolithicFlat', 'twoGbMaxExtentSparse', 'twoGbMaxExtentFlat']);
-
-export type SnapshotLayout = 'redo' | 'vmfsSparse' | 'monolithicSparse';
+export type { SnapshotLayout };
 
 export async function snapshotJob(spec: SnapshotSpec, ctx: JobContext): Promise<JobResult> {
   ctx.throwIfCancelled();
@@ -65,9 +54,8 @@ export async function snapshotJob(spec: SnapshotSpec, ctx: JobContext): Promise<
 }
 
 export function layoutFor(parent: Link): SnapshotLayout {
-  if (parent.createType === 'raw' || parent.createType === 'cowd') return 'redo';
-  if (VMFS_KINDS.has(parent.createType)) return 'vmfsSparse';
-  if (HOSTED_KINDS.has(parent.createType)) return 'monolithicSparse';
+  const layout = capabilitiesOf(parent.createType).snapshot;
+  if (layout) return layout;
   throw unsupportedError(parent.path, `cannot create a snapshot of a ${parent.createType} disk`);
 }
 
@@ -91,7 +79,7 @@ function writeRedo(chain: Chain): string {
   const content = newCowdFile({
     capacitySectors,
     parentFileName: path.basename(parent.path),
-    parentGeneration: parent.cowd?.header.generation ?? 0,
+    parentGeneration: headerNumber(parent, 'generation') ?? 0,
   });
   return writeStaged(path.dirname(parent.path), [{ name, content }], name);
 }

@@ -66,3 +66,22 @@ export function encodeDirectory(dirOffset: number, gdSectors: number, numGTs: nu
 export function roundUp(value: number, multiple: number): number {
   return Math.ceil(value / multiple) * multiple;
 }
+
+/** GT offsets are uint32 sectors, so a hosted sparse file ends before 2 TiB (§2.4). */
+export const MAX_FILE_SECTORS = 0xffffffff;
+
+/**
+ * An empty hosted sparse extent in the VMware layout: header, embedded descriptor (when given),
+ * RGD, RGTs, GD, GTs, padding to the first grain. Returns the bytes up to the end of the GD (the
+ * tables after each directory are zero, left as holes) and the file's length.
+ */
+export function newHostedSparseExtent(capacitySectors: number, descriptor: Buffer | null): { head: Buffer; fileBytes: number } {
+  const layout = hostedSparseLayout(capacitySectors, descriptor === null ? null : descriptor.length);
+  if (layout.overHead > MAX_FILE_SECTORS) throw new RangeError(`capacity of ${capacitySectors} sectors is too large for a hosted sparse file`);
+  const head = Buffer.alloc((layout.gdOffset + layout.gdSectors) * SECTOR);
+  encodeSparseHeader(layout).copy(head, 0);
+  descriptor?.copy(head, layout.descriptorOffset * SECTOR);
+  encodeDirectory(layout.rgdOffset, layout.gdSectors, layout.numGTs).copy(head, layout.rgdOffset * SECTOR);
+  encodeDirectory(layout.gdOffset, layout.gdSectors, layout.numGTs).copy(head, layout.gdOffset * SECTOR);
+  return { head, fileBytes: layout.overHead * SECTOR };
+}

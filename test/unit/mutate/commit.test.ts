@@ -393,7 +393,7 @@ describe('commit of ESX 2 REDO logs', () => {
     sameBytes(fs.readFileSync(f.dsk), f.expectTop, 'mail.dsk');
     const renamed = openLink(f.redo);
     renamed.data.close();
-    expect(renamed.cowd?.header.parentFileName).toBe('mail.dsk');
+    expect(renamed.header['parentFileName']).toBe('mail.dsk');
     sameBytes(readAll(f.redo), f.expectAll, 'the former REDO.REDO');
 
     await commit(f.redo);
@@ -410,8 +410,8 @@ describe('commit of ESX 2 REDO logs', () => {
     const link = openLink(f.redo);
     try {
       expect(link.data.check()).toEqual([]);
-      expect(link.cowd!.header.freeSector).toBeGreaterThan(freeBefore);
-      expect(link.cowd!.header.freeSector * 512).toBeLessThanOrEqual(fs.statSync(f.redo).size);
+      expect(link.header['freeSector'] as number).toBeGreaterThan(freeBefore);
+      expect((link.header['freeSector'] as number) * 512).toBeLessThanOrEqual(fs.statSync(f.redo).size);
     } finally {
       link.data.close();
     }
@@ -601,7 +601,7 @@ describe('commit stops safely', () => {
           sameBytes(readAll(f.redo), f.expectAll, 'mail.dsk.REDO at the end');
           const link = openLink(f.redo);
           link.data.close();
-          expect(link.cowd?.header.parentFileName).toBe('mail.dsk');
+          expect(link.header['parentFileName']).toBe('mail.dsk');
         },
       };
     });

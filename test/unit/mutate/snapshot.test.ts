@@ -225,7 +225,7 @@ describe('snapshot of ESX 2 disks (REDO logs)', () => {
     const link = openLink(redo);
     link.data.close();
     expect(link.createType).toBe('cowd');
-    expect(link.cowd?.header.parentFileName).toBe('mail.dsk');
+    expect(link.header['parentFileName']).toBe('mail.dsk');
     expect(link.capacityBytes).toBe(4 * MiB);
     expect(readAll(redo).equals(fs.readFileSync(dsk))).toBe(true);
   });
@@ -235,7 +235,7 @@ describe('snapshot of ESX 2 disks (REDO logs)', () => {
     expect(second).toBe(`${dsk}.REDO.REDO`);
     const link = openLink(second);
     link.data.close();
-    expect(link.cowd?.header.parentFileName).toBe('mail.dsk.REDO');
+    expect(link.header['parentFileName']).toBe('mail.dsk.REDO');
     const chain = openChain(second);
     try {
       expect(chain.links.map((l) => path.basename(l.path))).toEqual(['mail.dsk.REDO.REDO', 'mail.dsk.REDO', 'mail.dsk']);
