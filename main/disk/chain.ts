@@ -1,13 +1,15 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chainError, DiskchainError } from '../../shared/errors.js';
 import type { Problem } from '../../shared/types.js';
 import { formatCid, NO_PARENT_CID } from '../formats/descriptor.js';
+import { hostFiles, type FileSource } from '../io/file-source.js';
 import { openLink, type Link } from './link.js';
 
 export interface OpenOptions {
   /** Read a child whose parentCID differs from its parent's CID (reported as a problem instead). */
   ignoreCid?: boolean;
+  /** Where the files are read from; the host's file system by default. */
+  source?: FileSource;
 }
 
 /** A run of the flattened disk and the link that decides it. */
@@ -103,17 +105,18 @@ export function openChain(filePath: string, options: OpenOptions = {}): Chain {
   const problems: Problem[] = [];
   const seen = new Set<string>();
   try {
-    let link: Link | null = openLink(filePath);
+    const source = options.source ?? hostFiles;
+    let link: Link | null = openLink(filePath, source);
     while (link) {
       links.push(link);
-      seen.add(realpath(link.path));
+      seen.add(source.realpath(link.path));
       if (links.length > MAX_DEPTH) throw chainError(link.path, `chain is deeper than ${MAX_DEPTH} links`);
       const parentPath = resolveParent(link);
       if (parentPath === null) break;
-      const real = realpath(parentPath);
-      if (real === realpath(link.path)) throw chainError(link.path, 'the disk names itself as its parent');
+      const real = source.realpath(parentPath);
+      if (real === source.realpath(link.path)) throw chainError(link.path, 'the disk names itself as its parent');
       if (seen.has(real)) throw chainError(link.path, `the chain loops: parent ${parentPath} is already in it`);
-      const parent = openLink(parentPath);
+      const parent = openLink(parentPath, source);
       const cidProblem = checkCid(link, parent);
       if (cidProblem) {
         if (!options.ignoreCid) {
@@ -131,13 +134,6 @@ export function openChain(filePath: string, options: OpenOptions = {}): Chain {
   return new Chain(links, problems);
 }
 
-function realpath(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return path.resolve(p);
-  }
-}
 
 /** A child's parentCID must equal its parent's CID (§1.8); links without CIDs are not compared. */
 export function checkCid(child: Link, parent: Link): Problem | null {
@@ -166,7 +162,7 @@ export function resolveParent(link: Link): string | null {
     candidates.push(link.path.replace(/\.REDO$/i, ''));
   }
   for (const c of candidates) {
-    if (isFile(c)) return c;
+    if (link.source.stat(c)?.kind === 'file') return c;
   }
   const looked = [...new Set(candidates)].map((c) => path.relative(dir, c) || c).join(', ');
   throw new DiskchainError('E_CHAIN', `parent "${link.parent.name}" not found (looked for ${looked})`, link.path);
@@ -185,12 +181,4 @@ function parentCandidates(dir: string, hint: string): string[] {
     out.push(path.join(dir, '..', lastDir, base));
   }
   return out;
-}
-
-function isFile(p: string): boolean {
-  try {
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
 }

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, formatError } from '../../shared/errors.js';
 import type { ExtentInfo, ParentRef } from '../../shared/types.js';
@@ -17,6 +16,7 @@ import type { ExtentReader } from '../formats/extent.js';
 import { UnreachableDeviceExtent, ZeroExtent } from '../formats/flat/reader.js';
 import type { SparseExtent } from '../formats/sparse/reader.js';
 import { DiskFile } from '../io/disk-file.js';
+import { hostFiles, type FileSource } from '../io/file-source.js';
 import { ConcatExtent, type Piece } from './concat.js';
 
 /**
@@ -26,6 +26,8 @@ import { ConcatExtent, type Piece } from './concat.js';
 export interface Link {
   /** Absolute path of the file that was opened. */
   path: string;
+  /** Where its files (and its parent's) are read from. */
+  source: FileSource;
   /** createType from the descriptor; `cowd` for a bare COWD file, `raw` for a descriptor-less raw disk. */
   createType: string;
   descriptor: Descriptor | null;
@@ -43,23 +45,23 @@ export interface Link {
 /** File names that announce raw data with no descriptor (ESX 2 `.dsk`, a copied `-flat.vmdk`). */
 const RAW_NAME = /(\.dsk|-flat\.vmdk|-f\d{3}\.vmdk|\.img|\.raw)$/i;
 
-export function openLink(filePath: string): Link {
+export function openLink(filePath: string, source: FileSource = hostFiles): Link {
   const abs = path.resolve(filePath);
-  const file = DiskFile.open(abs);
+  const file = DiskFile.open(abs, source);
   try {
     if (file.size === 0) throw formatError(abs, 'empty file: not a disk');
     const head = readHead(file);
     const driver = sniff(head);
     const whole = { sizeBytes: file.size, offsetBytes: 0 };
-    if (driver === sparseDriver) return sparseLink(abs, driver.open(file, whole) as SparseExtent);
-    if (driver === cowdDriver) return cowdLink(abs, driver.open(file, whole) as CowdExtent);
-    if (driver === seSparseDriver) return bareLink(abs, 'seSparse', driver.open(file, whole), 'SESPARSE');
+    if (driver === sparseDriver) return sparseLink(abs, driver.open(file, whole) as SparseExtent, source);
+    if (driver === cowdDriver) return cowdLink(abs, driver.open(file, whole) as CowdExtent, source);
+    if (driver === seSparseDriver) return bareLink(abs, 'seSparse', driver.open(file, whole), 'SESPARSE', source);
     if (looksLikeDescriptor(head)) {
       const text = readDescriptorText(file);
       file.close();
-      return descriptorLink(abs, text, parseDescriptor(text, abs), null);
+      return descriptorLink(abs, text, parseDescriptor(text, abs), null, source);
     }
-    if (RAW_NAME.test(abs)) return rawLink(abs, file);
+    if (RAW_NAME.test(abs)) return rawLink(abs, file, source);
     throw formatError(abs, notADiskReason(head));
   } catch (e) {
     file.close();
@@ -83,24 +85,24 @@ function readDescriptorText(file: DiskFile): string {
   return decodeDescriptor(file.readBlock(file.size, 0, 'descriptor'));
 }
 
-function sparseLink(abs: string, sparse: SparseExtent): Link {
+function sparseLink(abs: string, sparse: SparseExtent, source: FileSource): Link {
   const text = sparse.embeddedDescriptor;
   const header = { ...sparse.header, layout: sparse.layout } as Record<string, string | number | boolean>;
   if (text !== null && text.trim() !== '') {
     const descriptor = parseDescriptor(text, abs);
-    const link = descriptorLink(abs, text, descriptor, sparse);
+    const link = descriptorLink(abs, text, descriptor, sparse, source);
     link.header = header;
     return link;
   }
   // An extent of a split disk, opened on its own: one sparse extent, no parent.
-  const link = bareLink(abs, sparse.isStream ? 'streamOptimized' : 'monolithicSparse', sparse, 'SPARSE');
+  const link = bareLink(abs, sparse.isStream ? 'streamOptimized' : 'monolithicSparse', sparse, 'SPARSE', source);
   link.header = header;
   link.warnings.push('sparse extent without a descriptor: read on its own, without any parent');
   return link;
 }
 
-function cowdLink(abs: string, cowd: CowdExtent): Link {
-  const link = bareLink(abs, 'cowd', cowd, 'VMFSSPARSE');
+function cowdLink(abs: string, cowd: CowdExtent, source: FileSource): Link {
+  const link = bareLink(abs, 'cowd', cowd, 'VMFSSPARSE', source);
   link.header = { ...flatten(cowd.header) };
   const name = cowd.header.parentFileName;
   if (name) link.parent = { name, source: 'cowd-header' };
@@ -108,14 +110,15 @@ function cowdLink(abs: string, cowd: CowdExtent): Link {
   return link;
 }
 
-function rawLink(abs: string, file: DiskFile): Link {
+function rawLink(abs: string, file: DiskFile, source: FileSource): Link {
   const sizeBytes = file.size - (file.size % 512);
-  return bareLink(abs, 'raw', flatDriver.open(file, { sizeBytes, offsetBytes: 0 }), 'FLAT');
+  return bareLink(abs, 'raw', flatDriver.open(file, { sizeBytes, offsetBytes: 0 }), 'FLAT', source);
 }
 
-function bareLink(abs: string, createType: string, reader: ExtentReader, type: string): Link {
+function bareLink(abs: string, createType: string, reader: ExtentReader, type: string, source: FileSource): Link {
   return {
     path: abs,
+    source,
     createType,
     descriptor: null,
     descriptorText: null,
@@ -137,17 +140,17 @@ function flatten(o: object): Record<string, string | number | boolean> {
   return out;
 }
 
-function descriptorLink(abs: string, text: string, d: Descriptor, embedded: SparseExtent | null): Link {
+function descriptorLink(abs: string, text: string, d: Descriptor, embedded: SparseExtent | null, source: FileSource): Link {
   const dir = path.dirname(abs);
   const pieces: Piece[] = [];
   const extents: ExtentInfo[] = [];
   const warnings = [...d.warnings];
   try {
     for (const line of d.extents) {
-      const extentPath = line.fileName === undefined ? null : resolveExtentPath(dir, line.fileName);
+      const extentPath = line.fileName === undefined ? null : resolveExtentPath(dir, line.fileName, source);
       // A monolithicSparse file that was renamed still names its old self: one extent is the file itself.
-      const self = embedded !== null && (d.extents.length === 1 || (extentPath !== null && samePath(extentPath, abs)));
-      const reader: ExtentReader = self && embedded ? embedded : openExtent(abs, line, extentPath);
+      const self = embedded !== null && (d.extents.length === 1 || (extentPath !== null && source.realpath(extentPath) === source.realpath(abs)));
+      const reader: ExtentReader = self && embedded ? embedded : openExtent(abs, line, extentPath, source);
       if (self) embedded = null; // owned by the piece from now on
       if (reader.sizeBytes !== line.sizeSectors * 512 && line.type !== 'ZERO') {
         warnings.push(
@@ -175,6 +178,7 @@ function descriptorLink(abs: string, text: string, d: Descriptor, embedded: Spar
   if (capacityBytes > MAX_CAPACITY_BYTES) throw formatError(abs, `capacity of ${capacityBytes} bytes is not plausible`);
   return {
     path: abs,
+    source,
     createType: d.createType,
     descriptor: d,
     descriptorText: text,
@@ -188,25 +192,16 @@ function descriptorLink(abs: string, text: string, d: Descriptor, embedded: Spar
 }
 
 /** Relative names are relative to the descriptor; a Windows or foreign absolute path falls back to its base name. */
-function resolveExtentPath(dir: string, name: string): string {
+function resolveExtentPath(dir: string, name: string, source: FileSource): string {
   const unix = name.replace(/\\/g, '/');
-  if (path.isAbsolute(unix) && fs.existsSync(unix)) return unix;
+  if (path.isAbsolute(unix) && source.stat(unix) !== null) return unix;
   if (path.isAbsolute(unix) || /^[A-Za-z]:\//.test(unix)) return path.join(dir, path.posix.basename(unix));
   return path.resolve(dir, unix);
 }
 
-function samePath(a: string, b: string): boolean {
-  if (path.resolve(a) === path.resolve(b)) return true;
-  try {
-    return fs.realpathSync(a) === fs.realpathSync(b);
-  } catch {
-    return false;
-  }
-}
-
 const DEVICE_PATH = /^(\/dev\/|\/vmfs\/devices\/|\\\\\.\\)/i;
 
-function openExtent(descriptorPath: string, line: ExtentLine, extentPath: string | null): ExtentReader {
+function openExtent(descriptorPath: string, line: ExtentLine, extentPath: string | null, source: FileSource): ExtentReader {
   const sizeBytes = line.sizeSectors * 512;
   const name = line.fileName ?? '';
   if (line.type === 'ZERO' || extentPath === null) return new ZeroExtent(descriptorPath, sizeBytes);
@@ -222,7 +217,7 @@ function openExtent(descriptorPath: string, line: ExtentLine, extentPath: string
   }
   let file: DiskFile;
   try {
-    file = DiskFile.open(DEVICE_PATH.test(name) ? name : extentPath);
+    file = DiskFile.open(DEVICE_PATH.test(name) ? name : extentPath, source);
   } catch (e) {
     if (DEVICE_PATH.test(name)) {
       return new UnreachableDeviceExtent(name, sizeBytes, `device "${name}" is not reachable on this machine`);

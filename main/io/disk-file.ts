@@ -1,6 +1,5 @@
-import * as fs from 'node:fs';
 import { DiskchainError, formatError } from '../../shared/errors.js';
-import { writeFully } from './write.js';
+import { hostFiles, ioError, type FileSource, type RandomAccessFile } from './file-source.js';
 
 /** Largest single metadata read we allow; anything bigger means a header field is lying. */
 export const MAX_METADATA_READ = 64 * 1024 * 1024;
@@ -12,38 +11,30 @@ export const MAX_METADATA_READ = 64 * 1024 * 1024;
 export class DiskFile {
   private constructor(
     readonly path: string,
-    private fd: number,
+    private handle: RandomAccessFile | null,
     /** Bytes in the file when opened; writes past it raise it. */
     public size: number,
-    readonly writable: boolean,
+    readonly source: FileSource,
   ) {}
 
-  static open(path: string): DiskFile {
-    return DiskFile.openAs(path, 'r');
+  static open(path: string, source: FileSource = hostFiles): DiskFile {
+    const handle = source.open(path, 'read');
+    return new DiskFile(path, handle, handle.size, source);
   }
 
   /** Opened for reading and writing in place: the write side of a driver (commit, extend). */
-  static openForWrite(path: string): DiskFile {
-    return DiskFile.openAs(path, 'r+');
+  static openForWrite(path: string, source: FileSource = hostFiles): DiskFile {
+    const handle = source.open(path, 'write');
+    return new DiskFile(path, handle, handle.size, source);
   }
 
-  private static openAs(path: string, flags: 'r' | 'r+'): DiskFile {
-    let fd: number;
-    try {
-      fd = fs.openSync(path, flags);
-    } catch (e) {
-      throw ioError(path, e);
-    }
-    try {
-      const st = fs.fstatSync(fd);
-      if (st.isDirectory()) throw new DiskchainError('E_FORMAT', 'is a directory, not a disk file', path);
-      // Block devices report size 0 from fstat; ask the device how big it is by seeking is not
-      // possible with sync fs, so devices are read with their size from the descriptor instead.
-      return new DiskFile(path, fd, st.size, flags === 'r+');
-    } catch (e) {
-      fs.closeSync(fd);
-      throw e;
-    }
+  get writable(): boolean {
+    return this.handle?.write !== undefined;
+  }
+
+  private open(): RandomAccessFile {
+    if (!this.handle) throw new DiskchainError('E_INTERNAL', 'file is closed', this.path);
+    return this.handle;
   }
 
   /** Reads exactly buf.length bytes at position, or fails naming the file and what was missing. */
@@ -61,12 +52,7 @@ export class DiskFile {
   readAtMost(buf: Uint8Array, position: number): number {
     let done = 0;
     while (done < buf.length) {
-      let n: number;
-      try {
-        n = fs.readSync(this.fd, buf, done, buf.length - done, position + done);
-      } catch (e) {
-        throw ioError(this.path, e);
-      }
+      const n = this.open().read(buf, done, buf.length - done, position + done);
       if (n === 0) break;
       done += n;
     }
@@ -89,14 +75,11 @@ export class DiskFile {
     return buf;
   }
 
-  /** Writes all of buf at position (in slices, see write.ts). */
+  /** Writes all of buf at position. */
   writeAt(buf: Uint8Array, position: number): void {
-    if (!this.writable) throw new DiskchainError('E_INTERNAL', 'file was opened read-only', this.path);
-    try {
-      writeFully(this.fd, buf, position);
-    } catch (e) {
-      throw ioError(this.path, e);
-    }
+    const handle = this.open();
+    if (!handle.write) throw new DiskchainError('E_INTERNAL', 'file was opened read-only', this.path);
+    handle.write(buf, position);
     this.size = Math.max(this.size, position + buf.length);
   }
 
@@ -107,40 +90,20 @@ export class DiskFile {
   }
 
   sync(): void {
-    try {
-      fs.fsyncSync(this.fd);
-    } catch (e) {
-      throw ioError(this.path, e);
-    }
+    this.open().sync?.();
   }
 
   /** Whether the file has holes (a thin copy): its blocks cover less than its size. */
   isThin(): boolean {
-    const st = fs.fstatSync(this.fd);
-    return st.blocks * 512 < st.size;
+    return this.open().isThin?.() ?? false;
   }
 
   close(): void {
-    if (this.fd >= 0) {
-      fs.closeSync(this.fd);
-      this.fd = -1;
-    }
+    this.handle?.close();
+    this.handle = null;
   }
 }
 
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
 
-export function ioError(path: string, e: unknown): DiskchainError {
-  const err = e as NodeJS.ErrnoException;
-  switch (err.code) {
-    case 'ENOENT':
-      return new DiskchainError('E_NOTFOUND', 'no such file', path);
-    case 'EACCES':
-    case 'EPERM':
-      return new DiskchainError('E_IO', 'permission denied', path);
-    case 'EISDIR':
-      return new DiskchainError('E_FORMAT', 'is a directory, not a disk file', path);
-    default:
-      return new DiskchainError('E_IO', err.message ?? String(e), path);
-  }
-}
+export { ioError };
