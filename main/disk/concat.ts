@@ -1,4 +1,4 @@
-import { pushRun, type ExtentReader, type Problem, type Run } from '../formats/extent.js';
+import { pushRun, type Backing, type ExtentReader, type Problem, type Run } from '../formats/extent.js';
 
 export interface Piece {
   /** Bytes this piece covers in the link, per its descriptor line. */
@@ -28,14 +28,14 @@ export class ConcatExtent implements ExtentReader {
     this.sizeBytes = start;
   }
 
-  blockStatus(offset: number, length: number): Run[] {
+  blockStatus(offset: number, length: number, backing = false): Run[] {
     const runs: Run[] = [];
     this.forEachSlice(offset, length, (piece, pieceOffset, sliceLength, linkOffset) => {
       const held = Math.min(piece.sizeBytes, piece.reader.sizeBytes);
       const inside = Math.max(0, Math.min(sliceLength, held - pieceOffset));
       if (inside > 0) {
-        for (const r of piece.reader.blockStatus(pieceOffset, inside)) {
-          pushRun(runs, linkOffset + (r.offset - pieceOffset), r.length, r.state);
+        for (const r of piece.reader.blockStatus(pieceOffset, inside, backing)) {
+          pushRun(runs, linkOffset + (r.offset - pieceOffset), r.length, r.state, backingOf(r));
         }
       }
       pushRun(runs, linkOffset + inside, sliceLength - inside, 'zero');
@@ -93,4 +93,8 @@ export class ConcatExtent implements ExtentReader {
     }
     return lo;
   }
+}
+
+function backingOf(run: Run): Backing | undefined {
+  return run.file !== undefined && run.position !== undefined ? { file: run.file, position: run.position } : undefined;
 }

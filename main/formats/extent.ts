@@ -11,6 +11,18 @@ export interface Run {
   offset: number;
   length: number;
   state: RunState;
+  /**
+   * Where a data run's bytes lie, for formats that store them as they are (flat, uncompressed
+   * grains): the file and the byte position in it. Writers copy straight from there.
+   */
+  file?: string;
+  position?: number;
+}
+
+/** Where a data run's bytes lie in a file (Run.file, Run.position). */
+export interface Backing {
+  file: string;
+  position: number;
 }
 
 export type { Problem, Severity } from '../../shared/types.js';
@@ -20,8 +32,12 @@ export interface ExtentReader {
   readonly file: string;
   /** Virtual bytes this extent covers. */
   readonly sizeBytes: number;
-  /** Runs covering [offset, offset+length), in order, adjacent runs of one state merged. */
-  blockStatus(offset: number, length: number): Run[];
+  /**
+   * Runs covering [offset, offset+length), in order, adjacent runs of one state merged. With
+   * `backing`, data runs also say where their bytes lie (Run.file, Run.position) where the format
+   * stores them as they are, and break where that position jumps.
+   */
+  blockStatus(offset: number, length: number, backing?: boolean): Run[];
   /** Reads [offset, offset+buf.length) of this extent alone: unallocated and zero ranges read as zeros. */
   read(buf: Buffer, offset: number): void;
   /** Bytes of grains (or flat data) this extent holds. */
@@ -55,15 +71,25 @@ export interface ExtentWriter {
   close(): void;
 }
 
-/** Appends a run, merging it into the previous one when they touch and share a state. */
-export function pushRun(runs: Run[], offset: number, length: number, state: RunState): void {
+/**
+ * Appends a run, merging it into the previous one when they touch and share a state (and, for
+ * runs with a backing, when the bytes also continue each other in the same file).
+ */
+export function pushRun(runs: Run[], offset: number, length: number, state: RunState, backing?: Backing): void {
   if (length <= 0) return;
   const last = runs[runs.length - 1];
-  if (last && last.state === state && last.offset + last.length === offset) {
+  if (last && last.state === state && last.offset + last.length === offset && continuesBacking(last, backing)) {
     last.length += length;
+  } else if (backing) {
+    runs.push({ offset, length, state, file: backing.file, position: backing.position });
   } else {
     runs.push({ offset, length, state });
   }
+}
+
+function continuesBacking(last: Run, backing: Backing | undefined): boolean {
+  if (backing === undefined) return last.position === undefined;
+  return last.position !== undefined && last.file === backing.file && last.position + last.length === backing.position;
 }
 
 export const SECTOR = 512;

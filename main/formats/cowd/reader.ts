@@ -241,24 +241,60 @@ class CowdReader implements CowdExtent {
     this.gdEndSector = header.gdOffsetSectors + Math.ceil((header.numGDEntries * 4) / SECTOR);
   }
 
-  blockStatus(offset: number, length: number): Run[] {
+  blockStatus(offset: number, length: number, backing = false): Run[] {
     const runs: Run[] = [];
     const start = Math.max(0, offset);
     const end = Math.min(this.sizeBytes, offset + length);
     forEachSpan(start, end, this.header.gtEntries * this.grainBytes, (gdIndex, from, to) => {
       const table = this.grainTable(gdIndex);
       if (!table) pushRun(runs, from, to - from, 'unallocated');
-      else this.tableRuns(runs, gdIndex, table, from, to);
+      else this.tableRuns(runs, gdIndex, table, from, to, backing);
     });
     return runs;
   }
 
-  private tableRuns(runs: Run[], gdIndex: number, table: Uint32Array, start: number, end: number): void {
-    forEachSpan(start, end, this.grainBytes, (grain, from, to) => {
-      const entry = grain % this.header.gtEntries;
-      const sector = this.checkedGrainSector(gdIndex, entry, table[entry] ?? 0, from - grain * this.grainBytes, to - from);
-      pushRun(runs, from, to - from, stateOf(sector));
-    });
+  /**
+   * One pass over a table, a run pushed only where the state or the file position breaks off:
+   * REDO logs have 512-byte grains, so a per-grain walk would cost more than copying the data.
+   */
+  private tableRuns(runs: Run[], gdIndex: number, table: Uint32Array, start: number, end: number, backing: boolean): void {
+    const grainSectors = this.header.grainSizeSectors;
+    const firstOfTable = gdIndex * this.header.gtEntries;
+    const last = Math.ceil(end / this.grainBytes);
+    let runFirst = -1; // first grain of the open run, -1 when none
+    let runGte = 0; // its first GTE (1: a zero run, 0: unallocated)
+    let nextGte = 0; // the GTE that would continue it
+    const emit = (endGrain: number): void => {
+      if (runFirst < 0) return;
+      const from = Math.max(start, runFirst * this.grainBytes);
+      const to = Math.min(end, endGrain * this.grainBytes);
+      if (runGte <= GTE_ZERO_GRAIN) {
+        pushRun(runs, from, to - from, stateOf(runGte));
+      } else {
+        const position = runGte * SECTOR + (from - runFirst * this.grainBytes);
+        if (position + (to - from) > this.disk.size) {
+          throw formatError(this.file, `grain ${runFirst} (grain table ${gdIndex}) at sector ${runGte} lies past the end of the file (${this.disk.size} bytes)`);
+        }
+        pushRun(runs, from, to - from, 'data', backing ? { file: this.file, position } : undefined);
+      }
+      runFirst = -1;
+    };
+    for (let grain = Math.floor(start / this.grainBytes); grain < last; grain++) {
+      const entry = grain - firstOfTable;
+      const gte = table[entry] ?? 0;
+      if (runFirst >= 0 && gte === nextGte) {
+        if (gte > GTE_ZERO_GRAIN) nextGte += grainSectors;
+        continue;
+      }
+      emit(grain);
+      if (gte > GTE_ZERO_GRAIN && this.isMetadataSector(gte)) {
+        throw formatError(this.file, `grain ${grain} (grain table ${gdIndex} entry ${entry}) points into the header or grain directory (sector ${gte})`);
+      }
+      runFirst = grain;
+      runGte = gte;
+      nextGte = gte > GTE_ZERO_GRAIN ? gte + grainSectors : gte;
+    }
+    emit(last);
   }
 
   read(buf: Buffer, offset: number): void {

@@ -22,9 +22,9 @@ export class FlatExtent implements ExtentReader {
     return Math.max(0, Math.min(this.sizeBytes, this.data.size - this.offsetBytes));
   }
 
-  blockStatus(offset: number, length: number): Run[] {
+  blockStatus(offset: number, length: number, backing = false): Run[] {
     const runs: Run[] = [];
-    pushRun(runs, offset, length, 'data');
+    pushRun(runs, offset, length, 'data', backing ? { file: this.file, position: this.offsetBytes + offset } : undefined);
     return runs;
   }
 

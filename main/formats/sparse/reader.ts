@@ -765,13 +765,19 @@ class SparseReader implements SparseExtent {
     }
   }
 
-  blockStatus(offset: number, length: number): Run[] {
+  blockStatus(offset: number, length: number, backing = false): Run[] {
     const runs: Run[] = [];
     const start = Math.max(0, offset);
     const end = Math.min(this.sizeBytes, offset + length);
     this.walk(start, end, (pos, pieceLength, gte, grain) => {
-      if (gte > GTE_ZERO_GRAIN) this.assertGrainInFile(grain, gte, pos - grain * this.grainBytes, pieceLength);
-      pushRun(runs, pos, pieceLength, stateOf(gte));
+      if (gte <= GTE_ZERO_GRAIN) {
+        pushRun(runs, pos, pieceLength, stateOf(gte));
+        return;
+      }
+      const withinGrain = pos - grain * this.grainBytes;
+      this.assertGrainInFile(grain, gte, withinGrain, pieceLength);
+      // Compressed grains have no position their bytes can be copied from.
+      pushRun(runs, pos, pieceLength, 'data', backing && !this.stream ? { file: this.file, position: gte * SECTOR + withinGrain } : undefined);
     });
     return runs;
   }
