@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'E_EXISTS'
   | 'E_IO'
   | 'E_USAGE'
+  | 'E_BUSY' // another job is writing (or reading) the same files; try again when it is done
   | 'E_CANCELLED'
   | 'E_INTERNAL';
 
@@ -18,7 +19,28 @@ export interface WireError {
   code: ErrorCode;
   message: string;
   file?: string;
+  /** Byte offset in `file` where the damage or the failed read is, when known (Go's FormatError.Off). */
+  offset?: number;
 }
+
+/**
+ * The CLI's exit status for each code, in one place: 2 for a usage error (as commander does),
+ * 75 (EX_TEMPFAIL) when another job holds the files, 130 for a cancel (Ctrl-C), 70 (EX_SOFTWARE)
+ * for a bug, 1 for everything the input or the machine is to blame for.
+ */
+export const EXIT_CODES: Record<ErrorCode, number> = {
+  E_FORMAT: 1,
+  E_CHAIN: 1,
+  E_CID: 1,
+  E_UNSUPPORTED: 1,
+  E_NOTFOUND: 1,
+  E_EXISTS: 1,
+  E_IO: 1,
+  E_USAGE: 2,
+  E_BUSY: 75,
+  E_CANCELLED: 130,
+  E_INTERNAL: 70,
+};
 
 export class DiskchainError extends Error {
   override readonly name = 'DiskchainError';
@@ -26,19 +48,23 @@ export class DiskchainError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly file?: string,
+    readonly offset?: number,
   ) {
     super(message);
   }
 
   toWire(): WireError {
-    return this.file === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, file: this.file };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.file === undefined ? {} : { file: this.file }),
+      ...(this.offset === undefined ? {} : { offset: this.offset }),
+    };
   }
 }
 
-export const formatError = (file: string, message: string): DiskchainError =>
-  new DiskchainError('E_FORMAT', message, file);
+export const formatError = (file: string, message: string, offset?: number): DiskchainError =>
+  new DiskchainError('E_FORMAT', message, file, offset);
 
 export const chainError = (file: string, message: string): DiskchainError =>
   new DiskchainError('E_CHAIN', message, file);

@@ -10,6 +10,8 @@ export interface Problem {
   file: string;
   /** Where in the file, e.g. "header byte 73", "grain table 12 entry 40". */
   location?: string;
+  /** The byte offset in `file` the problem is at, when it has one. */
+  offset?: number;
   message: string;
 }
 

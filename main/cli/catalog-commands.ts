@@ -1,7 +1,7 @@
 /** `diskchain catalog …`: scan, list, search, show, verify, forget — a thin layer over main/catalog. */
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { DiskchainError, usageError } from '../../shared/errors.js';
+import { usageError } from '../../shared/errors.js';
 import { Catalog } from '../catalog/catalog.js';
 import { defaultCatalogPath } from '../catalog/default-path.js';
 import type {
@@ -76,9 +76,6 @@ async function cancellable<T>(work: (signal: AbortSignal) => Promise<T>): Promis
   process.on('SIGTERM', onSignal);
   try {
     return await work(controller.signal);
-  } catch (e) {
-    if (e instanceof DiskchainError && e.code === 'E_CANCELLED') throw Object.assign(e, { exitCode: 130 });
-    throw e;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -1,4 +1,4 @@
-import { DiskchainError } from '../../shared/errors.js';
+import { DiskchainError, EXIT_CODES } from '../../shared/errors.js';
 
 /**
  * One line per failure, `diskchain: <file>: <reason>`, as the issue promises users and scripts;
@@ -11,11 +11,11 @@ export function reportError(e: unknown): number {
     process.stderr.write(`diskchain: ${where}${e.message}\n`);
     if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
     const exitCode = (e as DiskchainError & { exitCode?: number }).exitCode;
-    return exitCode ?? (e.code === 'E_USAGE' ? 2 : 1);
+    return exitCode ?? EXIT_CODES[e.code];
   }
   const message = e instanceof Error ? e.message : String(e);
   process.stderr.write(`diskchain: internal error: ${message.split('\n')[0]}\n`);
   if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
   else process.stderr.write('diskchain: run again with DEBUG=diskchain to see where it happened\n');
-  return 70;
+  return EXIT_CODES.E_INTERNAL;
 }

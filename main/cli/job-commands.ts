@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { diskStem } from '../../shared/disk-names.js';
-import { DiskchainError, usageError } from '../../shared/errors.js';
+import { usageError } from '../../shared/errors.js';
 import { ADAPTERS, DISK_KINDS, type Adapter, type DiskKind } from '../../shared/jobs.js';
 import { startJob } from '../jobs/engine.js';
 import { specOf, type PathRequest } from '../jobs/requests.js';
@@ -48,7 +48,6 @@ export async function run(request: PathRequest, options: JobOptions): Promise<vo
   } catch (e) {
     shown.stop();
     printer.finish();
-    if (e instanceof DiskchainError && e.code === 'E_CANCELLED') throw Object.assign(e, { exitCode: 130 });
     throw e;
   } finally {
     process.off('SIGINT', onSignal);

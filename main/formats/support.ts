@@ -18,26 +18,32 @@ export class ProblemReport {
 
   constructor(private readonly file: string) {}
 
-  error(location: string | undefined, message: string): void {
-    this.add('error', location, message);
+  error(location: string | undefined, message: string, offset?: number): void {
+    this.add('error', location, message, offset);
   }
 
-  warning(location: string | undefined, message: string): void {
-    this.add('warning', location, message);
+  warning(location: string | undefined, message: string, offset?: number): void {
+    this.add('warning', location, message, offset);
   }
 
-  add(severity: Severity, location: string | undefined, message: string): void {
+  /** `offset` defaults to the byte a location like "header byte 73" names. */
+  add(severity: Severity, location: string | undefined, message: string, offset = byteOf(location)): void {
     if (this.list.length >= MAX_PROBLEMS) {
       this.dropped++;
       return;
     }
-    this.list.push({ severity, file: this.file, ...(location ? { location } : {}), message });
+    this.list.push({ severity, file: this.file, ...(location ? { location } : {}), ...(offset === undefined ? {} : { offset }), message });
   }
 
   problems(): Problem[] {
     if (this.dropped === 0) return this.list;
     return [...this.list, { severity: 'error', file: this.file, message: `${this.dropped} more problems not listed` }];
   }
+}
+
+function byteOf(location: string | undefined): number | undefined {
+  const m = location === undefined ? null : /^(?:header )?byte (\d+)$/.exec(location);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** Turns grain-sized pieces into as few file reads as possible: writers append grains back to back. */

@@ -44,6 +44,7 @@ export class DiskFile {
       throw formatError(
         this.path,
         `truncated: ${what} at byte ${position} needs ${buf.length} bytes but the file ends at ${this.size}`,
+        position,
       );
     }
   }
@@ -62,12 +63,13 @@ export class DiskFile {
   /** Allocates and reads a metadata block, refusing sizes that no real header asks for. */
   readBlock(length: number, position: number, what: string): Buffer {
     if (!Number.isSafeInteger(length) || length < 0 || length > MAX_METADATA_READ) {
-      throw formatError(this.path, `${what} of ${length} bytes is not plausible`);
+      throw formatError(this.path, `${what} of ${length} bytes is not plausible`, position);
     }
     if (!Number.isSafeInteger(position) || position < 0 || position + length > this.size) {
       throw formatError(
         this.path,
         `truncated: ${what} at byte ${position} (${length} bytes) lies past the end of the file (${this.size} bytes)`,
+        position,
       );
     }
     const buf = Buffer.alloc(length);

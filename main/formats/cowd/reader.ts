@@ -273,7 +273,7 @@ class CowdReader implements CowdExtent {
       } else {
         const position = runGte * SECTOR + (from - runFirst * this.grainBytes);
         if (position + (to - from) > this.disk.size) {
-          throw formatError(this.file, `grain ${runFirst} (grain table ${gdIndex}) at sector ${runGte} lies past the end of the file (${this.disk.size} bytes)`);
+          throw formatError(this.file, `grain ${runFirst} (grain table ${gdIndex}) at sector ${runGte} lies past the end of the file (${this.disk.size} bytes)`, position);
         }
         pushRun(runs, from, to - from, 'data', backing ? { file: this.file, position } : undefined);
       }
@@ -288,7 +288,7 @@ class CowdReader implements CowdExtent {
       }
       emit(grain);
       if (gte > GTE_ZERO_GRAIN && this.isMetadataSector(gte)) {
-        throw formatError(this.file, `grain ${grain} (grain table ${gdIndex} entry ${entry}) points into the header or grain directory (sector ${gte})`);
+        throw formatError(this.file, `grain ${grain} (grain table ${gdIndex} entry ${entry}) points into the header or grain directory (sector ${gte})`, gte * SECTOR);
       }
       runFirst = grain;
       runGte = gte;
@@ -330,10 +330,10 @@ class CowdReader implements CowdExtent {
     const grain = gdIndex * this.header.gtEntries + entry;
     const where = `grain ${grain} (grain table ${gdIndex} entry ${entry})`;
     if (this.isMetadataSector(gte)) {
-      throw formatError(this.file, `${where} points into the header or grain directory (sector ${gte})`);
+      throw formatError(this.file, `${where} points into the header or grain directory (sector ${gte})`, gte * SECTOR);
     }
     if (gte * SECTOR + withinGrain + length > this.disk.size) {
-      throw formatError(this.file, `${where} at sector ${gte} lies past the end of the file (${this.disk.size} bytes)`);
+      throw formatError(this.file, `${where} at sector ${gte} lies past the end of the file (${this.disk.size} bytes)`, gte * SECTOR);
     }
     return gte;
   }
@@ -437,9 +437,9 @@ class CowdReader implements CowdExtent {
       const location = `grain directory entry ${gdIndex}`;
       const problem = this.tableLocationProblem(gdIndex, gtSector);
       if (problem) {
-        report.error(location, problem);
+        report.error(location, problem, this.header.gdOffsetSectors * SECTOR + gdIndex * 4);
       } else if (usage && !usage.claim(gtSector, gtSectors)) {
-        report.error(location, `grain table ${gdIndex} at sector ${gtSector} overlaps another grain table`);
+        report.error(location, `grain table ${gdIndex} at sector ${gtSector} overlaps another grain table`, gtSector * SECTOR);
       }
     }
   }
@@ -452,12 +452,13 @@ class CowdReader implements CowdExtent {
       const grainSectors = this.grainSectorsInCapacity(grain);
       if (grainSectors <= 0) continue;
       const location = `grain table ${gdIndex} entry ${entry}`;
+      const entryOffset = (this.directory[gdIndex] ?? 0) * SECTOR + entry * 4;
       if (this.isMetadataSector(gte)) {
-        report.error(location, `grain ${grain} points into the header or grain directory (sector ${gte})`);
+        report.error(location, `grain ${grain} points into the header or grain directory (sector ${gte})`, entryOffset);
       } else if ((gte + grainSectors) * SECTOR > this.disk.size) {
-        report.error(location, `grain ${grain} at sector ${gte} lies past the end of the file (${this.disk.size} bytes)`);
+        report.error(location, `grain ${grain} at sector ${gte} lies past the end of the file (${this.disk.size} bytes)`, entryOffset);
       } else if (usage && !usage.claim(gte, grainSectors)) {
-        report.error(location, `grain ${grain} at sector ${gte} overlaps a grain table or another grain`);
+        report.error(location, `grain ${grain} at sector ${gte} overlaps a grain table or another grain`, gte * SECTOR);
       }
     }
   }

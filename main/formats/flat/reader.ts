@@ -50,6 +50,7 @@ export class FlatExtent implements ExtentReader {
         severity: 'error',
         file: this.file,
         location: `byte ${this.data.size}`,
+        offset: this.data.size,
         message: `file is ${this.data.size} bytes but the extent needs ${this.offsetBytes + this.sizeBytes}: it was cut short`,
       },
     ];

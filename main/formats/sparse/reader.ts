@@ -823,6 +823,7 @@ class SparseReader implements SparseExtent {
     throw formatError(
       this.file,
       `truncated: ${describeGrain(grain, this.header)} at sector ${gte} lies past the end of the file (${this.disk.size} bytes)`,
+      gte * SECTOR,
     );
   }
 
@@ -1186,7 +1187,7 @@ class SparseChecker {
   private checkHostedGrain(grain: number, gte: number, location: string | undefined): void {
     const sectors = Math.min(this.header.grainSizeSectors, this.header.capacitySectors - grain * this.header.grainSizeSectors);
     if ((gte + sectors) * SECTOR > this.disk.size) {
-      this.report.error(location, `${describeGrain(grain, this.header)} at sector ${gte} lies past the end of the file (${this.disk.size} bytes)`);
+      this.report.error(location, `${describeGrain(grain, this.header)} at sector ${gte} lies past the end of the file (${this.disk.size} bytes)`, gte * SECTOR);
       return;
     }
     this.claim(gte, sectors, describeGrain(grain, this.header), location);
@@ -1200,13 +1201,13 @@ class SparseChecker {
     const got = this.disk.readAtMost(head, sector * SECTOR);
     const lba = grain * this.header.grainSizeSectors;
     if (got < MARKER_HEAD_BYTES) {
-      this.report.error(location, `truncated: grain at LBA ${lba} (marker at sector ${sector}) lies past the end of the file (${this.disk.size} bytes)`);
+      this.report.error(location, `truncated: grain at LBA ${lba} (marker at sector ${sector}) lies past the end of the file (${this.disk.size} bytes)`, sector * SECTOR);
       return;
     }
     const marker = { lba: head.readBigUInt64LE(0), compressedBytes: head.readUInt32LE(8) };
     const problem = stream.markerProblem(grain, sector, marker);
     if (problem) {
-      this.report.error(location, problem);
+      this.report.error(location, problem, sector * SECTOR);
       return;
     }
     const data = head.subarray(MARKER_HEAD_BYTES);
@@ -1220,7 +1221,7 @@ class SparseChecker {
   private claim(sector: number, count: number, what: string, location: string | undefined): void {
     if (!this.usage || count <= 0) return;
     if (!this.usage.claim(sector, count)) {
-      this.report.error(location, `${what} at sector ${sector} overlaps metadata or a grain stored at the same place`);
+      this.report.error(location, `${what} at sector ${sector} overlaps metadata or a grain stored at the same place`, sector * SECTOR);
     }
   }
 }
