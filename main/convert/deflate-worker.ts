@@ -14,9 +14,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
+import { SECTOR } from '../formats/extent.js';
 import type { DeflateReply, DeflateRequest, DeflateWorkerData } from './deflate-pool.js';
 
-const SECTOR = 512;
 const MARKER_HEAD = 12;
 const PROBE_SLICE = 256;
 const PROBE_BLOCK = 4096;

@@ -3,7 +3,9 @@
  * VMware, QEMU and VirtualBox all lay a fresh extent out this way; the converter, `extend` and
  * backup segments all write through here.
  */
-export const SECTOR = 512;
+import { SECTOR } from '../extent.js';
+
+export { SECTOR };
 /** 64 KiB grains, as VMware writes hosted sparse and streamOptimized extents. */
 export const GRAIN_SECTORS = 128;
 export const GTES_PER_GT = 512;
