@@ -28,6 +28,8 @@ export interface ExtentInfo {
   access: string;
   sectors: number;
   offset: number;
+  /** Set for an extent on a host device (`/dev/sdb`, `\\.\PhysicalDrive1`): whether it can be read here. */
+  device?: { readable: boolean };
 }
 
 /** Where a link's parent was named, when it has one. */

@@ -16,10 +16,11 @@ import { humanBytes, json, table } from './format.js';
 interface ReadOptions {
   json?: boolean;
   ignoreCid?: boolean;
+  allowDevices?: boolean;
 }
 
 function withChain<T>(disk: string, options: ReadOptions, use: (chain: Chain) => T): T {
-  const chain = openChain(disk, { ignoreCid: options.ignoreCid === true });
+  const chain = openChain(disk, { ignoreCid: options.ignoreCid === true, allowDevices: options.allowDevices === true });
   try {
     return use(chain);
   } finally {
@@ -32,6 +33,7 @@ function print(text: string): void {
 }
 
 const IGNORE_CID = ['--ignore-cid', "read a child even when its parentCID differs from its parent's CID"] as const;
+const ALLOW_DEVICES = ['--allow-devices', 'read extents on host devices (/dev/...) that a descriptor names'] as const;
 
 export function addReadCommands(program: Command): void {
   program
@@ -40,6 +42,7 @@ export function addReadCommands(program: Command): void {
     .argument('<disk>', 'a .vmdk descriptor, sparse or COWD file, .dsk or .REDO log')
     .option('--json', 'print the DiskInfo object as JSON')
     .option(...IGNORE_CID)
+    .option(...ALLOW_DEVICES)
     .action((disk: string, options: ReadOptions) => {
       const info = withChain(disk, options, diskInfo);
       print(options.json ? json(info) : infoText(info));
@@ -51,6 +54,7 @@ export function addReadCommands(program: Command): void {
     .argument('<disk>')
     .option('--json', 'print the geometry report as JSON')
     .option(...IGNORE_CID)
+    .option(...ALLOW_DEVICES)
     .action((disk: string, options: ReadOptions) => {
       const report = withChain(disk, options, geometryReport);
       print(options.json ? json(report) : geometryText(report));
@@ -63,13 +67,14 @@ export function addReadCommands(program: Command): void {
     .option('--json', 'print a JSON array of {start, length, state, layer, file}')
     .option('--all', 'also list ranges no link holds (they read as zeros)')
     .option(...IGNORE_CID)
+    .option(...ALLOW_DEVICES)
     .action((disk: string, options: ReadOptions & { all?: boolean }) => {
       withChain(disk, options, (chain) => printMap(chain, options.json === true, options.all === true));
     });
 
   program
     .command('check')
-    .description('check the structure of every link: exit 0 clean, 1 problems found, 2 cannot open')
+    .description('check the structure of every link: exit 0 clean (warnings allowed), 1 errors found, 2 cannot open')
     .argument('<disk>')
     .option('--json', 'print the check report as JSON')
     .action((disk: string, options: ReadOptions) => {
@@ -86,7 +91,8 @@ export function addReadCommands(program: Command): void {
         for (const p of report.problems) print(`${p.severity}: ${p.file}${p.location ? ` (${p.location})` : ''}: ${p.message}`);
         print(`${report.errors} error(s), ${report.warnings} warning(s)`);
       }
-      if (report.problems.length > 0) process.exitCode = 1;
+      // A warning alone (an IDE geometry over the cap, an unclean shutdown flag) is not a failure.
+      if (report.errors > 0) process.exitCode = 1;
     });
 
   program
@@ -95,11 +101,12 @@ export function addReadCommands(program: Command): void {
     .argument('<disk>')
     .option('--force', 'write even when stdout is a terminal')
     .option(...IGNORE_CID)
+    .option(...ALLOW_DEVICES)
     .action(async (disk: string, options: ReadOptions & { force?: boolean }) => {
       if (process.stdout.isTTY && !options.force) {
         throw usageError('refusing to write disk bytes to a terminal: pipe or redirect stdout (or use --force)');
       }
-      const chain = openChain(disk, { ignoreCid: options.ignoreCid === true });
+      const chain = openChain(disk, { ignoreCid: options.ignoreCid === true, allowDevices: options.allowDevices === true });
       try {
         await writeAll(flatChunks(chain));
       } finally {
@@ -173,8 +180,9 @@ function layerText(layer: LayerInfo, index: number, dir: string): string[] {
     lines.push(`      raw device mapping, ${mode} mode, mapping file ${rel(layer.rdm.mapping)}: the data is on the ESX host's LUN`);
   }
   for (const e of layer.extents) {
-    const file = e.path === null ? '' : ` ${rel(e.path)}`;
-    lines.push(`      extent ${e.access} ${e.sectors} ${e.type}${file}${e.offset ? ` offset ${e.offset}` : ''}`);
+    const file = e.path === null ? '' : ` ${e.device ? e.path : rel(e.path)}`;
+    const device = e.device ? (e.device.readable ? '  (device)' : '  (device, not readable here)') : '';
+    lines.push(`      extent ${e.access} ${e.sectors} ${e.type}${file}${e.offset ? ` offset ${e.offset}` : ''}${device}`);
   }
   for (const w of layer.warnings) lines.push(`      warning: ${w}`);
   return lines;

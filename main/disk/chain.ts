@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { chainError, DiskchainError } from '../../shared/errors.js';
 import type { Problem } from '../../shared/types.js';
 import { formatCid, NO_PARENT_CID } from '../formats/descriptor.js';
-import { hostFiles, type FileSource } from '../io/file-source.js';
+import { hostFileSource, hostFiles, type FileSource } from '../io/file-source.js';
 import { openLink, type Link } from './link.js';
 
 export interface OpenOptions {
@@ -10,6 +10,8 @@ export interface OpenOptions {
   ignoreCid?: boolean;
   /** Where the files are read from; the host's file system by default. */
   source?: FileSource;
+  /** Read extents on host devices that a descriptor names (untrusted input: off by default). */
+  allowDevices?: boolean;
 }
 
 /** A run of the flattened disk and the link that decides it. */
@@ -105,7 +107,7 @@ export function openChain(filePath: string, options: OpenOptions = {}): Chain {
   const problems: Problem[] = [];
   const seen = new Set<string>();
   try {
-    const source = options.source ?? hostFiles;
+    const source = options.source ?? (options.allowDevices ? hostFileSource({ allowDevices: true }) : hostFiles);
     let link: Link | null = openLink(filePath, source);
     while (link) {
       links.push(link);
@@ -145,7 +147,7 @@ export function checkCid(child: Link, parent: Link): Problem | null {
   const message =
     expected === NO_PARENT_CID
       ? `${childName} says it has no parent (parentCID ffffffff) but names ${parentName} as one`
-      : `parent ${parentName} was modified after ${childName} was made (${childName} expects parent CID ${formatCid(expected)}, ${parentName} has CID ${formatCid(actual)})`;
+      : `parent ${parentName} was modified after ${childName} was made (${childName} expects parent CID ${child.descriptor?.parentCidText ?? formatCid(expected)}, ${parentName} has CID ${parent.descriptor?.cidText ?? formatCid(actual)})`;
   return { severity: 'error', file: child.path, location: 'descriptor parentCID', message };
 }
 

@@ -16,7 +16,7 @@ import type { ExtentReader } from '../formats/extent.js';
 import { UnreachableDeviceExtent, ZeroExtent } from '../formats/flat/reader.js';
 import type { SparseExtent } from '../formats/sparse/reader.js';
 import { DiskFile } from '../io/disk-file.js';
-import { hostFiles, type FileSource } from '../io/file-source.js';
+import { DEVICE_REFUSED, hostFiles, type FileSource } from '../io/file-source.js';
 import { ConcatExtent, type Piece } from './concat.js';
 
 /**
@@ -147,7 +147,9 @@ function descriptorLink(abs: string, text: string, d: Descriptor, embedded: Spar
   const warnings = [...d.warnings];
   try {
     for (const line of d.extents) {
-      const extentPath = line.fileName === undefined ? null : resolveExtentPath(dir, line.fileName, source);
+      // Device paths stay as written (`\\.\PhysicalDrive1` is no file beside the descriptor).
+      const extentPath =
+        line.fileName === undefined ? null : DEVICE_PATH.test(line.fileName) ? line.fileName : resolveExtentPath(dir, line.fileName, source);
       // A monolithicSparse file that was renamed still names its old self: one extent is the file itself.
       const self = embedded !== null && (d.extents.length === 1 || (extentPath !== null && source.realpath(extentPath) === source.realpath(abs)));
       const reader: ExtentReader = self && embedded ? embedded : openExtent(abs, line, extentPath, source);
@@ -161,6 +163,7 @@ function descriptorLink(abs: string, text: string, d: Descriptor, embedded: Spar
       extents.push({
         // The file the reader opened: writers open this path, never the (possibly stale) name.
         path: self ? abs : extentPath,
+        ...(extentPath !== null && isDevice(extentPath, source) ? { device: { readable: !(reader instanceof UnreachableDeviceExtent) } } : {}),
         type: line.type,
         access: line.access,
         sectors: line.sizeSectors,
@@ -191,12 +194,25 @@ function descriptorLink(abs: string, text: string, d: Descriptor, embedded: Spar
   };
 }
 
-/** Relative names are relative to the descriptor; a Windows or foreign absolute path falls back to its base name. */
-function resolveExtentPath(dir: string, name: string, source: FileSource): string {
+/**
+ * Where an extent name points, in the order tried (§1.5): the name as written (a file unzipped
+ * from a Windows archive may really be called `w\\lit-flat.vmdk`), then with `\\` read as a
+ * separator. Relative names are relative to the descriptor; a Windows or foreign absolute path
+ * falls back to its base name beside it.
+ */
+function extentCandidates(dir: string, name: string): string[] {
+  const out = [path.isAbsolute(name) ? name : path.resolve(dir, name)];
   const unix = name.replace(/\\/g, '/');
-  if (path.isAbsolute(unix) && source.stat(unix) !== null) return unix;
-  if (path.isAbsolute(unix) || /^[A-Za-z]:\//.test(unix)) return path.join(dir, path.posix.basename(unix));
-  return path.resolve(dir, unix);
+  if (path.isAbsolute(unix)) out.push(unix, path.join(dir, path.posix.basename(unix)));
+  else if (/^[A-Za-z]:\//.test(unix)) out.push(path.join(dir, path.posix.basename(unix)));
+  else out.push(path.resolve(dir, unix));
+  return [...new Set(out)];
+}
+
+/** The first candidate that exists, or the last one tried (whose open then names them all). */
+function resolveExtentPath(dir: string, name: string, source: FileSource): string {
+  const candidates = extentCandidates(dir, name);
+  return candidates.find((c) => source.stat(c) !== null) ?? candidates[candidates.length - 1]!;
 }
 
 const DEVICE_PATH = /^(\/dev\/|\/vmfs\/devices\/|\\\\\.\\)/i;
@@ -217,13 +233,17 @@ function openExtent(descriptorPath: string, line: ExtentLine, extentPath: string
   }
   let file: DiskFile;
   try {
-    file = DiskFile.open(DEVICE_PATH.test(name) ? name : extentPath, source);
+    file = DiskFile.open(extentPath, source);
   } catch (e) {
+    if (e instanceof DiskchainError && e.message === DEVICE_REFUSED) {
+      return new UnreachableDeviceExtent(name, sizeBytes, `extent on device "${name}": devices named by a descriptor are read only with --allow-devices`);
+    }
     if (DEVICE_PATH.test(name)) {
       return new UnreachableDeviceExtent(name, sizeBytes, `device "${name}" is not reachable on this machine`);
     }
     if (e instanceof DiskchainError && e.code === 'E_NOTFOUND') {
-      throw new DiskchainError('E_NOTFOUND', `extent file "${name}" named by the descriptor is missing`, descriptorPath);
+      const tried = extentCandidates(path.dirname(descriptorPath), name).map((c) => path.relative(path.dirname(descriptorPath), c) || c);
+      throw new DiskchainError('E_NOTFOUND', `extent file "${name}" named by the descriptor is missing (looked for ${tried.join(', ')})`, descriptorPath);
     }
     throw e;
   }
@@ -237,6 +257,10 @@ function openExtent(descriptorPath: string, line: ExtentLine, extentPath: string
 
 function openExtentData(file: DiskFile, line: ExtentLine, sizeBytes: number): ExtentReader {
   return extentDriver(line.type, file).open(file, { sizeBytes, offsetBytes: line.offsetSectors * 512 });
+}
+
+function isDevice(p: string, source: FileSource): boolean {
+  return DEVICE_PATH.test(p) || source.stat(p)?.kind === 'device';
 }
 
 /** A number from a link's binary header (COWD `generation`, `freeSector`…), when it has one. */

@@ -23,6 +23,9 @@ export interface Descriptor {
   encoding: string;
   cid?: number;
   parentCid?: number;
+  /** CID and parentCID as written (Xen Orchestra writes decimal ones), for showing. */
+  cidText?: string;
+  parentCidText?: string;
   createType: string;
   parentFileNameHint?: string;
   isNativeSnapshot?: string;
@@ -53,6 +56,7 @@ KNOWN_CREATE_TYPES.set('2gbmaxextentflat', 'twoGbMaxExtentFlat');
  * or a comment sets `version=` or `encoding=` (kiwi puts encoding first, §1.2).
  */
 export function looksLikeDescriptor(head: Uint8Array): boolean {
+  head = withoutBom(head);
   if (hasBinaryBytes(head)) return false;
   const text = Buffer.from(head).toString('latin1');
   for (const raw of text.split('\n')) {
@@ -61,6 +65,13 @@ export function looksLikeDescriptor(head: Uint8Array): boolean {
     return /^(version|encoding)\s*=/i.test(line);
   }
   return false;
+}
+
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
+
+/** Windows editors start a saved descriptor with a UTF-8 byte-order mark; it is not part of the text. */
+function withoutBom(bytes: Uint8Array): Uint8Array {
+  return UTF8_BOM.every((b, i) => bytes[i] === b) ? bytes.subarray(UTF8_BOM.length) : bytes;
 }
 
 /** NUL ends an embedded descriptor; other control bytes besides tab/CR/LF mean binary data. */
@@ -74,6 +85,7 @@ export function hasBinaryBytes(head: Uint8Array): boolean {
 
 /** Decodes descriptor bytes: stops at the first NUL, honours `encoding="…"` (§1.2). */
 export function decodeDescriptor(bytes: Uint8Array): string {
+  bytes = withoutBom(bytes);
   const nul = bytes.indexOf(0);
   const body = nul >= 0 ? bytes.subarray(0, nul) : bytes;
   const latin = Buffer.from(body).toString('latin1');
@@ -200,10 +212,12 @@ function parseHeaderLine(d: Descriptor, line: string, file: string, where: strin
       d.encoding = value;
       break;
     case 'cid':
-      d.cid = parseCid(value, file, where, 'CID');
+      d.cid = parseCid(value, d.warnings, where, 'CID');
+      d.cidText = value;
       break;
     case 'parentcid':
-      d.parentCid = parseCid(value, file, where, 'parentCID');
+      d.parentCid = parseCid(value, d.warnings, where, 'parentCID');
+      d.parentCidText = value;
       break;
     case 'createtype':
       d.createType = KNOWN_CREATE_TYPES.get(value.toLowerCase()) ?? value;
@@ -224,11 +238,20 @@ function parseHeaderLine(d: Descriptor, line: string, file: string, where: strin
   return key;
 }
 
-/** CIDs are hex, possibly fewer than 8 digits (QEMU writes them with %x, §1.3). */
-export function parseCid(value: string, file: string, where: string, name: string): number {
-  const v = value.replace(/^0x/i, '');
-  if (!/^[0-9a-f]{1,8}$/i.test(v)) throw formatError(file, `${where}: ${name} "${value}" is not an 8-digit hex number`);
-  return parseInt(v, 16) >>> 0;
+/**
+ * CIDs are hex, possibly fewer than 8 digits (QEMU writes them with %x, §1.3); Xen Orchestra
+ * writes decimal ones (`CID=417673188`). A CID is an identifier, not a checksum, so anything is
+ * taken: hex when it can be, else the decimal number's low 32 bits, else a hash of the text. A
+ * child's parentCID and its parent's CID go through this same parse, so such chains still link.
+ */
+export function parseCid(value: string, warnings: string[], where: string, name: string): number {
+  const v = value.trim().replace(/^0x/i, '');
+  if (/^[0-9a-f]{1,8}$/i.test(v)) return parseInt(v, 16) >>> 0;
+  if (/^\d{1,15}$/.test(v)) return Number(v) % 2 ** 32;
+  warnings.push(`${where}: ${name} "${clip(value)}" is neither hex nor decimal; compared as text`);
+  let hash = 0x811c9dc5;
+  for (const c of v) hash = Math.imul(hash ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return hash;
 }
 
 export const formatCid = (cid: number): string => (cid >>> 0).toString(16).padStart(8, '0');

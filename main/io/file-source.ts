@@ -84,6 +84,23 @@ class HostFile implements RandomAccessFile {
   }
 }
 
+/**
+ * Opening a FIFO blocks until a writer comes, a socket fails oddly and a directory is no disk:
+ * a descriptor is untrusted input, so anything but a regular file is refused before open.
+ * Devices are opened only where a caller asked for them (see DeviceAccess in disk/link.ts).
+ */
+function refuseSpecialFile(path: string, allowDevices: boolean): void {
+  const st = fs.statSync(path, { throwIfNoEntry: false });
+  if (!st || st.isFile()) return;
+  if (st.isBlockDevice() || st.isCharacterDevice()) {
+    if (allowDevices) return;
+    throw new DiskchainError('E_UNSUPPORTED', DEVICE_REFUSED, path);
+  }
+  if (st.isDirectory()) throw new DiskchainError('E_FORMAT', 'is a directory, not a disk file', path);
+  const what = st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : 'not a regular file';
+  throw new DiskchainError('E_FORMAT', `is ${what}, not a disk file`, path);
+}
+
 function kindOf(st: fs.Stats): FileKind {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'directory';
@@ -91,10 +108,49 @@ function kindOf(st: fs.Stats): FileKind {
   return 'other';
 }
 
-/** The machine's own file system. */
-export const hostFiles: FileSource = {
-  name: 'host',
-  open(path, mode) {
+/**
+ * The machine's own file system. Devices (`/dev/loop0`) are refused unless `allowDevices`: a
+ * descriptor is untrusted input and may name any device; the user opts in (`--allow-devices`).
+ */
+export function hostFileSource(options: { allowDevices: boolean }): FileSource {
+  return {
+    name: options.allowDevices ? 'host (devices allowed)' : 'host',
+    open: (path, mode) => openHostFile(path, mode, options.allowDevices),
+    stat: hostStat,
+    realpath: hostRealpath,
+  };
+}
+
+function hostStat(path: string): FileStat | null {
+  const st = fs.statSync(path, { throwIfNoEntry: false });
+  return st ? { kind: kindOf(st), size: st.size, mtimeMs: st.mtimeMs } : null;
+}
+
+function hostRealpath(path: string): string {
+  try {
+    return fs.realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Bytes of a block device (fstat says 0): Linux tells it in /sys/dev/block/MAJOR:MINOR/size, in sectors. */
+function deviceBytes(st: fs.Stats): number {
+  const rdev = st.rdev;
+  const major = Math.floor(rdev / 256) % 4096;
+  const minor = (rdev % 256) + Math.floor(rdev / 1048576) * 256;
+  try {
+    return Number(fs.readFileSync(`/sys/dev/block/${major}:${minor}/size`, 'utf8').trim()) * 512;
+  } catch {
+    return 0;
+  }
+}
+
+export const hostFiles: FileSource = hostFileSource({ allowDevices: false });
+
+function openHostFile(path: string, mode: 'read' | 'write', allowDevices: boolean): RandomAccessFile {
+  {
+    refuseSpecialFile(path, allowDevices);
     let fd: number;
     try {
       fd = fs.openSync(path, mode === 'write' ? 'r+' : 'r');
@@ -104,24 +160,15 @@ export const hostFiles: FileSource = {
     try {
       const st = fs.fstatSync(fd);
       if (st.isDirectory()) throw new DiskchainError('E_FORMAT', 'is a directory, not a disk file', path);
-      return new HostFile(fd, st.size, path);
+      return new HostFile(fd, st.isBlockDevice() ? deviceBytes(st) : st.size, path);
     } catch (e) {
       fs.closeSync(fd);
       throw e;
     }
-  },
-  stat(path) {
-    const st = fs.statSync(path, { throwIfNoEntry: false });
-    return st ? { kind: kindOf(st), size: st.size, mtimeMs: st.mtimeMs } : null;
-  },
-  realpath(path) {
-    try {
-      return fs.realpathSync(path);
-    } catch {
-      return path;
-    }
-  },
-};
+  }
+}
+
+export const DEVICE_REFUSED = 'is a device: a descriptor may name any device, so devices are read only with --allow-devices';
 
 export function ioError(path: string, e: unknown): DiskchainError {
   const err = e as NodeJS.ErrnoException;

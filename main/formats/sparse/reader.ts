@@ -271,7 +271,16 @@ function directoryEntries(header: SparseHeader): number {
 
 function resolveHosted(file: DiskFile, header: SparseHeader): GrainIndex {
   if (header.gdOffsetSectors === GD_AT_END_SECTOR) {
-    throw formatError(file.path, 'grain directory "at end" (GD_AT_END, header byte 56) is only valid in a streamOptimized file');
+    // VMware tooling writes plain monolithicSparse files this way too: the real header is in a
+    // footer at the end (footer marker, header, end-of-stream marker), as in a stream (§3.3).
+    const footer = readFooter(file);
+    if (typeof footer === 'string') {
+      throw formatError(file.path, `the grain directory is "at end" (GD_AT_END, header byte 56) but the footer cannot be used: ${footer}`, 56);
+    }
+    const found = openDirectories(file, footer);
+    if ('problem' in found) throw formatError(file.path, `the footer's ${found.problem}`);
+    found.notes.push(...footerDifferences(header, footer));
+    return { ...found, layout: 'hosted' };
   }
   const found = openDirectories(file, header);
   if ('problem' in found) throw formatError(file.path, found.problem);

@@ -70,10 +70,26 @@ describe('descriptor parsing', () => {
     expect(formatErrorOf('hello world\nthis is a note\n')).toMatch(/not a VMDK descriptor.*line 1/);
   });
 
-  it('refuses a descriptor without extents, a bad version, a bad CID and an absurd capacity', () => {
+  it('takes any CID leniently (issue 14): hex, decimal as Xen Orchestra writes it, or text with a warning', () => {
+    const hex = parseDescriptor('version=1\nCID=fffffffe\nRW 8 VMFS "a"\n', F);
+    expect(hex.cid).toBe(0xfffffffe);
+    const decimal = parseDescriptor('version=1\nCID=417673188\nparentCID=417673188\nRW 8 VMFS "a"\n', F);
+    expect(decimal.cid).toBe(decimal.parentCid);
+    expect(decimal.cidText).toBe('417673188');
+    expect(decimal.warnings.filter((w) => w.includes('CID'))).toEqual([]);
+    const text = parseDescriptor('version=1\nCID=xyz\nRW 8 VMFS "a"\n', F);
+    expect(text.warnings.join()).toContain('CID "xyz"');
+  });
+
+  it('skips a UTF-8 byte-order mark before version=', () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('# Disk DescriptorFile\nversion=1\nRW 8 VMFS "a"\n')]);
+    expect(looksLikeDescriptor(bytes)).toBe(true);
+    expect(parseDescriptor(decodeDescriptor(bytes), F).extents).toHaveLength(1);
+  });
+
+  it('refuses a descriptor without extents, a bad version and an absurd capacity', () => {
     expect(formatErrorOf('version=1\ncreateType="vmfs"\n')).toContain('no extents');
     expect(formatErrorOf('version=9\ncreateType="vmfs"\nRW 8 VMFS "a"\n')).toContain('version 9');
-    expect(formatErrorOf('version=1\nCID=xyz\nRW 8 VMFS "a"\n')).toContain('CID');
     expect(formatErrorOf('version=1\nRW 999999999999999 VMFS "a"\n')).toContain('not plausible');
     expect(formatErrorOf('version=1\nRW 8 BOGUS "a"\n')).toContain('unknown extent type');
   });

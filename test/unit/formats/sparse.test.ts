@@ -719,9 +719,9 @@ describe('malformed files fail with E_FORMAT naming the reason', () => {
     expectError(() => open(flags), 'E_UNSUPPORTED', /unknown incompatible flags 0x40000/, flags);
   });
 
-  it('GD_AT_END in a file that is not a stream', () => {
+  it('GD_AT_END in a file that is not a stream and has no footer (issue 14: a footer is read for any sparse)', () => {
     const file = damaged('gd-at-end.vmdk', (f) => patch(f, HEADER_OFFSETS.gdOffset, u64(0xffffffffffffffffn)));
-    expectError(() => open(file), 'E_FORMAT', /only valid in a streamOptimized file/, file);
+    expectError(() => open(file), 'E_FORMAT', /"at end" \(GD_AT_END, header byte 56\) but the footer cannot be used: no footer marker/, file);
   });
 
   it('grain directory past the end with no redundant copy to fall back on', () => {
