@@ -24,7 +24,7 @@ function layers(allowed) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', 'test-results/**'] },
+  { ignores: ['dist/**', 'out/**', 'build/**', 'node_modules/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

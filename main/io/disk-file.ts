@@ -1,5 +1,6 @@
 import { DiskchainError, formatError } from '../../shared/errors.js';
 import { hostFiles, ioError, type FileSource, type RandomAccessFile } from './file-source.js';
+import type { DataRegion } from './holes.js';
 
 /** Largest single metadata read we allow; anything bigger means a header field is lying. */
 export const MAX_METADATA_READ = 64 * 1024 * 1024;
@@ -89,6 +90,11 @@ export class DiskFile {
     for (let done = 0; done < length; done += ZERO_CHUNK.length) {
       this.writeAt(ZERO_CHUNK.subarray(0, Math.min(ZERO_CHUNK.length, length - done)), position + done);
     }
+  }
+
+  /** The ranges of [start, end) that hold data; holes of a thin file are left out (io/holes.ts). */
+  dataRegions(start: number, end: number): DataRegion[] {
+    return this.open().dataRegions?.(start, end) ?? [{ start, end }];
   }
 
   sync(): void {

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { DiskchainError } from '../../shared/errors.js';
+import { dataRegions, type DataRegion } from './holes.js';
 import { writeFully } from './write.js';
 
 export type FileKind = 'file' | 'directory' | 'device' | 'other';
@@ -26,6 +27,8 @@ export interface RandomAccessFile {
   sync?(): void;
   /** Whether the file has holes (its blocks cover less than its size). */
   isThin?(): boolean;
+  /** The ranges within [start, end) that hold data (holes left out); absent: all of it. */
+  dataRegions?(start: number, end: number): DataRegion[];
   close(): void;
 }
 
@@ -75,6 +78,14 @@ class HostFile implements RandomAccessFile {
     const st = fs.fstatSync(this.fd);
     return st.blocks * 512 < st.size;
   }
+
+  /** Holes are only looked for in files that have some (asked once: fstat is cheap, but not free per read). */
+  dataRegions(start: number, end: number): DataRegion[] {
+    this.thin ??= this.isThin();
+    return this.thin ? dataRegions(this.fd, start, end) : [{ start, end }];
+  }
+
+  private thin: boolean | undefined;
 
   close(): void {
     if (this.fd >= 0) {

@@ -22,9 +22,21 @@ export class FlatExtent implements ExtentReader {
     return Math.max(0, Math.min(this.sizeBytes, this.data.size - this.offsetBytes));
   }
 
+  /** Data where the file holds bytes; holes of a thin file (a `truncate -s 4T` raw) read as zeros and say so. */
   blockStatus(offset: number, length: number, backing = false): Run[] {
     const runs: Run[] = [];
-    pushRun(runs, offset, length, 'data', backing ? { file: this.file, position: this.offsetBytes + offset } : undefined);
+    const present = Math.max(offset, Math.min(offset + length, this.presentBytes));
+    let at = offset;
+    for (const region of this.data.dataRegions(this.offsetBytes + offset, this.offsetBytes + present)) {
+      const from = region.start - this.offsetBytes;
+      const to = region.end - this.offsetBytes;
+      pushRun(runs, at, from - at, 'zero');
+      pushRun(runs, from, to - from, 'data', backing ? { file: this.file, position: region.start } : undefined);
+      at = to;
+    }
+    pushRun(runs, at, present - at, 'zero');
+    // Past the end of a cut-short file: data read() refuses, so the damage is not hidden as zeros.
+    pushRun(runs, present, offset + length - present, 'data', backing ? { file: this.file, position: this.offsetBytes + present } : undefined);
     return runs;
   }
 
@@ -39,8 +51,11 @@ export class FlatExtent implements ExtentReader {
     this.data.readAt(buf, this.offsetBytes + offset);
   }
 
+  /** The bytes the file really holds: holes of a thin file do not count. */
   allocatedBytes(): number {
-    return this.sizeBytes;
+    let held = 0;
+    for (const r of this.data.dataRegions(this.offsetBytes, this.offsetBytes + this.presentBytes)) held += r.end - r.start;
+    return held + (this.sizeBytes - this.presentBytes);
   }
 
   check(): Problem[] {
