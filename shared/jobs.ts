@@ -84,7 +84,39 @@ export interface RestoreSpec {
   to?: RestoreKind;
 }
 
-export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec | BackupSpec | RestoreSpec;
+/** `recover`: what a damaged disk still holds, copied into a new disk; lost ranges read as zeros there. */
+export interface RecoverSpec {
+  kind: 'recover';
+  src: string;
+  dst: string;
+  /** Default: monolithicSparse (twoGbMaxExtentSparse above what one hosted sparse file holds). */
+  to?: DiskKind;
+  adapter?: Adapter;
+  segmentBytes?: number;
+  /** Replace existing output files. */
+  force?: boolean;
+  ignoreCid?: boolean;
+}
+
+/** A run of the disk recover could not read: `start` is the first LBA, `length` in 512-byte sectors. */
+export interface LostSectors {
+  start: number;
+  length: number;
+}
+
+/** What recover saved and lost (`diskchain recover --json` prints this). Byte counts unless named otherwise. */
+export interface RecoveryReport {
+  /** In LBA order, merged. */
+  lost: LostSectors[];
+  lostBytes: number;
+  /** Data the source held that was read and copied (zeros it stores as data count too). */
+  savedBytes: number;
+  capacityBytes: number;
+  /** How damage was worked around (redundant grain directory, marker scan), one line each. */
+  notes: string[];
+}
+
+export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec | BackupSpec | RestoreSpec | RecoverSpec;
 
 export interface JobProgress {
   phase: string;
@@ -101,4 +133,6 @@ export interface JobResult {
   outputs: string[];
   /** One line for people, e.g. "folded top.vmdk into base.vmdk". */
   summary: string;
+  /** recover only. */
+  recovery?: RecoveryReport;
 }

@@ -11,6 +11,8 @@ import { openChain, type Chain } from '../disk/chain.js';
 import { dataBytes } from '../disk/source.js';
 import type { SpaceEstimate } from '../io/space.js';
 import { convertSpace } from '../convert/space.js';
+import { defaultKind } from '../convert/recover.js';
+import { openSalvaged } from '../disk/salvage.js';
 import { estimateCommit } from '../mutate/commit-space.js';
 
 /** Grain tables and directory of a sparse link: 4 bytes per 64 KiB grain, and a MiB for the rest. */
@@ -57,6 +59,14 @@ export function estimateSpace(spec: JobSpec): SpaceEstimate {
         basis: "the size of the archive's files (sparse restores need less)",
         purpose: `restore ${path.basename(spec.archiveDir)}`,
       };
+    case 'recover': {
+      const { chain } = openSalvaged(spec.src, { ignoreCid: spec.ignoreCid === true });
+      try {
+        return convertSpace(chain, { kind: 'convert', src: spec.src, dst: spec.dst, to: spec.to ?? defaultKind(chain.capacityBytes) });
+      } finally {
+        chain.close();
+      }
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import type { JobResult, JobSpec } from '../../shared/jobs.js';
 import { backupJob } from '../backup/backup.js';
 import { restoreJob } from '../backup/restore.js';
 import { convertJob } from '../convert/convert.js';
+import { recoverJob } from '../convert/recover.js';
 import { extendJob } from '../mutate/extend.js';
 import { commitJob } from '../mutate/commit.js';
 import { snapshotJob } from '../mutate/snapshot.js';
@@ -22,5 +23,7 @@ export function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
       return backupJob(spec, ctx);
     case 'restore':
       return restoreJob(spec, ctx);
+    case 'recover':
+      return recoverJob(spec, ctx);
   }
 }

@@ -215,6 +215,8 @@ function titleOf(kind: JobRecord['kind'], spec: JobSpec): string {
       return `back up ${path.basename(spec.source)} → ${path.basename(spec.archiveDir)}`;
     case 'restore':
       return `restore ${path.basename(spec.archiveDir)} → ${spec.destDir}`;
+    case 'recover':
+      return `recover ${path.basename(spec.src)} → ${path.basename(spec.dst)}`;
   }
 }
 

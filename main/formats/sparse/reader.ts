@@ -101,6 +101,11 @@ export interface OpenSparseOptions {
    * grains go, the rest as unallocated. Default: refuse it, since the missing grains would read as zeros.
    */
   salvageTruncatedStream?: boolean;
+  /**
+   * Hosted: where a grain table entry is unusable (zeroed, or pointing outside the grain area or
+   * the file) take the redundant table's entry instead (recover). Default: the primary alone, as VMware reads.
+   */
+  redundantWhereBad?: boolean;
 }
 
 export function isSparseMagic(buf: Uint8Array): boolean {
@@ -110,7 +115,7 @@ export function isSparseMagic(buf: Uint8Array): boolean {
 export function openSparseExtent(file: DiskFile, options: OpenSparseOptions = {}): SparseExtent {
   const header = parseSparseHeader(readHeaderSector(file), file.path, 'header');
   const embeddedDescriptor = readEmbeddedDescriptor(file, header);
-  const index = header.flags & FLAG_COMPRESSED ? resolveStream(file, header, options) : resolveHosted(file, header);
+  const index = header.flags & FLAG_COMPRESSED ? resolveStream(file, header, options) : resolveHosted(file, header, options);
   return new SparseReader(file, index, embeddedDescriptor);
 }
 
@@ -269,7 +274,7 @@ function directoryEntries(header: SparseHeader): number {
   return Math.ceil(grainCount(header) / header.numGTEsPerGT);
 }
 
-function resolveHosted(file: DiskFile, header: SparseHeader): GrainIndex {
+function resolveHosted(file: DiskFile, header: SparseHeader, options: OpenSparseOptions = {}): GrainIndex {
   if (header.gdOffsetSectors === GD_AT_END_SECTOR) {
     // VMware tooling writes plain monolithicSparse files this way too: the real header is in a
     // footer at the end (footer marker, header, end-of-stream marker), as in a stream (§3.3).
@@ -277,12 +282,12 @@ function resolveHosted(file: DiskFile, header: SparseHeader): GrainIndex {
     if (typeof footer === 'string') {
       throw formatError(file.path, `the grain directory is "at end" (GD_AT_END, header byte 56) but the footer cannot be used: ${footer}`, 56);
     }
-    const found = openDirectories(file, footer);
+    const found = openDirectories(file, footer, options);
     if ('problem' in found) throw formatError(file.path, `the footer's ${found.problem}`);
     found.notes.push(...footerDifferences(header, footer));
     return { ...found, layout: 'hosted' };
   }
-  const found = openDirectories(file, header);
+  const found = openDirectories(file, header, options);
   if ('problem' in found) throw formatError(file.path, found.problem);
   return { ...found, layout: 'hosted' };
 }
@@ -305,7 +310,7 @@ function resolveStream(file: DiskFile, header: SparseHeader, options: OpenSparse
 type Directories = Omit<GrainIndex, 'layout'>;
 
 /** The primary directory, or the redundant one when the primary cannot be read (as vmdk-forensic recovers). */
-function openDirectories(file: DiskFile, header: SparseHeader): Directories | { problem: string } {
+function openDirectories(file: DiskFile, header: SparseHeader, options: OpenSparseOptions = {}): Directories | { problem: string } {
   const entries = directoryEntries(header);
   const primaryProblem = directoryProblem(file, header.gdOffsetSectors, entries, 'grain directory');
   const hasRedundant = (header.flags & FLAG_REDUNDANT_GD) !== 0;
@@ -317,6 +322,10 @@ function openDirectories(file: DiskFile, header: SparseHeader): Directories | { 
   if (primaryProblem === undefined) {
     const notes: Note[] = hasRedundant && redundantProblem ? [{ severity: 'error', location: 'header byte 48', message: redundantProblem }] : [];
     const spare = hasRedundant && !redundantProblem ? { spareDirectorySector: header.rgdOffsetSectors } : {};
+    if (options.redundantWhereBad && hasRedundant && !redundantProblem) {
+      const tables = new MergedTables(open(header.gdOffsetSectors), open(header.rgdOffsetSectors), header, file.size);
+      return { header, tables, notes };
+    }
     return { header, tables: open(header.gdOffsetSectors), notes, ...spare };
   }
   if (!hasRedundant || redundantProblem !== undefined) return { problem: primaryProblem };
@@ -479,6 +488,74 @@ class DirectoryTables implements GrainTables {
   clear(): void {
     this.cache.clear();
   }
+}
+
+/**
+ * The primary tables with the redundant ones filling in (redundantWhereBad): per entry, the primary
+ * unless it is unusable and the redundant copy holds a grain inside the file. A healthy file's
+ * copies are equal, so this reads as the primary does.
+ */
+class MergedTables implements GrainTables {
+  private readonly cache = new LruCache<Uint32Array>(GT_CACHE_TABLES);
+  private readonly grainBytes: number;
+
+  constructor(
+    private readonly primary: DirectoryTables,
+    private readonly spare: DirectoryTables,
+    private readonly header: SparseHeader,
+    private readonly fileBytes: number,
+  ) {
+    this.grainBytes = header.grainSizeSectors * SECTOR;
+  }
+
+  get count(): number {
+    return this.primary.count;
+  }
+
+  get(gdIndex: number): Uint32Array | undefined {
+    const cached = this.cache.get(gdIndex);
+    if (cached) return cached;
+    const spare = readable(this.spare, gdIndex);
+    if (!spare) return this.primary.get(gdIndex);
+    const primary = readable(this.primary, gdIndex);
+    const merged = primary ? primary.map((gte, i) => this.pick(gte, spare[i] ?? 0)) : spare;
+    this.cache.set(gdIndex, merged);
+    return merged;
+  }
+
+  /** A grain inside the file wins; of two unusable entries, "no grain" beats a pointer to nowhere. */
+  private pick(primary: number, spare: number): number {
+    if (this.usable(primary)) return primary;
+    if (this.usable(spare)) return spare;
+    return primary > GTE_ZERO_GRAIN && spare <= GTE_ZERO_GRAIN ? spare : primary;
+  }
+
+  private usable(gte: number): boolean {
+    return gte > GTE_ZERO_GRAIN && gte >= this.header.overheadSectors && gte * SECTOR + this.grainBytes <= this.fileBytes;
+  }
+
+  problem(gdIndex: number): string | undefined {
+    return this.spare.problem(gdIndex) === undefined ? undefined : this.primary.problem(gdIndex);
+  }
+
+  sectorOf(gdIndex: number): number {
+    return this.primary.sectorOf(gdIndex) || this.spare.sectorOf(gdIndex);
+  }
+
+  nextTable(gdIndex: number): number {
+    return Math.min(this.primary.nextTable(gdIndex), this.spare.nextTable(gdIndex));
+  }
+
+  clear(): void {
+    this.cache.clear();
+    this.primary.clear();
+    this.spare.clear();
+  }
+}
+
+/** A table that can be read, else undefined (no table, or one past the end of the file). */
+function readable(tables: DirectoryTables, gdIndex: number): Uint32Array | undefined {
+  return tables.problem(gdIndex) === undefined ? tables.get(gdIndex) : undefined;
 }
 
 /** Tables synthesized from a marker scan: grain numbers and marker sectors, sorted by grain. */
