@@ -56,6 +56,13 @@ export interface LayerInfo {
   rdm?: { mode: 'virtual' | 'physical'; mapping: string };
 }
 
+/** Data a disk has lost (a table or grain past the end of a file, a cut flat extent): the verdict at open. */
+export interface Damage {
+  lostBytes: number;
+  /** Virtual byte ranges and the link (0 = the disk named) that lost them; at most 1000 listed. */
+  ranges: Array<{ offset: number; length: number; layer: number }>;
+}
+
 export interface DiskInfo {
   path: string;
   createType: string;
@@ -65,6 +72,8 @@ export interface DiskInfo {
   /** layers[0] is the disk named; the last is the base. */
   layers: LayerInfo[];
   problems: Problem[];
+  /** Set when the disk has lost data (see Damage); null when intact. */
+  damage: Damage | null;
 }
 
 export interface GeometryReport {

@@ -19,6 +19,7 @@ interface ReadOptions {
   allowDevices?: boolean;
 }
 
+/** A damaged disk gets the same one-line verdict from info, geometry, map and cat; check lists what it lost. */
 function withChain<T>(disk: string, options: ReadOptions, use: (chain: Chain) => T): T {
   const chain = openChain(disk, { ignoreCid: options.ignoreCid === true, allowDevices: options.allowDevices === true });
   try {

@@ -3,6 +3,7 @@ import { chainError, DiskchainError } from '../../shared/errors.js';
 import type { Problem } from '../../shared/types.js';
 import { formatCid, NO_PARENT_CID } from '../formats/descriptor.js';
 import { hostFileSource, hostFiles, type FileSource } from '../io/file-source.js';
+import { damageError, linksDamage } from './damage.js';
 import { openLink, type Link } from './link.js';
 
 export interface OpenOptions {
@@ -12,6 +13,11 @@ export interface OpenOptions {
   source?: FileSource;
   /** Read extents on host devices that a descriptor names (untrusted input: off by default). */
   allowDevices?: boolean;
+  /**
+   * Open a disk that lost data (damage.ts) instead of refusing it: for the commands that report
+   * damage (info, check, map) or work around it (recover).
+   */
+  acceptDamage?: boolean;
 }
 
 /** A run of the flattened disk and the link that decides it. */
@@ -132,6 +138,13 @@ export function openChain(filePath: string, options: OpenOptions = {}): Chain {
   } catch (e) {
     for (const l of links) l.data.close();
     throw e;
+  }
+  if (!options.acceptDamage) {
+    const damage = linksDamage(links);
+    if (damage) {
+      for (const l of links) l.data.close();
+      throw damageError(links[0]!.path, damage, links[0]!.capacityBytes);
+    }
   }
   return new Chain(links, problems);
 }

@@ -1,4 +1,4 @@
-import { pushRun, type Backing, type ExtentReader, type Problem, type Run } from '../formats/extent.js';
+import { pushLost, pushRun, type Backing, type ExtentReader, type LostRange, type Problem, type Run } from '../formats/extent.js';
 
 export interface Piece {
   /** Bytes this piece covers in the link, per its descriptor line. */
@@ -51,6 +51,18 @@ export class ConcatExtent implements ExtentReader {
       if (inside > 0) piece.reader.read(target.subarray(0, inside), pieceOffset);
       target.fill(0, inside);
     });
+  }
+
+  lostRanges(): LostRange[] {
+    const lost: LostRange[] = [];
+    this.pieces.forEach((piece, i) => {
+      const held = Math.min(piece.sizeBytes, piece.reader.sizeBytes);
+      for (const r of piece.reader.lostRanges?.() ?? []) {
+        const end = Math.min(r.offset + r.length, held);
+        if (end > r.offset) pushLost(lost, this.starts[i]! + r.offset, end - r.offset);
+      }
+    });
+    return lost;
   }
 
   allocatedBytes(): number {

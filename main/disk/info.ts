@@ -1,7 +1,9 @@
+import { DiskchainError } from '../../shared/errors.js';
 import type { DiskInfo, LayerInfo } from '../../shared/types.js';
 import { formatCid } from '../formats/descriptor.js';
 import type { Chain } from './chain.js';
 import { adapterTypeOf, geometryReport } from './geometry.js';
+import { linksDamage } from './damage.js';
 import type { Link } from './link.js';
 
 export function diskInfo(chain: Chain): DiskInfo {
@@ -14,6 +16,7 @@ export function diskInfo(chain: Chain): DiskInfo {
     adapterType: adapterTypeOf(chain),
     layers: chain.links.map(layerInfo),
     problems: chain.problems,
+    damage: linksDamage(chain.links),
   };
 }
 
@@ -32,9 +35,25 @@ export function layerInfo(link: Link): LayerInfo {
     parent: link.parent,
     capacityBytes: link.capacityBytes,
     extents: link.extents,
-    allocatedBytes: link.data.allocatedBytes(),
+    allocatedBytes: allocatedOf(link),
     header: link.header,
     descriptor: link.descriptorText,
     warnings: link.warnings,
   };
+}
+
+/**
+ * A link that lost grains cannot count what it holds exactly (the count fails like the read
+ * does); info still answers, with the bytes its files hold, and reports the damage beside it.
+ */
+function allocatedOf(link: Link): number {
+  try {
+    return link.data.allocatedBytes();
+  } catch (e) {
+    if (!(e instanceof DiskchainError) || e.code !== 'E_FORMAT' || !link.data.lostRanges?.().length) throw e;
+    const files = new Set([link.path, ...link.extents.flatMap((x) => (x.path === null ? [] : [x.path]))]);
+    let held = 0;
+    for (const f of files) held += link.source.stat(f)?.size ?? 0;
+    return held;
+  }
 }

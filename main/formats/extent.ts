@@ -19,6 +19,23 @@ export interface Run {
   position?: number;
 }
 
+/** Bytes of an extent (or a disk) that cannot be read any more. */
+export interface LostRange {
+  offset: number;
+  length: number;
+}
+
+/** Appends a lost range, merging it into the previous one when they touch. */
+export function pushLost(out: LostRange[], offset: number, length: number): void {
+  if (length <= 0) return;
+  const last = out[out.length - 1];
+  if (last && last.offset + last.length === offset) last.length += length;
+  else out.push({ offset, length });
+}
+
+/** Table bytes a damage verdict may read at open; larger disks are judged by their directories only. */
+export const DAMAGE_SCAN_TABLE_BYTES = 64 * 1024 * 1024;
+
 /** Where a data run's bytes lie in a file (Run.file, Run.position). */
 export interface Backing {
   file: string;
@@ -44,6 +61,12 @@ export interface ExtentReader {
   allocatedBytes(): number;
   /** Structural problems; never throws for damage it can describe. */
   check(): Problem[];
+  /**
+   * Ranges of this extent whose data is gone (a table or grain past the end of the file, a cut
+   * flat file), from the metadata alone, in order: the one verdict on damage every command
+   * reaches at open (issue 14). Absent: the format cannot lose data that way.
+   */
+  lostRanges?(): LostRange[];
   close(): void;
 }
 

@@ -171,7 +171,9 @@ function openHostFile(path: string, mode: 'read' | 'write', allowDevices: boolea
     try {
       const st = fs.fstatSync(fd);
       if (st.isDirectory()) throw new DiskchainError('E_FORMAT', 'is a directory, not a disk file', path);
-      return new HostFile(fd, st.isBlockDevice() ? deviceBytes(st) : st.size, path);
+      // A character device has no size at all: the descriptor's extent size is all there is.
+      const size = st.isBlockDevice() ? deviceBytes(st) : st.isCharacterDevice() ? Number.MAX_SAFE_INTEGER : st.size;
+      return new HostFile(fd, size, path);
     } catch (e) {
       fs.closeSync(fd);
       throw e;

@@ -4,7 +4,7 @@
  */
 import { formatError } from '../../../shared/errors.js';
 import type { DiskFile } from '../../io/disk-file.js';
-import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState } from '../extent.js';
+import { DAMAGE_SCAN_TABLE_BYTES, pushLost, pushRun, SECTOR, type ExtentReader, type LostRange, type Problem, type Run, type RunState } from '../extent.js';
 import { assertInsideExtent, CoalescedReads, forEachSpan, ProblemReport, SectorUsage } from '../support.js';
 
 const HEADER_BYTES = 2048;
@@ -377,6 +377,32 @@ class CowdReader implements CowdExtent {
     const table = new Uint32Array(this.header.gtEntries);
     for (let i = 0; i < table.length; i++) table[i] = raw.readUInt32LE(i * 4);
     return table;
+  }
+
+  /** A table outside the file loses its range, a grain past the end of the file that grain (see ExtentReader). */
+  lostRanges(): LostRange[] {
+    const lost: LostRange[] = [];
+    const rangeBytes = this.header.gtEntries * this.grainBytes;
+    let tableBytes = 0;
+    for (let gdIndex = 0; gdIndex < this.directory.length; gdIndex++) {
+      const gtSector = this.directory[gdIndex] ?? 0;
+      const spanStart = gdIndex * rangeBytes;
+      if (gtSector === 0 || spanStart >= this.sizeBytes) continue;
+      if (this.tableLocationProblem(gdIndex, gtSector)) {
+        pushLost(lost, spanStart, Math.min(rangeBytes, this.sizeBytes - spanStart));
+        continue;
+      }
+      tableBytes += this.gtBytes;
+      if (tableBytes > DAMAGE_SCAN_TABLE_BYTES) continue;
+      const table = this.tableCache.get(gdIndex) ?? this.loadTable(gtSector);
+      for (let entry = 0; entry < table.length; entry++) {
+        const gte = table[entry] ?? 0;
+        if (gte <= GTE_ZERO_GRAIN) continue;
+        const sectors = this.grainSectorsInCapacity(gdIndex * this.header.gtEntries + entry);
+        if (sectors > 0 && (gte + sectors) * SECTOR > this.disk.size) pushLost(lost, spanStart + entry * this.grainBytes, sectors * SECTOR);
+      }
+    }
+    return lost;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { unsupportedError, formatError } from '../../../shared/errors.js';
 import type { DiskFile } from '../../io/disk-file.js';
-import { pushRun, SECTOR, type ExtentReader, type Problem, type Run } from '../extent.js';
+import { pushRun, SECTOR, type ExtentReader, type LostRange, type Problem, type Run } from '../extent.js';
 
 /**
  * Raw data at an offset in a file: FLAT and VMFS extents, `-flat.vmdk`, a bare ESX 2 `.dsk`.
@@ -49,6 +49,11 @@ export class FlatExtent implements ExtentReader {
       );
     }
     this.data.readAt(buf, this.offsetBytes + offset);
+  }
+
+  /** A flat file cut short loses everything past its end. */
+  lostRanges(): LostRange[] {
+    return this.presentBytes < this.sizeBytes ? [{ offset: this.presentBytes, length: this.sizeBytes - this.presentBytes }] : [];
   }
 
   /** The bytes the file really holds: holes of a thin file do not count. */

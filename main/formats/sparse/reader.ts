@@ -8,7 +8,7 @@ import * as zlib from 'node:zlib';
 import { DiskchainError, formatError, unsupportedError } from '../../../shared/errors.js';
 import type { DiskFile } from '../../io/disk-file.js';
 import { decodeDescriptor, MAX_CAPACITY_BYTES, MAX_DESCRIPTOR_BYTES } from '../descriptor.js';
-import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState, type Severity } from '../extent.js';
+import { DAMAGE_SCAN_TABLE_BYTES, pushLost, pushRun, SECTOR, type ExtentReader, type LostRange, type Problem, type Run, type RunState, type Severity } from '../extent.js';
 import { assertInsideExtent, CoalescedReads, isAllZero, LruCache, ProblemReport, SectorUsage } from '../support.js';
 
 const MAGIC = Buffer.from('KDMV', 'latin1');
@@ -811,6 +811,7 @@ class SparseReader implements SparseExtent {
   private readonly numGrains: number;
   private readonly stream: StreamGrains | undefined;
   private allocatedMemo: number | undefined;
+  private lostMemo: LostRange[] | undefined;
 
   constructor(
     private readonly disk: DiskFile,
@@ -926,6 +927,53 @@ class SparseReader implements SparseExtent {
       return this.allocatedMemo;
     }
     return this.countAllocatedBytes();
+  }
+
+  /**
+   * A table past the end of the file loses its whole range; a grain past it (hosted: its bytes,
+   * stream: its marker, or the last grain's compressed bytes) loses that grain. Tables are read
+   * only while they add up to DAMAGE_SCAN_TABLE_BYTES.
+   */
+  lostRanges(): LostRange[] {
+    if (this.lostMemo) return this.lostMemo;
+    const lost: LostRange[] = [];
+    const readTables = this.tables.count * this.header.numGTEsPerGT * 4 <= DAMAGE_SCAN_TABLE_BYTES;
+    let lastGrain: { grain: number; sector: number } | null = null;
+    for (let gdIndex = 0; gdIndex < this.tables.count; gdIndex++) {
+      const spanStart = gdIndex * this.tableSpanBytes;
+      if (this.tables.problem(gdIndex)) {
+        pushLost(lost, spanStart, Math.min(this.tableSpanBytes, this.sizeBytes - spanStart));
+        continue;
+      }
+      if (!readTables || this.tables.sectorOf(gdIndex) === 0) continue;
+      const table = this.tables.get(gdIndex);
+      if (!table) continue;
+      const firstGrain = gdIndex * this.header.numGTEsPerGT;
+      const limit = Math.min(table.length, this.numGrains - firstGrain);
+      for (let i = 0; i < limit; i++) {
+        const gte = table[i]!;
+        if (gte <= GTE_ZERO_GRAIN) continue;
+        const grain = firstGrain + i;
+        const start = grain * this.grainBytes;
+        const length = Math.min(this.grainBytes, this.sizeBytes - start);
+        const needed = this.isStream ? gte * SECTOR + MARKER_HEAD_BYTES : gte * SECTOR + length;
+        if (needed > this.disk.size) pushLost(lost, start, length);
+        else if (this.isStream && (!lastGrain || gte > lastGrain.sector)) lastGrain = { grain, sector: gte };
+      }
+    }
+    // A stream cut inside its last grain: the marker is there, its compressed bytes are not.
+    if (lastGrain && this.lastGrainCut(lastGrain.sector)) {
+      const start = lastGrain.grain * this.grainBytes;
+      insertLost(lost, start, Math.min(this.grainBytes, this.sizeBytes - start));
+    }
+    this.lostMemo = lost;
+    return lost;
+  }
+
+  private lastGrainCut(sector: number): boolean {
+    const head = Buffer.alloc(MARKER_HEAD_BYTES);
+    if (this.disk.readAtMost(head, sector * SECTOR) < MARKER_HEAD_BYTES) return true;
+    return sector * SECTOR + MARKER_HEAD_BYTES + head.readUInt32LE(8) > this.disk.size;
   }
 
   /** The exact count: every grain table is read (128 MiB of tables for a 2 TiB disk). */
@@ -1333,3 +1381,9 @@ function littleEndianWords(bytes: Uint8Array, count: number): Uint32Array {
   return words;
 }
 
+/** Puts a lost range in order (the last stream grain may lie anywhere on the disk). */
+function insertLost(lost: LostRange[], offset: number, length: number): void {
+  if (lost.some((r) => r.offset <= offset && r.offset + r.length >= offset + length)) return;
+  lost.push({ offset, length });
+  lost.sort((a, b) => a.offset - b.offset);
+}

@@ -59,7 +59,8 @@ export type QueryInput<N extends QueryName> = Parameters<Queries[N]>[0];
 export type QueryOutput<N extends QueryName> = Awaited<ReturnType<Queries[N]>>;
 
 function withChain<T>(q: ChainQuery, use: (chain: Chain) => T): T {
-  const chain = openChain(q.path, { ignoreCid: q.ignoreCid === true });
+  // The app shows a damaged disk (and what it lost) instead of refusing to open it.
+  const chain = openChain(q.path, { ignoreCid: q.ignoreCid === true, acceptDamage: true });
   try {
     return use(chain);
   } finally {

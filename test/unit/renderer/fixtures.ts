@@ -43,6 +43,7 @@ export function esx2Info(): DiskInfo {
       layer('/vm/a.dsk', { createType: 'raw', allocatedBytes: capacityBytes, extents: [{ path: '/vm/a.dsk', type: 'FLAT', access: 'RW', sectors: capacityBytes / 512, offset: 0 }] }),
     ],
     problems: [],
+    damage: null,
   };
 }
 
@@ -65,6 +66,7 @@ export function cidMismatchInfo(): DiskInfo {
       layer('/vm/base.vmdk', { cid: '12345678', parentCid: 'ffffffff' }),
     ],
     problems: [{ severity: 'error', file: '/vm/child.vmdk', message: 'parentCID 0badc0de does not match CID 12345678 of base.vmdk' }],
+    damage: null,
   };
 }
 

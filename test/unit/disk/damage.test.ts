@@ -1,0 +1,81 @@
+/**
+ * One verdict on damage (issue 14): a disk that lost data is judged at open from its metadata,
+ * the same for every command: data commands refuse it, info and check report the lost LBA ranges.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openChain } from '../../../main/disk/chain.js';
+import { checkDisk } from '../../../main/disk/check.js';
+import { diskInfo } from '../../../main/disk/info.js';
+import { convertJob } from '../../../main/convert/convert.js';
+import { inlineContext } from '../../../main/io/job-context.js';
+import { buildEsx2Chain } from '../../fixtures/cowd-builder.js';
+import { writeVmfsDisk } from '../../fixtures/descriptor-builder.js';
+import { qemuFill, qemuImg } from '../../helpers/qemu.js';
+import { patternBytes, tmpDir } from '../../helpers/tmp.js';
+
+const MiB = 1024 * 1024;
+
+/** A 64 MiB monolithicSparse with 4 MiB of data at 8 MiB and 1 MiB at 40 MiB, and where its grain area starts. */
+function sparseDisk(dir: string, name: string): { disk: string; overhead: number } {
+  const disk = path.join(dir, name);
+  qemuImg('create', '-q', '-f', 'vmdk', disk, '64M');
+  qemuFill(disk, 8 * MiB, 4 * MiB, 0x31);
+  qemuFill(disk, 40 * MiB, MiB, 0x32);
+  const overhead = Number(fs.readFileSync(disk).readBigUInt64LE(64)) * 512;
+  return { disk, overhead };
+}
+
+function expectRefusedEverywhere(disk: string, lostBytes: number): void {
+  expect(() => openChain(disk)).toThrow(/damaged: .* lost in \d+ ranges? \(LBA \d+/);
+  const chain = openChain(disk, { acceptDamage: true });
+  try {
+    expect(diskInfo(chain).damage?.lostBytes).toBe(lostBytes);
+  } finally {
+    chain.close();
+  }
+  const report = checkDisk(disk);
+  expect(report.errors).toBeGreaterThan(0);
+  expect(report.problems.length).toBeLessThan(25);
+  expect(report.problems.some((p) => /^LBA \d+–\d+$/.test(p.location ?? '') && /lost/.test(p.message))).toBe(true);
+}
+
+describe('one verdict on damage', () => {
+  const dir = tmpDir();
+
+  it('a sparse file cut right after its grain tables: every grain is lost, info and check say so, convert refuses at open', async () => {
+    const { disk, overhead } = sparseDisk(dir, 'after-tables.vmdk');
+    fs.truncateSync(disk, overhead);
+    expectRefusedEverywhere(disk, 5 * MiB);
+    await expect(convertJob({ kind: 'convert', src: disk, dst: path.join(dir, 'x.vmdk'), to: 'vmfs' }, inlineContext())).rejects.toThrow(/damaged/);
+    expect(fs.existsSync(path.join(dir, 'x.vmdk'))).toBe(false);
+  });
+
+  it('a sparse file cut inside its grains: only the grains past the cut are lost', () => {
+    const { disk, overhead } = sparseDisk(dir, 'in-grains.vmdk');
+    fs.truncateSync(disk, overhead + 2 * MiB);
+    expectRefusedEverywhere(disk, 3 * MiB);
+  });
+
+  it('an intact disk opens without a word of damage', () => {
+    const { disk } = sparseDisk(dir, 'intact.vmdk');
+    const chain = openChain(disk);
+    try {
+      expect(diskInfo(chain).damage).toBeNull();
+    } finally {
+      chain.close();
+    }
+  });
+
+  it('a REDO log cut short and a flat extent cut short are judged the same way', () => {
+    const esx = path.join(dir, 'esx2');
+    fs.mkdirSync(esx);
+    const { top } = buildEsx2Chain(esx, 8 * MiB);
+    fs.truncateSync(top, fs.statSync(top).size - 4096);
+    expect(() => openChain(top)).toThrow(/damaged/);
+    const flat = writeVmfsDisk(dir, 'cut', 4 * MiB, patternBytes(4 * MiB, 1));
+    fs.truncateSync(path.join(dir, 'cut-flat.vmdk'), 3 * MiB);
+    expectRefusedEverywhere(flat, MiB);
+  });
+});
