@@ -14,6 +14,22 @@ export interface ExtentPlacement {
   offsetBytes: number;
 }
 
+/** What a new, empty extent is made for. */
+export interface NewExtent {
+  capacitySectors: number;
+  /** A descriptor to embed (hosted sparse). */
+  descriptor?: Buffer;
+  /** An ESX 2 REDO log's parent, as its header records it, and that parent's generation (COWD). */
+  parentFileName?: string;
+  parentGeneration?: number;
+}
+
+/** An empty extent: the bytes its file starts with and the file's length (the rest reads as zeros). */
+export interface NewExtentBytes {
+  head: Buffer;
+  fileBytes: number;
+}
+
 export interface FormatDriver {
   readonly name: FormatName;
   /** Whether a file starting with `head` is in this format (flat data has no magic: never). */
@@ -22,4 +38,6 @@ export interface FormatDriver {
   open(file: DiskFile, placement: ExtentPlacement): ExtentReader;
   /** A writer of the file in place, or why this file cannot be written; it owns `file`. */
   openWriter(file: DiskFile, placement: ExtentPlacement, fill: FillSource | null): ExtentWriter;
+  /** The bytes of a new empty extent (snapshot children, extend); absent where Diskchain cannot create one. */
+  create?(spec: NewExtent): NewExtentBytes;
 }

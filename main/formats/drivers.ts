@@ -7,7 +7,7 @@ import { flatDriver } from './flat/driver.js';
 import { seSparseDriver } from './sesparse/driver.js';
 import { sparseDriver } from './sparse/driver.js';
 
-export type { ExtentPlacement, FormatDriver, FormatName } from './driver.js';
+export type { ExtentPlacement, FormatDriver, FormatName, NewExtent, NewExtentBytes } from './driver.js';
 
 /** Formats with a magic number, in the order they are tried. */
 const MAGIC_DRIVERS: readonly FormatDriver[] = [sparseDriver, cowdDriver, seSparseDriver];

@@ -21,12 +21,12 @@ import { DiskchainError, unsupportedError } from '../../shared/errors.js';
 import type { JobResult, SnapshotSpec } from '../../shared/jobs.js';
 import { openChain, type Chain } from '../disk/chain.js';
 import { headerNumber, type Link } from '../disk/link.js';
-import { COWD_MAX_CAPACITY_SECTORS, newCowdFile } from '../formats/cowd/create.js';
+import { COWD_MAX_CAPACITY_SECTORS } from '../formats/cowd/create.js';
+import { cowdDriver, sparseDriver, type NewExtentBytes } from '../formats/drivers.js';
 import { formatCid, randomCid, serializeDescriptor, type Descriptor } from '../formats/descriptor.js';
 import { SECTOR } from '../formats/extent.js';
 import { StagedOutput } from '../io/staged-output.js';
 import type { JobContext } from '../io/job-context.js';
-import { newHostedSparseExtent } from '../formats/sparse/layout.js';
 
 /** ESX 2 kept at most a REDO log and a REDO of that REDO. */
 const MAX_REDO_LEVELS = 2;
@@ -76,7 +76,7 @@ function writeRedo(chain: Chain): string {
   }
   const capacitySectors = capacityOf(parent, COWD_MAX_CAPACITY_SECTORS, 'a REDO log');
   const name = `${path.basename(parent.path)}.REDO`;
-  const content = newCowdFile({
+  const { head: content } = cowdDriver.create!({
     capacitySectors,
     parentFileName: path.basename(parent.path),
     parentGeneration: headerNumber(parent, 'generation') ?? 0,
@@ -96,7 +96,7 @@ function writeVmfsSparseChild(parent: Link): string {
   return writeStaged(
     dir,
     [
-      { name: deltaName, content: newCowdFile({ capacitySectors }) },
+      { name: deltaName, content: cowdDriver.create!({ capacitySectors }).head },
       { name, content: descriptor },
     ],
     name,
@@ -104,14 +104,14 @@ function writeVmfsSparseChild(parent: Link): string {
 }
 
 function writeHostedChild(parent: Link): string {
-  // GT offsets are 32-bit sectors; the metadata check in newHostedSparseExtent is the real limit.
+  // GT offsets are 32-bit sectors; the driver's metadata check is the real limit.
   const capacitySectors = capacityOf(parent, Number.MAX_SAFE_INTEGER, 'a hosted sparse child');
   const dir = path.dirname(parent.path);
   const name = nextSnapshotName(dir, stemOf(parent.path), (n) => [n]);
   const descriptor = childDescriptor(parent, 'monolithicSparse', capacitySectors, { type: 'SPARSE', fileName: name });
-  let extent: ReturnType<typeof newHostedSparseExtent>;
+  let extent: NewExtentBytes;
   try {
-    extent = newHostedSparseExtent(capacitySectors, descriptor);
+    extent = sparseDriver.create!({ capacitySectors, descriptor });
   } catch (e) {
     throw unsupportedError(parent.path, (e as Error).message);
   }

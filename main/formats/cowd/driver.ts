@@ -1,4 +1,5 @@
 import type { FormatDriver } from '../driver.js';
+import { newCowdFile } from './create.js';
 import { isCowdMagic, openCowdExtent } from './reader.js';
 import { CowdWriter } from './writer.js';
 
@@ -8,4 +9,11 @@ export const cowdDriver: FormatDriver = {
   probe: isCowdMagic,
   open: (file) => openCowdExtent(file),
   openWriter: (file, _placement, fill) => CowdWriter.open(file, fill),
+  create: (spec) => {
+    const head = newCowdFile({
+      capacitySectors: spec.capacitySectors,
+      ...(spec.parentFileName === undefined ? {} : { parentFileName: spec.parentFileName, parentGeneration: spec.parentGeneration ?? 0 }),
+    });
+    return { head, fileBytes: head.length };
+  },
 };

@@ -1,4 +1,5 @@
 import type { FormatDriver } from '../driver.js';
+import { SECTOR } from '../extent.js';
 import { FlatExtent } from './reader.js';
 import { FlatWriter } from './writer.js';
 
@@ -8,4 +9,5 @@ export const flatDriver: FormatDriver = {
   probe: () => false,
   open: (file, { sizeBytes, offsetBytes }) => new FlatExtent(file, sizeBytes, offsetBytes),
   openWriter: (file, { offsetBytes }) => new FlatWriter(file, offsetBytes),
+  create: (spec) => ({ head: Buffer.alloc(0), fileBytes: spec.capacitySectors * SECTOR }),
 };

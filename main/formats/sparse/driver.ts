@@ -1,4 +1,5 @@
 import type { FormatDriver } from '../driver.js';
+import { newHostedSparseExtent } from './layout.js';
 import { isSparseMagic, openSparseExtent } from './reader.js';
 import { KdmvWriter } from './writer.js';
 
@@ -8,4 +9,5 @@ export const sparseDriver: FormatDriver = {
   probe: isSparseMagic,
   open: (file) => openSparseExtent(file),
   openWriter: (file, _placement, fill) => KdmvWriter.open(file, fill),
+  create: (spec) => newHostedSparseExtent(spec.capacitySectors, spec.descriptor ?? null),
 };
