@@ -37,8 +37,10 @@ export function openSalvaged(src: string, options: { ignoreCid?: boolean } = {})
   const top = openTopLink(path.resolve(src), notes, lost);
   let links: Link[];
   const problems: Problem[] = [];
+  // acceptDamage: the disk is opened to work around what it lost, not refused for it.
+  const chainOptions = { ignoreCid: options.ignoreCid === true, acceptDamage: true };
   if (top === null) {
-    const chain = openChain(src, { ignoreCid: options.ignoreCid === true });
+    const chain = openChain(src, chainOptions);
     links = chain.links;
     problems.push(...chain.problems);
   } else {
@@ -46,7 +48,7 @@ export function openSalvaged(src: string, options: { ignoreCid?: boolean } = {})
     try {
       const parentPath = resolveParent(top);
       if (parentPath !== null) {
-        const parent = openChain(parentPath, { ignoreCid: options.ignoreCid === true });
+        const parent = openChain(parentPath, chainOptions);
         links.push(...parent.links);
         problems.push(...parent.problems);
         const cidProblem = checkCid(top, parent.top);
