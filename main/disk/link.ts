@@ -86,6 +86,26 @@ function readDescriptorText(file: DiskFile): string {
 }
 
 function sparseLink(abs: string, sparse: SparseExtent, source: FileSource): Link {
+  const link = sparseLinkOf(abs, sparse, source);
+  for (const w of fileShapeWarnings(sparse, source.stat(abs)?.size ?? 0)) if (!link.warnings.includes(w)) link.warnings.push(w);
+  return link;
+}
+
+/** What cat would trip over or silently read as zeros must be said by info and check too. */
+function fileShapeWarnings(sparse: SparseExtent, fileBytes: number): string[] {
+  const out: string[] = [];
+  if (sparse.sizeBytes === 0) out.push('the capacity is 0: this disk holds nothing');
+  if (fileBytes % 512 !== 0) out.push(`the file is ${fileBytes} bytes, not a whole number of 512-byte sectors: it was probably cut short`);
+  if (!sparse.isStream && fileBytes < sparse.header.overheadSectors * 512) {
+    out.push(`the file (${fileBytes} bytes) ends before its grain area (sector ${sparse.header.overheadSectors}): it holds no data`);
+  }
+  if (sparse.embeddedDescriptor !== null && sparse.embeddedDescriptor.trim() === '') {
+    out.push('its embedded descriptor is empty');
+  }
+  return out;
+}
+
+function sparseLinkOf(abs: string, sparse: SparseExtent, source: FileSource): Link {
   const text = sparse.embeddedDescriptor;
   const header = { ...sparse.header, layout: sparse.layout } as Record<string, string | number | boolean>;
   if (text !== null && text.trim() !== '') {
@@ -178,6 +198,7 @@ function descriptorLink(abs: string, text: string, d: Descriptor, embedded: Spar
   // A monolithicSparse whose embedded descriptor names some other file still owns its own extent.
   embedded?.close();
   const capacityBytes = pieces.reduce((s, p) => s + p.sizeBytes, 0);
+  if (capacityBytes === 0 && !warnings.some((w) => w.startsWith('the capacity is 0'))) warnings.push('the capacity is 0: this disk holds nothing');
   if (capacityBytes > MAX_CAPACITY_BYTES) throw formatError(abs, `capacity of ${capacityBytes} bytes is not plausible`);
   return {
     path: abs,

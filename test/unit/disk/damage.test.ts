@@ -78,4 +78,19 @@ describe('one verdict on damage', () => {
     fs.truncateSync(path.join(dir, 'cut-flat.vmdk'), 3 * MiB);
     expectRefusedEverywhere(flat, MiB);
   });
+
+  it('says what cat would only read as zeros: a file not a whole number of sectors, a capacity of 0', () => {
+    const { disk } = sparseDisk(dir, 'odd-size.vmdk');
+    fs.appendFileSync(disk, Buffer.alloc(100));
+    const odd = checkDisk(disk);
+    expect(odd.problems.some((p) => /not a whole number of 512-byte sectors/.test(p.message))).toBe(true);
+    const empty = path.join(dir, 'empty.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', empty, '0');
+    const chain = openChain(empty);
+    try {
+      expect(diskInfo(chain).layers[0]!.warnings.join()).toMatch(/capacity is 0/);
+    } finally {
+      chain.close();
+    }
+  });
 });
