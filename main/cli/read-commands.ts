@@ -1,5 +1,4 @@
 /** The read-side commands: info, geometry, map, check, cat. */
-import { once } from 'node:events';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { DiskchainError, usageError } from '../../shared/errors.js';
@@ -9,7 +8,7 @@ import { checkDisk } from '../disk/check.js';
 import { geometryReport } from '../disk/geometry.js';
 import { diskInfo } from '../disk/info.js';
 import { diskMap } from '../disk/map.js';
-import { flatChunks } from '../disk/stream.js';
+import { CHUNK_RING, flatChunks } from '../disk/stream.js';
 import { WRITE_SLICE_BYTES } from '../io/write.js';
 import { humanBytes, json, table } from './format.js';
 
@@ -116,15 +115,26 @@ export function addReadCommands(program: Command): void {
     });
 }
 
-/** Writes chunks to stdout, waiting for the pipe to drain so memory stays bounded. */
+/**
+ * Writes chunks to stdout, waiting for the pipe to drain so memory stays bounded. flatChunks
+ * reuses its buffers, so a chunk's writes must have completed before the chunk CHUNK_RING - 1
+ * places later is taken: each chunk's last write callback is awaited in time.
+ */
 async function writeAll(chunks: Iterable<Buffer>): Promise<void> {
   const out = process.stdout;
+  const inFlight: Array<Promise<void>> = [];
   for (const chunk of chunks) {
+    let last: Promise<void> = Promise.resolve();
     // Slices, not 4 MiB at once: large writes into the page cache are much slower (io/write.ts).
     for (let at = 0; at < chunk.length; at += WRITE_SLICE_BYTES) {
-      if (!out.write(chunk.subarray(at, at + WRITE_SLICE_BYTES))) await once(out, 'drain');
+      const slice = chunk.subarray(at, at + WRITE_SLICE_BYTES);
+      // The callback fires once the slice is written: waiting on it also bounds what is queued.
+      last = new Promise<void>((resolve, reject) => out.write(slice, (e) => (e ? reject(e) : resolve())));
     }
+    inFlight.push(last);
+    if (inFlight.length >= CHUNK_RING - 1) await inFlight.shift();
   }
+  await Promise.all(inFlight);
   await new Promise<void>((resolve, reject) => out.write('', (e) => (e ? reject(e) : resolve())));
 }
 
