@@ -36,6 +36,7 @@ export interface ConvertSpec {
   compressLevel?: number;
   /** Leave out grains that read as zeros even when a link has them allocated (export does). */
   skipZeroGrains?: boolean;
+  /** Replace existing output files, and copy a disk whose VMware lock files say it is in use. */
   force?: boolean;
   ignoreCid?: boolean;
 }
@@ -43,18 +44,27 @@ export interface ConvertSpec {
 export interface CommitSpec {
   kind: 'commit';
   top: string;
+  /** Commit although the parent has other children, or VMware lock files say the disk is in use. */
   force?: boolean;
+  /** Re-point a .vmx beside TOP that names it at what replaces it (default true). */
+  updateVmx?: boolean;
 }
 
 export interface SnapshotSpec {
   kind: 'snapshot';
   disk: string;
+  /** Snapshot a disk whose VMware lock files say it is in use. */
+  force?: boolean;
+  /** Re-point a .vmx beside the disk that names it at the new child (default true). */
+  updateVmx?: boolean;
 }
 
 export interface ExtendSpec {
   kind: 'extend';
   disk: string;
   sizeBytes: number;
+  /** Extend a disk whose VMware lock files say it is in use. */
+  force?: boolean;
 }
 
 /** Kinds `restore --to` writes; without it each disk gets back the kind it had. */

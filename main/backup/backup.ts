@@ -26,7 +26,7 @@ import { formatCid, NO_PARENT_CID, randomCid } from '../formats/descriptor.js';
 import { FdSink, FileSink, type ByteSink } from '../io/sink.js';
 import { StagedOutput } from '../io/staged-output.js';
 import type { JobContext } from '../io/job-context.js';
-import { chainFiles, findLocks } from './locks.js';
+import { chainFiles, findLocks, inUseError } from '../disk/in-use.js';
 import { MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, serializeManifest, type ArchiveFile, type ArchivedDisk, type Manifest } from '../formats/manifest.js';
 import { cleanStem, diskStemOf, linkStem, NameBook } from './names.js';
 import { ownGrains, scanChain, sha256Of } from './scan.js';
@@ -174,13 +174,7 @@ function openSources(list: Array<{ vmx: VmxDisk | null; path: string }>, spec: B
 }
 
 function inUse(source: string, locks: string[]): DiskchainError {
-  const shown = locks.slice(0, 3).map((l) => path.basename(l)).join(', ') + (locks.length > 3 ? ` and ${locks.length - 3} more` : '');
-  return new DiskchainError(
-    'E_USAGE',
-    `looks in use: lock ${locks.length === 1 ? 'file' : 'files'} ${shown} beside it. Shut the VM down first, or use --force to ` +
-      'back it up anyway (its disks may change while they are read)',
-    source,
-  );
+  return inUseError(source, locks, 'back it up anyway (its disks may change while they are read)');
 }
 
 function fingerprint(file: string): Fingerprint {

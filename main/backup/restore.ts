@@ -23,6 +23,7 @@ import { SECTOR } from '../formats/extent.js';
 import { FileSink } from '../io/sink.js';
 import { StagedOutput, syncDir } from '../io/staged-output.js';
 import type { JobContext } from '../io/job-context.js';
+import { lockFiles, type HeldLocks } from '../io/writer-lock.js';
 import { ArchiveFileName, MANIFEST_NAME, parseManifest, type ArchivedDisk, type ArchivedLink, type Manifest } from '../formats/manifest.js';
 import { ownGrains, scanChain } from './scan.js';
 import { emitCowdExtent } from './cowd-emitter.js';
@@ -67,6 +68,7 @@ export async function restoreJob(spec: RestoreSpec, ctx: JobContext): Promise<Jo
   const work = path.join(destDir, `.diskchain-${crypto.randomBytes(4).toString('hex')}.partial`);
   fs.mkdirSync(work);
   let restored = false;
+  let locks: HeldLocks | null = null;
   try {
     let archiveDir: string;
     let manifest: Manifest;
@@ -79,6 +81,7 @@ export async function restoreJob(spec: RestoreSpec, ctx: JobContext): Promise<Jo
       manifest = receiveStream(fdInput(0), 'stdin', archiveDir, ctx, (m) => planTargets(m, spec.to, destDir));
     }
     const targets = planTargets(manifest, spec.to, destDir);
+    locks = lockFiles({ job: 'restore', writes: restoredNames(manifest, targets).map((n) => path.join(destDir, n)), reads: [] });
     const outDir = path.join(work, 'out');
     fs.mkdirSync(outDir);
     for (const target of targets) await restoreDisk(target, archiveDir, outDir, ctx);
@@ -88,6 +91,7 @@ export async function restoreJob(spec: RestoreSpec, ctx: JobContext): Promise<Jo
     restored = true;
     return { outputs: moved, summary: summaryOf(manifest, targets, destDir) };
   } finally {
+    await locks?.release();
     fs.rmSync(work, { recursive: true, force: true });
     // A failed restore into a folder it made leaves no empty folder either.
     if (!restored && createdDest && fs.readdirSync(destDir).length === 0) fs.rmdirSync(destDir);
@@ -232,7 +236,7 @@ export function planTargets(manifest: Manifest, to: RestoreKind | undefined, des
       if (taken.has(key)) throw new DiskchainError('E_FORMAT', `two restored files would both be named ${n}`, destDir);
       taken.add(key);
       const target = path.join(destDir, n);
-      if (fs.existsSync(target)) throw new DiskchainError('E_EXISTS', 'already exists; restore never replaces files (choose an empty folder)', target);
+      if (exists(target)) throw new DiskchainError('E_EXISTS', 'already exists; restore never replaces files (choose an empty folder)', target);
     }
   };
   if (manifest.vm) claim([manifest.vm.vmx, ...(manifest.vm.nvram ? [manifest.vm.nvram] : [])]);
@@ -449,13 +453,29 @@ function moveIntoPlace(targets: DiskTarget[], vmFiles: string[], outDir: string,
   for (const name of vmFiles) fsyncFile(path.join(outDir, name));
   for (const name of order) {
     const to = path.join(destDir, name);
-    if (fs.existsSync(to)) throw new DiskchainError('E_EXISTS', 'appeared while restoring; restore never replaces files', to);
+    if (exists(to)) throw new DiskchainError('E_EXISTS', 'appeared while restoring; restore never replaces files', to);
     fs.renameSync(path.join(outDir, name), to);
   }
   syncDir(destDir);
   const primaries = targets.map((t) => path.join(destDir, t.links[t.links.length - 1]!.primary));
   const vmx = vmFiles.length > 0 ? [path.join(destDir, vmFiles[vmFiles.length - 1]!)] : [];
   return [...vmx, ...primaries];
+}
+
+/** Every file a restore makes in DEST_DIR: disk files, then the .nvram and .vmx. */
+function restoredNames(manifest: Manifest, targets: DiskTarget[]): string[] {
+  const vm = manifest.vm ? [...(manifest.vm.nvram ? [manifest.vm.nvram] : []), manifest.vm.vmx] : [];
+  return [...targets.flatMap((t) => t.links.flatMap((l) => l.files)), ...vm];
+}
+
+/** lstat, not exists: a dangling symlink is a file a rename would replace. */
+function exists(file: string): boolean {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function fsyncFile(file: string): void {

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
 import { openChain } from '../disk/chain.js';
-import { chainFiles, findLocks } from './locks.js';
+import { chainFiles, findLocks } from '../disk/in-use.js';
 import { readVmx, vmxDisks, vmxNvram, vmxValue, type VmxDisk } from '../formats/vmx.js';
 
 export interface VmDiskListing {

@@ -128,12 +128,14 @@ export function syncDir(dir: string): void {
   }
 }
 
-/** Replaces one file atomically: write `name.tmp`, fsync, rename over. */
-export function replaceFile(target: string, content: string | Uint8Array): void {
+/** Replaces one file atomically: write `name.tmp`, fsync, rename over. `mode` sets the new file's permissions. */
+export function replaceFile(target: string, content: string | Uint8Array, options: { mode?: number } = {}): void {
   const tmp = `${target}.diskchain-${crypto.randomBytes(4).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, 'wx');
+  const fd = fs.openSync(tmp, 'wx', options.mode);
   try {
     fs.writeFileSync(fd, content);
+    // openSync's mode is masked by the umask; an executable .vmx must stay executable.
+    if (options.mode !== undefined) fs.fchmodSync(fd, options.mode);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

@@ -35,12 +35,13 @@ import type { JobContext } from '../io/job-context.js';
 import { copyTopIntoParent } from './commit-copy.js';
 import { applyMetadata, readJournal, resumeCommit, writeJournal } from './commit-journal.js';
 import { commitResult, planCommit, type CommitPlan } from './commit-plan.js';
+import { guardedCommit } from './guards.js';
 
 export { editDescriptor, type DescriptorEdit } from '../formats/descriptor-edit.js';
 
 /** Writer locks, the in-use check and the .vmx follow-up around the fold (guards.ts). */
 export function commitJob(spec: CommitSpec, ctx: JobContext): Promise<JobResult> {
-  return foldTop(spec, ctx);
+  return guardedCommit(spec, () => foldTop(spec, ctx));
 }
 
 async function foldTop(spec: CommitSpec, ctx: JobContext): Promise<JobResult> {

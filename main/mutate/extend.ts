@@ -18,10 +18,16 @@ import { replaceFile } from '../io/staged-output.js';
 import { parseKdmvHeader } from '../formats/sparse/writer.js';
 import type { SparseHeader } from '../formats/sparse/reader.js';
 import type { JobContext } from '../io/job-context.js';
+import { guardedExtend } from './guards.js';
 
 const SECTOR = 512;
 
-export async function extendJob(spec: ExtendSpec, ctx: JobContext): Promise<JobResult> {
+/** Writer lock and the in-use check around growing the disk (guards.ts). */
+export function extendJob(spec: ExtendSpec, ctx: JobContext): Promise<JobResult> {
+  return guardedExtend(spec, () => growDisk(spec, ctx));
+}
+
+async function growDisk(spec: ExtendSpec, ctx: JobContext): Promise<JobResult> {
   const chain = openChain(spec.disk);
   let link: Link;
   try {

@@ -27,6 +27,7 @@ import { formatCid, randomCid, serializeDescriptor, type Descriptor } from '../f
 import { SECTOR } from '../formats/extent.js';
 import { StagedOutput } from '../io/staged-output.js';
 import type { JobContext } from '../io/job-context.js';
+import { guardedSnapshot } from './guards.js';
 
 /** ESX 2 kept at most a REDO log and a REDO of that REDO. */
 const MAX_REDO_LEVELS = 2;
@@ -35,7 +36,12 @@ const MAX_SNAPSHOT_NUMBER = 999999;
 
 export type { SnapshotLayout };
 
-export async function snapshotJob(spec: SnapshotSpec, ctx: JobContext): Promise<JobResult> {
+/** Writer locks, the in-use check and the .vmx follow-up around adding the child (guards.ts). */
+export function snapshotJob(spec: SnapshotSpec, ctx: JobContext): Promise<JobResult> {
+  return guardedSnapshot(spec, () => addChild(spec, ctx));
+}
+
+async function addChild(spec: SnapshotSpec, ctx: JobContext): Promise<JobResult> {
   ctx.throwIfCancelled();
   // Opening the whole chain refuses a disk whose own chain is broken: a child of it could not be read.
   const chain = openChain(spec.disk);

@@ -12,6 +12,7 @@ export const HINTS: Record<ErrorCode, string> = {
   E_EXISTS: 'Choose another name or folder, or tick “Replace existing files”.',
   E_IO: 'Check that the drive is connected, has free space, and that you may read and write there.',
   E_USAGE: 'Correct the option and try again.',
+  E_BUSY: 'Another job is using these files. Wait for it to finish (see Jobs), then try again.',
   E_CANCELLED: 'The job was cancelled and its partial output removed.',
   E_INTERNAL: 'This is a bug in Diskchain. Run the same action with the command line and DEBUG=diskchain to see the details.',
 };
