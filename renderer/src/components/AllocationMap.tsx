@@ -90,7 +90,7 @@ function draw(canvas: HTMLCanvasElement, summary: MapSummary, selection: [number
  * the narrower range (wheel, drag a range, the buttons, or + − ← → 0 on the focused map).
  */
 export function AllocationMap({ diskId, ignoreCid, capacityBytes }: { diskId: string; ignoreCid: boolean; capacityBytes: number }) {
-  const { api } = useStores();
+  const { disks } = useStores();
   const canvasRef = useRef<HTMLCanvasElement | null>(null);
   const wrapRef = useRef<HTMLDivElement | null>(null);
   const [view, setView] = useState<MapView>({ start: 0, length: capacityBytes });
@@ -134,8 +134,9 @@ export function AllocationMap({ diskId, ignoreCid, capacityBytes }: { diskId: st
     const mine = ++seq.current;
     setLoadingMap(true);
     const timer = setTimeout(() => {
-      api
-        .invoke('disks:map', { diskId, start: view.start, length: view.length, buckets, ignoreCid })
+      disks
+        .getState()
+        .readMap(diskId, { start: view.start, length: view.length, buckets }, ignoreCid)
         .then((s) => {
           if (seq.current !== mine) return;
           setSummary(s);
@@ -149,7 +150,7 @@ export function AllocationMap({ diskId, ignoreCid, capacityBytes }: { diskId: st
         });
     }, 60);
     return () => clearTimeout(timer);
-  }, [api, diskId, ignoreCid, view.start, view.length, buckets, capacityBytes]);
+  }, [disks, diskId, ignoreCid, view.start, view.length, buckets, capacityBytes]);
 
   useEffect(() => {
     const canvas = canvasRef.current;

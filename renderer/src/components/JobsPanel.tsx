@@ -16,7 +16,7 @@ const STATUS: Record<JobRecord['status'], { label: string; badge: string }> = {
 const OPENABLE = new Set(['convert', 'export', 'import']);
 
 function JobRow({ job }: { job: JobRecord }) {
-  const { jobs, disks, api, ui } = useStores();
+  const { jobs, disks, ui } = useStores();
   const [openError, setOpenError] = useState<WireError | null>(null);
   const p = job.progress;
   const total = p?.totalBytes ?? 0;
@@ -26,8 +26,7 @@ function JobRow({ job }: { job: JobRecord }) {
   const openOutput = async (): Promise<void> => {
     setOpenError(null);
     try {
-      const ref = await api.invoke('jobs:openOutput', { jobId: job.jobId });
-      disks.getState().add([ref], true);
+      await disks.getState().openFrom({ jobId: job.jobId });
       ui.getState().setScreen('disks');
     } catch (e) {
       setOpenError(toWireError(e));

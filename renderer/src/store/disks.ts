@@ -1,6 +1,6 @@
 /** Open disks, the one selected, what main told about each (info, geometry, check), and recent files. */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { Api, DiskRef, RecentEntry, WireError } from '../../../shared/ipc/contract';
+import type { Api, DiskRef, MapSummary, RecentEntry, WireError } from '../../../shared/ipc/contract';
 import type { CheckReport, DiskInfo, GeometryReport } from '../../../shared/types';
 import { toWireError } from '../api';
 import { idle, loading, type Loadable } from './loadable';
@@ -43,6 +43,10 @@ export interface DisksState {
   ignoreCid(diskId: string): Promise<void>;
   selectLayer(diskId: string, layer: number | null): void;
   dismissOpenError(): void;
+  /** Opens a finished job's output, or a catalogued disk, and selects it; rejects with main's reason. */
+  openFrom(source: { jobId: string } | { catalogId: number }): Promise<void>;
+  /** The allocation map of a byte range in `buckets` parts (the canvas asks again when it zooms). */
+  readMap(diskId: string, range: { start: number; length: number; buckets: number }, ignoreCid: boolean): Promise<MapSummary>;
 }
 
 export type DisksStore = StoreApi<DisksState>;
@@ -63,6 +67,15 @@ export function createDisksStore(api: Api): DisksStore {
       openError: null,
       opening: false,
       lastOpenEmpty: false,
+
+      async openFrom(source) {
+        const ref = 'jobId' in source ? await api.invoke('jobs:openOutput', { jobId: source.jobId }) : await api.invoke('catalog:openDisk', { id: source.catalogId });
+        get().add([ref], true);
+      },
+
+      readMap(diskId, range, ignoreCid) {
+        return api.invoke('disks:map', { diskId, ...range, ignoreCid });
+      },
 
       async init() {
         const [disks, recent] = await Promise.all([

@@ -5,6 +5,7 @@ import type { Api } from '../../../shared/ipc/contract';
 import { createCatalogStore, type CatalogState, type CatalogStore } from './catalog';
 import { createDisksStore, type DisksState, type DisksStore } from './disks';
 import { createJobsStore, type JobsState, type JobsStore } from './jobs';
+import { createTargetsStore, type TargetsStore } from './targets';
 import { createUiStore, type UiState, type UiStore } from './ui';
 
 export interface Stores {
@@ -12,6 +13,7 @@ export interface Stores {
   disks: DisksStore;
   jobs: JobsStore;
   catalog: CatalogStore;
+  targets: TargetsStore;
   ui: UiStore;
 }
 
@@ -21,6 +23,7 @@ export function createStores(api: Api, options: { catalogDebounceMs?: number } =
     disks: createDisksStore(api),
     jobs: createJobsStore(api),
     catalog: createCatalogStore(api, options.catalogDebounceMs === undefined ? {} : { debounceMs: options.catalogDebounceMs }),
+    targets: createTargetsStore(api),
     ui: createUiStore(),
   };
 }

@@ -1,6 +1,6 @@
 /** Jobs by id, fed by jobs:progress / jobs:done events; finished and failed ones stay until cleared. */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { Api, JobDoneEvent, JobKind, JobProgressEvent, JobRecord, JobRequest } from '../../../shared/ipc/contract';
+import type { Api, JobDoneEvent, JobKind, JobProgressEvent, JobRecord, JobRequest, Preflight } from '../../../shared/ipc/contract';
 import { toWireError } from '../api';
 
 export interface JobsState {
@@ -10,6 +10,8 @@ export interface JobsState {
   init(): Promise<void>;
   /** Starts a job; resolves to its id (its record is in byId at once), or rejects with the reason main refused it. */
   start(request: JobRequest): Promise<string>;
+  /** Whether the destination has room: the job's own estimate (the job refuses exactly when this says not enough). */
+  preflight(request: JobRequest): Promise<Preflight>;
   cancel(jobId: string): Promise<void>;
   clear(jobId?: string): Promise<void>;
   onProgress(event: JobProgressEvent): void;
@@ -63,6 +65,10 @@ export function createJobsStore(api: Api): JobsStore {
         const seen = get().byId[record.jobId];
         upsert(seen ? { ...record, progress: seen.progress ?? record.progress, ...(seen.status !== 'running' ? pickEnd(seen) : {}) } : record);
         return record.jobId;
+      },
+
+      preflight(request) {
+        return api.invoke('jobs:preflight', { request });
       },
 
       async cancel(jobId) {
