@@ -14,11 +14,7 @@ export function linkStem(file: string): string {
 }
 
 /** A disk's stem without chain decorations: `web01-000002.vmdk` → `web01`, `web01.dsk.REDO` → `web01`. */
-export function diskStemOf(file: string): string {
-  let name = path.basename(file);
-  while (/\.REDO$/i.test(name)) name = name.replace(/\.REDO$/i, '');
-  return name.replace(/\.(vmdk|dsk|img|raw)$/i, '').replace(/-\d{6}$/, '') || 'disk';
-}
+export { diskStem as diskStemOf } from '../../shared/disk-names.js';
 
 /** Control characters and separators become `_`; long names are cut (at a character boundary). */
 export function cleanStem(stem: string, maxBytes = MAX_STEM_BYTES): string {

@@ -2,7 +2,7 @@ import { DiskchainError } from '../../shared/errors.js';
 
 /** What a job sees of the engine that runs it: a progress sink and a cancel flag. */
 export interface JobContext {
-  /** Cheap to call for every chunk: the engine throttles what it forwards. */
+  /** Cheap to call for every chunk: whoever shows progress throttles it (jobs/throttle.ts). */
   progress(phase: string, doneBytes: number, totalBytes: number): void;
   /** Throws E_CANCELLED once cancel was requested; call it between chunks. */
   throwIfCancelled(): void;
