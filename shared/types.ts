@@ -71,6 +71,11 @@ export interface DiskInfo {
   adapterType: string;
   /** layers[0] is the disk named; the last is the base. */
   layers: LayerInfo[];
+  /**
+   * Set when the file named is an extent of a disk (`web01-flat.vmdk`, `split-s001.vmdk`): the
+   * descriptor beside it that lists it. The disk to open is that descriptor.
+   */
+  extentOf?: string;
   problems: Problem[];
   /** Set when the disk has lost data (see Damage); null when intact. */
   damage: Damage | null;

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
 import { openChain } from '../disk/chain.js';
+import { findChildren } from '../disk/children.js';
 import { chainFiles, findLocks } from '../disk/in-use.js';
 import { readVmx, vmxDisks, vmxNvram, vmxValue, type VmxDisk } from '../formats/vmx.js';
 
@@ -24,6 +25,11 @@ export interface VmDiskListing {
   capacityBytes: number | null;
   /** Link files of the chain, top first. */
   links: string[];
+  /**
+   * Snapshots of the disk this entry names that no listed VM uses: the VM writes into their
+   * parent, which breaks them (a snapshot whose .vmx was left on the old disk).
+   */
+  unusedChildren: string[];
 }
 
 export interface VmListing {
@@ -55,7 +61,22 @@ export function listVms(roots: string[]): VmListing[] {
     else if (st.isDirectory()) collectVmx(abs, 0, found);
     else throw new DiskchainError('E_USAGE', 'neither a folder nor a .vmx file', abs);
   }
-  return [...new Set(found)].sort().map(describeVm);
+  return flagUnusedChildren([...new Set(found)].sort().map(describeVm));
+}
+
+/** Children of a VM's disk are in use when some listed VM's chain holds them. */
+function flagUnusedChildren(vms: VmListing[]): VmListing[] {
+  const used = new Set(vms.flatMap((vm) => vm.disks.flatMap((d) => d.links.map(canonical))));
+  for (const vm of vms) for (const d of vm.disks) d.unusedChildren = d.unusedChildren.filter((c) => !used.has(canonical(c)));
+  return vms;
+}
+
+function canonical(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return path.resolve(file);
+  }
 }
 
 function collectVmx(dir: string, depth: number, out: string[]): void {
@@ -103,13 +124,29 @@ function describeDisk(d: VmxDisk): { listing: VmDiskListing; files: string[] } {
   try {
     chain = openChain(d.path);
   } catch (e) {
-    return { listing: { ...named, opens: false, error: oneLine(e), kind: null, capacityBytes: null, links: [] }, files: [d.path] };
+    return { listing: { ...named, opens: false, error: oneLine(e), kind: null, capacityBytes: null, links: [], unusedChildren: [] }, files: [d.path] };
   }
   try {
-    const listing = { ...named, opens: true, error: null, kind: chain.top.createType, capacityBytes: chain.capacityBytes, links: chain.links.map((l) => l.path) };
+    const listing = {
+      ...named,
+      opens: true,
+      error: null,
+      kind: chain.top.createType,
+      capacityBytes: chain.capacityBytes,
+      links: chain.links.map((l) => l.path),
+      unusedChildren: childrenOf(chain.top.path),
+    };
     return { listing, files: chainFiles(chain) };
   } finally {
     chain.close();
+  }
+}
+
+function childrenOf(disk: string): string[] {
+  try {
+    return findChildren(disk);
+  } catch {
+    return [];
   }
 }
 

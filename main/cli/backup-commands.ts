@@ -86,7 +86,11 @@ function vmsText(vms: VmListing[]): string {
       const rows = vm.disks.map((d) => {
         const state = d.opens ? `${d.kind}, ${d.links.length} link${d.links.length === 1 ? '' : 's'}` : `does not open: ${d.error}`;
         const size = d.capacityBytes === null ? '-' : humanBytes(d.capacityBytes);
-        return `  ${d.device.padEnd(8)} ${d.fileName.padEnd(28)} ${size.padStart(10)}  ${state}`;
+        const row = `  ${d.device.padEnd(8)} ${d.fileName.padEnd(28)} ${size.padStart(10)}  ${state}`;
+        if (d.unusedChildren.length === 0) return row;
+        const names = d.unusedChildren.map((c) => path.basename(c)).join(', ');
+        const one = d.unusedChildren.length === 1;
+        return `${row}\n  ! ${path.basename(d.path)} has ${one ? 'a snapshot' : 'snapshots'} no VM uses (${names}): the VM writes into ${one ? 'its' : 'their'} parent; point the .vmx at ${one ? 'it' : 'the right one'}, or commit or delete ${one ? 'it' : 'them'}`;
       });
       return [head, ...rows].join('\n');
     })

@@ -20,6 +20,8 @@ interface JobOptions {
   compressLevel?: string;
   thin?: boolean;
   to?: DiskKind;
+  /** false with --no-vmx */
+  vmx?: boolean;
 }
 
 const progressOption = (): Option =>
@@ -82,7 +84,7 @@ export function addJobCommands(program: Command): void {
     .addOption(adapterOption())
     .option('--segment-size <size>', 'largest extent file of split kinds (default 2047M, at most 2G)')
     .option('--compress-level <n>', 'deflate level for streamOptimized, 1-9 (default 6)')
-    .option('--force', 'replace existing output files')
+    .option('--force', 'replace existing output files, and copy a disk although VMware lock files say it is in use')
     .option('--ignore-cid', "read a chain whose parentCID does not match its parent's CID")
     .addOption(progressOption())
     .action(async (src: string, dst: string, options: JobOptions) => {
@@ -110,7 +112,7 @@ export function addJobCommands(program: Command): void {
     .argument('<src>')
     .argument('<dir>', 'folder to write NAME.vmdk and NAME-s001.vmdk… into (created if missing)')
     .option('--segment-size <size>', 'largest extent file (default 2047M, at most 2G)')
-    .option('--force', 'replace existing output files')
+    .option('--force', 'replace existing output files, and copy a disk although VMware lock files say it is in use')
     .option('--ignore-cid', "read a chain whose parentCID does not match its parent's CID")
     .addOption(progressOption())
     .action(async (src: string, dir: string, options: JobOptions) => {
@@ -125,7 +127,7 @@ export function addJobCommands(program: Command): void {
     .argument('<dst>', 'output .vmdk (or folder)')
     .option('--thin', 'write the -flat.vmdk sparse (vmfsThin) instead of fully allocated')
     .addOption(adapterOption())
-    .option('--force', 'replace existing output files')
+    .option('--force', 'replace existing output files, and copy a disk although VMware lock files say it is in use')
     .option('--ignore-cid', "read a chain whose parentCID does not match its parent's CID")
     .addOption(progressOption())
     .action(async (src: string, dst: string, options: JobOptions) => {
@@ -139,19 +141,22 @@ export function addJobCommands(program: Command): void {
     .command('commit')
     .description('fold a REDO log, -delta.vmdk or hosted child into its parent and remove it (like vmkfstools -m)')
     .argument('<top>')
-    .option('--force', 'commit even when the parent has other children (they will read changed data)')
+    .option('--force', 'commit even when the parent has other children (they will read changed data), or VMware lock files say the disk is in use')
+    .option('--no-vmx', 'leave a .vmx beside TOP that names it as it is (default: re-point it at the parent, old .vmx kept as .bak)')
     .addOption(progressOption())
     .action(async (top: string, options: JobOptions) => {
-      await run({ kind: 'commit', top, force: options.force }, options);
+      await run({ kind: 'commit', top, force: options.force, updateVmx: options.vmx }, options);
     });
 
   program
     .command('snapshot')
     .description('add a child to a disk: NAME.REDO for ESX 2, NAME-000001.vmdk (+ -delta) otherwise')
     .argument('<disk>')
+    .option('--force', 'snapshot a disk although VMware lock files say it is in use')
+    .option('--no-vmx', 'leave a .vmx beside the disk that names it as it is (default: re-point it at the new child, old .vmx kept as .bak)')
     .addOption(progressOption())
     .action(async (disk: string, options: JobOptions) => {
-      await run({ kind: 'snapshot', disk }, options);
+      await run({ kind: 'snapshot', disk, force: options.force, updateVmx: options.vmx }, options);
     });
 
   program
@@ -159,8 +164,9 @@ export function addJobCommands(program: Command): void {
     .description('grow a disk to SIZE (like vmkfstools -X); never shrinks')
     .argument('<disk>')
     .argument('<size>', 'new capacity, e.g. 40G')
+    .option('--force', 'extend a disk although VMware lock files say it is in use')
     .addOption(progressOption())
     .action(async (disk: string, size: string, options: JobOptions) => {
-      await run({ kind: 'extend', disk, sizeBytes: parseSize(size) }, options);
+      await run({ kind: 'extend', disk, sizeBytes: parseSize(size), force: options.force }, options);
     });
 }

@@ -169,6 +169,7 @@ function infoText(info: DiskInfo): string {
   const g = info.geometry;
   const lines = [
     `${info.path}`,
+    ...(info.extentOf ? [`  extent of   this is an extent of ${path.basename(info.extentOf)} (beside it): open that for the disk`] : []),
     `  kind        ${info.createType}`,
     `  capacity    ${humanBytes(info.capacityBytes)} (${info.capacityBytes} bytes, ${info.capacityBytes / 512} sectors)`,
     `  geometry    ${g.cylinders}/${g.heads}/${g.sectors} (C/H/S), adapter ${info.adapterType}`,

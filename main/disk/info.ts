@@ -4,6 +4,7 @@ import { formatCid } from '../formats/descriptor.js';
 import type { Chain } from './chain.js';
 import { adapterTypeOf, geometryReport } from './geometry.js';
 import { linksDamage } from './damage.js';
+import { extentOwner } from './extent-owner.js';
 import type { Link } from './link.js';
 
 export function diskInfo(chain: Chain): DiskInfo {
@@ -17,7 +18,14 @@ export function diskInfo(chain: Chain): DiskInfo {
     layers: chain.links.map(layerInfo),
     problems: chain.problems,
     damage: linksDamage(chain.links),
+    ...extentOfTop(chain.top),
   };
+}
+
+/** Only a file without a descriptor of its own (a -flat, -sNNN or -delta file opened directly) can be someone's extent. */
+function extentOfTop(top: Link): Pick<DiskInfo, 'extentOf'> {
+  const owner = top.descriptorText === null ? extentOwner(top.path) : null;
+  return owner === null ? {} : { extentOf: owner };
 }
 
 export function layerInfo(link: Link): LayerInfo {

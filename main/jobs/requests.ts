@@ -18,9 +18,9 @@ export type PathRequest =
   | ({ kind: 'export'; src: string; dir: string; segmentBytes?: number | undefined } & ReadOptions)
   /** Workstation → ESX: vmfs, or vmfsThin. */
   | ({ kind: 'import'; src: string; dst: string; thin?: boolean | undefined; adapter?: Adapter | undefined } & ReadOptions)
-  | { kind: 'commit'; top: string; force?: boolean | undefined }
-  | { kind: 'snapshot'; disk: string }
-  | { kind: 'extend'; disk: string; sizeBytes: number }
+  | { kind: 'commit'; top: string; force?: boolean | undefined; updateVmx?: boolean | undefined }
+  | { kind: 'snapshot'; disk: string; force?: boolean | undefined; updateVmx?: boolean | undefined }
+  | { kind: 'extend'; disk: string; sizeBytes: number; force?: boolean | undefined }
   | { kind: 'backup'; source: string; archiveDir: string; keepChain?: boolean | undefined; force?: boolean | undefined; ignoreCid?: boolean | undefined; segmentBytes?: number | undefined }
   | { kind: 'restore'; archiveDir: string; destDir: string; to?: RestoreKind | undefined };
 
@@ -55,11 +55,11 @@ export function specOf(request: PathRequest): JobSpec {
         ...readOptions(request),
       };
     case 'commit':
-      return { kind: 'commit', top: request.top, force: request.force === true };
+      return { kind: 'commit', top: request.top, force: request.force === true, updateVmx: request.updateVmx !== false };
     case 'snapshot':
-      return { kind: 'snapshot', disk: request.disk };
+      return { kind: 'snapshot', disk: request.disk, force: request.force === true, updateVmx: request.updateVmx !== false };
     case 'extend':
-      return { kind: 'extend', disk: request.disk, sizeBytes: request.sizeBytes };
+      return { kind: 'extend', disk: request.disk, sizeBytes: request.sizeBytes, force: request.force === true };
     case 'backup':
       return {
         kind: 'backup',

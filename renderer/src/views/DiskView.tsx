@@ -67,6 +67,20 @@ function Summary({ info }: { info: DiskInfo }) {
   );
 }
 
+/** The file opened is a data file of another disk: what is shown is that file alone. */
+function ExtentOfNote({ owner }: { owner: string }) {
+  return (
+    <div className="note warning" role="note">
+      <span className="icon" aria-hidden="true">
+        i
+      </span>
+      <div className="body">
+        This is an extent of <strong>{cleanText(baseName(owner), 255)}</strong> (beside it). Open that disk to see the whole disk and its chain.
+      </div>
+    </div>
+  );
+}
+
 function ChainTab({ disk }: { disk: OpenDisk }) {
   const { disks } = useStores();
   const diskId = disk.ref.diskId;
@@ -90,6 +104,7 @@ function ChainTab({ disk }: { disk: OpenDisk }) {
   return (
     <div className="stack">
       <Summary info={info} />
+      {info.extentOf && <ExtentOfNote owner={info.extentOf} />}
       {disk.ignoreCid && (
         <p className="muted">Opened with “ignore CID”: the chain is read although a link’s parentCID does not match its parent.</p>
       )}
