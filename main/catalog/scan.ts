@@ -99,7 +99,7 @@ class Scanner {
       for (const dir of this.unreadableDirs) this.store.keepUnder(dir, this.scanId);
       for (const root of this.roots) missing += this.store.markMissingUnder(root, this.scanId, now);
       this.store.finishScan(this.scanId, now);
-    })();
+    }).immediate();
     this.store.optimize();
     this.progress('', true);
     return {
@@ -245,9 +245,10 @@ class Scanner {
     if (this.pending.length === 0) return;
     const writes = this.pending;
     this.pending = [];
+    // IMMEDIATE: take the write lock (waiting out another scan's batch) before reading what is known.
     this.store.db.transaction(() => {
       for (const w of writes) w();
-    })();
+    }).immediate();
     this.lastFlush = Date.now();
   }
 

@@ -184,6 +184,8 @@ export class CatalogStore {
 
   /** Writes a record read just now; `known` is what the catalog had for its path, if anything. */
   write(record: EntryRecord, known: KnownEntry | null, scanId: number, now: number, vmName: string | null): WriteOutcome {
+    // Another scan may have added the path since `known` was read: update its row, do not insert a second.
+    known ??= this.known(record.path);
     if (known && known.type !== record.type) {
       this.forget(known.id);
       known = null;
