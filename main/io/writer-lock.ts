@@ -171,7 +171,6 @@ function liveReaders(target: string): Array<{ holder: Holder; lock: string }> {
     if (!name.startsWith(prefix)) continue;
     const file = path.join(dir, name);
     const reader = readHolder(file);
-    if (reader && held.has(reader.token)) continue; // our own job reads it too
     if (isStale(file, reader)) removeQuietly(file);
     else if (reader) live.push({ holder: reader, lock: file });
   }
