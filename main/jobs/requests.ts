@@ -22,7 +22,9 @@ export type PathRequest =
   | { kind: 'snapshot'; disk: string; force?: boolean | undefined; updateVmx?: boolean | undefined }
   | { kind: 'extend'; disk: string; sizeBytes: number; force?: boolean | undefined }
   | { kind: 'backup'; source: string; archiveDir: string; keepChain?: boolean | undefined; force?: boolean | undefined; ignoreCid?: boolean | undefined; segmentBytes?: number | undefined }
-  | { kind: 'restore'; archiveDir: string; destDir: string; to?: RestoreKind | undefined };
+  | { kind: 'restore'; archiveDir: string; destDir: string; to?: RestoreKind | undefined }
+  /** What a damaged disk still holds, into a new disk (default kind: the engine's, monolithicSparse). */
+  | { kind: 'recover'; src: string; dst: string; to?: DiskKind | undefined; force?: boolean | undefined; ignoreCid?: boolean | undefined };
 
 export function specOf(request: PathRequest): JobSpec {
   switch (request.kind) {
@@ -71,6 +73,8 @@ export function specOf(request: PathRequest): JobSpec {
       };
     case 'restore':
       return { kind: 'restore', archiveDir: request.archiveDir, destDir: request.destDir, ...defined({ to: request.to }) };
+    case 'recover':
+      return { kind: 'recover', src: request.src, dst: request.dst, ...defined({ to: request.to }), ...readOptions(request) };
   }
 }
 

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
-import type { DiskRef, DisksOpenedEvent, MapSummary, RecentEntry } from '../../shared/ipc/contract.js';
+import type { DiskRef, DisksOpenedEvent, MapSummary, OrphanExtent, RecentEntry } from '../../shared/ipc/contract.js';
 import type { CheckReport, DiskInfo, GeometryReport, LayerInfo } from '../../shared/types.js';
 import type { Emit } from './events.js';
 import { sharedQueryClient, type QueryClient } from './query-client.js';
@@ -76,6 +76,17 @@ export class DiskService {
 
   async map(diskId: string, range: { start?: number | undefined; length?: number | undefined; buckets: number }, ignoreCid = false): Promise<MapSummary> {
     return this.queries.ask('map', { path: this.pathOf(diskId), ignoreCid, ...range });
+  }
+
+  /** Whether the disk is an extent whose descriptor is missing (its one expected name is looked up, nothing listed). */
+  async orphan(diskId: string): Promise<OrphanExtent | null> {
+    return this.queries.ask('orphan', { path: this.pathOf(diskId) });
+  }
+
+  /** Writes the orphan extent's descriptor beside it and opens that descriptor. */
+  async rebuildDescriptor(diskId: string): Promise<DiskRef> {
+    const { descriptor } = await this.queries.ask('rebuildDescriptor', { path: this.pathOf(diskId) });
+    return (await this.open([descriptor], 'rebuild'))[0]!;
   }
 
   async recent(): Promise<RecentEntry[]> {

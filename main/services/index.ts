@@ -67,6 +67,8 @@ export function createServices(options: ServiceOptions): Services {
     'disks:check': ({ diskId }) => disks.check(diskId),
     'disks:layer': ({ diskId, layer, ignoreCid }) => disks.layer(diskId, layer, ignoreCid),
     'disks:map': ({ diskId, start, length, buckets, ignoreCid }) => disks.map(diskId, { start, length, buckets }, ignoreCid),
+    'disks:orphan': ({ diskId }) => disks.orphan(diskId),
+    'disks:rebuildDescriptor': ({ diskId }) => disks.rebuildDescriptor(diskId),
     'recent:list': () => disks.recent(),
     'recent:open': ({ recentId }) => disks.openRecent(recentId),
     'recent:clear': async () => (await disks.clearRecent(), null),

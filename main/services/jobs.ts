@@ -181,6 +181,8 @@ export class JobService {
         const archiveDir = 'catalogId' in request.source ? await this.archivePath(request.source.catalogId) : folder(request.source.folderTargetId);
         return { kind: 'restore', archiveDir, destDir: folder(request.targetId), to: request.to };
       }
+      case 'recover':
+        return { kind: 'recover', src: disk(request.diskId), dst: file(request.targetId), to: request.to, force: request.force, ignoreCid: request.ignoreCid };
     }
   }
 

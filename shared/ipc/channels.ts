@@ -13,6 +13,8 @@ export const CHANNELS = [
   'disks:check',
   'disks:layer',
   'disks:map',
+  'disks:orphan',
+  'disks:rebuildDescriptor',
   'recent:list',
   'recent:open',
   'recent:clear',

@@ -94,7 +94,8 @@ export const MapSummary = z.strictObject({
 });
 export type MapSummary = z.output<typeof MapSummary>;
 
-export const JobKind = z.enum(['convert', 'export', 'import', 'commit', 'snapshot', 'extend', 'backup', 'restore']);
+// changed 2026-12-04: 'recover' added.
+export const JobKind = z.enum(['convert', 'export', 'import', 'commit', 'snapshot', 'extend', 'backup', 'restore', 'recover']);
 export type JobKind = z.output<typeof JobKind>;
 
 const ignoreCid = z.boolean().optional();
@@ -165,6 +166,17 @@ export const JobRequest = z.discriminatedUnion('kind', [
     source: z.union([z.strictObject({ catalogId: count }), z.strictObject({ folderTargetId: id })]),
     targetId: id,
     to: z.enum(['vmfs', 'twoGbMaxExtentSparse', 'monolithicSparse']).optional(),
+  }),
+  // added 2026-12-04: recover (issue 14).
+  z.strictObject({
+    /** What a damaged disk (diskId) still holds, into a new disk (a file target); lost data reads as zeros there. */
+    kind: z.literal('recover'),
+    diskId: id,
+    targetId: id,
+    /** default monolithicSparse */
+    to: z.enum(DISK_KINDS).optional(),
+    force,
+    ignoreCid,
   }),
 ]);
 export type JobRequest = z.output<typeof JobRequest>;
@@ -256,6 +268,15 @@ export interface ScanSummary {
   durationMs: number;
 }
 
+/**
+ * An opened file named like an extent (`web01-flat.vmdk`, `web01-s001.vmdk`, `web01-delta.vmdk`)
+ * whose descriptor by that name is not beside it: disks:rebuildDescriptor can write it.
+ */
+export interface OrphanExtent {
+  /** The descriptor's file name, e.g. "web01.vmdk". */
+  descriptorName: string;
+}
+
 export interface AppInfo {
   /** 'electron' in the desktop app, 'host' behind `diskchain serve` in a browser. */
   mode: 'electron' | 'host';
@@ -299,6 +320,12 @@ export const contract = {
     }),
     output: typed<MapSummary>(),
   },
+
+  // added 2026-12-04: orphan extents (issue 14).
+  /** Whether the file opened is an extent whose descriptor is missing (only that one name beside it is looked at); null when not. */
+  'disks:orphan': { input: diskOnly, output: typed<OrphanExtent | null>() },
+  /** Writes the missing descriptor beside the orphan extent (never replacing a file) and opens it (emits disks:opened). */
+  'disks:rebuildDescriptor': { input: diskOnly, output: typed<DiskRef>() },
 
   'recent:list': { input: empty, output: typed<RecentEntry[]>() },
   'recent:open': { input: z.strictObject({ recentId: id }), output: typed<DiskRef>() },
@@ -384,7 +411,8 @@ export interface JobDoneEvent {
 export interface DisksOpenedEvent {
   disks: DiskRef[];
   /** how they were opened: dialog, a drop on the window (Electron), recent, catalog, job output, command line */
-  source: 'dialog' | 'drop' | 'recent' | 'catalog' | 'job' | 'startup';
+  // changed 2026-12-04: 'rebuild' (a descriptor written for an orphan extent).
+  source: 'dialog' | 'drop' | 'recent' | 'catalog' | 'job' | 'startup' | 'rebuild';
 }
 
 export const events = {

@@ -5,7 +5,9 @@
  * the main side.
  */
 import * as fs from 'node:fs';
-import type { MapSummary } from '../../../shared/ipc/contract.js';
+import * as path from 'node:path';
+import { extentDescriptorName } from '../../../shared/disk-names.js';
+import type { MapSummary, OrphanExtent } from '../../../shared/ipc/contract.js';
 import type { JobSpec } from '../../../shared/jobs.js';
 import type { CheckReport, DiskInfo, GeometryReport, LayerInfo } from '../../../shared/types.js';
 import type { ScanSummary, VerifyReport } from '../../catalog/types.js';
@@ -14,6 +16,7 @@ import { openChain, type Chain } from '../../disk/chain.js';
 import { checkDisk } from '../../disk/check.js';
 import { geometryReport } from '../../disk/geometry.js';
 import { diskInfo, layerInfo } from '../../disk/info.js';
+import { rebuildDescriptor, type RebuildResult } from '../../convert/rebuild-descriptor.js';
 import { freeBytes, type SpaceEstimate } from '../../io/space.js';
 import { estimateSpace } from '../../jobs/estimate.js';
 import { summarizeMap } from '../map-summary.js';
@@ -49,6 +52,14 @@ export const queries = {
     const estimate = estimateSpace(q.spec);
     return { ...estimate, availableBytes: freeBytes(estimate.folder) };
   },
+  /** An extent named file (web01-flat.vmdk) whose descriptor by that name (web01.vmdk) is missing: only that one name is looked up. */
+  orphan: (q: { path: string }): OrphanExtent | null => {
+    const descriptorName = extentDescriptorName(q.path);
+    if (descriptorName === null || fs.existsSync(path.join(path.dirname(q.path), descriptorName))) return null;
+    return { descriptorName };
+  },
+  /** Writes the lost descriptor beside the extent (never replaces a file). */
+  rebuildDescriptor: (q: { path: string }): RebuildResult => rebuildDescriptor(q.path),
   catalogScan: async (q: { db: string; folders: string[] }): Promise<ScanSummary> => (await catalogOf(q.db)).scan(q.folders),
   catalogVerify: async (q: { db: string; id: number }): Promise<VerifyReport> => (await catalogOf(q.db)).verify(q.id),
 };

@@ -8,6 +8,7 @@ import { ConvertDialog } from './action-dialogs/ConvertDialog';
 import { ExportDialog } from './action-dialogs/ExportDialog';
 import { ExtendDialog } from './action-dialogs/ExtendDialog';
 import { ImportDialog } from './action-dialogs/ImportDialog';
+import { RecoverDialog } from './action-dialogs/RecoverDialog';
 import { RestoreDialog } from './action-dialogs/RestoreDialog';
 import { SnapshotDialog } from './action-dialogs/SnapshotDialog';
 import type { ActionProps } from './action-dialogs/use-action';
@@ -21,6 +22,7 @@ const DIALOGS: Record<JobKind, ComponentType<ActionProps>> = {
   extend: ExtendDialog,
   backup: BackupDialog,
   restore: RestoreDialog,
+  recover: RecoverDialog,
 };
 
 export function ActionDialog() {

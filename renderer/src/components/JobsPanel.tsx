@@ -4,6 +4,7 @@ import type { JobRecord, WireError } from '../../../shared/ipc/contract';
 import { toWireError } from '../api';
 import { cleanText, formatBytes, formatDuration, formatPercent, formatRate } from '../format';
 import { useJobs, useStores, useUi } from '../store';
+import { RecoverySummary } from './DamageReport';
 import { ErrorNote } from './ErrorNote';
 
 const STATUS: Record<JobRecord['status'], { label: string; badge: string }> = {
@@ -13,7 +14,7 @@ const STATUS: Record<JobRecord['status'], { label: string; badge: string }> = {
   cancelled: { label: 'cancelled', badge: 'warning' },
 };
 
-const OPENABLE = new Set(['convert', 'export', 'import']);
+const OPENABLE = new Set(['convert', 'export', 'import', 'recover']);
 
 function JobRow({ job }: { job: JobRecord }) {
   const { jobs, disks, ui } = useStores();
@@ -82,6 +83,11 @@ function JobRow({ job }: { job: JobRecord }) {
         )}
       </div>
       {job.status === 'done' && job.result && <div className="job-error muted">{cleanText(job.result.summary, 500)}</div>}
+      {job.status === 'done' && job.result?.recovery && (
+        <div className="job-error">
+          <RecoverySummary report={job.result.recovery} />
+        </div>
+      )}
       {job.error && job.status !== 'cancelled' && (
         <div className="job-error">
           <ErrorNote error={job.error} title={job.status === 'failed' ? 'The job failed' : 'Problem'} />

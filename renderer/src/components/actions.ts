@@ -13,6 +13,8 @@ export interface ActionForm {
   /** Output: a file (convert, import) or a folder (export, backup, restore). */
   target: Target | null;
   to: DiskKind;
+  /** recover: '' for the engine's default (monolithicSparse, split when one file cannot hold the disk). */
+  recoverTo: '' | DiskKind;
   restoreTo: '' | RestoreKind;
   adapter: '' | Adapter;
   /** Text as typed, '' for the default (2047M). */
@@ -34,6 +36,7 @@ export function emptyForm(ignoreCid = false): ActionForm {
   return {
     target: null,
     to: 'monolithicSparse',
+    recoverTo: '',
     restoreTo: '',
     adapter: '',
     segmentSize: '',
@@ -98,6 +101,12 @@ export const ACTIONS: Record<JobKind, ActionText> = {
     verb: 'Restore',
     description: 'Checks every file of an archive against its manifest, then writes its disks (and the .vmx) into a folder (diskchain restore).',
     output: 'folder',
+  },
+  recover: {
+    verb: 'Recover',
+    description:
+      'Copies everything this damaged disk can still read into a new disk; what is lost reads as zeros there. The damaged disk is only read (diskchain recover).',
+    output: 'file',
   },
 };
 
@@ -196,5 +205,9 @@ export function buildRequest(subject: ActionSubject, form: ActionForm): Built {
       if (!form.target) return { ok: false, field: 'target', message: 'Choose the folder to restore into.' };
       return { ok: true, request: { kind, source, targetId: form.target.targetId, ...(form.restoreTo === '' ? {} : { to: form.restoreTo }) } };
     }
+    case 'recover':
+      if (!diskId) return needDisk();
+      if (!form.target) return { ok: false, field: 'target', message: 'Choose where to write the recovered disk.' };
+      return { ok: true, request: { kind, diskId, targetId: form.target.targetId, ...(form.recoverTo === '' ? {} : { to: form.recoverTo }), ...flags } };
   }
 }

@@ -1,6 +1,7 @@
 /** Open disks, the one selected, what main told about each (info, geometry, check), and recent files. */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { Api, DiskRef, MapSummary, RecentEntry, WireError } from '../../../shared/ipc/contract';
+import { extentDescriptorName } from '../../../shared/disk-names';
+import type { Api, DiskRef, MapSummary, OrphanExtent, RecentEntry, WireError } from '../../../shared/ipc/contract';
 import type { CheckReport, DiskInfo, GeometryReport } from '../../../shared/types';
 import { toWireError } from '../api';
 import { idle, loading, type Loadable } from './loadable';
@@ -12,6 +13,8 @@ export interface OpenDisk {
   info: Loadable<DiskInfo>;
   geometry: Loadable<GeometryReport>;
   check: Loadable<CheckReport>;
+  /** Set when the file is an extent whose descriptor is missing (asked with the info, for extent-named files only). */
+  orphan: OrphanExtent | null;
   /** Chain link shown in detail; index into info.layers (0 = the disk opened). */
   selectedLayer: number | null;
 }
@@ -45,6 +48,8 @@ export interface DisksState {
   dismissOpenError(): void;
   /** Opens a finished job's output, or a catalogued disk, and selects it; rejects with main's reason. */
   openFrom(source: { jobId: string } | { catalogId: number }): Promise<void>;
+  /** Writes an orphan extent's missing descriptor beside it and opens (selects) that disk; rejects with main's reason. */
+  rebuildDescriptor(diskId: string): Promise<void>;
   /** The allocation map of a byte range in `buckets` parts (the canvas asks again when it zooms). */
   readMap(diskId: string, range: { start: number; length: number; buckets: number }, ignoreCid: boolean): Promise<MapSummary>;
 }
@@ -70,6 +75,12 @@ export function createDisksStore(api: Api): DisksStore {
 
       async openFrom(source) {
         const ref = 'jobId' in source ? await api.invoke('jobs:openOutput', { jobId: source.jobId }) : await api.invoke('catalog:openDisk', { id: source.catalogId });
+        get().add([ref], true);
+      },
+
+      async rebuildDescriptor(diskId) {
+        const ref = await api.invoke('disks:rebuildDescriptor', { diskId });
+        patch(diskId, { orphan: null });
         get().add([ref], true);
       },
 
@@ -134,7 +145,7 @@ export function createDisksStore(api: Api): DisksStore {
         if (fresh.length > 0) {
           const byId = { ...get().byId };
           for (const ref of fresh) {
-            byId[ref.diskId] = { ref, ignoreCid: false, info: idle, geometry: idle, check: idle, selectedLayer: null };
+            byId[ref.diskId] = { ref, ignoreCid: false, info: idle, geometry: idle, check: idle, orphan: null, selectedLayer: null };
           }
           set({ byId, order: [...get().order, ...fresh.map((r) => r.diskId)] });
         }
@@ -167,6 +178,13 @@ export function createDisksStore(api: Api): DisksStore {
         const disk = get().byId[diskId];
         if (!disk) return;
         patch(diskId, { info: loading(disk.info) });
+        if (extentDescriptorName(disk.ref.name) !== null) {
+          // Asked beside the info: a missing descriptor matters most when the extent alone does not open.
+          api.invoke('disks:orphan', { diskId }).then(
+            (orphan) => patch(diskId, { orphan }),
+            () => patch(diskId, { orphan: null }),
+          );
+        }
         try {
           const info = await api.invoke('disks:info', { diskId, ignoreCid: disk.ignoreCid });
           patch(diskId, { info: { status: 'ready', value: info } });

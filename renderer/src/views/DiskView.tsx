@@ -4,6 +4,7 @@ import type { DiskInfo } from '../../../shared/types';
 import { AllocationMap } from '../components/AllocationMap';
 import { BrokenTies, ChainGraph } from '../components/ChainGraph';
 import { CheckResults } from '../components/CheckResults';
+import { DiskNotes } from '../components/DiskNotes';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNote } from '../components/ErrorNote';
 import { GeometryPanel } from '../components/GeometryPanel';
@@ -248,6 +249,7 @@ export function DiskView() {
           ))}
         </div>
       </div>
+      <DiskNotes disk={disk} />
       <Tabs tabs={tabs} selected={tab} onSelect={(t) => ui.getState().setTab(t)} label="Disk views" idPrefix="disk" />
       <TabPanel idPrefix="disk" tab={tab}>
         {tab === 'chain' && <ChainTab disk={disk} />}

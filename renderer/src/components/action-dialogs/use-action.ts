@@ -105,11 +105,13 @@ export function useAction({ request, onClose }: ActionProps): Action {
 
   const chooseTarget = (): void => {
     const stem = disk ? diskStem(disk.ref.path) : 'disk';
-    const raw = request.kind === 'convert' && form.to === 'raw';
+    const raw = (request.kind === 'convert' && form.to === 'raw') || (request.kind === 'recover' && form.recoverTo === 'raw');
+    // A recovered disk is named apart from the damaged one beside it.
+    const name = request.kind === 'recover' ? `${stem}-recovered` : stem;
     choose('target', () =>
       action.output === 'folder'
         ? targets.getState().chooseFolder({ title: `${action.verb}: choose the output folder` })
-        : targets.getState().chooseFile({ mode: 'save', suggestedName: `${stem}${raw ? '.img' : '.vmdk'}`, filter: raw ? 'raw' : 'vmdk', title: `${action.verb}: choose the output file` }),
+        : targets.getState().chooseFile({ mode: 'save', suggestedName: `${name}${raw ? '.img' : '.vmdk'}`, filter: raw ? 'raw' : 'vmdk', title: `${action.verb}: choose the output file` }),
     );
   };
 
