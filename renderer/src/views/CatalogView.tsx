@@ -1,5 +1,6 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { CREATE_TYPE_NAMES } from '../../../shared/capabilities';
 import type { CatalogEntry } from '../../../shared/ipc/contract';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNote, OkNote } from '../components/ErrorNote';
@@ -19,20 +20,8 @@ const COLUMNS: Array<{ key: CatalogColumn; label: string; numeric?: boolean }> =
   { key: 'mtime', label: 'Modified' },
 ];
 
-const KINDS = [
-  'monolithicSparse',
-  'monolithicFlat',
-  'twoGbMaxExtentSparse',
-  'twoGbMaxExtentFlat',
-  'streamOptimized',
-  'vmfs',
-  'vmfsThin',
-  'vmfsSparse',
-  'seSparse',
-  'vmfsRawDeviceMap',
-  'cowd',
-  'raw',
-];
+/** The kind filter offers every createType the engine knows (shared/capabilities.ts). */
+const KINDS = CREATE_TYPE_NAMES;
 
 function Cells({ row }: { row: CatalogEntry }) {
   return (
