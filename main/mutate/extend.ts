@@ -9,10 +9,10 @@ import { DiskchainError, usageError } from '../../shared/errors.js';
 import { DEFAULT_SEGMENT_BYTES, type ExtendSpec, type JobResult } from '../../shared/jobs.js';
 import { openChain } from '../disk/chain.js';
 import { findChildren } from '../disk/children.js';
-import { adapterTypeOf } from '../disk/geometry.js';
+import { adapterTypeOf, writeGeometry } from '../disk/geometry.js';
 import type { Link } from '../disk/link.js';
-import { writeGeometry } from '../disk/geometry.js';
 import { randomCid, serializeDescriptor, type Descriptor } from '../formats/descriptor.js';
+import { SECTOR } from '../formats/extent.js';
 import { encodeDirectory, encodeSparseHeader, GT_SECTORS, GTES_PER_GT, hostedSparseLayout } from '../formats/sparse/layout.js';
 import { replaceFile } from '../io/staged-output.js';
 import { parseKdmvHeader } from '../formats/sparse/writer.js';
@@ -20,7 +20,6 @@ import type { SparseHeader } from '../formats/sparse/reader.js';
 import type { JobContext } from '../io/job-context.js';
 import { guardedExtend } from './guards.js';
 
-const SECTOR = 512;
 
 /** Writer lock and the in-use check around growing the disk (guards.ts). */
 export function extendJob(spec: ExtendSpec, ctx: JobContext): Promise<JobResult> {
