@@ -12,7 +12,7 @@ import { hostFiles } from '../io/file-source.js';
 import type { JobContext } from '../io/job-context.js';
 import { requireSpace } from '../io/space.js';
 import { commitSpace } from './commit-space.js';
-import { openGrainStore, type FillSource, type GrainStore } from './grain-store.js';
+import { fillFrom, openGrainStore, type GrainStore } from './grain-store.js';
 
 /** Data moves in pieces of this size; memory stays bounded by it. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -94,16 +94,6 @@ function flushQuietly(store: GrainStore): void {
   }
 }
 
-/** What P's parents read (zeros past their end), for filling partly written grains. */
-function fillFrom(links: Link[]): FillSource | null {
-  if (links.length === 0) return null;
-  const below = new Chain(links, []);
-  return (buf, offset) => {
-    const inside = Math.max(0, Math.min(buf.length, below.capacityBytes - offset));
-    if (inside > 0) below.read(buf.subarray(0, inside), offset);
-    buf.fill(0, inside);
-  };
-}
 
 /** Checks that P's file system can take the new grains (one estimate with the preflight, commit-space.ts); returns TOP's data bytes. */
 function checkSpace(store: GrainStore, source: RunSource, top: Link, parent: Link): number {

@@ -5,10 +5,10 @@
  */
 import * as path from 'node:path';
 import type { CommitSpec } from '../../shared/jobs.js';
-import { Chain, openChain } from '../disk/chain.js';
+import { openChain } from '../disk/chain.js';
 import type { Link } from '../disk/link.js';
 import { SPACE_MARGIN_BYTES, type SpaceEstimate } from '../io/space.js';
-import { openGrainStore, type FillSource, type GrainStore } from './grain-store.js';
+import { fillFrom, openGrainStore, type GrainStore } from './grain-store.js';
 
 /** TOP's allocation is walked in windows of this size, bounding the run lists. */
 const WINDOW_BYTES = 64 * 1024 * 1024;
@@ -67,13 +67,3 @@ export function estimateCommit(spec: CommitSpec): SpaceEstimate {
   }
 }
 
-/** What P's parents read (zeros past their end), as the commit fills partly written grains. */
-function fillFrom(links: Link[]): FillSource | null {
-  if (links.length === 0) return null;
-  const below = new Chain(links, []);
-  return (buf, offset) => {
-    const inside = Math.max(0, Math.min(buf.length, below.capacityBytes - offset));
-    if (inside > 0) below.read(buf.subarray(0, inside), offset);
-    buf.fill(0, inside);
-  };
-}

@@ -6,6 +6,7 @@
 import { capabilitiesOf, READ_ONLY_EXTENT_TYPES } from '../../shared/capabilities.js';
 import { DiskchainError } from '../../shared/errors.js';
 import type { ExtentInfo } from '../../shared/types.js';
+import { Chain } from '../disk/chain.js';
 import type { Link } from '../disk/link.js';
 import { extentDriver } from '../formats/drivers.js';
 import { SECTOR, type ExtentWriter, type FillSource } from '../formats/extent.js';
@@ -143,4 +144,15 @@ class LinkStore implements GrainStore {
       if (from < to) visit(p.writer, from - p.start, to - from, from);
     }
   }
+}
+
+/** What a link's parents read (zeros past their end), for filling partly written grains. */
+export function fillFrom(links: Link[]): FillSource | null {
+  if (links.length === 0) return null;
+  const below = new Chain(links, []);
+  return (buf, offset) => {
+    const inside = Math.max(0, Math.min(buf.length, below.capacityBytes - offset));
+    if (inside > 0) below.read(buf.subarray(0, inside), offset);
+    buf.fill(0, inside);
+  };
 }
