@@ -74,9 +74,10 @@ describe('jobs', () => {
       { kind: 'convert', src: real, dst: path.join(realDir, 'out.vmdk'), to: 'streamOptimized', compressLevel: 3, force: false, ignoreCid: false },
       { kind: 'convert', src: real, dst: path.join(realDir, 'web01.vmdk'), to: 'twoGbMaxExtentSparse', skipZeroGrains: true, force: false, ignoreCid: false },
       { kind: 'convert', src: real, dst: path.join(realDir, 'out.vmdk'), to: 'vmfsThin', adapter: 'pvscsi', force: false, ignoreCid: false },
-      { kind: 'commit', top: real, force: false },
-      { kind: 'snapshot', disk: real },
-      { kind: 'extend', disk: real, sizeBytes: 16 * MiB },
+      // Issue 16: writers refuse a disk in use unless forced, and follow a .vmx that uses it.
+      { kind: 'commit', top: real, force: false, updateVmx: true },
+      { kind: 'snapshot', disk: real, force: false, updateVmx: true },
+      { kind: 'extend', disk: real, sizeBytes: 16 * MiB, force: false },
     ]);
   });
 
