@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { diskStem } from '../../shared/disk-names.js';
 import { usageError } from '../../shared/errors.js';
-import { ADAPTERS, DISK_KINDS, type Adapter, type DiskKind } from '../../shared/jobs.js';
+import { ADAPTERS, DISK_KINDS, type Adapter, type DiskKind, type JobResult, type JobSpec } from '../../shared/jobs.js';
 import { startJob } from '../jobs/engine.js';
 import { specOf, type PathRequest } from '../jobs/requests.js';
 import { throttle } from '../jobs/throttle.js';
@@ -31,7 +31,13 @@ const adapterOption = (): Option => new Option('--adapter <type>', 'controller t
 /** Runs a job in its worker thread; Ctrl-C cancels it (the job removes its partial output). */
 export async function run(request: PathRequest, options: JobOptions): Promise<void> {
   const spec = specOf(request);
-  const printer = progressPrinter(progressMode(options.progress));
+  const result = await runWithProgress(spec, options.progress);
+  if (spec.kind !== 'convert' || spec.dst !== '-') process.stderr.write(`${result.summary}\n`);
+}
+
+/** A job in its worker thread with the chosen progress display; a first Ctrl-C cancels, a second exits. */
+export async function runWithProgress(spec: JobSpec, progress: string | undefined): Promise<JobResult> {
+  const printer = progressPrinter(progressMode(progress));
   const shown = throttle(printer.update);
   const job = startJob(spec, (p) => shown.update(p));
   let interrupts = 0;
@@ -46,7 +52,7 @@ export async function run(request: PathRequest, options: JobOptions): Promise<vo
     const result = await job.done;
     shown.flush();
     printer.finish();
-    if (spec.kind !== 'convert' || spec.dst !== '-') process.stderr.write(`${result.summary}\n`);
+    return result;
   } catch (e) {
     shown.stop();
     printer.finish();

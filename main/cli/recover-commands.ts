@@ -2,10 +2,8 @@
 import { Option, type Command } from 'commander';
 import { ADAPTERS, DISK_KINDS, type Adapter, type DiskKind, type RecoveryReport, type RecoverSpec } from '../../shared/jobs.js';
 import { rebuildDescriptor } from '../convert/rebuild-descriptor.js';
-import { startJob } from '../jobs/engine.js';
-import { throttle } from '../jobs/throttle.js';
 import { humanBytes, json } from './format.js';
-import { progressMode, progressPrinter } from './progress.js';
+import { runWithProgress } from './job-commands.js';
 import { parseSize } from './size.js';
 
 interface RecoverOptions {
@@ -64,33 +62,11 @@ export function addRecoverCommands(program: Command): void {
     });
 }
 
-/** Runs the job in its worker thread; Ctrl-C cancels it (the job removes its partial output). */
+/** Runs the job like every other (job-commands.ts) and answers its recovery report. */
 async function runRecover(spec: RecoverSpec, progress: string | undefined): Promise<RecoveryReport> {
-  const printer = progressPrinter(progressMode(progress));
-  const shown = throttle(printer.update);
-  const job = startJob(spec, (p) => shown.update(p));
-  let interrupts = 0;
-  const onSignal = (): void => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    job.cancel();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const result = await job.done;
-    shown.flush();
-    printer.finish();
-    process.stderr.write(`${result.summary}\n`);
-    return result.recovery!;
-  } catch (e) {
-    shown.stop();
-    printer.finish();
-    throw e;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  const result = await runWithProgress(spec, progress);
+  process.stderr.write(`${result.summary}\n`);
+  return result.recovery!;
 }
 
 function describe(r: RecoveryReport): string {

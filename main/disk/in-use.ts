@@ -120,7 +120,8 @@ function withChain<T>(disk: string, use: (chain: Chain) => T): T | null {
   }
 }
 
-function canonical(file: string): string {
+/** The real path of a file (symbolic links followed), or the path itself when it cannot be resolved. */
+export function canonical(file: string): string {
   try {
     return fs.realpathSync(file);
   } catch {
@@ -128,7 +129,8 @@ function canonical(file: string): string {
   }
 }
 
-function listFolder(folder: string): string[] {
+/** A folder's names, or none when it cannot be listed. */
+export function listFolder(folder: string): string[] {
   try {
     return fs.readdirSync(folder);
   } catch {

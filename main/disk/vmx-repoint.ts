@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
 import { readVmx, rewriteVmx, vmxDisks, vmxValue } from '../formats/vmx.js';
 import { replaceFile, syncDir } from '../io/staged-output.js';
+import { canonical, listFolder } from './in-use.js';
 
 /** A .vmx disk entry naming a disk file. */
 export interface VmxReference {
@@ -111,20 +112,4 @@ function keepCopy(file: string, now: Date): string {
 
 function two(n: number): string {
   return String(n).padStart(2, '0');
-}
-
-function canonical(file: string): string {
-  try {
-    return fs.realpathSync(file);
-  } catch {
-    return path.resolve(file);
-  }
-}
-
-function listFolder(folder: string): string[] {
-  try {
-    return fs.readdirSync(folder);
-  } catch {
-    return [];
-  }
 }
