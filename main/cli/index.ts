@@ -13,7 +13,7 @@ type Register = (program: Command) => void;
 const GROUPS: Array<{ commands: string[]; load: () => Promise<Register> }> = [
   { commands: ['info', 'geometry', 'map', 'check', 'cat'], load: async () => (await import('./read-commands.js')).addReadCommands },
   { commands: ['convert', 'export', 'import', 'commit', 'snapshot', 'extend'], load: async () => (await import('./job-commands.js')).addJobCommands },
-  { commands: ['recover', 'rebuild-descriptor'], load: async () => (await import('./recover-commands.js')).addRecoverCommands },
+  { commands: ['recover', 'rebuild-descriptor', 'reparent'], load: async () => (await import('./recover-commands.js')).addRecoverCommands },
   { commands: ['backup', 'restore', 'vms'], load: async () => (await import('./backup-commands.js')).addBackupCommands },
   { commands: ['catalog'], load: async () => (await import('./catalog-commands.js')).addCatalogCommands },
   { commands: ['serve'], load: async () => (await import('./serve-command.js')).addServeCommand },

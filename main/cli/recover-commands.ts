@@ -1,7 +1,8 @@
-/** `recover` (a worker-thread job) and `rebuild-descriptor`: getting at damaged and orphaned disks. */
+/** `recover` (a worker-thread job), `rebuild-descriptor` and `reparent`: getting at damaged, orphaned and broken-chain disks. */
 import { Option, type Command } from 'commander';
 import { ADAPTERS, DISK_KINDS, type Adapter, type DiskKind, type RecoveryReport, type RecoverSpec } from '../../shared/jobs.js';
 import { rebuildDescriptor } from '../convert/rebuild-descriptor.js';
+import { reparent } from '../mutate/reparent.js';
 import { humanBytes, json } from './format.js';
 import { runWithProgress } from './job-commands.js';
 import { parseSize } from './size.js';
@@ -59,6 +60,19 @@ export function addRecoverCommands(program: Command): void {
       const result = rebuildDescriptor(extent, options);
       const parent = result.parent ? `, child of ${result.parent}` : '';
       process.stdout.write(`wrote ${result.descriptor} (${result.createType}: ${result.extents.join(', ')}${parent})\n`);
+    });
+
+  program
+    .command('reparent')
+    .description("point a child (snapshot) at its parent again after the parent moved or was renamed; the old descriptor is kept as a .bak")
+    .argument('<child>', 'the snapshot whose parent is missing: a .vmdk (hosted child, -delta or -sesparse descriptor) or an ESX 2 .REDO')
+    .requiredOption('--parent <disk>', 'the parent disk where it is now (same capacity); named relative to the child where possible')
+    .option('--fix-cid', "set the child's parentCID to the new parent's CID when they differ (only if it is the disk the snapshot was taken from)")
+    .option('--force', 'reparent a disk although VMware lock files say it is in use')
+    .option('--json', 'print the result as JSON')
+    .action(async (child: string, options: { parent: string; fixCid?: boolean; force?: boolean; json?: boolean }) => {
+      const result = await reparent(child, options.parent, { fixCid: options.fixCid === true, force: options.force === true });
+      process.stdout.write(options.json ? `${json(result)}\n` : `${result.summary}\n`);
     });
 }
 

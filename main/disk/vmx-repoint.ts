@@ -88,7 +88,8 @@ function newValue(oldValue: string, vmx: string, oldDisk: string, newDisk: strin
   return path.relative(path.dirname(vmx), newDisk).split(path.sep).join('/');
 }
 
-function keepCopy(file: string, now: Date): string {
+/** Copies `file` to `NAME.YYYYMMDD-HHMMSS.bak` (fsynced, never over an older copy); returns the copy's path. */
+export function keepCopy(file: string, now: Date = new Date()): string {
   const stamp = `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}-${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
   for (let n = 1; n < 100; n++) {
     const backup = `${file}.${stamp}${n === 1 ? '' : `-${n}`}.bak`;

@@ -1,0 +1,179 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildCowd, buildEsx2Chain, writeVmfsSparseDescriptor } from '../../fixtures/cowd-builder.js';
+import { writeVmfsDisk } from '../../fixtures/descriptor-builder.js';
+import { diskchain } from '../../helpers/cli.js';
+import { qemuFill, qemuImg, qemuRaw, qemuWrite } from '../../helpers/qemu.js';
+import { patternBytes, tmpDir } from '../../helpers/tmp.js';
+
+const MiB = 1024 * 1024;
+
+/** A failure is one line `diskchain: FILE: reason`, no stack. */
+function expectRefusal(args: string[], reason: RegExp): void {
+  const r = diskchain(args);
+  expect(r.status, r.stderr).not.toBe(0);
+  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(/^diskchain: /);
+  expect(r.stderr).toMatch(reason);
+}
+
+/** qemu-img compare exits 0 when the two images read the same. */
+function qemuSame(a: string, b: string, formatB = 'raw'): boolean {
+  try {
+    execFileSync('qemu-img', ['compare', '-f', 'vmdk', '-F', formatB, a, b], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A qemu-made hosted chain base.vmdk ← top.vmdk with data in both, and its content as raw. */
+function hostedChain(dir: string): { base: string; top: string; raw: string } {
+  const base = path.join(dir, 'base.vmdk');
+  const top = path.join(dir, 'top.vmdk');
+  qemuImg('create', '-q', '-f', 'vmdk', base, '16M');
+  qemuWrite(base, 3 * MiB + 7, patternBytes(200_000, 3));
+  qemuImg('create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', top);
+  qemuFill(top, 9 * MiB, MiB, 0x5a);
+  const raw = path.join(dir, 'expected.raw');
+  fs.renameSync(qemuRaw(top), raw);
+  return { base, top, raw };
+}
+
+describe('diskchain reparent: a hosted child whose parent was moved and renamed', () => {
+  const dir = tmpDir();
+  const { base, top, raw } = hostedChain(dir);
+  const moved = path.join(dir, 'parents', 'base-renamed.vmdk');
+  fs.mkdirSync(path.dirname(moved));
+  fs.renameSync(base, moved);
+
+  it('leaves the chain broken until reparented, then opens with diskchain and qemu-img and reads the same bytes', () => {
+    expect(diskchain(['info', top]).stderr).toMatch(/parent "base.vmdk" not found/);
+    const r = diskchain(['reparent', top, '--parent', moved]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.text).toMatch(/top.vmdk now names parents\/base-renamed.vmdk as its parent \(old descriptor kept as top.vmdk.descriptor.bak\)/);
+
+    const info = diskchain(['info', '--json', top]);
+    expect(info.status, info.stderr).toBe(0);
+    expect((JSON.parse(info.text) as { layers: Array<{ path: string }> }).layers.map((l) => l.path)).toEqual([top, moved]);
+    expect(qemuImg('info', '--backing-chain', top)).toContain('base-renamed.vmdk');
+    expect(qemuSame(top, raw)).toBe(true);
+  });
+
+  it('rewrote the embedded descriptor in place and kept the old text beside it', () => {
+    const saved = fs.readFileSync(`${top}.descriptor.bak`, 'latin1');
+    expect(saved).toContain('parentFileNameHint="base.vmdk"');
+    const head = fs.readFileSync(top).subarray(0, 64 * 1024).toString('latin1');
+    expect(head).toContain('parentFileNameHint="parents/base-renamed.vmdk"');
+    expect(fs.readdirSync(dir).filter((n) => n.includes('.tmp'))).toEqual([]);
+  });
+
+  it('a second reparent keeps the first backup and saves beside it', () => {
+    const r = diskchain(['reparent', top, '--parent', moved]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.existsSync(`${top}.descriptor-2.bak`)).toBe(true);
+    expect(fs.readFileSync(`${top}.descriptor.bak`, 'latin1')).toContain('parentFileNameHint="base.vmdk"');
+  });
+});
+
+describe('diskchain reparent refuses what would not be this child\'s parent', () => {
+  const dir = tmpDir();
+  const { base, top } = hostedChain(dir);
+  const other = path.join(dir, 'other.vmdk');
+  qemuImg('create', '-q', '-f', 'vmdk', other, '32M');
+  const before = fs.readFileSync(top);
+
+  it('a parent of another capacity, naming both sizes, and writes nothing', () => {
+    expectRefusal(['reparent', top, '--parent', other], /other.vmdk cannot be its parent: its capacity is 32 MiB .* the child's is 16 MiB/);
+    expect(fs.readFileSync(top).equals(before)).toBe(true);
+    expect(fs.existsSync(`${top}.descriptor.bak`)).toBe(false);
+  });
+
+  it('a base disk, which has no parent to re-point', () => {
+    expectRefusal(['reparent', base, '--parent', top], /has no parent to re-point/);
+  });
+
+  it('its own snapshot as parent, which would loop the chain', () => {
+    const grandchild = path.join(dir, 'grandchild.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', '-b', 'top.vmdk', '-F', 'vmdk', grandchild);
+    expectRefusal(['reparent', top, '--parent', grandchild], /grandchild.vmdk is a snapshot of this disk: making it the parent would loop/);
+  });
+
+  it('a disk in use (a VMware lock beside it) unless --force', () => {
+    fs.mkdirSync(`${top}.lck`);
+    try {
+      expectRefusal(['reparent', top, '--parent', base], /looks in use: lock file top.vmdk.lck beside it/);
+      expect(diskchain(['reparent', top, '--parent', base, '--force']).status).toBe(0);
+    } finally {
+      fs.rmSync(`${top}.lck`, { recursive: true });
+    }
+  });
+
+  it('a parent whose CID differs, showing both CIDs, and sets parentCID with --fix-cid', () => {
+    const copy = path.join(dir, 'base-copy.vmdk');
+    fs.copyFileSync(base, copy);
+    qemuFill(copy, 0, 4096, 0x11); // qemu gives a disk a new CID on its first write
+    const cidOf = (file: string, key: string): string => new RegExp(`\\b${key}=([0-9a-f]+)`).exec(fs.readFileSync(file).toString('latin1'))![1]!;
+    const newCid = cidOf(copy, 'CID');
+    expectRefusal(['reparent', top, '--parent', copy], new RegExp(`parent CID ${cidOf(top, 'parentCID')}, base-copy.vmdk has CID ${newCid}.*--fix-cid`));
+    const r = diskchain(['reparent', top, '--parent', copy, '--fix-cid', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.text)).toMatchObject({ parentName: 'base-copy.vmdk', cidChanged: { to: newCid } });
+    expect(cidOf(top, 'parentCID')).toBe(newCid);
+    expect(diskchain(['info', top]).status).toBe(0);
+  });
+});
+
+describe('diskchain reparent of an ESX child with a separate descriptor (-delta.vmdk)', () => {
+  const dir = tmpDir();
+  const capacity = 8 * MiB;
+  const baseContent = patternBytes(capacity, 7);
+  writeVmfsDisk(dir, 'web01', capacity, baseContent, { cid: 0x1234abcd });
+  const writes = [{ lba: 2048, data: patternBytes(64 * 1024, 8) }];
+  buildCowd(path.join(dir, 'web01-000001-delta.vmdk'), { capacitySectors: capacity / 512, writes });
+  const child = path.join(dir, 'web01-000001.vmdk');
+  writeVmfsSparseDescriptor(child, {
+    capacitySectors: capacity / 512,
+    deltaFileName: 'web01-000001-delta.vmdk',
+    cid: 0x55556666,
+    parentCid: 0x1234abcd,
+    parentFileNameHint: 'web01.vmdk',
+  });
+  const expected = Buffer.from(baseContent);
+  writes[0]!.data.copy(expected, 2048 * 512);
+  fs.writeFileSync(path.join(dir, 'expected.raw'), expected);
+  // The parent went to another folder, descriptor and flat file together.
+  fs.mkdirSync(path.join(dir, 'base'));
+  for (const f of ['web01.vmdk', 'web01-flat.vmdk']) fs.renameSync(path.join(dir, f), path.join(dir, 'base', f));
+
+  it('replaces the descriptor atomically, keeps NAME.vmdk.YYYYMMDD-HHMMSS.bak, and the chain reads as before', () => {
+    const r = diskchain(['reparent', child, '--parent', path.join(dir, 'base', 'web01.vmdk')]);
+    expect(r.status, r.stderr).toBe(0);
+    const backups = fs.readdirSync(dir).filter((n) => /^web01-000001\.vmdk\.\d{8}-\d{6}\.bak$/.test(n));
+    expect(backups).toHaveLength(1);
+    expect(fs.readFileSync(path.join(dir, backups[0]!), 'utf8')).toContain('parentFileNameHint="web01.vmdk"');
+    expect(fs.readFileSync(child, 'utf8')).toContain('parentFileNameHint="base/web01.vmdk"');
+    expect(diskchain(['cat', child]).stdout.equals(expected)).toBe(true);
+    expect(qemuSame(child, path.join(dir, 'expected.raw'))).toBe(true);
+  });
+});
+
+describe('diskchain reparent of an ESX 2 REDO log (parent named in its COWD header)', () => {
+  const dir = tmpDir();
+  const { expected } = buildEsx2Chain(dir, 8 * MiB);
+  const redo = path.join(dir, 'a.dsk.REDO');
+  fs.renameSync(path.join(dir, 'a.dsk'), path.join(dir, 'mail-base.dsk'));
+
+  it('rewrites the header parent name, keeps the old header, and the chain reads as before', () => {
+    expect(diskchain(['info', `${redo}.REDO`]).status).not.toBe(0);
+    const r = diskchain(['reparent', redo, '--parent', path.join(dir, 'mail-base.dsk')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.text).toMatch(/a.dsk.REDO now names mail-base.dsk as its parent in its COWD header \(old header kept as a.dsk.REDO.header.bak/);
+    expect(fs.readFileSync(`${redo}.header.bak`).subarray(32, 38).toString('latin1')).toBe('a.dsk\0');
+    const cat = diskchain(['cat', `${redo}.REDO`]);
+    expect(cat.status, cat.stderr).toBe(0);
+    expect(cat.stdout.equals(expected)).toBe(true);
+  });
+});
