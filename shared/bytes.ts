@@ -4,18 +4,20 @@ const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
 
 /**
  * `1536` → `1.5 KiB`, `67108864` → `64 MiB` (three significant digits, trailing zeros dropped);
- * with `decimals`, that many digits after the point (`64.0 MiB`). Whole bytes below 1 KiB.
+ * with `decimals`, that many digits after the point (`64.0 MiB`). Whole bytes below 1000.
+ * The unit changes at 1000, not 1024, so a number never takes four digits: `0.98 GiB`, not `1000.0 MiB`.
  */
 export function formatBytes(bytes: number, decimals?: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return '—';
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
+  while (value >= 1000 && unit < UNITS.length - 1) {
     value /= 1024;
     unit++;
   }
   if (unit === 0) return `${value} B`;
-  if (decimals !== undefined) return `${value.toFixed(decimals)} ${UNITS[unit]}`;
+  // Below 1 (1000–1023 of the unit below) one more digit, so that 0.98 does not read as 1.0.
+  if (decimals !== undefined) return `${value.toFixed(value < 1 ? decimals + 1 : decimals)} ${UNITS[unit]}`;
   const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
   return `${value.toFixed(digits).replace(/\.?0+$/, '')} ${UNITS[unit]}`;
 }

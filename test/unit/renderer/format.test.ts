@@ -8,6 +8,14 @@ describe('format', () => {
     expect(formatBytes(2 * 1024 ** 4)).toBe('2 TiB');
     expect(formatBytes(64 * 1024 * 1024)).toBe('64 MiB');
   });
+  it('switches units at 1000, so no size reads 1000.0 MiB', () => {
+    expect(formatBytes(1000 * 1024 * 1024)).toBe('0.98 GiB');
+    expect(formatBytes(1000 * 1024 * 1024, 1)).toBe('0.98 GiB');
+    expect(formatBytes(999 * 1024 * 1024, 1)).toBe('999.0 MiB');
+    expect(formatBytes(1010)).toBe('0.99 KiB');
+    expect(formatBytes(999)).toBe('999 B');
+    expect(formatBytes(64 * 1024 * 1024, 1)).toBe('64.0 MiB');
+  });
   it('writes durations and percentages people read at a glance', () => {
     expect(formatDuration(5)).toBe('5 s');
     expect(formatDuration(185)).toBe('3 min 05 s');
