@@ -32,7 +32,7 @@ import { cleanStem, diskStemOf, linkStem, NameBook } from './names.js';
 import { ownGrains, scanChain, sha256Of } from './scan.js';
 import { emitSparseExtent, sparseExtentBytes, type GrainSet, type SparseExtentSpec } from './segment-emitter.js';
 import { TAR_END, tarHeader, tarPadding } from './tar.js';
-import { readVmx, vmxDisks, vmxNvram, vmxValue, type VmxDisk } from '../formats/vmx.js';
+import { readVmx, rewriteVmx, vmxDisks, vmxNvram, vmxValue, type Vmx, type VmxDisk } from '../formats/vmx.js';
 
 /** A file of the archive as planned: its bytes are produced on demand, as often as needed. */
 interface PlannedFile {
@@ -116,7 +116,7 @@ function planBackup(spec: BackupSpec, segmentBytes: number, ctx: JobContext): Pl
     let vmEntry: Manifest['vm'] = null;
     if (vmx) {
       const vmxName = names.claimFile(path.basename(vmx.path));
-      files.push(memoryFile(vmxName, 'vmx', fs.readFileSync(vmx.path)));
+      files.push(memoryFile(vmxName, 'vmx', fs.readFileSync(vmx.path))); // re-pointed below, once the disks are named
       let nvramName: string | null = null;
       if (nvram) {
         nvramName = names.claimFile(path.basename(nvram));
@@ -133,6 +133,8 @@ function planBackup(spec: BackupSpec, segmentBytes: number, ctx: JobContext): Pl
     };
     const archived = disks.map((d) => planDisk(d, spec.keepChain === true, segmentBytes, names, files, ctx, advance));
     ctx.progress('scan', scanTotal, scanTotal);
+    const repointed = vmx && vmEntry ? archivedVmx(vmx, vmEntry, archived) : null;
+    if (repointed) files[0] = memoryFile(vmEntry!.vmx, 'vmx', repointed);
 
     const manifest: Omit<Manifest, 'files'> = {
       format: MANIFEST_FORMAT,
@@ -152,6 +154,18 @@ function planBackup(spec: BackupSpec, segmentBytes: number, ctx: JobContext): Pl
     for (const c of chains) c.close();
     throw e;
   }
+}
+
+/**
+ * The archive's .vmx names the archived disks (`web01.vmdk`, not the snapshot `web01-000001.vmdk`
+ * it flattened) and the archived .nvram, so the archive folder opens in Workstation as it is.
+ * Every other line stays as the VM had it; restore re-points it again at what it writes.
+ */
+function archivedVmx(vmx: Vmx, vm: NonNullable<Manifest['vm']>, disks: ArchivedDisk[]): Buffer | null {
+  const changes = new Map<string, string>();
+  for (const d of disks) if (d.device && d.vmxFileName !== d.links[0]!.descriptor) changes.set(`${d.device}.fileName`, d.links[0]!.descriptor);
+  if (vm.nvram && vmxValue(vmx, 'nvram') !== undefined && vmxValue(vmx, 'nvram') !== vm.nvram) changes.set('nvram', vm.nvram);
+  return changes.size === 0 ? null : Buffer.from(rewriteVmx(vmx, changes), 'utf8'); // unchanged: the bytes as they were
 }
 
 function openSources(list: Array<{ vmx: VmxDisk | null; path: string }>, spec: BackupSpec, vmxPath: string | undefined): SourceDisk[] {

@@ -32,7 +32,16 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   const command = argv.slice(2).find((a) => !a.startsWith('-'));
   const wanted = GROUPS.filter((g) => command !== undefined && g.commands.includes(command));
   for (const group of wanted.length > 0 ? wanted : GROUPS) (await group.load())(program);
+  showHelpAfterUsageErrors(program.commands);
   return program;
+}
+
+/** A usage error in a sub-command (a missing argument, a bad --to) is followed by that command's help. */
+function showHelpAfterUsageErrors(commands: readonly Command[]): void {
+  for (const command of commands) {
+    command.showHelpAfterError(true);
+    showHelpAfterUsageErrors(command.commands);
+  }
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -30,7 +30,10 @@ const adapterOption = (): Option => new Option('--adapter <type>', 'controller t
 
 /** Runs a job in its worker thread; Ctrl-C cancels it (the job removes its partial output). */
 export async function run(request: PathRequest, options: JobOptions): Promise<void> {
-  const spec = specOf(request);
+  await runSpec(specOf(request), options);
+}
+
+async function runSpec(spec: JobSpec, options: JobOptions): Promise<void> {
   const result = await runWithProgress(spec, options.progress);
   if (spec.kind !== 'convert' || spec.dst !== '-') process.stderr.write(`${result.summary}\n`);
 }
@@ -74,10 +77,23 @@ function compressLevel(options: JobOptions): number | undefined {
   return n;
 }
 
-/** DST given as a folder (existing, or ending in a separator) gets the source's name. */
+/**
+ * DST given as a folder (existing, or ending in a separator) gets the source's name. The folder
+ * the output goes into is created when missing, as export and restore create theirs.
+ */
 function destination(src: string, dst: string, ext = '.vmdk'): string {
-  const isDir = dst.endsWith('/') || dst.endsWith(path.sep) || (fs.existsSync(dst) && fs.statSync(dst).isDirectory());
-  return isDir ? path.join(dst, diskStem(src) + ext) : dst;
+  const out = isFolder(dst) ? path.join(dst, diskStem(src) + ext) : dst;
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  return out;
+}
+
+function isFolder(dst: string): boolean {
+  return dst.endsWith('/') || dst.endsWith(path.sep) || (fs.existsSync(dst) && fs.statSync(dst).isDirectory());
+}
+
+/** A `.vmdk` name that is not an existing folder is the output file itself. */
+function isVmdkFile(dst: string): boolean {
+  return /\.vmdk$/i.test(dst) && !isFolder(dst);
 }
 
 export function addJobCommands(program: Command): void {
@@ -85,7 +101,7 @@ export function addJobCommands(program: Command): void {
     .command('convert')
     .description('write any readable disk or chain (flattened) as a new disk of another kind')
     .argument('<src>', 'disk or top of a chain')
-    .argument('<dst>', "output file (or folder); '-' writes raw or streamOptimized to stdout")
+    .argument('<dst>', "output file, or a folder to write it into (created if missing); '-' writes raw or streamOptimized to stdout")
     .addOption(new Option('--to <kind>', 'output kind').choices([...DISK_KINDS]).makeOptionMandatory())
     .addOption(adapterOption())
     .option('--segment-size <size>', 'largest extent file of split kinds (default 2047M, at most 2G)')
@@ -115,23 +131,25 @@ export function addJobCommands(program: Command): void {
   program
     .command('export')
     .description('ESX → Workstation: write a disk or chain as twoGbMaxExtentSparse into a folder (like vmkfstools -e)')
-    .argument('<src>')
-    .argument('<dir>', 'folder to write NAME.vmdk and NAME-s001.vmdk… into (created if missing)')
+    .argument('<src>', 'disk or top of a chain (an ESX vmfs disk, a -delta snapshot…); the chain is flattened')
+    .argument('<dst>', 'folder to write NAME.vmdk and NAME-s001.vmdk… into (created if missing), or the output NAME.vmdk itself')
     .option('--segment-size <size>', 'largest extent file (default 2047M, at most 2G)')
     .option('--force', 'replace existing output files, and copy a disk although VMware lock files say it is in use')
     .option('--ignore-cid', "read a chain whose parentCID does not match its parent's CID")
     .addOption(progressOption())
-    .action(async (src: string, dir: string, options: JobOptions) => {
+    .action(async (src: string, dst: string, options: JobOptions) => {
+      const dir = isVmdkFile(dst) ? path.dirname(dst) : dst;
       fs.mkdirSync(dir, { recursive: true });
-      await run({ kind: 'export', src, dir, segmentBytes: segmentBytes(options), force: options.force, ignoreCid: options.ignoreCid }, options);
+      const spec = specOf({ kind: 'export', src, dir, segmentBytes: segmentBytes(options), force: options.force, ignoreCid: options.ignoreCid });
+      await runSpec(isVmdkFile(dst) && spec.kind === 'convert' ? { ...spec, dst } : spec, options);
     });
 
   program
     .command('import')
     .description('Workstation → ESX: write a disk or chain in vmfs layout, NAME.vmdk + NAME-flat.vmdk (like vmkfstools -i)')
-    .argument('<src>')
-    .argument('<dst>', 'output .vmdk (or folder)')
-    .option('--thin', 'write the -flat.vmdk sparse (vmfsThin) instead of fully allocated')
+    .argument('<src>', 'disk or top of a chain (a Workstation disk, a hosted snapshot…); the chain is flattened')
+    .argument('<dst>', 'output NAME.vmdk (NAME-flat.vmdk is written beside it), or a folder (created if missing) to write it into')
+    .option('--thin', 'write the -flat.vmdk sparse (ddb.thinProvisioned) instead of fully allocated')
     .addOption(adapterOption())
     .option('--force', 'replace existing output files, and copy a disk although VMware lock files say it is in use')
     .option('--ignore-cid', "read a chain whose parentCID does not match its parent's CID")

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { DiskchainError, usageError } from '../../shared/errors.js';
-import type { DiskInfo, GeometryReport, LayerInfo, MapRun } from '../../shared/types.js';
+import type { DiskInfo, GeometryReport, LayerInfo, MapRun, Problem } from '../../shared/types.js';
 import { openChain, type Chain } from '../disk/chain.js';
 import { checkDisk } from '../disk/check.js';
 import { geometryReport } from '../disk/geometry.js';
@@ -10,7 +10,7 @@ import { diskInfo } from '../disk/info.js';
 import { diskMap } from '../disk/map.js';
 import { CHUNK_RING, flatChunks } from '../disk/stream.js';
 import { WRITE_SLICE_BYTES } from '../io/write.js';
-import { humanBytes, json, table } from './format.js';
+import { humanBytes, json } from './format.js';
 
 interface ReadOptions {
   json?: boolean;
@@ -66,10 +66,11 @@ export function addReadCommands(program: Command): void {
     .argument('<disk>')
     .option('--json', 'print a JSON array of {start, length, state, layer, file}')
     .option('--all', 'also list ranges no link holds (they read as zeros)')
+    .option('--hex', 'offsets and lengths as exact hexadecimal bytes instead of human sizes')
     .option(...IGNORE_CID)
     .option(...ALLOW_DEVICES)
-    .action((disk: string, options: ReadOptions & { all?: boolean }) => {
-      withChain(disk, options, (chain) => printMap(chain, options.json === true, options.all === true));
+    .action((disk: string, options: ReadOptions & { all?: boolean; hex?: boolean }) => {
+      withChain(disk, options, (chain) => printMap(chain, options.json === true, options.all === true, options.hex === true));
     });
 
   program
@@ -88,7 +89,7 @@ export function addReadCommands(program: Command): void {
       if (options.json) print(json(report));
       else if (report.problems.length === 0) print(`${report.path}: no problems found`);
       else {
-        for (const p of report.problems) print(`${p.severity}: ${p.file}${p.location ? ` (${p.location})` : ''}: ${p.message}`);
+        for (const line of problemLines(report.problems)) print(line);
         print(`${report.errors} error(s), ${report.warnings} warning(s)`);
       }
       // A warning alone (an IDE geometry over the cap, an unclean shutdown flag) is not a failure.
@@ -138,7 +139,7 @@ async function writeAll(chunks: Iterable<Buffer>): Promise<void> {
   await new Promise<void>((resolve, reject) => out.write('', (e) => (e ? reject(e) : resolve())));
 }
 
-function printMap(chain: Chain, asJson: boolean, all: boolean): void {
+function printMap(chain: Chain, asJson: boolean, all: boolean, hexSizes: boolean): void {
   const keep = (r: MapRun): boolean => all || r.layer !== null;
   if (asJson) {
     // Streamed element by element: a fragmented 2 TiB disk has more runs than one string should hold.
@@ -153,11 +154,16 @@ function printMap(chain: Chain, asJson: boolean, all: boolean): void {
     return;
   }
   const dir = path.dirname(chain.top.path);
-  print(table([['Offset', 'Length', 'State', 'File']]));
+  // Fixed column widths, so that a map of millions of runs streams and still lines up.
+  const size = hexSizes ? hex : (n: number): string => humanBytes(n);
+  const width = hexSizes ? 18 : 10;
+  const row = (offset: string, length: string, state: string, file: string): string =>
+    `${offset.padStart(width)}  ${length.padStart(width)}  ${state.padEnd(5)}  ${file}`;
+  print(row('Offset', 'Length', 'State', 'File'));
   for (const run of diskMap(chain)) {
     if (!keep(run)) continue;
     const file = run.file === null ? '-' : path.relative(dir, run.file) || run.file;
-    print(table([[hex(run.start), hex(run.length), run.state.padEnd(5), file]]));
+    print(row(size(run.start), size(run.length), run.state, file));
   }
 }
 
@@ -197,6 +203,29 @@ function layerText(layer: LayerInfo, index: number, dir: string): string[] {
     lines.push(`      extent ${e.access} ${e.sectors} ${e.type}${file}${e.offset ? ` offset ${e.offset}` : ''}${device}`);
   }
   for (const w of layer.warnings) lines.push(`      warning: ${w}`);
+  return lines;
+}
+
+/** At most this many lines of one kind of problem; a damaged disk's full list is for --json. */
+const SAME_KIND_SHOWN = 6;
+
+/**
+ * The problems as text, a screenful: neighbouring problems of one kind (the same message but for
+ * its numbers: "1.0 MiB lost…" at many LBA ranges) show their first few lines and a count.
+ */
+export function problemLines(problems: Problem[]): string[] {
+  const lines: string[] = [];
+  const kindOf = (p: Problem): string => `${p.severity}\0${p.file}\0${p.message.replace(/\d+(\.\d+)?( ?[KMGTP]?i?B\b)?/g, '#')}`;
+  for (let i = 0; i < problems.length; ) {
+    let end = i + 1;
+    while (end < problems.length && kindOf(problems[end]!) === kindOf(problems[i]!)) end++;
+    for (const p of problems.slice(i, Math.min(end, i + SAME_KIND_SHOWN))) {
+      lines.push(`${p.severity}: ${p.file}${p.location ? ` (${p.location})` : ''}: ${p.message}`);
+    }
+    const more = end - i - SAME_KIND_SHOWN;
+    if (more > 0) lines.push(`${problems[i]!.severity}: ${problems[i]!.file}: … and ${more} more like these (check --json lists them all)`);
+    i = end;
+  }
   return lines;
 }
 

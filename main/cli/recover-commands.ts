@@ -1,4 +1,6 @@
 /** `recover` (a worker-thread job), `rebuild-descriptor` and `reparent`: getting at damaged, orphaned and broken-chain disks. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { ADAPTERS, DISK_KINDS, type Adapter, type DiskKind, type RecoveryReport, type RecoverSpec } from '../../shared/jobs.js';
 import { rebuildDescriptor } from '../convert/rebuild-descriptor.js';
@@ -33,6 +35,7 @@ export function addRecoverCommands(program: Command): void {
     .option('--json', 'print the report as JSON on stdout')
     .addOption(new Option('--progress <mode>', 'json: one JSON line per update on stderr; bar; none').choices(['json', 'bar', 'none']))
     .action(async (src: string, dst: string, options: RecoverOptions) => {
+      fs.mkdirSync(path.dirname(path.resolve(dst)), { recursive: true }); // as every writer does
       const spec: RecoverSpec = {
         kind: 'recover',
         src,

@@ -3,8 +3,6 @@ import type { CheckReport, Problem } from '../../shared/types.js';
 import { formatBytes } from '../../shared/bytes.js';
 import { openChain } from './chain.js';
 import { lbaRange } from './damage.js';
-
-const MAX_LOST_LISTED = 20;
 import { geometryReport } from './geometry.js';
 
 /**
@@ -20,8 +18,12 @@ export function checkDisk(diskPath: string): CheckReport {
       const lost = link.data.lostRanges?.() ?? [];
       // Lost data is listed as merged LBA ranges; the per-grain "past the end" lines would repeat it.
       const own = link.data.check();
-      problems.push(...(lost.length > 0 ? own.filter((p) => !/past the end of the file/.test(p.message)) : own));
-      for (const r of lost.slice(0, MAX_LOST_LISTED)) {
+      let kept = lost.length > 0 ? own.filter((p) => !/past the end of the file/.test(p.message)) : own;
+      // The reader's "N more not listed" then counts more of the same lines: the ranges say it all.
+      if (kept.length === 1 && own.length > 1 && /more problems not listed/.test(kept[0]!.message)) kept = [];
+      problems.push(...kept);
+      // Every range: `check --json` lists them all; the CLI's text keeps to a screenful.
+      for (const r of lost) {
         problems.push({
           severity: 'error',
           file: link.path,
@@ -29,7 +31,6 @@ export function checkDisk(diskPath: string): CheckReport {
           message: `${formatBytes(r.length, 1)} lost: its grain table or grains lie past the end of the file`,
         });
       }
-      if (lost.length > MAX_LOST_LISTED) problems.push({ severity: 'error', file: link.path, message: `${lost.length - MAX_LOST_LISTED} more lost ranges` });
       const parent = chain.links[i + 1];
       if (parent && parent.capacityBytes !== link.capacityBytes) {
         problems.push({

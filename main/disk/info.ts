@@ -11,7 +11,7 @@ export function diskInfo(chain: Chain): DiskInfo {
   const geometry = geometryReport(chain);
   return {
     path: chain.top.path,
-    createType: chain.top.createType,
+    createType: kindOf(chain.top),
     capacityBytes: chain.capacityBytes,
     geometry: geometry.geometry,
     adapterType: adapterTypeOf(chain),
@@ -20,6 +20,15 @@ export function diskInfo(chain: Chain): DiskInfo {
     damage: linksDamage(chain.links),
     ...extentOfTop(chain.top),
   };
+}
+
+/**
+ * The kind as people and our writer name it. ESX writes a thin disk as createType "vmfs" with
+ * ddb.thinProvisioned = "1" (format doc §1.4), and so does `import --thin`; both read as vmfsThin.
+ */
+function kindOf(link: Link): string {
+  const thin = link.descriptor?.ddb.get('ddb.thinprovisioned') === '1';
+  return link.createType === 'vmfs' && thin ? 'vmfsThin' : link.createType;
 }
 
 /** Only a file without a descriptor of its own (a -flat, -sNNN or -delta file opened directly) can be someone's extent. */
@@ -37,7 +46,7 @@ export function layerInfo(link: Link): LayerInfo {
   return {
     ...(rdm ? { rdm } : {}),
     path: link.path,
-    createType: link.createType,
+    createType: kindOf(link),
     cid: d?.cid === undefined ? null : (d.cidText ?? formatCid(d.cid)),
     parentCid: d?.parentCid === undefined ? null : (d.parentCidText ?? formatCid(d.parentCid)),
     parent: link.parent,

@@ -171,6 +171,16 @@ describe('backup and restore of a VM', () => {
     expect(m.disks[0]!.links[0]!.storedBytes).toBeLessThan(12 * MiB);
   });
 
+  it("the archive's .vmx names the archived disks, not the snapshot it flattened, so the folder opens as a VM", () => {
+    const archived = fs.readFileSync(path.join(archive, 'web01.vmx'), 'utf8');
+    expect(archived).toBe(fs.readFileSync(vm.vmx, 'utf8').replace('"web01-000001.vmdk"', '"web01.vmdk"'));
+    const vms = JSON.parse(diskchain(['vms', '--json', archive]).text) as Array<{ disks: Array<{ device: string; opens: boolean; links: string[] }> }>;
+    expect(vms[0]!.disks.map((d) => [d.device, d.opens, d.links.map((l) => path.basename(l))])).toEqual([
+      ['scsi0:0', true, ['web01.vmdk']],
+      ['scsi0:1', true, ['data.vmdk']],
+    ]);
+  });
+
   it('restores identical disks of the kind they had and a .vmx pointing at them', () => {
     const dest = path.join(root, 'restored');
     ok(diskchain(['restore', '--progress', 'none', archive, dest]));
