@@ -1,4 +1,5 @@
 /** `diskchain catalog …`: scan, list, search, show, verify, forget — a thin layer over main/catalog. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { usageError } from '../../shared/errors.js';
@@ -107,7 +108,7 @@ export function addCatalogCommands(program: Command): void {
           return c.scan(dirs, show.update, { signal }).finally(show.finish);
         }),
       );
-      print(options.json ? json(summary) : scanText(summary));
+      print(options.json ? json(summary) : scanText(summary, dirs));
     });
 
   catalog
@@ -305,11 +306,39 @@ function scanProgress(mode: ProgressMode): { update(p: ScanProgress): void; fini
   };
 }
 
-function scanText(s: ScanSummary): string {
+/**
+ * Folders given that the scan took in with another (a folder inside another given, or the same
+ * folder twice): `vms is inside nas, scanned with it`. The scan resolves roots to real paths.
+ */
+export function mergedRoots(asked: string[], scanned: string[]): string[] {
+  const real = (p: string): string => {
+    try {
+      return fs.realpathSync(path.resolve(p));
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  const notes: string[] = [];
+  const seen = new Set<string>();
+  for (const dir of asked) {
+    const r = real(dir);
+    if (scanned.includes(r) && !seen.has(r)) {
+      seen.add(r);
+      continue;
+    }
+    const outer = scanned.find((root) => r !== root && r.startsWith(root.endsWith(path.sep) ? root : root + path.sep));
+    const outerName = asked.find((a) => real(a) === (outer ?? r)) ?? outer ?? r;
+    notes.push(outer ? `${dir} is inside ${outerName}, scanned with it` : `${dir} was given twice`);
+  }
+  return notes;
+}
+
+function scanText(s: ScanSummary, asked: string[]): string {
   const counts = (c: ScanSummary['disks']): string =>
     `${c.added + c.changed + c.unchanged} (${c.added} new, ${c.changed} changed, ${c.unchanged} unchanged)`;
+  const merged = mergedRoots(asked, s.roots);
   const lines = [
-    `scanned ${s.roots.length} root${s.roots.length === 1 ? '' : 's'}, ${s.directories} folders, in ${(s.elapsedMs / 1000).toFixed(1)} s`,
+    `scanned ${s.roots.length} root${s.roots.length === 1 ? '' : 's'}${merged.length > 0 ? ` (${merged.join('; ')})` : ''}, ${s.directories} folders, in ${(s.elapsedMs / 1000).toFixed(1)} s`,
     `  disks     ${counts(s.disks)}`,
     `  archives  ${counts(s.archives)}`,
     `  missing   ${s.missing} newly missing${s.reappeared > 0 ? `, ${s.reappeared} back` : ''}`,
