@@ -79,6 +79,8 @@ export interface DiskInfo {
   problems: Problem[];
   /** Set when the disk has lost data (see Damage); null when intact. */
   damage: Damage | null;
+  /** The app's view of a broken chain: `file` (the last of layers) names a parent that is not there; reparent fixes it. */
+  missingParent?: { file: string; name: string; message: string };
 }
 
 export interface GeometryReport {

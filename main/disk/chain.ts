@@ -18,6 +18,20 @@ export interface OpenOptions {
    * damage (info, check, map) or work around it (recover).
    */
   acceptDamage?: boolean;
+  /**
+   * End the chain at a link whose parent file is missing instead of refusing it (the app shows
+   * that link and offers reparent); `Chain.missingParent` then says which. Data commands never set it.
+   */
+  stopAtMissingParent?: boolean;
+}
+
+/** The link whose parent was not found, when the chain was opened with stopAtMissingParent. */
+export interface MissingParent {
+  /** The link (its path) that names the missing parent. */
+  file: string;
+  /** The parent as the link names it. */
+  name: string;
+  message: string;
 }
 
 /** A run of the flattened disk and the link that decides it. */
@@ -43,6 +57,7 @@ export class Chain {
   constructor(
     readonly links: Link[],
     readonly problems: Problem[],
+    readonly missingParent: MissingParent | null = null,
   ) {
     this.capacityBytes = links[0]!.capacityBytes;
   }
@@ -112,6 +127,7 @@ export function openChain(filePath: string, options: OpenOptions = {}): Chain {
   const links: Link[] = [];
   const problems: Problem[] = [];
   const seen = new Set<string>();
+  let missingParent: MissingParent | null = null;
   try {
     const source = options.source ?? (options.allowDevices ? hostFileSource({ allowDevices: true }) : hostFiles);
     let link: Link | null = openLink(filePath, source);
@@ -119,7 +135,15 @@ export function openChain(filePath: string, options: OpenOptions = {}): Chain {
       links.push(link);
       seen.add(source.realpath(link.path));
       if (links.length > MAX_DEPTH) throw chainError(link.path, `chain is deeper than ${MAX_DEPTH} links`);
-      const parentPath = resolveParent(link);
+      let parentPath: string | null;
+      try {
+        parentPath = resolveParent(link);
+      } catch (e) {
+        if (!options.stopAtMissingParent || !(e instanceof DiskchainError) || e.code !== 'E_CHAIN' || !link.parent) throw e;
+        missingParent = { file: link.path, name: link.parent.name, message: e.message };
+        problems.push({ severity: 'error', file: link.path, location: 'parent', message: e.message });
+        break;
+      }
       if (parentPath === null) break;
       const real = source.realpath(parentPath);
       if (real === source.realpath(link.path)) throw chainError(link.path, 'the disk names itself as its parent');
@@ -146,7 +170,7 @@ export function openChain(filePath: string, options: OpenOptions = {}): Chain {
       throw damageError(links[0]!.path, damage, links[0]!.capacityBytes);
     }
   }
-  return new Chain(links, problems);
+  return new Chain(links, problems, missingParent);
 }
 
 

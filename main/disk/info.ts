@@ -18,6 +18,7 @@ export function diskInfo(chain: Chain): DiskInfo {
     layers: chain.links.map(layerInfo),
     problems: chain.problems,
     damage: linksDamage(chain.links),
+    ...(chain.missingParent ? { missingParent: chain.missingParent } : {}),
     ...extentOfTop(chain.top),
   };
 }

@@ -89,6 +89,17 @@ export class DiskService {
     return (await this.open([descriptor], 'rebuild'))[0]!;
   }
 
+  /**
+   * Points the chain's link whose parent is missing at `files[0]` (chosen in main's open dialog;
+   * none: cancelled, null). Runs in the query worker like every engine call.
+   */
+  async reparent(diskId: string, files: readonly string[], fixCid = false): Promise<{ summary: string } | null> {
+    if (files.length === 0) return null;
+    const parent = await realFile(files[0]!);
+    const { summary } = await this.queries.ask('reparent', { path: this.pathOf(diskId), parent, fixCid });
+    return { summary };
+  }
+
   async recent(): Promise<RecentEntry[]> {
     const records = await this.recentFile.read();
     return Promise.all(

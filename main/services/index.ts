@@ -69,6 +69,8 @@ export function createServices(options: ServiceOptions): Services {
     'disks:map': ({ diskId, start, length, buckets, ignoreCid }) => disks.map(diskId, { start, length, buckets }, ignoreCid),
     'disks:orphan': ({ diskId }) => disks.orphan(diskId),
     'disks:rebuildDescriptor': ({ diskId }) => disks.rebuildDescriptor(diskId),
+    'disks:locateParent': async ({ diskId, fixCid }) =>
+      disks.reparent(diskId, await dialogs.openFiles({ title: 'Locate the parent disk', filter: 'disk', multiple: false }), fixCid === true),
     'recent:list': () => disks.recent(),
     'recent:open': ({ recentId }) => disks.openRecent(recentId),
     'recent:clear': async () => (await disks.clearRecent(), null),

@@ -15,6 +15,7 @@ export const CHANNELS = [
   'disks:map',
   'disks:orphan',
   'disks:rebuildDescriptor',
+  'disks:locateParent',
   'recent:list',
   'recent:open',
   'recent:clear',

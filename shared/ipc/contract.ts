@@ -326,6 +326,8 @@ export const contract = {
   'disks:orphan': { input: diskOnly, output: typed<OrphanExtent | null>() },
   /** Writes the missing descriptor beside the orphan extent (never replacing a file) and opens it (emits disks:opened). */
   'disks:rebuildDescriptor': { input: diskOnly, output: typed<DiskRef>() },
+  // added 2026-12-06: reparent (issue 16). Asks for the parent in main's open dialog; null when cancelled. E_CID: offer fixCid.
+  'disks:locateParent': { input: z.strictObject({ diskId: id, fixCid: z.boolean().optional() }), output: typed<{ summary: string } | null>() },
 
   'recent:list': { input: empty, output: typed<RecentEntry[]>() },
   'recent:open': { input: z.strictObject({ recentId: id }), output: typed<DiskRef>() },

@@ -17,6 +17,7 @@ import { checkDisk } from '../../disk/check.js';
 import { geometryReport } from '../../disk/geometry.js';
 import { diskInfo, layerInfo } from '../../disk/info.js';
 import { rebuildDescriptor, type RebuildResult } from '../../convert/rebuild-descriptor.js';
+import { reparent, type ReparentResult } from '../../mutate/reparent.js';
 import { freeBytes, type SpaceEstimate } from '../../io/space.js';
 import { estimateSpace } from '../../jobs/estimate.js';
 import { summarizeMap } from '../map-summary.js';
@@ -60,6 +61,11 @@ export const queries = {
   },
   /** Writes the lost descriptor beside the extent (never replaces a file). */
   rebuildDescriptor: (q: { path: string }): RebuildResult => rebuildDescriptor(q.path),
+  /** Points the link of the disk's chain whose parent is missing (else the disk itself) at `parent`. */
+  reparent: (q: { path: string; parent: string; fixCid: boolean }): Promise<ReparentResult> => {
+    const broken = withChain(q, (chain) => chain.missingParent?.file ?? null);
+    return reparent(broken ?? q.path, q.parent, { fixCid: q.fixCid });
+  },
   catalogScan: async (q: { db: string; folders: string[] }): Promise<ScanSummary> => (await catalogOf(q.db)).scan(q.folders),
   catalogVerify: async (q: { db: string; id: number }): Promise<VerifyReport> => (await catalogOf(q.db)).verify(q.id),
 };
@@ -70,8 +76,9 @@ export type QueryInput<N extends QueryName> = Parameters<Queries[N]>[0];
 export type QueryOutput<N extends QueryName> = Awaited<ReturnType<Queries[N]>>;
 
 function withChain<T>(q: ChainQuery, use: (chain: Chain) => T): T {
-  // The app shows a damaged disk (and what it lost) instead of refusing to open it.
-  const chain = openChain(q.path, { ignoreCid: q.ignoreCid === true, acceptDamage: true });
+  // The app shows a damaged disk (and what it lost) instead of refusing to open it, and a chain
+  // whose parent is missing down to the link that names it (to offer Locate parent…).
+  const chain = openChain(q.path, { ignoreCid: q.ignoreCid === true, acceptDamage: true, stopAtMissingParent: true });
   try {
     return use(chain);
   } finally {

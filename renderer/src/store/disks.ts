@@ -50,6 +50,8 @@ export interface DisksState {
   openFrom(source: { jobId: string } | { catalogId: number }): Promise<void>;
   /** Writes an orphan extent's missing descriptor beside it and opens (selects) that disk; rejects with main's reason. */
   rebuildDescriptor(diskId: string): Promise<void>;
+  /** A parent is missing: main asks for it (its open dialog), reparents, and the chain is read again. The summary, or null when cancelled; rejects with main's reason. */
+  locateParent(diskId: string, fixCid: boolean): Promise<string | null>;
   /** The allocation map of a byte range in `buckets` parts (the canvas asks again when it zooms). */
   readMap(diskId: string, range: { start: number; length: number; buckets: number }, ignoreCid: boolean): Promise<MapSummary>;
 }
@@ -82,6 +84,14 @@ export function createDisksStore(api: Api): DisksStore {
         const ref = await api.invoke('disks:rebuildDescriptor', { diskId });
         patch(diskId, { orphan: null });
         get().add([ref], true);
+      },
+
+      async locateParent(diskId, fixCid) {
+        const answer = await api.invoke('disks:locateParent', { diskId, fixCid });
+        if (answer === null) return null;
+        patch(diskId, { geometry: idle, check: idle, selectedLayer: null });
+        await get().loadInfo(diskId);
+        return answer.summary;
       },
 
       readMap(diskId, range, ignoreCid) {

@@ -9,6 +9,7 @@ import { EmptyState } from '../components/EmptyState';
 import { ErrorNote } from '../components/ErrorNote';
 import { GeometryPanel } from '../components/GeometryPanel';
 import { LinkDetail } from '../components/LinkDetail';
+import { MissingParentNote } from '../components/MissingParentNote';
 import { TabPanel, Tabs, type TabSpec } from '../components/Tabs';
 import { baseName, cleanText, formatBytes } from '../format';
 import { useDisks, useStores, useUi } from '../store';
@@ -106,6 +107,7 @@ function ChainTab({ disk }: { disk: OpenDisk }) {
     <div className="stack">
       <Summary info={info} />
       {info.extentOf && <ExtentOfNote owner={info.extentOf} />}
+      {info.missingParent && <MissingParentNote diskId={diskId} missing={info.missingParent} />}
       {disk.ignoreCid && (
         <p className="muted">Opened with “ignore CID”: the chain is read although a link’s parentCID does not match its parent.</p>
       )}

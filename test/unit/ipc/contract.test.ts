@@ -29,6 +29,8 @@ const cases: Record<ChannelName, { valid: unknown; bad: unknown[] }> = {
   },
   'disks:orphan': { valid: { diskId: ID }, bad: [{}, { diskId: '/tmp/web01-flat.vmdk' }, { path: '/tmp/web01-flat.vmdk' }] },
   'disks:rebuildDescriptor': { valid: { diskId: ID }, bad: [{}, { diskId: ID, out: '/tmp/x.vmdk' }, { diskId: ID, adapter: 'ide' }] },
+  // The renderer never names the parent: main asks for it in its own open dialog.
+  'disks:locateParent': { valid: { diskId: ID, fixCid: true }, bad: [{}, { diskId: ID, parent: '/tmp/base.vmdk' }, { diskId: ID, fixCid: 'yes' }] },
   'recent:list': { valid: {}, bad: [] },
   'recent:open': { valid: { recentId: ID }, bad: [{}, { recentId: '/home/me/disk.vmdk' }, { path: '/home/me/disk.vmdk' }] },
   'recent:clear': { valid: {}, bad: [] },
