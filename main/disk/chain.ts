@@ -204,7 +204,7 @@ export function resolveParent(link: Link): string | null {
     if (link.source.stat(c)?.kind === 'file') return c;
   }
   const looked = [...new Set(candidates)].map((c) => path.relative(dir, c) || c).join(', ');
-  throw new DiskchainError('E_CHAIN', `parent "${link.parent.name}" not found (looked for ${looked})`, link.path);
+  throw new DiskchainError('E_CHAIN', `parent "${link.parent.name}" not found (looked for ${looked}); if it was moved or renamed, "diskchain reparent" points this disk at it`, link.path);
 }
 
 function parentCandidates(dir: string, hint: string): string[] {
