@@ -2,8 +2,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lockFiles } from '../../../main/io/writer-lock.js';
 import { buildCowd, buildEsx2Chain, writeVmfsSparseDescriptor } from '../../fixtures/cowd-builder.js';
 import { writeVmfsDisk } from '../../fixtures/descriptor-builder.js';
+import { buildSeSparseDisk } from '../../fixtures/sesparse-builder.js';
+import { buildHostedSparse } from '../../fixtures/sparse-builder.js';
 import { diskchain } from '../../helpers/cli.js';
 import { qemuFill, qemuImg, qemuRaw, qemuWrite } from '../../helpers/qemu.js';
 import { patternBytes, tmpDir } from '../../helpers/tmp.js';
@@ -111,6 +114,17 @@ describe('diskchain reparent refuses what would not be this child\'s parent', ()
     }
   });
 
+  it('a disk another job is writing: exit 75, naming that job', async () => {
+    const locks = lockFiles({ job: 'commit', writes: [top], reads: [] });
+    try {
+      const r = diskchain(['reparent', top, '--parent', base]);
+      expect(r.status, r.stderr).toBe(75);
+      expect(r.stderr).toMatch(/top\.vmdk is being written by commit/);
+    } finally {
+      await locks.release();
+    }
+  });
+
   it('a parent whose CID differs, showing both CIDs, and sets parentCID with --fix-cid', () => {
     const copy = path.join(dir, 'base-copy.vmdk');
     fs.copyFileSync(base, copy);
@@ -175,5 +189,52 @@ describe('diskchain reparent of an ESX 2 REDO log (parent named in its COWD head
     const cat = diskchain(['cat', `${redo}.REDO`]);
     expect(cat.status, cat.stderr).toBe(0);
     expect(cat.stdout.equals(expected)).toBe(true);
+  });
+});
+
+describe('diskchain reparent says what it cannot rewrite', () => {
+  const dir = tmpDir();
+
+  it('a new name that does not fit the room a sparse file reserves for its descriptor: refused, nothing written', () => {
+    const deep = path.join(dir, 'a'.repeat(120), 'b'.repeat(120), 'c'.repeat(120), 'd'.repeat(120));
+    fs.mkdirSync(deep, { recursive: true });
+    const parent = path.join(deep, 'base.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', parent, '1M');
+    const child = path.join(dir, 'small-room.vmdk');
+    const descriptor = [
+      '# Disk DescriptorFile',
+      'version=1',
+      'CID=11111111',
+      'parentCID=22222222',
+      'createType="monolithicSparse"',
+      'parentFileNameHint="base.vmdk"',
+      '',
+      'RW 2048 SPARSE "small-room.vmdk"',
+      '',
+    ].join('\n');
+    fs.writeFileSync(child, buildHostedSparse({ capacitySectors: 2048, descriptor, descriptorSizeSectors: 1, grains: new Map() }));
+    const before = fs.readFileSync(child);
+    expectRefusal(['reparent', child, '--parent', parent, '--fix-cid'], /the new descriptor \(\d+ bytes\) does not fit the 512 bytes the sparse file reserves for it/);
+    expect(fs.readFileSync(child).equals(before)).toBe(true);
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.bak'))).toEqual([]);
+  });
+
+  it('a REDO whose COWD header holds a base disk\'s geometry: refused, with what to do instead', () => {
+    fs.writeFileSync(path.join(dir, 'vm.dsk'), Buffer.alloc(MiB));
+    buildCowd(path.join(dir, 'vm.dsk.REDO'), { capacitySectors: MiB / 512, root: { geometry: { cylinders: 2, heads: 16, sectors: 63 } } });
+    expectRefusal(['reparent', path.join(dir, 'vm.dsk.REDO'), '--parent', path.join(dir, 'vm.dsk')], /holds a base disk's geometry.*rename the parent to vm\.dsk instead/);
+  });
+
+  it('an seSparse child (separate descriptor) is re-pointed like a -delta', () => {
+    const { descriptor } = buildSeSparseDisk(dir, 'se', { capacitySectors: 2048, data: [[3, Buffer.alloc(4096, 9)]] });
+    // A snapshot of a disk that was since renamed.
+    fs.writeFileSync(descriptor, fs.readFileSync(descriptor, 'utf8').replace('createType="seSparse"', 'createType="seSparse"\nparentFileNameHint="gone.vmdk"'));
+    expect(diskchain(['info', descriptor]).stderr).toMatch(/parent "gone.vmdk" not found/);
+    const parent = path.join(dir, 'se-parent.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', parent, '1M');
+    const r = diskchain(['reparent', descriptor, '--parent', parent, '--fix-cid']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readFileSync(descriptor, 'utf8')).toContain('parentFileNameHint="se-parent.vmdk"');
+    expect(diskchain(['info', descriptor]).status).toBe(0);
   });
 });
