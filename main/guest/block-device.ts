@@ -1,0 +1,80 @@
+import { DiskchainError } from '../../shared/errors.js';
+import type { Chain } from '../disk/chain.js';
+
+/**
+ * The bytes a guest reader sees: a whole chain, a partition of it, or a logical volume. There is no
+ * write method at all, so "never write to a source disk" holds by construction (file-level.md §5).
+ * Reads are synchronous like the engine's: guest readers run in worker threads.
+ */
+export interface BlockDevice {
+  /** Size in bytes. */
+  readonly size: number;
+  /** Logical sector size of the disk (512, or 4096 for a 4Kn disk once a partition table says so). */
+  readonly sectorSize: number;
+  /** What the bytes are, for errors: "web01.vmdk", "web01.vmdk partition 2", "web01.vmdk vg0/root". */
+  readonly name: string;
+  /** The disk file that errors name. */
+  readonly file: string;
+  /** Fills buf with the bytes at offset; a read past the end is a DiskchainError, not zeros. */
+  read(buf: Buffer, offset: number): void;
+}
+
+/** The flattened chain as a device. */
+export function chainDevice(chain: Chain): BlockDevice {
+  const file = chain.top.path;
+  return {
+    size: chain.capacityBytes,
+    sectorSize: 512,
+    name: file,
+    file,
+    read: (buf, offset) => {
+      checkRange(file, chain.capacityBytes, buf.length, offset);
+      chain.read(buf, offset);
+    },
+  };
+}
+
+/** A window of a device: a partition, or a linear piece of a logical volume. */
+export function sliceDevice(device: BlockDevice, offset: number, size: number, name: string, sectorSize = device.sectorSize): BlockDevice {
+  if (offset < 0 || size < 0 || offset + size > device.size) {
+    throw new DiskchainError('E_FORMAT', `${name} (${size} bytes at ${offset}) lies past the end of the disk (${device.size} bytes)`, device.file);
+  }
+  return {
+    size,
+    sectorSize,
+    name,
+    file: device.file,
+    read: (buf, at) => {
+      checkRange(device.file, size, buf.length, at, name);
+      device.read(buf, offset + at);
+    },
+  };
+}
+
+/** A device over bytes in memory: test fixtures and small structures. */
+export function bufferDevice(bytes: Buffer, name: string, sectorSize = 512): BlockDevice {
+  return {
+    size: bytes.length,
+    sectorSize,
+    name,
+    file: name,
+    read: (buf, offset) => {
+      checkRange(name, bytes.length, buf.length, offset);
+      bytes.copy(buf, 0, offset, offset + buf.length);
+    },
+  };
+}
+
+/** Reads `length` bytes at `offset` into a new buffer; for small structures (headers, tables), never file data. */
+export function readBytes(device: BlockDevice, offset: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  device.read(buf, offset);
+  return buf;
+}
+
+function checkRange(file: string, size: number, length: number, offset: number, what?: string): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > size) {
+    const where = what ? `${what}: ` : '';
+    throw new DiskchainError('E_FORMAT', `${where}a read of ${length} bytes at ${offset} lies past the end (${size} bytes)`, file, offset);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The one face of every guest file system reader (NTFS, FAT, exFAT, ext, XFS): list a folder, stat a
+ * path, read a file's bytes. The CLI (parts, ls, get, find, diff), the app's Files tab and the archive
+ * catalog talk to this interface only, never to a file system's internals (style.md §1).
+ */
+import type { BlockDevice } from './block-device.js';
+
+export type FileSystemType = 'ntfs' | 'fat12' | 'fat16' | 'fat32' | 'exfat' | 'ext2' | 'ext3' | 'ext4' | 'xfs';
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+
+/** One directory entry as the guest has it. Times are ms since 1970 (UTC), null where the fs has none. */
+export interface GuestEntry {
+  /** The name in its folder (UTF-8; unpaired UTF-16 surrogates become U+FFFD). */
+  name: string;
+  type: EntryType;
+  /** Logical size in bytes (a symlink: the length of its target). */
+  size: number;
+  /** Stable within one opened volume: inode, MFT reference, first cluster + entry position. */
+  id: string;
+  mtimeMs: number | null;
+  atimeMs?: number | null;
+  ctimeMs?: number | null;
+  birthtimeMs?: number | null;
+  /** POSIX mode bits (ext, XFS), or undefined. */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  /** Attribute words: 'hidden', 'system', 'readonly', 'archive', 'compressed', 'encrypted', 'sparse', 'reparse'. */
+  attributes?: string[];
+  /** A symlink's or reparse point's target, as stored (never followed off the volume). */
+  linkTarget?: string;
+  /** Named data streams (NTFS ADS) besides the unnamed one. */
+  streams?: { name: string; size: number }[];
+}
+
+export interface GuestFileSystem {
+  readonly type: FileSystemType;
+  readonly device: BlockDevice;
+  readonly label: string | null;
+  readonly uuid: string | null;
+  /** What the reader wants a person to know: "journal not replayed (needs_recovery)", "volume is dirty". */
+  readonly notes: string[];
+  /** The root folder. */
+  root(): GuestEntry;
+  /** The entries of a folder, without "." and "..", in on-disk order. Throws E_FORMAT on a damaged folder. */
+  list(dir: GuestEntry): GuestEntry[];
+  /**
+   * Reads up to buf.length bytes of a file's data (or of a named stream) at offset; returns the count
+   * (less only at the end of the file). Sparse and unwritten ranges read as zeros.
+   */
+  read(file: GuestEntry, buf: Buffer, offset: number, stream?: string): number;
+}
+
+/** A driver: recognises its file system from the first bytes and opens it. */
+export interface FileSystemDriver {
+  readonly types: readonly FileSystemType[];
+  /** Cheap: looks only at the boot sector / superblock; null when this is not its file system. */
+  probe(device: BlockDevice): FileSystemType | null;
+  open(device: BlockDevice): GuestFileSystem;
+}
