@@ -4,15 +4,16 @@ import { Option, type Command } from 'commander';
 import { usageError } from '../../shared/errors.js';
 import { Catalog } from '../catalog/catalog.js';
 import { defaultCatalogPath } from '../catalog/default-path.js';
-import type {
-  EntryDetail,
-  EntryQuery,
-  EntryStatus,
-  EntrySummary,
-  EntryType,
-  ScanProgress,
-  ScanSummary,
-  VerifyReport,
+import {
+  ENTRY_STATUSES,
+  parseStatus,
+  type EntryDetail,
+  type EntryQuery,
+  type EntrySummary,
+  type EntryType,
+  type ScanProgress,
+  type ScanSummary,
+  type VerifyReport,
 } from '../catalog/types.js';
 import { humanBytes, json } from './format.js';
 import { progressMode, progressPrinter, type ProgressMode } from './progress.js';
@@ -28,7 +29,7 @@ interface PageOptions extends CatalogOptions {
   limit?: string;
   offset?: string;
   type?: EntryType;
-  status?: EntryStatus;
+  status?: string;
 }
 
 interface SearchOptions extends PageOptions {
@@ -85,7 +86,7 @@ async function cancellable<T>(work: (signal: AbortSignal) => Promise<T>): Promis
 const progressOption = (): Option =>
   new Option('--progress <mode>', 'json: one JSON line per update on stderr; bar: a progress line; none').choices(['json', 'bar', 'none']);
 const typeOption = (): Option => new Option('--type <type>', 'only disks or only archives').choices(['disk', 'archive']);
-const statusOption = (): Option => new Option('--status <status>', 'only entries in this state').choices(['ok', 'missing', 'error']);
+const statusOption = (): Option => new Option('--status <status>', `only entries with this status: ${ENTRY_STATUSES.join(', ')}`);
 
 export function addCatalogCommands(program: Command): void {
   const catalog = program
@@ -227,8 +228,16 @@ function pageQuery(options: PageOptions): EntryQuery {
     limit: countOption(options.limit, 'limit'),
     offset: countOption(options.offset, 'offset'),
     type: options.type,
-    status: options.status,
+    status: statusOf(options.status),
   };
+}
+
+/** `--status chain broken` and `--status chain-broken` alike. */
+function statusOf(text: string | undefined): EntryQuery['status'] {
+  if (text === undefined) return undefined;
+  const status = parseStatus(text);
+  if (status === null) throw usageError(`bad --status "${text}": use ${ENTRY_STATUSES.join(', ')}`);
+  return status;
 }
 
 /**
@@ -257,7 +266,7 @@ function printPage(catalog: Catalog, query: EntryQuery, asJson: boolean): void {
   else if (more) process.stderr.write(`more entries follow: --offset ${offset + limit}\n`);
 }
 
-const WIDTHS = [6, 20, 10, 10, 16, 7, 16];
+const WIDTHS = [6, 20, 10, 10, 16, 20, 16];
 
 function rowText(cells: string[]): string {
   return cells
@@ -308,8 +317,10 @@ function scanProgress(mode: ProgressMode): { update(p: ScanProgress): void; fini
 function scanText(s: ScanSummary): string {
   const counts = (c: ScanSummary['disks']): string =>
     `${c.added + c.changed + c.unchanged} (${c.added} new, ${c.changed} changed, ${c.unchanged} unchanged)`;
+  const merged = s.merged.map((m) => `${m.root} ${m.same ? 'is the same folder as' : 'is inside'} ${m.into}`).join(', ');
   const lines = [
-    `scanned ${s.roots.length} root${s.roots.length === 1 ? '' : 's'}, ${s.directories} folders, in ${(s.elapsedMs / 1000).toFixed(1)} s`,
+    `scanned ${s.roots.length} root${s.roots.length === 1 ? '' : 's'}${merged ? ` (${merged}: scanned once, as part of it)` : ''}, ` +
+      `${s.directories} folders, in ${(s.elapsedMs / 1000).toFixed(1)} s`,
     `  disks     ${counts(s.disks)}`,
     `  archives  ${counts(s.archives)}`,
     `  missing   ${s.missing} newly missing${s.reappeared > 0 ? `, ${s.reappeared} back` : ''}`,
@@ -326,7 +337,7 @@ function showText(e: EntryDetail): string {
     lines.push(`  ${label.padEnd(11)} ${value}`);
   };
   add('kind', e.kind ?? 'unknown');
-  add('status', e.status + (e.missingSince ? ` since ${e.missingSince}` : ''));
+  add('status', e.status + (e.missingSince ? ` since ${e.missingSince}` : '') + (e.statusNote && e.status !== 'missing' ? `: ${e.statusNote}` : ''));
   if (e.error) add('error', e.error);
   if (e.vmName) add('vm', e.vmName);
   if (e.capacityBytes !== null) add('capacity', `${humanBytes(e.capacityBytes)} (${e.capacityBytes} bytes)`);
@@ -354,9 +365,10 @@ function showText(e: EntryDetail): string {
       add('disk', `${d.name}  ${d.kind ?? '?'}${capacity}${d.sourcePath ? `  from ${d.sourcePath}` : ''}`);
     }
     add('files', `${a.files.length}`);
-    for (const f of a.files) lines.push(`    ${f.name}  ${humanBytes(f.bytes)}`);
+    for (const f of a.files) lines.push(`    ${f.name}  ${humanBytes(f.bytes)}${f.state ? `  ${f.state.toUpperCase()}` : ''}`);
     const v = a.lastVerify;
-    add('verified', v === null ? 'never' : `${v.verifiedAt}: ${v.ok ? 'ok' : `${v.problems.length} problem(s)`}`);
+    add('verified', v === null ? 'never' : `${v.verifiedAt}: ${v.ok ? 'ok' : `${v.problems.length} problem${v.problems.length === 1 ? '' : 's'}`}`);
+    for (const p of v?.problems ?? []) lines.push(`    ${p.problem.padEnd(10)} ${p.name || '(folder)'}: ${p.message}`);
   } else {
     for (const f of e.files) lines.push(`    ${f.role.padEnd(6)} ${f.path}  ${humanBytes(f.bytes)}`);
   }
