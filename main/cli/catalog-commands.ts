@@ -8,6 +8,7 @@ import {
   ENTRY_STATUSES,
   parseStatus,
   type EntryDetail,
+  type EntryStatus,
   type EntryQuery,
   type EntrySummary,
   type EntryType,
@@ -404,7 +405,7 @@ async function verifyCommand(catalog: Catalog, id: string | undefined, options: 
   if (id !== undefined) {
     const report = await catalog.verify(parseId(id), verifyOptions);
     nextArchive();
-    print(options.json ? json(report) : verifyText(report));
+    print(options.json ? json(report) : verifyText(report, catalog.show(report.id).status));
     return !report.ok;
   }
   let failed = false;
@@ -413,7 +414,7 @@ async function verifyCommand(catalog: Catalog, id: string | undefined, options: 
   for await (const report of catalog.verifyAll(verifyOptions)) {
     nextArchive();
     if (options.json) process.stdout.write(`${count === 0 ? '\n' : ',\n'}${json(report)}`);
-    else print(verifyText(report));
+    else print(verifyText(report, catalog.show(report.id).status));
     failed ||= !report.ok;
     count++;
   }
@@ -422,10 +423,12 @@ async function verifyCommand(catalog: Catalog, id: string | undefined, options: 
   return failed;
 }
 
-function verifyText(r: VerifyReport): string {
+/** The report, and the status it gave the entry when that is not plain ok. */
+function verifyText(r: VerifyReport, status: EntryStatus): string {
   const head = `#${r.id} ${r.path}: ${r.checkedFiles} file${r.checkedFiles === 1 ? '' : 's'} hashed, ${humanBytes(r.bytesHashed)}`;
-  if (r.ok) return `${head}: ok`;
-  const lines = [`${head}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`];
+  if (r.ok && status === 'ok') return `${head}: ok`;
+  const lines = [r.ok ? `${head}: ok` : `${head}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`];
   for (const p of r.problems) lines.push(`  ${p.problem.padEnd(10)} ${p.name || '(folder)'}: ${p.message}`);
+  lines.push(`  status     ${status}`);
   return lines.join('\n');
 }

@@ -67,7 +67,8 @@ function columnTemplate(rows: CatalogEntry[], compact: boolean): { template: str
     vm: Math.min(200, widest(rows.map((r) => text(r.vm, 255)), 'VM')),
     capacityBytes: widest(rows.map((r) => (r.capacityBytes === null ? '—' : formatBytes(r.capacityBytes))), 'Capacity'),
     sizeBytes: widest(rows.map((r) => (r.sizeBytes === null ? '—' : formatBytes(r.sizeBytes))), 'On disk'),
-    mtime: widest(rows.slice(0, 1).map((r) => formatDate(r.mtime)), 'Modified'),
+    // Every date prints with the same digits and separators.
+    mtime: widest([formatDate(Date.now())], 'Modified'),
     path: 0,
   };
   const shown = COLUMNS.filter((c) => !(compact && c.wide));
@@ -86,8 +87,14 @@ function Cells({ row, compact }: { row: CatalogEntry; compact: boolean }) {
       <div role="cell">
         <StatusBadge status={status} note={row.statusNote ?? row.error} />
       </div>
-      <div role="cell">{row.kind ? cleanText(row.kind, 64) : '—'}</div>
-      {!compact && <div role="cell">{row.vm ? cleanText(row.vm, 255) : '—'}</div>}
+      <div role="cell" title={row.kind ?? undefined}>
+        {row.kind ? cleanText(row.kind, 64) : '—'}
+      </div>
+      {!compact && (
+        <div role="cell" title={row.vm ?? undefined}>
+          {row.vm ? cleanText(row.vm, 255) : '—'}
+        </div>
+      )}
       <div role="cell" className="num">
         {row.capacityBytes === null ? '—' : formatBytes(row.capacityBytes)}
       </div>
