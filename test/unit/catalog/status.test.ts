@@ -177,7 +177,7 @@ describe('catalog status', () => {
       expect(bad.stderr).toMatch(/^diskchain: bad --status "fine": use ok, unverified, damaged, chain-broken, missing-file, changed-since-verify, missing, error\n$/);
       const verify = dc('verify', id);
       expect(verify.status).toBe(1);
-      expect(verify.text).toMatch(/^  status {5}missing-file$/m);
+      expect(verify.text).toMatch(/^ {2}status {5}missing-file$/m);
     } finally {
       catalog = Catalog.open(db);
     }
