@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import type { WireError } from '../errors.js';
+import { ENTRY_STATUSES, type EntryStatus } from '../catalog-status.js';
 import type { CheckReport, DiskInfo, GeometryReport, LayerInfo } from '../types.js';
 import { ADAPTERS, DISK_KINDS, type JobProgress, type JobResult } from '../jobs.js';
 import type { ChannelName, EventName } from './channels.js';
@@ -212,7 +213,7 @@ export interface Preflight {
 
 // Catalog (issue 5). Shapes follow main/catalog; fields the catalog does not know are null.
 
-export const CatalogSortColumn = z.enum(['name', 'kind', 'capacityBytes', 'sizeBytes', 'mtime', 'path']);
+export const CatalogSortColumn = z.enum(['name', 'kind', 'capacityBytes', 'sizeBytes', 'mtime', 'path', 'status', 'vm']);
 const catalogSort = z.strictObject({ column: CatalogSortColumn, dir: z.enum(['asc', 'desc']) }).optional();
 const page = { offset: count.max(10_000_000).default(0), limit: z.int().min(1).max(1000).default(200) };
 
@@ -231,7 +232,9 @@ export interface CatalogEntry {
   missing: boolean;
   // added 2026-11-25: the catalog's own status and its one-line reason when a file did not read.
   // (optional so older fakes still type-check; main always sends them)
-  status?: 'ok' | 'missing' | 'error';
+  // changed 2026-12-06 (issue 16): every status of shared/catalog-status.ts, and why it is not ok.
+  status?: EntryStatus;
+  statusNote?: string | null;
   error?: string | null;
 }
 
@@ -245,7 +248,15 @@ export interface CatalogDetail {
   /** An archive's disks (empty for a loose disk); they are not catalogue entries, so their ids are negative (unique in the answer). */
   disks: CatalogEntry[];
   /** An archive's files with their manifest hashes (empty for a loose disk). */
-  segments: Array<{ path: string; sizeBytes: number | null; sha256: string | null }>;
+  segments: Array<{
+    path: string;
+    sizeBytes: number | null;
+    sha256: string | null;
+    // added 2026-12-06 (issue 16): what the last scan or verify found against this file.
+    state?: 'missing' | 'changed' | 'changed-since-verify' | null;
+  }>;
+  // added 2026-12-06 (issue 16): an archive's last verify (null: never verified, or a loose disk).
+  lastVerify?: { verifiedAt: string; ok: boolean; files: VerifyReport['files'] } | null;
   /** A loose disk's chain links, top first (empty for an archive). */
   chain: string[];
   /** The manifest or the catalog's record, pretty-printed, for display. */
@@ -384,6 +395,9 @@ export const contract = {
       /** capacity range (virtual size) */
       minBytes: bytes.optional(),
       maxBytes: bytes.optional(),
+      // added 2026-12-06 (issue 16): status and VM-name filters.
+      status: z.enum(ENTRY_STATUSES).optional(),
+      vm: text(200).optional(),
       sort: catalogSort,
       ...page,
     }),
