@@ -19,6 +19,7 @@ import type { WireError } from '../errors.js';
 import type { CheckReport, DiskInfo, GeometryReport, LayerInfo } from '../types.js';
 import { ADAPTERS, DISK_KINDS, type JobProgress, type JobResult } from '../jobs.js';
 import type { ChannelName, EventName } from './channels.js';
+import { isAbsolutePath } from '../paths.js';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -299,10 +300,6 @@ export interface AppInfo {
 
 // added 2026-12-06: the browser host's own file browser (issue 16). Host only: Electron keeps its native dialogs.
 
-/** Absolute: `/…`, `C:\…` or `\\server\…`. The file browser refuses anything else (no folder is implied). */
-export function isAbsolutePath(p: string): boolean {
-  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
-}
 const absolutePath = z
   .string()
   .min(1)
