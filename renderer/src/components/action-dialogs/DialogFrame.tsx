@@ -23,9 +23,19 @@ export function DialogFrame({ a, intro, children }: { a: Action; intro?: ReactNo
         {intro}
       </header>
       <div className="fields">
-        {children}
+        {request.kind === 'snapshot' || request.kind === 'commit' || request.kind === 'extend' ? (
+          // In-place changes: what they concern comes first, the go-ahead right after it.
+          <>
+            <SafetyLines kind={request.kind} preflight={a.preflight} force={a.form.force} />
+            {children}
+          </>
+        ) : (
+          <>
+            {children}
+            <SafetyLines kind={request.kind} preflight={a.preflight} force={a.form.force} />
+          </>
+        )}
         <PreflightLine preflight={a.preflight} error={a.preflightError} pending={a.preflightPending} />
-        <SafetyLines kind={request.kind} preflight={a.preflight} force={a.form.force} />
         {a.startError && <ErrorNote error={a.startError} title={`Could not start ${action.verb.toLowerCase()}`} />}
         {a.touched && !built.ok && built.field === null && <p className="error-text">{built.message}</p>}
       </div>
