@@ -138,6 +138,24 @@ test.describe('the file browser', () => {
     await dialog.getByLabel('Go ahead anyway, although the disk looks in use').check();
     await expect(start).toBeEnabled();
     await expect(inUse).toContainText('You chose to go ahead anyway');
+    await start.click();
+    const job = page.getByRole('list', { name: 'Jobs' }).getByRole('listitem').first();
+    await expect(job.getByText('done', { exact: true })).toBeVisible({ timeout: 60_000 });
+    expect(fs.readFileSync(path.join(work, 'web01.vmx'), 'utf8')).toContain('web01-000001.vmdk');
+
+    // The new child is what the VM uses now: its Commit dialog names the VM and the lock too.
+    await page.getByRole('complementary').getByRole('button', { name: 'Open disk…' }).click();
+    const browser = page.getByRole('dialog', { name: 'Open a disk' });
+    await browser.getByLabel('Path').fill(path.join(work, 'web01-000001.vmdk'));
+    await browser.getByLabel('Path').press('Enter');
+    await expect(page.getByRole('heading', { name: 'web01-000001.vmdk' })).toBeVisible();
+    await page.getByRole('toolbar', { name: 'Disk actions' }).getByRole('button', { name: 'Commit…' }).click();
+    const commit = page.getByRole('dialog', { name: 'Commit web01-000001.vmdk' });
+    await expect(commit.getByRole('status', { name: 'VM' })).toContainText('Used by the VM web01 (web01.vmx). A .vmx entry naming this link will be pointed at its parent');
+    await expect(commit.getByRole('alert', { name: 'In use' })).toContainText('web01.vmx.lck');
+    await expect(commit.getByRole('button', { name: 'Start commit' })).toBeDisabled();
+    await expect(commit.getByLabel('Go ahead anyway, although the disk looks in use')).toBeVisible();
+    await screenshot(page, 'commit-in-use');
   });
 
   test('Scan folder… in the catalog takes its folder from the file browser', async ({ page, work, openApp }) => {
