@@ -10,12 +10,28 @@ import type { JobSpec } from '../../shared/jobs.js';
 import { openChain } from '../disk/chain.js';
 import { diskUse, findLocks, type DiskUse } from '../disk/in-use.js';
 import { outputsOf } from '../convert/guard.js';
+import { readVmx, vmxValue } from '../formats/vmx.js';
 
 export interface JobSafety extends DiskUse {
+  /** displayName of each VM in vms (null when its .vmx has none or does not read). */
+  vmNames: Array<string | null>;
   existing: string[];
 }
 
 export function jobSafety(spec: JobSpec): JobSafety {
+  const found = findings(spec);
+  return { ...found, vmNames: found.vms.map(displayName) };
+}
+
+function displayName(vmx: string): string | null {
+  try {
+    return vmxValue(readVmx(vmx), 'displayName') ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function findings(spec: JobSpec): Omit<JobSafety, 'vmNames'> {
   switch (spec.kind) {
     case 'convert':
       return { ...useOf(spec.src), existing: existingOutputs(spec.src, spec, spec.ignoreCid === true) };

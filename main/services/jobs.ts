@@ -122,11 +122,11 @@ export class JobService {
    */
   async preflight(request: JobRequest): Promise<Preflight> {
     const spec = await this.specOf(request);
-    const [{ folder, requiredBytes, basis, availableBytes, purpose }, { locks, vms, existing }] = await Promise.all([
+    const [{ folder, requiredBytes, basis, availableBytes, purpose }, { locks, vms, vmNames, existing }] = await Promise.all([
       this.queries.ask('space', { spec }),
       this.queries.ask('safety', { spec }),
     ]);
-    return { folder, requiredBytes, availableBytes, enough: isEnough({ folder, requiredBytes, basis, purpose }, availableBytes), basis, locks, vms, existing };
+    return { folder, requiredBytes, availableBytes, enough: isEnough({ folder, requiredBytes, basis, purpose }, availableBytes), basis, locks, vms, vmNames, existing };
   }
 
   /** Waits for every running job to end (tests, and quitting the app after cancel). */

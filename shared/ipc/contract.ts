@@ -216,6 +216,8 @@ export interface Preflight {
   locks: string[];
   /** .vmx files beside the disk that use it (snapshot and commit re-point them). */
   vms: string[];
+  /** Each VM's displayName from its .vmx (null when it has none), in the order of vms. */
+  vmNames: Array<string | null>;
   /** Output files that exist already (the job refuses them unless force, or never replaces them). */
   existing: string[];
 }

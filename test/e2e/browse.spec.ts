@@ -121,13 +121,13 @@ test.describe('the file browser', () => {
 
   test('a locked disk\'s snapshot dialog names the lock and the VM, and goes ahead only when told to', async ({ page, work, openApp }) => {
     const disk = writeVmfsDisk(work, 'web01', 8 * MiB, pattern(MiB, 7));
-    fs.writeFileSync(path.join(work, 'web01.vmx'), 'config.version = "8"\ndisplayName = "web01"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "web01.vmdk"\n');
+    fs.writeFileSync(path.join(work, 'web01.vmx'), 'config.version = "8"\ndisplayName = "Web 01"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "web01.vmdk"\n');
     fs.mkdirSync(path.join(work, 'web01.vmx.lck'));
     await openApp({ disks: [disk] });
 
     await page.getByRole('toolbar', { name: 'Disk actions' }).getByRole('button', { name: 'Snapshot…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Snapshot web01.vmdk' });
-    await expect(dialog.getByRole('status', { name: 'VM' })).toContainText('Used by the VM web01 (web01.vmx). Its .vmx will be pointed at the new child');
+    await expect(dialog.getByRole('status', { name: 'VM' })).toContainText('Used by the VM Web 01 (web01.vmx). Its .vmx will be pointed at the new child');
     const inUse = dialog.getByRole('alert', { name: 'In use' });
     await expect(inUse).toContainText('The disk looks in use.');
     await expect(inUse).toContainText('web01.vmx.lck');
@@ -151,7 +151,7 @@ test.describe('the file browser', () => {
     await expect(page.getByRole('heading', { name: 'web01-000001.vmdk' })).toBeVisible();
     await page.getByRole('toolbar', { name: 'Disk actions' }).getByRole('button', { name: 'Commit…' }).click();
     const commit = page.getByRole('dialog', { name: 'Commit web01-000001.vmdk' });
-    await expect(commit.getByRole('status', { name: 'VM' })).toContainText('Used by the VM web01 (web01.vmx). A .vmx entry naming this link will be pointed at its parent');
+    await expect(commit.getByRole('status', { name: 'VM' })).toContainText('Used by the VM Web 01 (web01.vmx). A .vmx entry naming this link will be pointed at its parent');
     await expect(commit.getByRole('alert', { name: 'In use' })).toContainText('web01.vmx.lck');
     await expect(commit.getByRole('button', { name: 'Start commit' })).toBeDisabled();
     await expect(commit.getByLabel('Go ahead anyway, although the disk looks in use')).toBeVisible();

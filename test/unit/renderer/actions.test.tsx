@@ -75,7 +75,7 @@ describe('action dialog', () => {
     const api = fakeApi({
       'disks:info': () => esx2Info(),
       'targets:chooseFolder': () => folder,
-      'jobs:preflight': () => ({ folder: '/out', requiredBytes: 8 * 1024 * 1024, availableBytes: 1024 ** 3, enough: true, basis: 'allocated data', locks: [], vms: [], existing: [] }),
+      'jobs:preflight': () => ({ folder: '/out', requiredBytes: 8 * 1024 * 1024, availableBytes: 1024 ** 3, enough: true, basis: 'allocated data', locks: [], vms: [], vmNames: [], existing: [] }),
       'jobs:start': () => ({ jobId: JOB_1, kind: 'export', title: 'export a.dsk.REDO.REDO', status: 'running', startedAt: 1, endedAt: null, progress: null, result: null, error: null }),
       'jobs:list': () => [],
     });
@@ -108,7 +108,7 @@ describe('action dialog', () => {
     const api = fakeApi({
       'disks:info': () => esx2Info(),
       'targets:chooseFile': () => file,
-      'jobs:preflight': () => ({ folder: '/out', requiredBytes: 1024 ** 3, availableBytes: 1024, enough, basis: 'full capacity', locks: [], vms: [], existing: [] }),
+      'jobs:preflight': () => ({ folder: '/out', requiredBytes: 1024 ** 3, availableBytes: 1024, enough, basis: 'full capacity', locks: [], vms: [], vmNames: [], existing: [] }),
       'jobs:start': () => fail({ code: 'E_EXISTS', message: 'a.vmdk exists', file: '/out/a.vmdk' }),
     });
     const stores = createStores(api);

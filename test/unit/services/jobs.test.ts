@@ -161,10 +161,11 @@ describe('jobs', () => {
     const realDir = fs.realpathSync(dir);
     const clean = await jobs.preflight({ kind: 'snapshot', diskId });
     expect([clean.locks, clean.vms, clean.existing]).toEqual([[], [], []]);
-    fs.writeFileSync(path.join(dir, 'web01.vmx'), 'config.version = "8"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "web01.vmdk"\n');
+    fs.writeFileSync(path.join(dir, 'web01.vmx'), 'config.version = "8"\ndisplayName = "Web server"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "web01.vmdk"\n');
     fs.mkdirSync(path.join(dir, 'web01.vmx.lck'));
     const used = await jobs.preflight({ kind: 'commit', diskId });
     expect(used.vms).toEqual([path.join(realDir, 'web01.vmx')]);
+    expect(used.vmNames).toEqual(['Web server']);
     expect(used.locks).toEqual([path.join(realDir, 'web01.vmx.lck')]);
     expect((await jobs.preflight({ kind: 'extend', diskId, sizeBytes: 16 * MiB, force: true })).locks).toHaveLength(1);
     const file = (await targets.chooseFile({ suggestedName: 'out.vmdk' }))!;

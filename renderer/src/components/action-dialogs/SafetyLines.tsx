@@ -13,8 +13,9 @@ export function someNames(files: string[], max = 3): string {
   return files.length > max ? `${names.join(', ')} and ${files.length - max} more` : names.join(', ');
 }
 
-function vmLine(kind: JobKind, vms: string[]): string {
-  const used = `Used by the VM ${vms.map((v) => cleanText(baseName(v).replace(/\.vmx$/i, ''), 120)).join(', ')} (${someNames(vms)}).`;
+function vmLine(kind: JobKind, vms: string[], names: Array<string | null>): string {
+  const vmName = (vmx: string, i: number): string => cleanText(names[i] ?? baseName(vmx).replace(/\.vmx$/i, ''), 120);
+  const used = `Used by the VM ${vms.map(vmName).join(', ')} (${someNames(vms)}).`;
   if (kind === 'snapshot') return `${used} Its .vmx will be pointed at the new child, so the VM boots on it; the old .vmx is kept as a backup.`;
   if (kind === 'commit') return `${used} A .vmx entry naming this link will be pointed at its parent; the old .vmx is kept as a backup.`;
   return used;
@@ -31,7 +32,7 @@ export function SafetyLines({ kind, preflight, force }: { kind: JobKind; preflig
           <span className="icon" aria-hidden="true">
             i
           </span>
-          <div className="body">{vmLine(kind, vms)}</div>
+          <div className="body">{vmLine(kind, vms, preflight.vmNames)}</div>
         </div>
       )}
       {locks.length > 0 && (
