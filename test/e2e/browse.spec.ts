@@ -28,6 +28,7 @@ test.describe('the file browser', () => {
     await field.fill('vms/a.dsk');
     await field.press('Enter');
     await expect(browser.getByRole('alert')).toContainText('starting with /');
+    await screenshot(page, 'file-browser-relative-refused');
 
     await field.fill(vms);
     await field.press('Enter');

@@ -6,10 +6,9 @@
  */
 import { useEffect, useRef, type KeyboardEvent } from 'react';
 import type { FolderEntry } from '../../../shared/ipc/contract';
-import { cleanText, formatBytes, formatDate } from '../format';
+import { appText, cleanText, formatBytes, formatDate } from '../format';
 import { useBrowse, useStores } from '../store';
 import { joinPath } from '../store/browse';
-import { ErrorNote } from './ErrorNote';
 
 const VERBS = { open: 'Open', save: 'Save', folder: 'Choose this folder' } as const;
 
@@ -93,7 +92,23 @@ export function FileBrowser() {
                 aria-invalid={error !== null}
               />
             </div>
-            {error && <ErrorNote error={error} title="Cannot go there" />}
+            {error && (
+              // One line, not an ErrorNote: the path is what was typed, and its hint is the message itself.
+              <div className="note error" role="alert">
+                <span className="icon" aria-hidden="true">
+                  !
+                </span>
+                <div className="body">
+                  {cleanText(appText(error.message), 500)}
+                  {error.file && (
+                    <>
+                      {' '}
+                      <span className="mono">{cleanText(error.file, 500)}</span>
+                    </>
+                  )}
+                </div>
+              </div>
+            )}
             <div className="file-browser-panes">
               <nav aria-label="Recent folders" className="file-browser-recent">
                 <h3>Recent folders</h3>

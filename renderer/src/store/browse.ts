@@ -97,7 +97,7 @@ export function createBrowseStore(api: Api): BrowseStore {
         const typed = get().pathText.trim();
         if (!request) return;
         if (typed === '') return fail('Type a path, starting with /, or choose a folder below.');
-        if (!isAbsolutePath(typed)) return fail('Type the whole path, starting with / — a relative path says nothing about where to look.', typed);
+        if (!isAbsolutePath(typed)) return fail('Type the whole path, starting with / (a relative path says nothing about where to look).');
         set({ busy: true, error: null });
         try {
           const look = await api.invoke('files:look', { path: typed });
@@ -106,10 +106,10 @@ export function createBrowseStore(api: Api): BrowseStore {
             if (request.mode === 'folder' && get().listing?.path === look.path) return finish(look.path);
             return await get().go(look.path);
           }
-          if (request.mode === 'folder') return fail('That is not a folder: choose a folder.', look.path);
+          if (request.mode === 'folder') return fail('Not a folder:', look.path);
           if (look.type === 'file') return finish(look.path);
           if (look.type === 'missing' && request.mode === 'save' && look.parentIsFolder) return finish(look.path);
-          return fail(look.type === 'other' ? 'Not a file or folder.' : 'No such file or folder.', look.path);
+          return fail(look.type === 'other' ? 'Not a file or folder:' : 'No such file or folder:', look.path);
         } catch (e) {
           set({ busy: false, error: toWireError(e) });
         }

@@ -108,7 +108,9 @@ export function createDisksStore(api: Api, browseForDisk?: BrowseForDisk): Disks
         try {
           let refs = await api.invoke('disks:open', {});
           if (refs.length === 0 && browseForDisk) {
+            set({ opening: false }); // the file browser is up: nothing is opening until it answers
             const path = await browseForDisk();
+            set({ opening: path !== null });
             if (path !== null) refs = await api.invoke('files:openDisks', { paths: [path] });
           }
           set({ lastOpenEmpty: refs.length === 0 });

@@ -77,7 +77,7 @@ describe('the file browser store', () => {
     await tick();
     stores.browse.getState().setPathText('/vms/web01.vmdk');
     await stores.browse.getState().submit();
-    expect(stores.browse.getState().error?.message).toMatch(/not a folder/);
+    expect(stores.browse.getState().error?.message).toMatch(/Not a folder/);
     stores.browse.getState().setPathText('/vms');
     await stores.browse.getState().submit();
     expect(stores.browse.getState().request).not.toBeNull(); // listed, not yet chosen
