@@ -82,7 +82,8 @@ export interface CatalogState {
 
 export type CatalogStore = StoreApi<CatalogState>;
 
-export function createCatalogStore(api: Api, options: { debounceMs?: number } = {}): CatalogStore {
+/** chooseFolder: how "Scan folder…" asks for the folder (the targets store: native dialog or the in-app file browser). */
+export function createCatalogStore(api: Api, options: { debounceMs?: number; chooseFolder?: (o: { title: string }) => Promise<Target | null> } = {}): CatalogStore {
   const debounceMs = options.debounceMs ?? 150;
   const inFlight = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -229,7 +230,8 @@ export function createCatalogStore(api: Api, options: { debounceMs?: number } = 
       async scanFolder() {
         let folder: Target | null;
         try {
-          folder = await api.invoke('targets:chooseFolder', { title: 'Choose a folder to scan for disks and archives' });
+          const title = 'Choose a folder to scan for disks and archives';
+          folder = await (options.chooseFolder ? options.chooseFolder({ title }) : api.invoke('targets:chooseFolder', { title }));
         } catch (e) {
           set({ scan: { status: 'error', error: toWireError(e) } });
           return;
