@@ -67,6 +67,8 @@ const CLI_HINTS: Array<[RegExp, string]> = [
   [/ are read only with --allow-devices/g, ' are read only by the command line, when told to'],
   [/; name it with --parent/g, ''],
   [/ \(--force\)/g, ''],
+  [/, "diskchain reparent" points this disk at it/g, ', “Locate parent…” points this disk at it'],
+  [/, use --fix-cid to set parentCID to /g, ', “Choose it again and set the CID” sets parentCID to '],
 ];
 
 export function appText(message: string): string {

@@ -54,6 +54,8 @@ describe('the app speaks its own language, not command-line flags', () => {
       'base.vmdk has other children (b.vmdk): commit them or delete them first, or use --force',
       'extent on device "/dev/sdb": devices named by a descriptor are read only with --allow-devices',
       'archived web01.vmdk although it looked in use (--force): 3 files',
+      'parent "base.vmdk" not found (looked for /vm/base.vmdk); if it was moved or renamed, "diskchain reparent" points this disk at it',
+      'CID differs. If base.vmdk is the disk this snapshot was taken from, unchanged since, use --fix-cid to set parentCID to 1a2b3c4d',
     ]) {
       expect(appText(m)).not.toMatch(/--[a-z]/);
     }
