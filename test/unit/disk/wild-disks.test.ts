@@ -142,6 +142,28 @@ describe('disks from the wild', () => {
     }
   });
 
+  it('writers (convert, export, import, backup, recover) read a device extent only with --allow-devices, refusing with the same line', () => {
+    builtEngine('cli/index.js');
+    const dir = sub(root, 'device-writers');
+    const disk = writeDescriptor(path.join(dir, 'dev.vmdk'), { createType: 'vmfs', extents: ['RW 2048 VMFS "/dev/zero"'] });
+    const runs: Array<[string, string[]]> = [
+      ['convert', ['--to', 'raw', disk, path.join(dir, 'out.img')]],
+      ['export', [disk, path.join(dir, 'exported')]],
+      ['import', [disk, path.join(dir, 'imported.vmdk')]],
+      ['backup', [disk, path.join(dir, 'archive')]],
+      ['recover', [disk, path.join(dir, 'recovered.vmdk')]],
+    ];
+    for (const [command, args] of runs) {
+      const refused = diskchain([command, ...args]);
+      expect(refused.status, command).toBe(1);
+      expect(refused.stderr.trim(), command).toBe('diskchain: /dev/zero: extent on device "/dev/zero": devices named by a descriptor are read only with --allow-devices');
+      const allowed = diskchain([command, '--allow-devices', ...args]);
+      expect(allowed.stderr, command).not.toMatch(/diskchain:/);
+      expect(allowed.status, command).toBe(0);
+    }
+    expect(fs.readFileSync(path.join(dir, 'out.img')).equals(Buffer.alloc(1024 * 1024))).toBe(true);
+  });
+
   it('check exits 0 on a qemu-made IDE disk over 8 GiB: a geometry warning is not a failure', () => {
     builtEngine('cli/index.js');
     const dir = sub(root, 'ide');
