@@ -1385,7 +1385,10 @@ class SparseChecker {
     this.claim(gte, sectors, describeGrain(grain, this.header), location);
   }
 
-  /** Marker fields and the zlib header; inflating every grain is left to a full read. */
+  /**
+   * Marker fields, the zlib header, and the grain inflated: whatever a read of the grain would
+   * fail on (a bad checksum, a short grain), check says too, at the cost of a read of the stream.
+   */
   private checkCompressedGrain(grain: number, sector: number, location: string | undefined): void {
     const stream = this.stream;
     if (!stream) return;
@@ -1405,6 +1408,13 @@ class SparseChecker {
     const data = head.subarray(MARKER_HEAD_BYTES);
     if (!looksLikeZlib(data)) {
       this.report.warning(location, `grain at LBA ${lba} (marker at sector ${sector}) does not start with a zlib header (${data.toString('hex')}); read as raw deflate`);
+    }
+    try {
+      stream.grain(grain, sector);
+    } catch (e) {
+      if (!(e instanceof DiskchainError)) throw e;
+      this.report.error(location, e.message, sector * SECTOR);
+      return;
     }
     const sectors = Math.ceil((MARKER_HEAD_BYTES + marker.compressedBytes) / SECTOR);
     this.claim(sector, sectors, `grain at LBA ${lba}`, location);
