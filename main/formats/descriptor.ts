@@ -99,6 +99,26 @@ export function decodeDescriptor(bytes: Uint8Array): string {
   }
 }
 
+/**
+ * The extent names of a descriptor as the bytes it holds, one per extent line (undefined where a
+ * name is ASCII or absent): a name in a code page may be on disk in those very bytes (an unzip on
+ * Linux keeps them) rather than in its UTF-8 form. Read as latin1, which keeps every byte; the
+ * quotes and separators of a line are ASCII in every code page a descriptor declares.
+ */
+export function rawExtentNames(bytes: Uint8Array): Array<Buffer | undefined> {
+  bytes = withoutBom(bytes);
+  const nul = bytes.indexOf(0);
+  const latin = Buffer.from(nul >= 0 ? bytes.subarray(0, nul) : bytes).toString('latin1');
+  try {
+    return parseDescriptor(latin, '').extents.map((e) => {
+      const raw = e.fileName === undefined ? undefined : Buffer.from(e.fileName, 'latin1');
+      return raw && raw.some((b) => b >= 0x80) ? raw : undefined;
+    });
+  } catch {
+    return [];
+  }
+}
+
 export function parseDescriptor(text: string, file: string): Descriptor {
   const d: Descriptor = {
     version: 0,

@@ -115,6 +115,31 @@ describe('disks from the wild', () => {
     withChain(path.join(dir, 'cafe.vmdk'), (chain) => expect(readAll(chain).equals(content)).toBe(true));
   });
 
+  it('finds an extent whose name on disk is in the raw bytes of the code page (windows-1252, GBK), as an unzip on Linux leaves it', () => {
+    const dir = sub(root, 'raw-names');
+    const cases = [
+      { encoding: 'windows-1252', name: Buffer.from('caf\xe9-flat.vmdk', 'latin1') },
+      // 测试 in GBK
+      { encoding: 'GBK', name: Buffer.concat([Buffer.from([0xb2, 0xe2, 0xca, 0xd4]), Buffer.from('-flat.vmdk')]) },
+    ];
+    cases.forEach(({ encoding, name }, i) => {
+      const content = patternBytes(MiB, 10 + i);
+      fs.writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), name]), content);
+      const head = `# Disk DescriptorFile\nversion=1\nencoding="${encoding}"\nCID=12345678\nparentCID=ffffffff\ncreateType="vmfs"\nRW ${MiB / 512} VMFS "`;
+      const disk = path.join(dir, `raw${i}.vmdk`);
+      fs.writeFileSync(disk, Buffer.concat([Buffer.from(head), name, Buffer.from('"\n')]));
+      withChain(disk, (chain) => {
+        expect(readAll(chain).equals(content)).toBe(true);
+        expect(chain.top.extents[0]!.path).toMatch(/\\x[0-9a-f]{2}.*-flat\.vmdk$/);
+      });
+      // qemu opens the name by its bytes as well: the same content.
+      expect(rawOf(disk).equals(content)).toBe(true);
+    });
+    const missing = path.join(dir, 'missing.vmdk');
+    fs.writeFileSync(missing, Buffer.from(`# Disk DescriptorFile\nversion=1\nencoding="windows-1252"\nCID=1\nparentCID=ffffffff\ncreateType="vmfs"\nRW 2048 VMFS "gon\xe9-flat.vmdk"\n`, 'latin1'));
+    expect(() => openChain(missing)).toThrow('extent file "goné-flat.vmdk" named by the descriptor is missing (looked for goné-flat.vmdk, gon\\xe9-flat.vmdk)');
+  });
+
   it('refuses an extent that is a named pipe at once instead of waiting for a writer', () => {
     const dir = sub(root, 'fifo');
     execFileSync('mkfifo', [path.join(dir, 'pipe-flat.vmdk')]);
