@@ -188,6 +188,8 @@ function parentCandidates(dir: string, hint: string): string[] {
   const base = path.posix.basename(unix);
   const out: string[] = [];
   const windowsAbsolute = /^[A-Za-z]:\//.test(unix);
+  // As written first, as for extents: an unzip on Linux may keep `w\lit.vmdk` as one file name.
+  if (unix !== hint && !windowsAbsolute && !hint.startsWith('\\')) out.push(path.resolve(dir, hint));
   if (path.isAbsolute(unix)) out.push(unix);
   else if (!windowsAbsolute) out.push(path.resolve(dir, unix));
   out.push(path.join(dir, base));
@@ -195,5 +197,5 @@ function parentCandidates(dir: string, hint: string): string[] {
   if (lastDir && lastDir !== '.' && lastDir !== '/' && !/^[A-Za-z]:$/.test(lastDir)) {
     out.push(path.join(dir, '..', lastDir, base));
   }
-  return out;
+  return [...new Set(out)];
 }

@@ -99,6 +99,23 @@ describe('disks from the wild', () => {
     expect(() => openChain(disk)).toThrow(/"w\\lit-flat\.vmdk".*missing \(looked for w\\lit-flat\.vmdk, w\/lit-flat\.vmdk\)/);
   });
 
+  it('follows a parent hint with a backslash that is really part of the file name before reading it as a separator', () => {
+    const dir = sub(root, 'backslash-parent');
+    const literal = path.join(dir, 'sub\\base.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', literal, '4M');
+    qemuFill(literal, 0, MiB, 0x61);
+    // A decoy where the separator reading points: a different disk.
+    fs.mkdirSync(path.join(dir, 'sub'));
+    qemuImg('create', '-q', '-f', 'vmdk', path.join(dir, 'sub', 'base.vmdk'), '4M');
+    const child = path.join(dir, 'child.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', '-b', 'sub\\base.vmdk', '-F', 'vmdk', child);
+    qemuFill(child, 2 * MiB, MiB, 0x62);
+    withChain(child, (chain) => {
+      expect(chain.links[1]!.path).toBe(literal);
+      expect(readAll(chain).equals(rawOf(child))).toBe(true);
+    });
+  });
+
   it('reads a descriptor that starts with a UTF-8 byte-order mark', () => {
     const dir = sub(root, 'bom');
     const disk = writeVmfsDisk(dir, 'bom', MiB, patternBytes(MiB, 4));
