@@ -9,9 +9,10 @@ import {
   MAX_CAPACITY_BYTES,
   MAX_DESCRIPTOR_BYTES,
   parseDescriptor,
-  rawExtentNames,
+  rawNames,
   type Descriptor,
   type ExtentLine,
+  type RawNames,
 } from '../formats/descriptor.js';
 import type { ExtentReader } from '../formats/extent.js';
 import { UnreachableDeviceExtent, ZeroExtent } from '../formats/flat/reader.js';
@@ -38,6 +39,8 @@ export interface Link {
   /** The link's data, its extents laid end to end. */
   data: ExtentReader;
   parent: ParentRef | null;
+  /** The parent hint as the bytes the descriptor holds, when it is in a code page (see rawNames). */
+  parentRawName?: Buffer;
   /** The binary header of a link that has one (sparse, COWD, seSparse), flattened: `geometry.cylinders`. */
   header: Record<string, string | number | boolean>;
   warnings: string[];
@@ -46,9 +49,10 @@ export interface Link {
 /** File names that announce raw data with no descriptor (ESX 2 `.dsk`, a copied `-flat.vmdk`). */
 const RAW_NAME = /(\.dsk|-flat\.vmdk|-f\d{3}\.vmdk|\.img|\.raw)$/i;
 
-export function openLink(filePath: string, source: FileSource = hostFiles): Link {
+/** `openAs`: the raw bytes of a name that is not UTF-8, when `filePath` only shows it (SourcePath). */
+export function openLink(filePath: string, source: FileSource = hostFiles, openAs?: Buffer): Link {
   const abs = path.resolve(filePath);
-  const file = DiskFile.open(abs, source);
+  const file = DiskFile.open(abs, source, openAs);
   try {
     if (file.size === 0) throw formatError(abs, 'empty file: not a disk');
     const head = readHead(file);
@@ -61,7 +65,7 @@ export function openLink(filePath: string, source: FileSource = hostFiles): Link
       const bytes = readDescriptorBytes(file);
       file.close();
       const text = decodeDescriptor(bytes);
-      return descriptorLink(abs, text, parseDescriptor(text, abs), null, source, rawExtentNames(bytes));
+      return descriptorLink(abs, text, parseDescriptor(text, abs), null, source, rawNames(bytes));
     }
     if (RAW_NAME.test(abs)) return rawLink(abs, file, source);
     throw formatError(abs, notADiskReason(head));
@@ -112,7 +116,7 @@ function sparseLinkOf(abs: string, sparse: SparseExtent, source: FileSource): Li
   const header = { ...sparse.header, layout: sparse.layout } as Record<string, string | number | boolean>;
   if (text !== null && text.trim() !== '') {
     const descriptor = parseDescriptor(text, abs);
-    const link = descriptorLink(abs, text, descriptor, sparse, source);
+    const link = descriptorLink(abs, text, descriptor, sparse, source, sparse.embeddedRawNames);
     link.header = header;
     return link;
   }
@@ -168,7 +172,7 @@ function descriptorLink(
   d: Descriptor,
   embedded: SparseExtent | null,
   source: FileSource,
-  rawNames: ReadonlyArray<Buffer | undefined> = [],
+  raw: RawNames = { extents: [], parentHint: undefined },
 ): Link {
   const dir = path.dirname(abs);
   const pieces: Piece[] = [];
@@ -182,11 +186,11 @@ function descriptorLink(
           ? null
           : DEVICE_PATH.test(line.fileName)
             ? { path: line.fileName }
-            : resolveExtentPath(dir, line.fileName, source, rawNames[index]);
+            : resolveExtentPath(dir, line.fileName, source, raw.extents[index]);
       const extentPath = found?.path ?? null;
       // A monolithicSparse file that was renamed still names its old self: one extent is the file itself.
       const self = embedded !== null && (d.extents.length === 1 || (extentPath !== null && source.realpath(extentPath) === source.realpath(abs)));
-      const reader: ExtentReader = self && embedded ? embedded : openExtent(abs, line, extentPath, source, found?.raw, rawNames[index]);
+      const reader: ExtentReader = self && embedded ? embedded : openExtent(abs, line, extentPath, source, found?.raw, raw.extents[index]);
       if (self) embedded = null; // owned by the piece from now on
       if (reader.sizeBytes !== line.sizeSectors * 512 && line.type !== 'ZERO') {
         warnings.push(
@@ -224,6 +228,7 @@ function descriptorLink(
     extents,
     data: new ConcatExtent(pieces, abs),
     parent: d.parentFileNameHint ? { name: d.parentFileNameHint, source: 'parentFileNameHint' } : null,
+    ...(d.parentFileNameHint && raw.parentHint ? { parentRawName: raw.parentHint } : {}),
     header: {},
     warnings,
   };
@@ -248,7 +253,7 @@ function extentCandidates(dir: string, name: string): string[] {
  * Where a name in a code page may also be: in the bytes the descriptor holds (after the decoded
  * name's UTF-8 form has been tried), as written and with `\\` as a separator.
  */
-function rawCandidates(dir: string, raw: Buffer | undefined): Buffer[] {
+export function rawCandidates(dir: string, raw: Buffer | undefined): Buffer[] {
   if (!raw) return [];
   const separated = Buffer.from(raw.map((b) => (b === 0x5c ? 0x2f : b)));
   const inDir = (name: Buffer): Buffer => (name[0] === 0x2f ? name : Buffer.concat([Buffer.from(`${dir}/`), name]));

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as zlib from 'node:zlib';
 import { DiskchainError, formatError, unsupportedError } from '../../../shared/errors.js';
 import type { DiskFile } from '../../io/disk-file.js';
-import { decodeDescriptor, MAX_CAPACITY_BYTES, MAX_DESCRIPTOR_BYTES } from '../descriptor.js';
+import { decodeDescriptor, MAX_CAPACITY_BYTES, MAX_DESCRIPTOR_BYTES, rawNames, type RawNames } from '../descriptor.js';
 import { pushLost, pushRun, SECTOR, type ExtentReader, type LostRange, type Problem, type Run, type RunState, type Severity } from '../extent.js';
 import { assertInsideExtent, CoalescedReads, isAllZero, LruCache, ProblemReport, SectorUsage } from '../support.js';
 
@@ -92,6 +92,8 @@ export interface SparseExtent extends ExtentReader {
   readonly header: SparseHeader;
   /** The descriptor stored in the file, up to its first NUL; null when there is none (or it is empty). */
   readonly embeddedDescriptor: string | null;
+  /** The embedded descriptor's file names as the bytes it holds (see rawNames). */
+  readonly embeddedRawNames: RawNames;
   /** streamOptimized: compressed grains behind markers. */
   readonly isStream: boolean;
   readonly layout: SparseLayout;
@@ -116,9 +118,9 @@ export function isSparseMagic(buf: Uint8Array): boolean {
 
 export function openSparseExtent(file: DiskFile, options: OpenSparseOptions = {}): SparseExtent {
   const header = parseSparseHeader(readHeaderSector(file), file.path, 'header');
-  const embeddedDescriptor = readEmbeddedDescriptor(file, header);
+  const embedded = readEmbeddedDescriptor(file, header);
   const index = header.flags & FLAG_COMPRESSED ? resolveStream(file, header, options) : resolveHosted(file, header, options);
-  return new SparseReader(file, index, embeddedDescriptor);
+  return new SparseReader(file, index, embedded.text, embedded.raw);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -233,9 +235,9 @@ function sectorField(buf: Buffer, offset: number, name: string, path: string, at
   return Number(value);
 }
 
-function readEmbeddedDescriptor(file: DiskFile, header: SparseHeader): string | null {
+function readEmbeddedDescriptor(file: DiskFile, header: SparseHeader): { text: string | null; raw: RawNames } {
   const { descriptorOffsetSectors: offset, descriptorSizeSectors: size } = header;
-  if (offset === 0 || size === 0) return null;
+  if (offset === 0 || size === 0) return { text: null, raw: { extents: [], parentHint: undefined } };
   // QEMU reads at most 1 MiB of descriptor; the text ends at its first NUL long before.
   const bytes = Math.min(size * SECTOR, MAX_DESCRIPTOR_BYTES);
   if (offset * SECTOR + bytes > file.size) {
@@ -244,9 +246,10 @@ function readEmbeddedDescriptor(file: DiskFile, header: SparseHeader): string | 
       `truncated: embedded descriptor at sector ${offset} (${size} sectors) lies past the end of the file (${file.size} bytes)`,
     );
   }
-  const text = decodeDescriptor(file.readBlock(bytes, offset * SECTOR, 'embedded descriptor'));
+  const block = file.readBlock(bytes, offset * SECTOR, 'embedded descriptor');
+  const text = decodeDescriptor(block);
   // QEMU reserves descriptor space in every extent of a split disk and leaves it all NUL.
-  return text === '' ? null : text;
+  return { text: text === '' ? null : text, raw: rawNames(block) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -872,6 +875,7 @@ class SparseReader implements SparseExtent {
     private readonly disk: DiskFile,
     private readonly index: GrainIndex,
     readonly embeddedDescriptor: string | null,
+    readonly embeddedRawNames: RawNames = { extents: [], parentHint: undefined },
   ) {
     this.file = disk.path;
     this.header = index.header;

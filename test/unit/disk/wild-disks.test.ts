@@ -157,6 +157,28 @@ describe('disks from the wild', () => {
     expect(() => openChain(missing)).toThrow('extent file "goné-flat.vmdk" named by the descriptor is missing (looked for goné-flat.vmdk, gon\\xe9-flat.vmdk)');
   });
 
+  it('finds a parent whose hint is in raw code-page bytes, as the file is named on disk', () => {
+    const dir = sub(root, 'raw-parent');
+    const utf8Name = Buffer.from('ba\u00e9.vmdk'); // "baé.vmdk": 62 61 c3 a9 …
+    const rawName = Buffer.from([0x62, 0x61, 0xe9, 0xe9, ...Buffer.from('.vmdk')]); // the same length, not UTF-8
+    const parentUtf8 = path.join(dir, utf8Name.toString());
+    qemuImg('create', '-q', '-f', 'vmdk', parentUtf8, '4M');
+    qemuFill(parentUtf8, 0, MiB, 0x71);
+    const child = path.join(dir, 'child.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', '-b', utf8Name.toString(), '-F', 'vmdk', child);
+    qemuFill(child, 2 * MiB, MiB, 0x72);
+    fs.renameSync(parentUtf8, Buffer.concat([Buffer.from(`${dir}/`), rawName]));
+    const bytes = fs.readFileSync(child);
+    const at = bytes.indexOf(Buffer.from(`parentFileNameHint="${utf8Name.toString()}"`));
+    expect(at).toBeGreaterThan(0);
+    rawName.copy(bytes, at + 'parentFileNameHint="'.length);
+    fs.writeFileSync(child, bytes);
+    withChain(child, (chain) => {
+      expect(chain.links[1]!.path).toBe(path.join(dir, 'ba\\xe9\\xe9.vmdk'));
+      expect(readAll(chain).equals(rawOf(child))).toBe(true);
+    });
+  });
+
   it('refuses an extent that is a named pipe at once instead of waiting for a writer', () => {
     const dir = sub(root, 'fifo');
     execFileSync('mkfifo', [path.join(dir, 'pipe-flat.vmdk')]);
