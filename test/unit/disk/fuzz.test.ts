@@ -86,6 +86,19 @@ const kinds: Kind[] = [
     },
   },
   {
+    name: 'qemu chain (the child damaged)',
+    build(dir) {
+      const base = path.join(dir, 'base.vmdk');
+      qemuImg('create', '-q', '-f', 'vmdk', base, '8M');
+      qemuFill(base, 0, 2 * MiB, 0x55);
+      const child = path.join(dir, 'child.vmdk');
+      qemuImg('create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', child);
+      qemuFill(child, MiB, MiB, 0x66);
+      // Header and embedded descriptor (parentCID, parentFileNameHint), directories, first tables.
+      return { open: child, target: child, regionBytes: 64 * 1024 };
+    },
+  },
+  {
     name: 'COWD REDO',
     build(dir) {
       const { top } = buildEsx2Chain(dir, 8 * MiB);
