@@ -28,7 +28,7 @@ export async function guardedConvert(spec: ConvertSpec, write: () => Promise<Job
 function sourceOf(src: string, spec: ConvertSpec): { links: string[]; capacityBytes: number } | null {
   let chain;
   try {
-    chain = openChain(src, { ignoreCid: spec.ignoreCid === true });
+    chain = openChain(src, { ignoreCid: spec.ignoreCid === true, allowDevices: spec.allowDevices === true });
   } catch {
     return null;
   }
