@@ -1,0 +1,173 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openChain, type Chain } from '../../../main/disk/chain.js';
+import { chainDevice, type BlockDevice } from '../../../main/guest/block-device.js';
+import { readPartitionTable } from '../../../main/guest/partitions/index.js';
+import { readVolumes } from '../../../main/guest/volumes.js';
+import { blankDisk, ext4Image, fatImage, MiB, mmls, ntfsImage, run, sfdisk, toVmdk, writeAt } from '../../helpers/guest-images.js';
+import { tmpDir } from '../../helpers/tmp.js';
+
+const dir = tmpDir('diskchain-parts-');
+const chains: Chain[] = [];
+afterAll(() => chains.forEach((c) => c.close()));
+
+/** The disk as the engine reads it: through a VMDK made of the raw image. */
+function device(raw: string): BlockDevice {
+  const chain = openChain(toVmdk(raw));
+  chains.push(chain);
+  return chainDevice(chain);
+}
+
+describe('MBR with an EBR chain', () => {
+  const raw = blankDisk(path.join(dir, 'mbr.img'), 96 * MiB);
+  sfdisk(raw, 'dos', [
+    'start=2048, size=32768, type=c, bootable',
+    'start=34816, size=16384, type=83',
+    'start=51200, size=145408, type=5',
+    'start=53248, size=20480, type=7',
+    'start=75776, size=16384, type=82',
+    'start=94208, size=20480, type=6',
+  ]);
+  writeAt(raw, 2048 * 512, fatImage(dir, 'fat32.bin', 16 * MiB, 32, 'BOOT', '1234abcd'));
+  writeAt(raw, 34816 * 512, ext4Image(dir, 'ext4.bin', 8 * MiB, 'rootfs', '0fd1a35b-1111-4222-8333-944445555666'));
+  writeAt(raw, 53248 * 512, ntfsImage(dir, 'ntfs.bin', 10 * MiB, 53248, 'DATA'));
+  writeAt(raw, 94208 * 512, fatImage(dir, 'fat16.bin', 10 * MiB, 16, 'LOGICAL7', '0000beef'));
+  const swap = Buffer.alloc(4096);
+  swap.write('SWAPSPACE2', 4086, 'latin1');
+  writeAt(raw, 75776 * 512, swap);
+
+  it('lists primaries 1-2 and logicals 5-7 where mmls puts them, with their file systems', () => {
+    const dev = device(raw);
+    const disk = readVolumes(dev);
+    expect(disk.scheme).toBe('mbr');
+    const oracle = mmls(raw).filter((r) => !/Extended/.test(r.description));
+    expect(disk.volumes.map((v) => [v.start! / 512, v.size / 512])).toEqual(oracle.map((r) => [r.start, r.length]));
+    expect(disk.volumes.map((v) => v.index)).toEqual([1, 2, 5, 6, 7]);
+    expect(disk.volumes.map((v) => v.fileSystem)).toEqual(['fat32', 'ext4', 'ntfs', null, 'fat16']);
+    expect(disk.volumes[0]).toMatchObject({ type: 'W95 FAT32 (LBA) (0x0c)', label: 'BOOT', uuid: '1234-ABCD' });
+    expect(disk.volumes[1]).toMatchObject({ label: 'rootfs', uuid: '0fd1a35b-1111-4222-8333-944445555666' });
+    expect(disk.volumes[3]).toMatchObject({ type: 'Linux swap (0x82)', content: 'swap' });
+    expect(disk.volumes[4]).toMatchObject({ label: 'LOGICAL7', uuid: '0000-BEEF' });
+  });
+
+  it('refuses an EBR chain that loops back on itself, naming the sector', () => {
+    const looped = path.join(dir, 'looped.img');
+    fs.copyFileSync(raw, looped);
+    // The second EBR's "next" entry points back at the first EBR (relative offset 0).
+    const first = Buffer.alloc(512);
+    const fd = fs.openSync(looped, 'r');
+    fs.readSync(fd, first, 0, 512, 51200 * 512);
+    fs.closeSync(fd);
+    const secondEbr = (51200 + first.readUInt32LE(462 + 8)) * 512;
+    const next = Buffer.alloc(16);
+    next[4] = 0x05;
+    next.writeUInt32LE(0, 8);
+    next.writeUInt32LE(2048, 12);
+    writeAt(looped, secondEbr + 462, next);
+    expect(() => readVolumes(device(looped))).toThrow(/MBR extended partition: the EBR chain loops back to sector 51200/);
+  });
+
+  it('says a disk formatted whole has no partition table and one file system', () => {
+    const whole = path.join(dir, 'whole.img');
+    fs.copyFileSync(fatImage(dir, 'whole-fat.bin', 33 * MiB, 32, 'WHOLE', 'cafe0001'), whole);
+    const disk = readVolumes(device(whole));
+    expect(disk.scheme).toBe('none');
+    expect(disk.volumes).toEqual([expect.objectContaining({ index: 1, start: 0, fileSystem: 'fat32', label: 'WHOLE' })]);
+  });
+
+  it('reports BitLocker and LUKS by their signatures, not as unknown', () => {
+    const enc = path.join(dir, 'enc.img');
+    blankDisk(enc, 16 * MiB);
+    sfdisk(enc, 'dos', ['start=2048, size=8192, type=7', 'start=10240, size=8192, type=83']);
+    const fve = Buffer.alloc(512);
+    fve.write('-FVE-FS-', 3, 'latin1');
+    writeAt(enc, 2048 * 512, fve);
+    writeAt(enc, 10240 * 512, Buffer.from('LUKS\xba\xbe\x00\x02', 'latin1'));
+    const v = readVolumes(device(enc)).volumes;
+    expect(v.map((x) => x.content)).toEqual(['BitLocker-encrypted: not read', 'LUKS-encrypted: not read']);
+    expect(v.map((x) => x.fileSystem)).toEqual([null, null]);
+  });
+});
+
+describe('GPT', () => {
+  const raw = blankDisk(path.join(dir, 'gpt.img'), 64 * MiB);
+  run('sgdisk', ['-n', '1:2048:+16M', '-t', '1:ef00', '-c', '1:EFI system', '-u', '1:11111111-2222-3333-4444-555555555555', '-n', '2:0:+20M', '-t', '2:0700', '-c', '2:Basic data', '-n', '3:0:+8M', '-t', '3:fb00', '-c', '3:datastore', raw]);
+  writeAt(raw, 2048 * 512, fatImage(dir, 'esp.bin', 16 * MiB, 16, 'ESP', '00c0ffee'));
+
+  it('lists the partitions with names, types and GUIDs where mmls puts them', () => {
+    const disk = readVolumes(device(raw));
+    expect(disk.scheme).toBe('gpt');
+    expect(disk.notes).toEqual([]);
+    const oracle = mmls(raw);
+    expect(disk.volumes.map((v) => [v.start! / 512, v.size / 512, v.name])).toEqual(oracle.map((r) => [r.start, r.length, r.description]));
+    expect(disk.volumes[0]).toMatchObject({ index: 1, type: 'EFI System', fileSystem: 'fat16', label: 'ESP', uuid: '00C0-FFEE' });
+    expect(disk.volumes[1]).toMatchObject({ index: 2, type: 'Microsoft basic data', fileSystem: null });
+    expect(disk.volumes[2]).toMatchObject({ index: 3, type: 'VMware VMFS', content: 'VMware VMFS: not read' });
+  });
+
+  it('reads the backup GPT when the primary header CRC is wrong, and says so', () => {
+    const bad = path.join(dir, 'gpt-bad-header.img');
+    fs.copyFileSync(raw, bad);
+    writeAt(bad, 512 + 16, Buffer.from([1, 2, 3, 4]));
+    const disk = readVolumes(device(bad));
+    const lastLba = 64 * 2048 - 1;
+    expect(disk.notes).toEqual([`primary GPT at LBA 1: header CRC is wrong; read the backup GPT at LBA ${lastLba}`]);
+    expect(disk.volumes.map((v) => v.name)).toEqual(['EFI system', 'Basic data', 'datastore']);
+  });
+
+  it('reads the backup GPT when the primary entry array CRC is wrong', () => {
+    const bad = path.join(dir, 'gpt-bad-array.img');
+    fs.copyFileSync(raw, bad);
+    writeAt(bad, 2 * 512 + 56, Buffer.from('X\0', 'latin1'));
+    const disk = readVolumes(device(bad));
+    expect(disk.notes[0]).toMatch(/^primary GPT at LBA 1: entry array CRC is wrong; read the backup GPT/);
+    expect(disk.volumes[0]!.name).toBe('EFI system');
+  });
+
+  it('refuses a disk whose two GPT headers are both damaged, saying why for each', () => {
+    const bad = path.join(dir, 'gpt-both-bad.img');
+    fs.copyFileSync(raw, bad);
+    writeAt(bad, 512 + 16, Buffer.from([1, 2, 3, 4]));
+    writeAt(bad, 64 * MiB - 512, Buffer.alloc(512));
+    expect(() => readVolumes(device(bad))).toThrow(/GPT: primary header at LBA 1: header CRC is wrong; backup at LBA 131071: no "EFI PART" signature/);
+  });
+
+  it('uses the GPT of a hybrid MBR and names the extra MBR entries', () => {
+    const hybrid = path.join(dir, 'hybrid.img');
+    fs.copyFileSync(raw, hybrid);
+    run('sgdisk', ['-h', '1:2', hybrid]);
+    const mbr = fs.readFileSync(hybrid).subarray(446, 510);
+    expect([0, 1, 2, 3].map((i) => mbr[i * 16 + 4])).toContain(0xee);
+    const disk = readVolumes(device(hybrid));
+    expect(disk.scheme).toBe('gpt');
+    expect(disk.notes).toEqual([expect.stringMatching(/^hybrid MBR: the MBR also lists slot \d \(type 0x\w\w\), slot \d \(type 0x\w\w\); the GPT is used$/)]);
+    expect(disk.volumes).toHaveLength(3);
+  });
+
+  it('finds a 4Kn GPT from where its header is, with 4096-byte LBAs', () => {
+    const k4 = blankDisk(path.join(dir, 'gpt4k.img'), 64 * MiB);
+    run('fdisk', ['-b', '4096', k4], 'g\nn\n1\n\n+8M\nn\n2\n\n+16M\nx\nn\n2\ndata\nr\nw\n');
+    writeAt(k4, 256 * 4096, fatImage(dir, 'k4fat.bin', 8 * MiB, 12, 'K4', '00004444'));
+    const raw4k = readPartitionTable(device(k4));
+    expect(raw4k.sectorSize).toBe(4096);
+    const disk = readVolumes(device(k4));
+    expect(disk.notes).toContain('4096-byte sectors (4Kn)');
+    const oracle = mmls(k4, 4096);
+    expect(disk.volumes.map((v) => [v.start! / 4096, v.size / 4096])).toEqual(oracle.map((r) => [r.start, r.length]));
+    expect(disk.volumes[0]!.label).toBe('K4');
+    expect(disk.volumes[1]!.name).toBe('data');
+  });
+
+  it('lists the partitions of a 2 TiB sparse disk in well under a second', () => {
+    const big = blankDisk(path.join(dir, 'big.img'), 2 * 1024 * 1024 * MiB);
+    run('sgdisk', ['-n', '1:2048:+1G', '-n', '2:0:0', '-c', '2:rest', big]);
+    const dev = device(big);
+    const t0 = performance.now();
+    const disk = readVolumes(dev);
+    const ms = performance.now() - t0;
+    expect(disk.volumes.map((v) => v.name)).toEqual(['', 'rest']);
+    expect(disk.volumes[1]!.size).toBeGreaterThan(2 * 1024 * 1024 * MiB - 2 * 1024 * MiB);
+    expect(ms).toBeLessThan(300);
+  });
+});
