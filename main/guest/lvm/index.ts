@@ -29,7 +29,7 @@ export function assembleVolumeGroups(physical: PhysicalVolume[], file: string): 
       const known = newest.get(vg.uuid);
       if (known && known.seqno !== vg.seqno) {
         const list = notes.get(vg.uuid) ?? [];
-        list.push(`metadata copies differ (seqno ${known.seqno} and ${vg.seqno}); the newest is read`);
+        list.push(`metadata copies differ (seqno ${Math.min(known.seqno, vg.seqno)} and ${Math.max(known.seqno, vg.seqno)}); the newest is read`);
         notes.set(vg.uuid, list);
       }
       if (!known || vg.seqno > known.seqno) newest.set(vg.uuid, vg);
