@@ -65,7 +65,7 @@ export function openVolume(device: BlockDevice, selector?: string, drivers: read
 /** The file system on a volume, or a clear refusal: "no reader for NTFS yet", "BitLocker-encrypted". */
 export function openFileSystem(device: BlockDevice, selector?: string, drivers: readonly FileSystemDriver[] = DRIVERS): GuestFileSystem {
   const { volume, device: dev } = openVolume(device, selector, drivers);
-  const where = volumeName(device, volume);
+  const where = volumeName(volume);
   if (volume.fileSystem === null) {
     const what = volume.content ?? `no file system that Diskchain knows (type ${volume.type})`;
     throw new DiskchainError('E_UNSUPPORTED', `${where}: ${what}`, device.file);
@@ -79,8 +79,9 @@ export function fsName(type: FileSystemType): string {
   return type === 'exfat' ? 'exFAT' : type.toUpperCase();
 }
 
-function volumeName(device: BlockDevice, v: Volume): string {
-  return typeof v.index === 'number' ? `${device.name} partition ${v.index}` : `${device.name} ${v.index}`;
+/** The volume as errors name it: the disk file is already in front of the message. */
+function volumeName(v: Volume): string {
+  return typeof v.index === 'number' ? (v.scheme === 'none' ? 'the disk' : `partition ${v.index}`) : `LV ${v.index}`;
 }
 
 function discover(device: BlockDevice, drivers: readonly FileSystemDriver[]): { scheme: TableScheme; sectorSize: number; notes: string[]; items: Opened[] } {
