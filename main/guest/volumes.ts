@@ -98,14 +98,21 @@ function discover(device: BlockDevice, drivers: readonly FileSystemDriver[]): { 
   const notes = [...table.notes];
   const entries: PartitionEntry[] = table.partitions;
   if (table.scheme === 'none') {
-    const pv = readPhysicalVolume(device);
+    let pv: PhysicalVolume | null = null;
+    try {
+      pv = readPhysicalVolume(device);
+    } catch (e) {
+      // A damaged label is said, as it is for a PV partition; the listing itself still answers.
+      if (!(e instanceof DiskchainError)) throw e;
+      notes.push(e.message);
+    }
     if (pv) {
       const volume: Volume = { index: 1, scheme: 'none', start: 0, size: device.size, type: 'whole disk', name: null, content: 'LVM2 PV', fileSystem: null, label: null, uuid: pv.uuid, notes: [...pv.notes] };
       items.push({ volume, open: () => device });
       pvs.push(pv);
       pvItems.set(pv, volume);
       notes.push('no partition table: the disk is an LVM physical volume');
-    } else {
+    } else if (notes.length === 0) {
       notes.push('no partition table and no file system found');
     }
   }
@@ -167,6 +174,8 @@ function describeContent(dev: BlockDevice, entry: PartitionEntry, volume: Volume
     const pv = readPhysicalVolume(dev);
     if (pv) {
       volume.content = 'LVM2 PV';
+      // As blkid shows it: the PV's UUID, not the partition's.
+      volume.uuid = pv.uuid;
       volume.notes.push(...pv.notes);
       return pv;
     }

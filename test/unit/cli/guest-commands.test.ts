@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DiskVolumes } from '../../../main/guest/volumes.js';
+import { metadataText, pvHeaderBytes, type VgSpec } from '../../fixtures/lvm-builder.js';
 import { diskchain } from '../../helpers/cli.js';
 import { blankDisk, fatImage, MiB, mmls, ntfsImage, run, sfdisk, toVmdk, writeAt } from '../../helpers/guest-images.js';
 import { qemuImg, qemuWrite } from '../../helpers/qemu.js';
@@ -96,5 +97,42 @@ describe('diskchain parts, ls, get, find', () => {
     // Node's start-up included; the reading itself is a few sectors (partitions.test.ts times it alone).
     expect(ms).toBeLessThan(3000);
     fs.rmSync(big);
+  });
+});
+
+describe('diskchain parts and ls on LVM', () => {
+  const EXTENT = 4 * MiB;
+  const spec: VgSpec = {
+    name: 'vg0',
+    uuid: 'VGuuid0123456789abcdefghijklmnop',
+    seqno: 2,
+    extentSectors: EXTENT / 512,
+    peStartSectors: 2048,
+    pvs: [{ uuid: 'PV0uuid0123456789abcdefghijklmno', size: 40 * MiB }],
+    lvs: [
+      { name: 'root', segments: [{ extents: 2, stripes: [[0, 0]] }] },
+      { name: 'thin1', segments: [{ extents: 1, stripes: [], type: 'thin', extra: 'thin_pool = "pool"' }] },
+    ],
+  };
+  const raw = blankDisk(path.join(dir, 'lvm.img'), 48 * MiB);
+  sfdisk(raw, 'dos', ['start=2048, size=81920, type=8e']);
+  writeAt(raw, MiB, pvHeaderBytes(spec, 0, metadataText(spec)));
+  writeAt(raw, 2 * MiB, fatImage(dir, 'lv.fat', 2 * EXTENT, 12, 'LVROOT', '0000abcd'));
+  const disk = toVmdk(raw);
+
+  it('parts lists the PV partition and its LVs, with the file system inside root', () => {
+    const r = diskchain(['parts', disk]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.text).toMatch(/^1\s+1\.0 MiB\s+40\.0 MiB\s+Linux LVM \(0x8e\)\s+LVM2 PV \(VG vg0\)\s+-\s+PV0uui-d012-3456-789a-bcde-fghi-jklmno\s+-$/m);
+    expect(r.text).toMatch(/^vg0\/root\s+-\s+8\.0 MiB\s+LVM linear\s+fat12\s+LVROOT\s+0000-ABCD\s+root$/m);
+    expect(r.text).toMatch(/^vg0\/thin1\s+-\s+4\.0 MiB\s+LVM thin\s+-\s+-\s+-\s+thin1\n\s+note: thin1 is a thin LV: thin LVs \(their blocks are mapped by the thin pool\) are not read yet$/m);
+  });
+
+  it('ls takes an LV by name, as vg/lv (with the path after it) or vg-lv', () => {
+    for (const target of [`${disk}:root/etc`, `${disk}:vg0/root/etc`, `${disk}:vg0-root/etc`, `${disk}/etc`]) {
+      expectOneLine(['ls', target], 1, /: LV vg0\/root: no reader for FAT12 yet$/);
+    }
+    expectOneLine(['ls', `${disk}:thin1/`], 1, /: thin1 is a thin LV: thin LVs \(their blocks are mapped by the thin pool\) are not read yet$/);
+    expectOneLine(['ls', `${disk}:vg0/nothere/x`], 1, /: no volume "vg0" \(volumes: 1, vg0\/root, vg0\/thin1\)$/);
   });
 });
