@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openChain, type Chain } from '../../../main/disk/chain.js';
-import { chainDevice, type BlockDevice } from '../../../main/guest/block-device.js';
+import { bufferDevice, chainDevice, type BlockDevice } from '../../../main/guest/block-device.js';
 import { readPartitionTable } from '../../../main/guest/partitions/index.js';
 import { readVolumes } from '../../../main/guest/volumes.js';
 import { blankDisk, ext4Image, fatImage, MiB, mmls, ntfsImage, run, sfdisk, toVmdk, writeAt } from '../../helpers/guest-images.js';
@@ -74,6 +74,42 @@ describe('MBR with an EBR chain', () => {
     const disk = readVolumes(device(whole));
     expect(disk.scheme).toBe('none');
     expect(disk.volumes).toEqual([expect.objectContaining({ index: 1, start: 0, fileSystem: 'fat32', label: 'WHOLE' })]);
+  });
+
+  it('names exFAT and XFS volumes and Windows LDM partitions even without a reader', () => {
+    const mixed = blankDisk(path.join(dir, 'mixed.img'), 40 * MiB);
+    sfdisk(mixed, 'dos', ['start=2048, size=16384, type=7', 'start=18432, size=40960, type=83', 'start=59392, size=8192, type=42']);
+    const exfat = blankDisk(path.join(dir, 'exfat.bin'), 8 * MiB);
+    run('mkfs.exfat', ['-L', 'EXL', exfat]);
+    writeAt(mixed, 2048 * 512, exfat);
+    const xfs = blankDisk(path.join(dir, 'xfs.bin'), 20 * MiB);
+    // Below mkfs.xfs's 300 MB minimum, as xfstests does it.
+    run('mkfs.xfs', ['-q', '-f', '-L', 'xlab', '-m', 'uuid=11111111-2222-3333-4444-555555555555', xfs], undefined, { TEST_DIR: dir, TEST_DEV: '/dev/null', QA_CHECK_FS: '1' });
+    writeAt(mixed, 18432 * 512, xfs);
+    const v = readVolumes(device(mixed)).volumes;
+    expect(v.map((x) => [x.fileSystem, x.label, x.content])).toEqual([
+      ['exfat', null, null],
+      ['xfs', 'xlab', null],
+      [null, null, 'Windows LDM (dynamic disk): not read'],
+    ]);
+    expect(v[1]!.uuid).toBe('11111111-2222-3333-4444-555555555555');
+  });
+
+  it('refuses an EBR chain longer than the cap without reading past it', () => {
+    const sectors = 300;
+    const bytes = Buffer.alloc(sectors * 512);
+    const slot = (sector: number, i: number, type: number, start: number, count: number): void => {
+      const at = sector * 512 + 446 + i * 16;
+      bytes[at + 4] = type;
+      bytes.writeUInt32LE(start, at + 8);
+      bytes.writeUInt32LE(count, at + 12);
+      bytes[sector * 512 + 510] = 0x55;
+      bytes[sector * 512 + 511] = 0xaa;
+    };
+    slot(0, 0, 0x05, 1, sectors - 1);
+    // 200 EBRs, one per sector, each holding a 0-sector logical and pointing at the next.
+    for (let i = 0; i < 200; i++) slot(1 + i, 1, 0x05, i + 1, 1);
+    expect(() => readPartitionTable(bufferDevice(bytes, 'chain.img'))).toThrow(/EBR chain has more than 128 links/);
   });
 
   it('reports BitLocker and LUKS by their signatures, not as unknown', () => {
