@@ -161,6 +161,15 @@ describe('GPT', () => {
     expect(disk.volumes[0]!.name).toBe('EFI system');
   });
 
+  it('says when the disk grew after it was partitioned (the backup GPT is not at the end)', () => {
+    const grown = path.join(dir, 'gpt-grown.img');
+    fs.copyFileSync(raw, grown);
+    fs.truncateSync(grown, 96 * MiB);
+    const disk = readVolumes(device(grown));
+    expect(disk.notes).toEqual([`the backup GPT is at LBA ${64 * 2048 - 1}, not at the last LBA (${96 * 2048 - 1}): the disk grew after it was partitioned`]);
+    expect(disk.volumes).toHaveLength(3);
+  });
+
   it('refuses a disk whose two GPT headers are both damaged, saying why for each', () => {
     const bad = path.join(dir, 'gpt-both-bad.img');
     fs.copyFileSync(raw, bad);
