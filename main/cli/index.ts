@@ -16,6 +16,7 @@ const GROUPS: Array<{ commands: string[]; load: () => Promise<Register> }> = [
   { commands: ['recover', 'rebuild-descriptor', 'reparent'], load: async () => (await import('./recover-commands.js')).addRecoverCommands },
   { commands: ['backup', 'restore', 'vms'], load: async () => (await import('./backup-commands.js')).addBackupCommands },
   { commands: ['catalog'], load: async () => (await import('./catalog-commands.js')).addCatalogCommands },
+  { commands: ['parts', 'ls', 'get', 'find'], load: async () => (await import('./guest-commands.js')).addGuestCommands },
   { commands: ['serve'], load: async () => (await import('./serve-command.js')).addServeCommand },
 ];
 

@@ -1,0 +1,276 @@
+/** Inside the guest: parts (partitions and LVs), ls, get and find on a volume's file system. */
+import type { Command } from 'commander';
+import { usageError } from '../../shared/errors.js';
+import { chainDevice } from '../guest/block-device.js';
+import type { GuestEntry, GuestFileSystem } from '../guest/types.js';
+import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
+import { resolveGuestPath, walkGuest, type WalkProblem } from '../guest/walk.js';
+import { humanBytes, json, table } from './format.js';
+import { getToHost, getToStdout } from './guest-get.js';
+import { openChainAt, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
+import { parseSize } from './size.js';
+
+const IGNORE_CID = ['--ignore-cid', "read a child even when its parentCID differs from its parent's CID"] as const;
+const AT = ['--at <n>', 'read the guest as it was at link N of the chain (0 = the disk named, as `diskchain info` numbers them)'] as const;
+const TARGET = 'DISK[:VOL]/path: VOL is a partition number or LV name, optional when one volume holds a file system';
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** A problem in one folder or file: said on stderr, the command goes on and exits 1. */
+function problemReporter(file: string): { report: (p: WalkProblem) => void; failed: () => boolean } {
+  let any = false;
+  return {
+    report: (p) => {
+      any = true;
+      process.stderr.write(`diskchain: ${file}: ${p.message}\n`);
+    },
+    failed: () => any,
+  };
+}
+
+export function addGuestCommands(program: Command): void {
+  program
+    .command('parts')
+    .description('list the partitions and LVM logical volumes of a disk, with type, offset, size, file system, label and UUID')
+    .argument('<disk>')
+    .option('--json', 'print {scheme, sectorSize, notes, volumes} as JSON')
+    .option(...IGNORE_CID)
+    .option(...AT)
+    .action((disk: string, options: ChainOptions & { json?: boolean }) => {
+      const chain = openChainAt(disk, options);
+      try {
+        const volumes = readVolumes(chainDevice(chain));
+        print(options.json ? json({ disk: chain.top.path, ...volumes }) : partsText(chain.top.path, volumes));
+      } finally {
+        chain.close();
+      }
+    });
+
+  program
+    .command('ls')
+    .description('list a folder (or show a file) inside a disk')
+    .argument('<target>', TARGET)
+    .option('-l', 'long: mode or attributes, owner, size, modified time (UTC), link target')
+    .option('-R', 'list the folders below too')
+    .option('--json', 'print the entries as a JSON array (with their paths)')
+    .option(...IGNORE_CID)
+    .option(...AT)
+    .action((arg: string, options: ChainOptions & { l?: boolean; R?: boolean; json?: boolean }) => {
+      withGuest(arg, options, (fsys, entry, at) => {
+        const problems = problemReporter(fsys.device.file);
+        if (options.json) listJson(fsys, entry, at, options.R === true, problems.report);
+        else listText(fsys, entry, at, options.l === true, options.R === true, problems.report);
+        if (problems.failed()) process.exitCode = 1;
+      });
+    });
+
+  program
+    .command('get')
+    .description('copy a file or a folder (recursively) out of a disk, keeping times; "-" as DEST writes a file to stdout')
+    .argument('<target>', TARGET)
+    .argument('[dest]', 'a folder to copy into, a new name, or - for stdout', '.')
+    .option(...IGNORE_CID)
+    .option(...AT)
+    .action(async (arg: string, dest: string, options: ChainOptions) => {
+      const target = parseGuestTarget(arg);
+      const opened = openGuest(target, options);
+      try {
+        const entry = resolveGuestPath(opened.fs, opened.path);
+        if (dest === '-') {
+          if (process.stdout.isTTY) throw usageError('refusing to write file bytes to a terminal: pipe or redirect stdout');
+          await getToStdout(opened.fs, entry, opened.path);
+          return;
+        }
+        const report = getToHost(opened.fs, entry, opened.path, dest, { onNote: (line) => process.stderr.write(`diskchain: ${line}\n`) });
+        const extra = [
+          report.mapped.length ? `${report.mapped.length} renamed` : '',
+          report.skipped.length ? `${report.skipped.length} skipped` : '',
+          report.failed.length ? `${report.failed.length} failed` : '',
+        ].filter((s) => s !== '');
+        process.stderr.write(`${report.files} file${report.files === 1 ? '' : 's'}, ${report.folders} folder${report.folders === 1 ? '' : 's'}, ${humanBytes(report.bytes)} copied${extra.length ? ` (${extra.join(', ')})` : ''}\n`);
+        if (report.failed.length > 0) process.exitCode = 1;
+      } finally {
+        opened.chain.close();
+      }
+    });
+
+  program
+    .command('find')
+    .description('walk a volume (or a folder of it) and print the paths that match')
+    .argument('<target>', TARGET)
+    .argument('[pattern]', 'a name pattern with * ? [..] (matched against the whole path when it holds a /)')
+    .option('--newer <date>', 'modified after DATE (2024-05-01, 2024-05-01T12:00Z)')
+    .option('--min-size <size>', 'at least SIZE (bytes, or 10M, 1G)')
+    .option('--type <t>', 'f files, d folders, l symlinks')
+    .option('--json', 'print the matches as a JSON array')
+    .option(...IGNORE_CID)
+    .option(...AT)
+    .action((arg: string, pattern: string | undefined, options: ChainOptions & { newer?: string; minSize?: string; type?: string; json?: boolean }) => {
+      const match = findFilter(pattern, options);
+      withGuest(arg, options, (fsys, entry, at) => {
+        const problems = problemReporter(fsys.device.file);
+        const out = jsonArray(options.json === true);
+        const items = entry.type === 'dir' ? walkGuest(fsys, entry, at, problems.report) : [{ path: at, entry, depth: 0 }];
+        for (const item of items) if (match(item.path, item.entry)) out.push(item.path, item.entry);
+        out.end();
+        if (problems.failed()) process.exitCode = 1;
+      });
+    });
+}
+
+function withGuest(arg: string, options: ChainOptions, use: (fsys: GuestFileSystem, entry: GuestEntry, at: string) => void): void {
+  const opened = openGuest(parseGuestTarget(arg), options);
+  try {
+    const at = opened.path === '' ? '/' : opened.path;
+    use(opened.fs, resolveGuestPath(opened.fs, at), normalise(at));
+  } finally {
+    opened.chain.close();
+  }
+}
+
+function normalise(p: string): string {
+  const parts = p.split('/').filter((s) => s !== '' && s !== '.');
+  return `/${parts.join('/')}`;
+}
+
+export function partsText(disk: string, d: DiskVolumes): string {
+  const scheme = { mbr: 'MBR', gpt: 'GPT', none: 'no partition table' }[d.scheme];
+  const lines = [`${disk}: ${scheme}, ${d.sectorSize}-byte sectors, ${d.volumes.length} volume${d.volumes.length === 1 ? '' : 's'}`];
+  for (const n of d.notes) lines.push(`  note: ${n}`);
+  if (d.volumes.length === 0) return lines.join('\n');
+  const rows = [['VOL', 'START', 'SIZE', 'TYPE', 'CONTENT', 'LABEL', 'UUID', 'NAME']];
+  for (const v of d.volumes) rows.push(volumeRow(v));
+  const body = table(rows).split('\n');
+  lines.push(body[0]!);
+  d.volumes.forEach((v, i) => {
+    lines.push(body[i + 1]!);
+    for (const n of v.notes) lines.push(`    note: ${n}`);
+  });
+  return lines.join('\n');
+}
+
+function volumeRow(v: Volume): string[] {
+  return [String(v.index), v.start === null ? '-' : humanBytes(v.start), humanBytes(v.size), v.type, v.fileSystem ?? v.content ?? '-', v.label ?? '-', v.uuid ?? '-', v.name || '-'];
+}
+
+function listText(fsys: GuestFileSystem, entry: GuestEntry, at: string, long: boolean, recursive: boolean, onProblem: (p: WalkProblem) => void): void {
+  const line = (e: GuestEntry, name: string): string => (long ? longLine(e, name) : name);
+  if (entry.type !== 'dir') {
+    print(line(entry, at));
+    return;
+  }
+  if (!recursive) {
+    for (const e of fsys.list(entry)) print(line(e, e.name));
+    return;
+  }
+  // Like ls -R: the folder's name, its entries, then each subfolder the same way.
+  print(`${at}:`);
+  let folder = at;
+  for (const item of walkGuest(fsys, entry, at, onProblem)) {
+    const parent = item.path.slice(0, item.path.length - item.entry.name.length - 1) || '/';
+    if (parent !== folder) print(`\n${parent}:`);
+    folder = parent;
+    print(line(item.entry, item.entry.name));
+  }
+}
+
+const TYPE_CHAR: Record<GuestEntry['type'], string> = { file: '-', dir: 'd', symlink: 'l', other: '?' };
+
+function longLine(e: GuestEntry, name: string): string {
+  const mode = e.mode !== undefined ? rwx(e.mode) : attributeLetters(e.attributes ?? []);
+  const owner = e.uid !== undefined ? `${e.uid} ${e.gid ?? '-'}` : '-';
+  const time = e.mtimeMs === null ? '-'.padEnd(19) : new Date(e.mtimeMs).toISOString().slice(0, 19).replace('T', ' ');
+  const link = e.linkTarget !== undefined ? ` -> ${e.linkTarget}` : '';
+  const streams = e.streams?.length ? `  [+${e.streams.length} stream${e.streams.length === 1 ? '' : 's'}]` : '';
+  return `${TYPE_CHAR[e.type]}${mode}  ${owner.padEnd(11)}  ${String(e.size).padStart(13)}  ${time}  ${name}${link}${streams}`;
+}
+
+function rwx(mode: number): string {
+  let s = '';
+  for (let shift = 6; shift >= 0; shift -= 3) {
+    const bits = (mode >> shift) & 7;
+    s += (bits & 4 ? 'r' : '-') + (bits & 2 ? 'w' : '-') + (bits & 1 ? 'x' : '-');
+  }
+  return s;
+}
+
+/** FAT/NTFS attributes in the spirit of `attrib`: r h s a, then c(ompressed) e(ncrypted) p (sparse) l (reparse). */
+function attributeLetters(attributes: string[]): string {
+  const has = new Set(attributes);
+  const flags: Array<[string, string]> = [['readonly', 'r'], ['hidden', 'h'], ['system', 's'], ['archive', 'a'], ['compressed', 'c'], ['encrypted', 'e'], ['sparse', 'p'], ['reparse', 'l']];
+  return flags.map(([word, letter]) => (has.has(word) ? letter : '-')).join('').padEnd(9);
+}
+
+function listJson(fsys: GuestFileSystem, entry: GuestEntry, at: string, recursive: boolean, onProblem: (p: WalkProblem) => void): void {
+  const out = jsonArray(true);
+  if (entry.type !== 'dir') out.push(at, entry);
+  else if (recursive) for (const item of walkGuest(fsys, entry, at, onProblem)) out.push(item.path, item.entry);
+  else for (const e of fsys.list(entry)) out.push(at === '/' ? `/${e.name}` : `${at}/${e.name}`, e);
+  out.end();
+}
+
+/** Entries printed as they come: a JSON array streamed element by element, or one path a line. */
+function jsonArray(asJson: boolean): { push: (path: string, e: GuestEntry) => void; end: () => void } {
+  let first = true;
+  return {
+    push: (path, e) => {
+      if (!asJson) {
+        print(path);
+        return;
+      }
+      process.stdout.write(`${first ? '[\n' : ',\n'}  ${JSON.stringify({ path, ...e })}`);
+      first = false;
+    },
+    end: () => {
+      if (asJson) process.stdout.write(first ? '[]\n' : '\n]\n');
+    },
+  };
+}
+
+/** The --newer/--min-size/--type/pattern test of find, checked before the disk is opened. */
+export function findFilter(pattern: string | undefined, options: { newer?: string; minSize?: string; type?: string }): (path: string, e: GuestEntry) => boolean {
+  const regex = pattern === undefined ? null : globRegExp(pattern);
+  const whole = pattern?.includes('/') ?? false;
+  let newer: number | null = null;
+  if (options.newer !== undefined) {
+    newer = Date.parse(options.newer);
+    if (Number.isNaN(newer)) throw usageError(`bad --newer "${options.newer}": use a date like 2024-05-01 or 2024-05-01T12:00Z`);
+  }
+  const minSize = options.minSize === undefined ? null : options.minSize === '0' ? 0 : parseSize(options.minSize, '--min-size');
+  const types: Record<string, GuestEntry['type']> = { f: 'file', d: 'dir', l: 'symlink' };
+  if (options.type !== undefined && !(options.type in types)) throw usageError(`bad --type "${options.type}": use f, d or l`);
+  const type = options.type === undefined ? null : types[options.type]!;
+  return (path, e) => {
+    if (type !== null && e.type !== type) return false;
+    if (minSize !== null && (e.type !== 'file' || e.size < minSize)) return false;
+    if (newer !== null && (e.mtimeMs === null || e.mtimeMs <= newer)) return false;
+    if (regex !== null && !regex.test(whole ? path : e.name)) return false;
+    return true;
+  };
+}
+
+/** A shell glob as a RegExp: * and ? never cross a '/', ** does; [abc] and [!abc] classes. */
+export function globRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        re += '.*';
+        i++;
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const close = glob.indexOf(']', i + 2);
+      if (close < 0) re += '\\[';
+      else {
+        const body = glob.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        re += `[${body}]`;
+        i = close;
+      }
+    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}

@@ -1,0 +1,220 @@
+/**
+ * `diskchain get`: copies a guest file or folder out, streamed through one reused buffer. Every
+ * name is mapped to one the host allows and checked to stay inside DEST; symlinks are written as
+ * links (never followed) or skipped; existing links in DEST are replaced, never written through;
+ * each file goes to a temp name and is renamed into place; times are kept.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DiskchainError, usageError } from '../../shared/errors.js';
+import type { GuestEntry, GuestFileSystem } from '../guest/types.js';
+import { joinGuestPath } from '../guest/walk.js';
+
+/** Big enough for big sequential reads through the chain, small enough to stay bounded. */
+const CHUNK = 4 * 1024 * 1024;
+
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+
+/**
+ * A guest name as a name the host can hold: '/' and NUL (and on Windows <>:"\|?*, control
+ * characters, trailing dots and spaces, device names like CON) become '_'; '.', '..' and '' too.
+ */
+export function hostName(name: string, platform: NodeJS.Platform = process.platform): string {
+  let out = name.replace(/[/\0]/g, '_');
+  if (platform === 'win32') {
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what Windows refuses in names
+    out = out.replace(/[<>:"\\|?*\x01-\x1f]/g, '_').replace(/[. ]+$/, (m) => '_'.repeat(m.length));
+    if (WINDOWS_RESERVED.test(out)) out = `_${out}`;
+  }
+  if (out === '' || out === '.' || out === '..') out = '_'.repeat(Math.max(1, out.length));
+  return out;
+}
+
+export interface GetReport {
+  files: number;
+  folders: number;
+  bytes: number;
+  /** Guest path → host path, where the name had to change. */
+  mapped: Array<{ guest: string; host: string }>;
+  skipped: Array<{ guest: string; reason: string }>;
+  failed: Array<{ guest: string; reason: string }>;
+}
+
+export interface GetOptions {
+  platform?: NodeJS.Platform;
+  /** Called for each mapped, skipped or failed entry as it happens (the CLI prints it). */
+  onNote?: (line: string) => void;
+}
+
+/**
+ * Copies `entry` (at `guestPath`) into `dest`: into it when it is an existing folder, else as it.
+ * The root folder of a volume copies its contents into `dest`.
+ */
+export function getToHost(fsys: GuestFileSystem, entry: GuestEntry, guestPath: string, dest: string, options: GetOptions = {}): GetReport {
+  const platform = options.platform ?? process.platform;
+  const report: GetReport = { files: 0, folders: 0, bytes: 0, mapped: [], skipped: [], failed: [] };
+  const note = (line: string): void => options.onNote?.(line);
+  const buf = Buffer.allocUnsafe(CHUNK);
+  const destStat = lstatOrNull(dest);
+  let target: string;
+  let root: string;
+  if (destStat?.isDirectory()) {
+    root = path.resolve(dest);
+    target = guestPath === '/' || entry.name === '' ? root : path.join(root, mapName(entry.name, guestPath));
+  } else {
+    if (destStat && entry.type === 'dir') throw usageError(`${dest} exists and is not a folder`);
+    const parent = path.dirname(path.resolve(dest));
+    if (!lstatOrNull(parent)?.isDirectory()) throw new DiskchainError('E_NOTFOUND', `folder ${parent} does not exist`, dest);
+    root = path.resolve(dest);
+    target = root;
+  }
+
+  function mapName(name: string, at: string): string {
+    const mapped = hostName(name, platform);
+    if (mapped !== name) {
+      report.mapped.push({ guest: at, host: mapped });
+      note(`mapped ${at} to ${mapped} (not a valid name here)`);
+    }
+    return mapped;
+  }
+
+  /** Inside DEST, whatever the names: the last guard against a path leaving it. */
+  function inside(p: string): string {
+    const rel = path.relative(root, p);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new DiskchainError('E_INTERNAL', `refusing to write ${p}: outside ${root}`);
+    return p;
+  }
+
+  const copy = (e: GuestEntry, at: string, to: string): void => {
+    inside(to);
+    if (e.type === 'dir') {
+      const existing = lstatOrNull(to);
+      if (existing && !existing.isDirectory()) {
+        report.failed.push({ guest: at, reason: `${to} exists and is not a folder` });
+        note(`${at}: not copied: ${to} exists and is not a folder`);
+        return;
+      }
+      if (!existing) fs.mkdirSync(to);
+      report.folders++;
+      let children: GuestEntry[];
+      try {
+        children = fsys.list(e);
+      } catch (err) {
+        fail(at, err);
+        return;
+      }
+      const used = new Set<string>();
+      // Windows and macOS compare names without case: README and readme would land in one file there.
+      const key = (name: string): string => (platform === 'win32' || platform === 'darwin' ? name.toLowerCase() : name);
+      for (const child of children) {
+        const childAt = joinGuestPath(at, child.name);
+        let name = mapName(child.name, childAt);
+        // Two guest names that map to one host name (a:b and a_b) both survive.
+        for (let n = 2; used.has(key(name)); n++) name = `${hostName(child.name, platform)}~${n}`;
+        used.add(key(name));
+        copy(child, childAt, path.join(to, name));
+      }
+      setTimes(to, e, false);
+      return;
+    }
+    if (e.type === 'symlink') {
+      if (platform === 'win32' || e.linkTarget === undefined) {
+        skip(at, 'symbolic link not written here');
+        return;
+      }
+      const temp = tempName(to);
+      fs.symlinkSync(e.linkTarget, temp);
+      fs.renameSync(temp, to);
+      setTimes(to, e, true);
+      report.files++;
+      return;
+    }
+    if (e.type !== 'file') {
+      skip(at, 'not a regular file (device, pipe or socket)');
+      return;
+    }
+    const temp = tempName(to);
+    try {
+      const fd = fs.openSync(temp, 'wx');
+      try {
+        copyData(fsys, e, at, fd, buf);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(temp, to);
+      setTimes(to, e, false);
+      report.files++;
+      report.bytes += e.size;
+    } catch (err) {
+      fs.rmSync(temp, { force: true });
+      fail(at, err);
+    }
+  };
+
+  const skip = (at: string, reason: string): void => {
+    report.skipped.push({ guest: at, reason });
+    note(`${at}: skipped: ${reason}`);
+  };
+  const fail = (at: string, err: unknown): void => {
+    // Damage in the guest (DiskchainError) or a refusal of the host (EISDIR, EACCES…) costs this entry only.
+    const hostError = err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string';
+    if (!(err instanceof DiskchainError) && !hostError) throw err;
+    const reason = (err as Error).message;
+    report.failed.push({ guest: at, reason });
+    note(`${at}: ${reason}`);
+  };
+
+  copy(entry, guestPath, target);
+  return report;
+}
+
+function copyData(fsys: GuestFileSystem, e: GuestEntry, at: string, fd: number, buf: Buffer): void {
+  let offset = 0;
+  while (offset < e.size) {
+    const want = Math.min(buf.length, e.size - offset);
+    const n = fsys.read(e, buf.subarray(0, want), offset);
+    if (n <= 0) throw new DiskchainError('E_FORMAT', `${at}: the file ends at ${offset} bytes, its size says ${e.size}`, fsys.device.file);
+    fs.writeSync(fd, buf, 0, n, offset);
+    offset += n;
+  }
+}
+
+/** Streams one guest file to stdout with bounded memory, waiting for the pipe to take each chunk. */
+export async function getToStdout(fsys: GuestFileSystem, e: GuestEntry, at: string): Promise<number> {
+  if (e.type !== 'file') throw usageError(`${at} is a ${e.type === 'dir' ? 'folder' : e.type}: only a file can go to stdout (-)`);
+  const out = process.stdout;
+  let offset = 0;
+  while (offset < e.size) {
+    // A fresh buffer per chunk: the previous one may still be queued in the stream.
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK, e.size - offset));
+    const n = fsys.read(e, buf, offset);
+    if (n <= 0) throw new DiskchainError('E_FORMAT', `${at}: the file ends at ${offset} bytes, its size says ${e.size}`, fsys.device.file);
+    await new Promise<void>((resolve, reject) => out.write(buf.subarray(0, n), (err) => (err ? reject(err) : resolve())));
+    offset += n;
+  }
+  return offset;
+}
+
+function tempName(to: string): string {
+  return path.join(path.dirname(to), `.${path.basename(to)}.${process.pid}.diskchain-part`);
+}
+
+function setTimes(p: string, e: GuestEntry, link: boolean): void {
+  if (e.mtimeMs === null) return;
+  const mtime = new Date(e.mtimeMs);
+  const atime = e.atimeMs != null ? new Date(e.atimeMs) : mtime;
+  try {
+    if (link) fs.lutimesSync(p, atime, mtime);
+    else fs.utimesSync(p, atime, mtime);
+  } catch {
+    // Times are kept where the host allows it (some file systems refuse link times).
+  }
+}
+
+function lstatOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.lstatSync(p);
+  } catch {
+    return null;
+  }
+}
