@@ -112,7 +112,7 @@ export class FatFileSystem implements GuestFileSystem {
     const g = this.geometry;
     if (dir.id === 'root' && g.type !== 'fat32') return [{ offset: g.rootOffset, length: g.rootBytes }];
     const first = this.folderCluster(dir);
-    this.loops.check(dir, first);
+    if (dir.id !== 'root') this.loops.check(dir, first);
     const path = this.loops.path(dir);
     const limit = Math.ceil(MAX_FOLDER_BYTES / g.clusterSize);
     const runs = this.chains.runs(first, limit + 1, `folder ${path}`);
