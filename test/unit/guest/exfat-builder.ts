@@ -71,13 +71,23 @@ export class ExfatWriter {
     return { clusters: [cluster], used: 0, setAt: at, setLength: length };
   }
 
-  addFile(parent: ExfatFolder, name: string, data: Buffer, options: FileOptions = {}): void {
+  /** Writes a file; returns its clusters. */
+  addFile(parent: ExfatFolder, name: string, data: Buffer, options: FileOptions = {}): number[] {
     const count = Math.ceil(data.length / this.clusterSize);
     const clusters = this.allocate(count, options.fragmented);
     clusters.forEach((c, i) => data.copy(this.image, this.clusterOffset(c), i * this.clusterSize, Math.min(data.length, (i + 1) * this.clusterSize)));
     const contiguous = !options.fragmented && !options.fatChain && count > 0;
     if (!contiguous) this.chain(clusters);
     this.addSet(parent, name, options.attributes ?? 0x20, clusters[0] ?? 0, data.length, options.validLength ?? data.length, contiguous);
+    return clusters;
+  }
+
+  /** Points a folder's stream entry at another cluster, checksum kept right (damage for tests). */
+  repointFolder(folder: ExfatFolder, cluster: number): void {
+    const at = folder.setAt!;
+    this.image.writeUInt32LE(cluster, at + 32 + 20);
+    const set = this.image.subarray(at, at + folder.setLength);
+    set.writeUInt16LE(entrySetChecksum(set), 2);
   }
 
   /** Marks the last entry set written in `folder` deleted (type bit 7 cleared), as a delete does. */
@@ -193,4 +203,14 @@ function nameHash(units: number[]): number {
     for (const byte of [u & 0xff, u >> 8]) hash = ((hash & 1 ? 0x8000 : 0) + (hash >> 1) + byte) & 0xffff;
   }
   return hash;
+}
+
+/** Recomputes the main boot region's checksum sector after a test changed a boot field. */
+export function fixBootChecksum(image: Buffer): void {
+  const sectorSize = 1 << image[108]!;
+  let sum = 0;
+  for (let i = 0; i < 11 * sectorSize; i++) {
+    if (i !== 106 && i !== 107 && i !== 112) sum = ((sum & 1 ? 0x80000000 : 0) + (sum >>> 1) + image[i]!) >>> 0;
+  }
+  for (let at = 11 * sectorSize; at < 12 * sectorSize; at += 4) image.writeUInt32LE(sum, at);
 }
