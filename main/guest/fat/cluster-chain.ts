@@ -12,12 +12,10 @@ export type FatBits = 12 | 16 | 32 | 'exfat';
 
 /**
  * The file allocation table of a FAT12/16/32 or exFAT volume: follows cluster chains into runs,
- * bounded by the volume's cluster count and loop-checked with a visited bitmap (one bit a cluster,
- * allocated once per volume, cleared after each walk).
+ * bounded by the volume's cluster count and loop-checked.
  */
 export class ClusterChains {
   private readonly table: PageCache;
-  private visited: Uint8Array | null = null;
   /** Lowest value that ends a chain, and the value that marks a bad cluster. */
   private readonly endMark: number;
   private readonly badMark: number;
@@ -64,26 +62,21 @@ export class ClusterChains {
    */
   runs(first: number, limit: number, what: string): ClusterRun[] {
     const runs: ClusterRun[] = [];
-    const visited = (this.visited ??= new Uint8Array((this.clusterCount + 2 + 7) >> 3));
-    try {
-      let cluster = first;
-      let total = 0;
-      for (;;) {
-        if (!this.isCluster(cluster)) throw this.error(what, `cluster ${cluster} lies outside the volume (clusters 2–${this.clusterCount + 1})`);
-        if (visited[cluster >> 3]! & (1 << (cluster & 7))) throw this.error(what, `loops at cluster ${cluster}`);
-        visited[cluster >> 3]! |= 1 << (cluster & 7);
-        const last = runs[runs.length - 1];
-        if (last && last.first + last.count === cluster) last.count++;
-        else runs.push({ first: cluster, count: 1 });
-        if (++total >= limit) return runs;
-        const next = this.entry(cluster);
-        if (next >= this.endMark) return runs;
-        if (next === this.badMark) throw this.error(what, `reaches cluster ${cluster}, which is marked bad`);
-        if (next === 0) throw this.error(what, `reaches cluster ${cluster}, which the FAT marks free`);
-        cluster = next;
-      }
-    } finally {
-      for (const run of runs) for (let c = run.first; c < run.first + run.count; c++) visited[c >> 3]! &= ~(1 << (c & 7));
+    const visited = new VisitedClusters();
+    let cluster = first;
+    let total = 0;
+    for (;;) {
+      if (!this.isCluster(cluster)) throw this.error(what, `cluster ${cluster} lies outside the volume (clusters 2–${this.clusterCount + 1})`);
+      if (!visited.add(cluster)) throw this.error(what, `loops at cluster ${cluster}`);
+      const last = runs[runs.length - 1];
+      if (last && last.first + last.count === cluster) last.count++;
+      else runs.push({ first: cluster, count: 1 });
+      if (++total >= limit) return runs;
+      const next = this.entry(cluster);
+      if (next >= this.endMark) return runs;
+      if (next === this.badMark) throw this.error(what, `reaches cluster ${cluster}, which is marked bad`);
+      if (next === 0) throw this.error(what, `reaches cluster ${cluster}, which the FAT marks free`);
+      cluster = next;
     }
   }
 
@@ -95,4 +88,24 @@ export class ClusterChains {
 /** Clusters a byte count fills (0 for 0 bytes). */
 export function clustersFor(bytes: number, clusterSize: number): number {
   return Math.ceil(bytes / clusterSize);
+}
+
+/**
+ * The clusters one walk has visited: a bitmap in 512-byte pieces made as the chain reaches them, so a
+ * walk costs memory for the stretch of volume it covers, not for the cluster count a header claims.
+ */
+class VisitedClusters {
+  private static readonly PIECE_BITS = 4096;
+  private readonly pieces = new Map<number, Uint8Array>();
+
+  /** False when the cluster was visited before. */
+  add(cluster: number): boolean {
+    const index = Math.floor(cluster / VisitedClusters.PIECE_BITS);
+    let piece = this.pieces.get(index);
+    if (!piece) this.pieces.set(index, (piece = new Uint8Array(VisitedClusters.PIECE_BITS / 8)));
+    const bit = cluster % VisitedClusters.PIECE_BITS;
+    if (piece[bit >> 3]! & (1 << (bit & 7))) return false;
+    piece[bit >> 3]! |= 1 << (bit & 7);
+    return true;
+  }
 }

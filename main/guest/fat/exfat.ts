@@ -4,7 +4,7 @@ import type { GuestEntry, GuestFileSystem } from '../types.js';
 import { ClusterChains, clustersFor, type ClusterRun } from './cluster-chain.js';
 import { folderChunks, readExtents, runExtents, type ByteExtent } from './extents.js';
 import { joinPath } from './fat.js';
-import { FolderLoops, parseEntryId, RecentExtents } from './folders.js';
+import { checkOffset, FolderLoops, parseEntryId, RecentExtents } from './folders.js';
 import { decodeUtf16, serialUuid } from './names.js';
 
 /** exFAT caps a folder at 256 MiB (Microsoft's exFAT specification, 6.2). */
@@ -78,6 +78,7 @@ export class ExfatFileSystem implements GuestFileSystem {
   read(file: GuestEntry, buf: Buffer, offset: number, stream?: string): number {
     if (stream !== undefined) throw new DiskchainError('E_NOTFOUND', `${this.loops.path(file)}: exFAT has no named streams`, this.device.file);
     if (file.type !== 'file') throw new DiskchainError('E_USAGE', `${this.loops.path(file)} is not a file`, this.device.file);
+    checkOffset(offset, this.device.file);
     const length = Math.max(0, Math.min(buf.length, file.size - offset));
     if (length === 0) return 0;
     const id = parseEntryId(file.id, this.device.file);

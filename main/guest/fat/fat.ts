@@ -4,7 +4,7 @@ import type { GuestEntry, GuestFileSystem } from '../types.js';
 import { ClusterChains, clustersFor } from './cluster-chain.js';
 import { fatName, readFatGeometry, type FatGeometry } from './fat-boot.js';
 import { folderChunks, readExtents, runExtents, type ByteExtent } from './extents.js';
-import { FolderLoops, parseEntryId, RecentExtents } from './folders.js';
+import { checkOffset, FolderLoops, parseEntryId, RecentExtents } from './folders.js';
 import { decodeUtf16, serialUuid, shortName, shortNameChecksum } from './names.js';
 
 /** A FAT folder holds at most 65,536 entries (Microsoft's FAT specification): 2 MiB. */
@@ -89,6 +89,7 @@ export class FatFileSystem implements GuestFileSystem {
   read(file: GuestEntry, buf: Buffer, offset: number, stream?: string): number {
     if (stream !== undefined) throw new DiskchainError('E_NOTFOUND', `${this.loops.path(file)}: ${this.name} has no named streams`, this.device.file);
     if (file.type !== 'file') throw new DiskchainError('E_USAGE', `${this.loops.path(file)} is not a file`, this.device.file);
+    checkOffset(offset, this.device.file);
     const length = Math.max(0, Math.min(buf.length, file.size - offset));
     if (length === 0) return 0;
     readExtents(this.device, this.fileExtents(file), buf.subarray(0, length), offset);

@@ -27,6 +27,10 @@ export function parseEntryId(id: string, file: string): EntryId {
   };
 }
 
+export function checkOffset(offset: number, file: string): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new DiskchainError('E_USAGE', `a read at offset ${offset} (must be a whole number from 0)`, file);
+}
+
 /**
  * Paths for messages, and the folder tree seen so far, to refuse a folder whose entry points back at
  * itself or at one of its ancestors (a damaged volume would otherwise make a recursive walk endless).

@@ -159,7 +159,17 @@ describe.each(['fat12', 'fat16', 'fat32'] as const)('%s volume made by mkfs.fat 
   });
 });
 
-describe('FAT32 specifics', () => {
+describe('FAT specifics', () => {
+  it('reads a FAT16 volume with 4096-byte sectors (4Kn) as sleuthkit does', () => {
+    const image = path.join(dir, 'fat16-4k.img');
+    run('mkfs.fat', ['-F', '16', '-S', '4096', '-s', '1', '--invariant', '-C', image, '32768']);
+    run('mcopy', ['-s', '-m', '-i', image, ...fs.readdirSync(content).map((n) => path.join(content, n)), '::/']);
+    const volume = open(image);
+    expect(volume.type).toBe('fat16');
+    expect(volume.label).toBeNull(); // mkfs.fat's "NO NAME"
+    expect(comparable(ourRows(volume))).toEqual(comparable(tskRows(image)));
+  });
+
   it('lists a folder of 10,000 entries, each with its name and bytes', () => {
     const volume = open(images.fat32!);
     const many = volume.list(volume.root()).find((e) => e.name === 'many')!;
