@@ -130,8 +130,9 @@ export class ExfatFileSystem implements GuestFileSystem {
     return this.dataExtents(dir, bytes);
   }
 
-  /** The in-use entry sets of a folder that start with `primary`, each as one buffer of its 32-byte entries. */
+  /** The in-use entry sets of a folder that start with `primary`, each as one (reused) buffer of its 32-byte entries. */
   private *entrySets(dir: GuestEntry, primary: number): Generator<{ bytes: Buffer; position: number }> {
+    const setBytes = Buffer.alloc(256 * 32); // the largest set: a primary and 255 secondaries
     let set: Buffer | null = null;
     let filled = 0;
     let setPosition = 0;
@@ -153,7 +154,7 @@ export class ExfatFileSystem implements GuestFileSystem {
         if (type === primary) {
           const secondaries = bytes[at + 1]!;
           if (secondaries < 1) continue;
-          set = Buffer.alloc((secondaries + 1) * 32);
+          set = setBytes.subarray(0, (secondaries + 1) * 32);
           bytes.copy(set, 0, at, at + 32);
           filled = 32;
           setPosition = position + at;
