@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import type { OutFile } from './staged-output.js';
+import { WRITE_SLICE_BYTES } from './write.js';
 
 /** A sequential byte destination: a staged file or stdout. Writers of streams need nothing more. */
 export interface ByteSink {
@@ -25,12 +26,16 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  */
 export class FdSink implements ByteSink {
   position = 0;
-  constructor(private readonly fd: number) {}
+  /** Into a regular file, large writes go in slices (write.ts); pipes and devices take them whole. */
+  private readonly slice: number;
+  constructor(private readonly fd: number) {
+    this.slice = fs.fstatSync(fd).isFile() ? WRITE_SLICE_BYTES : Infinity;
+  }
   write(buf: Uint8Array): void {
     let done = 0;
     while (done < buf.length) {
       try {
-        done += fs.writeSync(this.fd, buf, done, buf.length - done);
+        done += fs.writeSync(this.fd, buf, done, Math.min(this.slice, buf.length - done));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
         Atomics.wait(pause, 0, 0, 2);
