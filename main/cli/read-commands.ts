@@ -117,17 +117,19 @@ export function addReadCommands(program: Command): void {
 
 /**
  * Writes chunks to stdout with plain synchronous writes: each is done before the next chunk is
- * read, as flatChunks' reused buffers need, and a full pipe makes it wait (FdSink). (Through
+ * read, as flatChunks' reused buffers need, and a full pipe blocks (FdSink.blocking). (Through
  * process.stdout, the promise per chunk cost more than the reads.) A reader that went away
  * (`| head`) ends it quietly with the status a shell gives SIGPIPE.
  */
 function writeAll(chunks: Iterable<Buffer>): void {
-  const out = new FdSink(1);
+  const out = FdSink.blocking(1);
   try {
     for (const chunk of chunks) out.write(chunk);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
     process.exitCode = 141;
+  } finally {
+    out.close();
   }
 }
 
