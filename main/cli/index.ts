@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /** The `diskchain` command line: the engine, scriptable. */
 import { Command, CommanderError } from 'commander';
-import { reportError } from './errors.js';
 import { VERSION } from '../io/version.js';
 
 type Register = (program: Command) => void;
@@ -31,6 +30,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
       outputError: (text, write) => write(`diskchain: ${text.replace(/^error: /, '')}`),
     });
   const command = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (command === undefined && isVersionOnly(argv)) return program;
   const wanted = GROUPS.filter((g) => command !== undefined && g.commands.includes(command));
   for (const group of wanted.length > 0 ? wanted : GROUPS) (await group.load())(program);
   showHelpAfterUsageErrors(program.commands);
@@ -45,6 +45,12 @@ function showHelpAfterUsageErrors(commands: readonly Command[]): void {
   }
 }
 
+/** `diskchain --version`: no command group is needed to answer it. */
+function isVersionOnly(argv: string[]): boolean {
+  const args = argv.slice(2);
+  return args.length > 0 && args.every((a) => a === '--version' || a === '-V');
+}
+
 async function main(argv: string[]): Promise<void> {
   const program = await buildProgram(argv);
   try {
@@ -55,6 +61,8 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode === 0 ? 0 : 2;
       return;
     }
+    // Loaded only when needed: a successful run does not pay for it.
+    const { reportError } = await import('./errors.js');
     process.exitCode = reportError(e);
   }
 }

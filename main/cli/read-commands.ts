@@ -8,8 +8,8 @@ import { checkDisk } from '../disk/check.js';
 import { geometryReport } from '../disk/geometry.js';
 import { diskInfo } from '../disk/info.js';
 import { diskMap } from '../disk/map.js';
-import { CHUNK_RING, flatChunks } from '../disk/stream.js';
-import { WRITE_SLICE_BYTES } from '../io/write.js';
+import { flatChunks } from '../disk/stream.js';
+import { FdSink } from '../io/sink.js';
 import { humanBytes, json } from './format.js';
 
 interface ReadOptions {
@@ -109,7 +109,7 @@ export function addReadCommands(program: Command): void {
       }
       const chain = openChain(disk, { ignoreCid: options.ignoreCid === true, allowDevices: options.allowDevices === true });
       try {
-        await writeAll(flatChunks(chain));
+        writeAll(flatChunks(chain));
       } finally {
         chain.close();
       }
@@ -117,26 +117,21 @@ export function addReadCommands(program: Command): void {
 }
 
 /**
- * Writes chunks to stdout, waiting for the pipe to drain so memory stays bounded. flatChunks
- * reuses its buffers, so a chunk's writes must have completed before the chunk CHUNK_RING - 1
- * places later is taken: each chunk's last write callback is awaited in time.
+ * Writes chunks to stdout with plain synchronous writes: each is done before the next chunk is
+ * read, as flatChunks' reused buffers need, and a full pipe blocks (FdSink.blocking). (Through
+ * process.stdout, the promise per chunk cost more than the reads.) A reader that went away
+ * (`| head`) ends it quietly with the status a shell gives SIGPIPE.
  */
-async function writeAll(chunks: Iterable<Buffer>): Promise<void> {
-  const out = process.stdout;
-  const inFlight: Array<Promise<void>> = [];
-  for (const chunk of chunks) {
-    let last: Promise<void> = Promise.resolve();
-    // Slices, not 4 MiB at once: large writes into the page cache are much slower (io/write.ts).
-    for (let at = 0; at < chunk.length; at += WRITE_SLICE_BYTES) {
-      const slice = chunk.subarray(at, at + WRITE_SLICE_BYTES);
-      // The callback fires once the slice is written: waiting on it also bounds what is queued.
-      last = new Promise<void>((resolve, reject) => out.write(slice, (e) => (e ? reject(e) : resolve())));
-    }
-    inFlight.push(last);
-    if (inFlight.length >= CHUNK_RING - 1) await inFlight.shift();
+function writeAll(chunks: Iterable<Buffer>): void {
+  const out = FdSink.blocking(1);
+  try {
+    for (const chunk of chunks) out.write(chunk);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+    process.exitCode = 141;
+  } finally {
+    out.close();
   }
-  await Promise.all(inFlight);
-  await new Promise<void>((resolve, reject) => out.write('', (e) => (e ? reject(e) : resolve())));
 }
 
 function printMap(chain: Chain, asJson: boolean, all: boolean, hexSizes: boolean): void {

@@ -69,10 +69,14 @@ function validateSpec(spec: ConvertSpec): void {
 }
 
 async function writeToStdout(chain: Chain, spec: ConvertSpec, ctx: JobContext): Promise<void> {
-  const sink = new FdSink(1);
-  if (spec.to === 'raw') return writeRawStream(chain, sink, ctx);
-  const plan = planOutput('streamOptimized', 'stdout.vmdk', chain.capacityBytes);
-  await writeStreamOptimized(chain, sink, { compressLevel: spec.compressLevel ?? 6, descriptor: descriptorFor(chain, spec, plan) }, ctx);
+  const sink = FdSink.blocking(1);
+  try {
+    if (spec.to === 'raw') return writeRawStream(chain, sink, ctx);
+    const plan = planOutput('streamOptimized', 'stdout.vmdk', chain.capacityBytes);
+    await writeStreamOptimized(chain, sink, { compressLevel: spec.compressLevel ?? 6, descriptor: descriptorFor(chain, spec, plan) }, ctx);
+  } finally {
+    sink.close();
+  }
 }
 
 function descriptorFor(chain: Chain, spec: ConvertSpec, plan: OutputPlan): string {

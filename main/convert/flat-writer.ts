@@ -5,10 +5,13 @@ import { flatChunks } from '../disk/stream.js';
 import type { ByteSink } from '../io/sink.js';
 import type { OutFile, StagedOutput } from '../io/staged-output.js';
 import type { JobContext } from '../io/job-context.js';
+import { WRITE_SLICE_BYTES } from '../io/write.js';
 import type { OutputPlan } from './layout.js';
 
 const CHUNK = 4 * 1024 * 1024;
 const ZEROS = Buffer.alloc(CHUNK);
+/** Data is copied through one buffer of a write slice, which stays in the CPU cache (flatChunks says why). */
+const DATA_STEP = WRITE_SLICE_BYTES;
 
 export interface FlatWriteOptions {
   /** Write zeros into holes so every byte is allocated (thick), instead of leaving the file sparse. */
@@ -28,7 +31,7 @@ export function writeFlatExtents(chain: Chain, plan: OutputPlan, out: StagedOutp
   }
   const total = options.preallocate ? chain.capacityBytes : sumRanges(chain);
   let done = 0;
-  const buf = Buffer.allocUnsafe(CHUNK);
+  const buf = Buffer.allocUnsafe(DATA_STEP);
   let cursor = 0;
   const fillZeros = (from: number, to: number): void => {
     for (let at = from; at < to; at += CHUNK) {
@@ -41,8 +44,8 @@ export function writeFlatExtents(chain: Chain, plan: OutputPlan, out: StagedOutp
   };
   for (const range of dataRanges(chain)) {
     if (options.preallocate) fillZeros(cursor, range.offset);
-    for (let at = range.offset; at < range.offset + range.length; at += CHUNK) {
-      const n = Math.min(CHUNK, range.offset + range.length - at);
+    for (let at = range.offset; at < range.offset + range.length; at += DATA_STEP) {
+      const n = Math.min(DATA_STEP, range.offset + range.length - at);
       const part = buf.subarray(0, n);
       chain.read(part, at);
       // Zeros that a link happens to hold stay holes in a thin file.

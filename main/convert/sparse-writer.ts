@@ -26,8 +26,12 @@ export interface SparseWriteOptions {
   embeddedDescriptor: string | null;
 }
 
-/** Grains read and written per step: 2 MiB keeps memory flat and writes large. */
-const CHUNK_GRAINS = 32;
+/**
+ * Grains read and written per step: 256 KiB, one write slice (io/write.ts). A buffer this small
+ * stays in the CPU cache between the read that fills it and the write that empties it; 2 MiB
+ * steps made the same copy 1.5–3× slower.
+ */
+const CHUNK_GRAINS = 4;
 /** Grain table entries are uint32 sector offsets, so a hosted sparse file ends before 2^32 sectors (§2.4). */
 const MAX_FILE_SECTORS = 2 ** 32;
 

@@ -2,6 +2,7 @@
  * Small pieces every binary codec needs: a bounded problem list, merged positional reads, an
  * overlap bitmap for check(), an LRU cache for grain tables and a fast zero test.
  */
+import * as os from 'node:os';
 import { DiskchainError } from '../../shared/errors.js';
 import type { DiskFile } from '../io/disk-file.js';
 import { SECTOR, type Problem, type Severity } from './extent.js';
@@ -135,6 +136,19 @@ export class LruCache<V> {
   clear(): void {
     this.map.clear();
   }
+}
+
+export const LITTLE_ENDIAN = os.endianness() === 'LE';
+
+/** Little-endian uint32 words copied out of `bytes` (so a table never pins a large read buffer). */
+export function littleEndianWords(bytes: Uint8Array, count: number): Uint32Array {
+  const words = new Uint32Array(count);
+  new Uint8Array(words.buffer).set(bytes.subarray(0, count * 4));
+  if (!LITTLE_ENDIAN) {
+    const view = new DataView(words.buffer);
+    for (let i = 0; i < count; i++) words[i] = view.getUint32(i * 4, true);
+  }
+  return words;
 }
 
 const ZEROS = Buffer.alloc(64 * 1024);

@@ -3,13 +3,12 @@
  * twoGbMaxExtentSparse disks, and streamOptimized files (compressed grains behind markers).
  * Format facts: docs/vmdk-format.md §2 (hosted), §3 (stream), §8 (quirks).
  */
-import * as os from 'node:os';
 import * as zlib from 'node:zlib';
 import { DiskchainError, formatError, unsupportedError } from '../../../shared/errors.js';
 import type { DiskFile } from '../../io/disk-file.js';
 import { decodeDescriptor, MAX_CAPACITY_BYTES, MAX_DESCRIPTOR_BYTES, rawNames, type RawNames } from '../descriptor.js';
 import { pushLost, pushRun, SECTOR, type ExtentReader, type LostRange, type Problem, type Run, type RunState, type Severity } from '../extent.js';
-import { assertInsideExtent, CoalescedReads, isAllZero, LruCache, ProblemReport, SectorUsage } from '../support.js';
+import { assertInsideExtent, CoalescedReads, isAllZero, LITTLE_ENDIAN, littleEndianWords, LruCache, ProblemReport, SectorUsage } from '../support.js';
 
 const MAGIC = Buffer.from('KDMV', 'latin1');
 /** open-vmdk writes the magic XOR 0x20202020 until a conversion finishes (§0). */
@@ -61,7 +60,6 @@ const MARKER_PROGRESS = 4;
 const SPECULATIVE_GRAIN_READ = 64 * 1024 + SECTOR;
 const SCAN_WINDOW_BYTES = 1024 * 1024;
 
-const LITTLE_ENDIAN = os.endianness() === 'LE';
 
 // ---------------------------------------------------------------------------------------------
 // Public face
@@ -1442,22 +1440,11 @@ function firstDifference(a: Uint32Array | undefined, b: Uint32Array | undefined,
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-/** Little-endian uint32 words copied out of `bytes` (so a table never pins a large read buffer). */
 /** The words at `offset` of `bytes` without a copy where the host allows it (little-endian, aligned). */
 function wordsView(bytes: Buffer, offset: number, count: number): Uint32Array {
   const at = bytes.byteOffset + offset;
   if (LITTLE_ENDIAN && at % 4 === 0) return new Uint32Array(bytes.buffer, at, count);
   return littleEndianWords(bytes.subarray(offset), count);
-}
-
-function littleEndianWords(bytes: Uint8Array, count: number): Uint32Array {
-  const words = new Uint32Array(count);
-  new Uint8Array(words.buffer).set(bytes.subarray(0, count * 4));
-  if (!LITTLE_ENDIAN) {
-    const view = new DataView(words.buffer);
-    for (let i = 0; i < count; i++) words[i] = view.getUint32(i * 4, true);
-  }
-  return words;
 }
 
 /** Two ordered lists of disjoint lost ranges as one ordered list. */
