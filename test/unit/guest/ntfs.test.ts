@@ -1,0 +1,309 @@
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openChain } from '../../../main/disk/chain.js';
+import { bufferDevice, chainDevice } from '../../../main/guest/block-device.js';
+import { ntfsDriver } from '../../../main/guest/ntfs/index.js';
+import { lznt1Decompress } from '../../../main/guest/ntfs/lznt1.js';
+import { parseBootSector } from '../../../main/guest/ntfs/structures.js';
+import type { GuestEntry, GuestFileSystem } from '../../../main/guest/types.js';
+
+// Images come from mkntfs + ntfscp + ntfstruncate (ntfs-3g), which need neither root nor FUSE; the
+// oracle is sleuthkit (fls bodyfile with MD5s, icat for named streams) run on the same image.
+const run = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+let dir: string;
+let image: string;
+let bytes: Buffer;
+
+function md5Of(fs: GuestFileSystem, entry: GuestEntry, stream?: string): string {
+  const hash = createHash('md5');
+  const buf = Buffer.alloc(256 * 1024);
+  for (let offset = 0; ; ) {
+    const n = fs.read(entry, buf, offset, stream);
+    if (n === 0) break;
+    hash.update(buf.subarray(0, n));
+    offset += n;
+  }
+  return hash.digest('hex');
+}
+
+function open(img: Buffer = bytes): GuestFileSystem {
+  return ntfsDriver.open(bufferDevice(img, 'vol.img'));
+}
+
+function find(fs: GuestFileSystem, name: string, dirEntry = fs.root()): GuestEntry {
+  const entry = fs.list(dirEntry).find((e) => e.name === name);
+  if (!entry) throw new Error(`no ${name}`);
+  return entry;
+}
+
+/** Byte offset of MFT record `n` (a fresh small volume keeps its MFT in one run). */
+function recordOffset(img: Buffer, n: number): number {
+  const clusterSize = img.readUInt16LE(0x0b) * (img[0x0d] as number);
+  const mftLcn = Number(img.readBigUInt64LE(0x30));
+  return mftLcn * clusterSize + n * 1024;
+}
+
+/** Offset of the first attribute of `type` in record `n`. */
+function attributeOffset(img: Buffer, n: number, type: number): number {
+  const record = recordOffset(img, n);
+  for (let pos = record + img.readUInt16LE(record + 0x14); img.readUInt32LE(pos) !== 0xffffffff; pos += img.readUInt32LE(pos + 4)) {
+    if (img.readUInt32LE(pos) === type) return pos;
+  }
+  throw new Error(`record ${n} has no attribute 0x${type.toString(16)}`);
+}
+
+const inode = (path: string): number => Number(run('ifind', ['-n', path, image]).trim());
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'diskchain-ntfs-'));
+  image = join(dir, 'vol.img');
+  writeFileSync(image, '');
+  execFileSync('truncate', ['-s', '24M', image]);
+  run('mkntfs', ['-q', '-F', '-f', '-L', 'Diskchain NTFS', image]);
+  const src = (name: string, content: Buffer): string => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+  const copy = (from: string, to: string): string => run('ntfscp', ['-q', image, from, to]);
+  copy(src('big', randomBytes(1536 * 1024 + 123)), 'big.bin');
+  // 160 names fill several index records: a two-level $I30 B-tree.
+  for (let i = 0; i < 160; i++) copy(src(`n${i}`, Buffer.from(`file ${i}\n`.repeat(i))), `entry ${String(i).padStart(3, '0')} ünïcødé 名前.txt`);
+  // 40 named streams overflow the record: an $ATTRIBUTE_LIST with extension records.
+  copy(src('main', Buffer.from('main stream\n')), 'ads.txt');
+  for (let i = 1; i <= 40; i++) run('ntfscp', ['-q', '-N', `s${i}`, image, src(`s${i}`, Buffer.from(`stream ${i} `.repeat(i * 20))), 'ads.txt']);
+  // Grown by ntfstruncate: 100,000 bytes, of which only the first 10,000 are initialized (the rest sparse).
+  copy(src('grow', randomBytes(10000)), 'grow.txt');
+  run('ntfstruncate', [image, String(inode('/grow.txt')), '100000']);
+  bytes = readFileSync(image);
+}, 120_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('NTFS reader against sleuthkit', () => {
+  it('reads the label, serial and geometry', () => {
+    const fs = open();
+    expect(fs.type).toBe('ntfs');
+    expect(fs.label).toBe('Diskchain NTFS');
+    expect(fs.uuid).toMatch(/^[0-9A-F]{16}$/);
+    expect(fs.notes).toEqual([]);
+    expect(ntfsDriver.probe(bufferDevice(bytes, 'vol.img'))).toBe('ntfs');
+    expect(ntfsDriver.probe(bufferDevice(Buffer.alloc(4096), 'zeros.img'))).toBeNull();
+  });
+
+  it('lists every root file with the size, mtime and bytes fls/icat give', () => {
+    // bodyfile: md5|path|addr|mode|uid|gid|size|atime|mtime|ctime|crtime
+    const oracle = run('fls', ['-r', '-p', '-u', '-h', '-m', '/', image])
+      .split('\n')
+      .filter((l) => l && !l.includes('($FILE_NAME)'))
+      .map((l) => l.split('|'))
+      .filter((f) => !(f[1] as string).slice(1).startsWith('$') && !(f[1] as string).includes(':'))
+      .map((f) => `${f[1]} ${f[2]?.split('-')[0]} ${f[6]} ${f[8]} ${f[0]}`)
+      .sort();
+    const fs = open();
+    const mine = fs
+      .list(fs.root())
+      .filter((e) => !e.name.startsWith('$'))
+      .map((e) => `/${e.name} ${e.id} ${e.size} ${Math.floor((e.mtimeMs ?? 0) / 1000)} ${md5Of(fs, e)}`)
+      .sort();
+    expect(oracle.length).toBe(163);
+    expect(mine).toEqual(oracle);
+  });
+
+  it('lists the index in key order, each name once (no DOS 8.3 aliases)', () => {
+    const fs = open();
+    const names = fs.list(fs.root()).map((e) => e.name).filter((n) => n.startsWith('entry'));
+    expect(names).toHaveLength(160);
+    expect(names).toEqual([...names].sort());
+    expect(names.some((n) => n.includes('~'))).toBe(false);
+  });
+
+  it('lists a subfolder ($Extend)', () => {
+    const fs = open();
+    const extend = find(fs, '$Extend');
+    expect(extend.type).toBe('dir');
+    const oracle = run('fls', ['-p', image, String(extend.id)]).split('\n').filter(Boolean).map((l) => (l.split('\t')[1] as string).split(':')[0]);
+    expect(fs.list(extend).map((e) => e.name).sort()).toEqual([...new Set(oracle)].sort());
+  });
+
+  it('reads named streams of a file whose attributes spill into extension records', () => {
+    const fs = open();
+    const ads = find(fs, 'ads.txt');
+    const addr = inode('/ads.txt');
+    expect(run('istat', [image, String(addr)])).toContain('$ATTRIBUTE_LIST');
+    expect(ads.streams).toHaveLength(40);
+    expect(md5Of(fs, ads)).toBe(createHash('md5').update('main stream\n').digest('hex'));
+    const fls = run('fls', [image]).split('\n');
+    for (const i of [1, 17, 40]) {
+      const stream = ads.streams?.find((s) => s.name === `s${i}`);
+      expect(stream?.size).toBe(`stream ${i} `.length * i * 20);
+      const attr = fls.find((l) => l.endsWith(`\tads.txt:s${i}`))?.split('\t')[0]?.split(' ')[1]?.replace(/:$/, '');
+      const expected = execFileSync('icat', [image, attr as string]);
+      expect(md5Of(fs, ads, `s${i}`)).toBe(createHash('md5').update(expected).digest('hex'));
+    }
+    expect(() => fs.read(ads, Buffer.alloc(8), 0, 'nope')).toThrow(/has no such data stream/);
+  });
+
+  it('reads bytes past the initialized size as zeros', () => {
+    const fs = open();
+    const grow = find(fs, 'grow.txt');
+    expect(run('istat', [image, grow.id])).toMatch(/size: 100000\s+init_size: 10000/);
+    expect(grow.size).toBe(100000);
+    const tail = Buffer.alloc(5000, 0xff);
+    expect(fs.read(grow, tail, 95000)).toBe(5000);
+    expect(tail.equals(Buffer.alloc(5000))).toBe(true);
+    expect(fs.read(grow, tail, 100000)).toBe(0);
+  });
+
+  it('reads through a VMDK made from the volume, as one chain', () => {
+    const vmdk = join(dir, 'vol.vmdk');
+    run('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', image, vmdk]);
+    const chain = openChain(vmdk);
+    try {
+      const device = chainDevice(chain);
+      expect(ntfsDriver.probe(device)).toBe('ntfs');
+      const fs = ntfsDriver.open(device);
+      const big = find(fs, 'big.bin');
+      expect(md5Of(fs, big)).toBe(md5Of(open(), find(open(), 'big.bin')));
+      expect(fs.list(fs.root())).toHaveLength(open().list(open().root()).length);
+    } finally {
+      chain.close();
+    }
+  });
+});
+
+describe('NTFS fragmented files', () => {
+  it('reads a file in several runs the same as icat', () => {
+    const frag = join(dir, 'frag.img');
+    writeFileSync(frag, '');
+    execFileSync('truncate', ['-s', '4M', frag]);
+    run('mkntfs', ['-q', '-F', '-f', frag]);
+    const chunk = join(dir, 'chunk');
+    writeFileSync(chunk, randomBytes(65536));
+    // Fill the volume, free every other file, then copy a file that must take the holes.
+    let count = 0;
+    for (; count < 64; count++) {
+      try {
+        run('ntfscp', ['-q', frag, chunk, `f${count}`]);
+      } catch {
+        break;
+      }
+    }
+    for (let i = 0; i < count - 1; i += 2) run('ntfstruncate', [frag, run('ifind', ['-n', `/f${i}`, frag]).trim(), '0']);
+    const data = randomBytes(200000);
+    writeFileSync(join(dir, 'fragsrc'), data);
+    run('ntfscp', ['-q', frag, join(dir, 'fragsrc'), 'frag.bin']);
+    const addr = run('ifind', ['-n', '/frag.bin', frag]).trim();
+    const clusters = run('istat', [frag, addr]).split('$DATA')[1]?.match(/\b\d+\b/g)?.map(Number) ?? [];
+    expect(clusters.some((c, i) => i > 0 && c !== (clusters[i - 1] as number) + 1)).toBe(true);
+    const fs = ntfsDriver.open(bufferDevice(readFileSync(frag), 'frag.img'));
+    expect(md5Of(fs, find(fs, 'frag.bin'))).toBe(createHash('md5').update(data).digest('hex'));
+  });
+});
+
+describe('NTFS damage is a one-line error', () => {
+  it('refuses a truncated volume', () => {
+    expect(() => open(bytes.subarray(0, 8 * 1024 * 1024))).toThrow(/^NTFS the volume \(\d+ bytes\) is larger than its device \(8388608 bytes\): truncated$/);
+  });
+
+  it('refuses a file whose MFT record is torn, and lists the folder anyway', () => {
+    const img = Buffer.from(bytes);
+    const n = inode('/big.bin');
+    img[recordOffset(img, n) + 1022] ^= 0xff;
+    const fs = open(img);
+    const big = find(fs, 'big.bin');
+    expect(() => fs.read(big, Buffer.alloc(16), 0)).toThrow(new RegExp(`^NTFS record ${n} is torn: the update sequence of sector 1 does not match$`));
+    expect(fs.list(fs.root()).length).toBe(open().list(open().root()).length);
+  });
+
+  it('refuses a runlist that runs past the end of the volume', () => {
+    const img = Buffer.from(bytes);
+    const n = inode('/big.bin');
+    const attr = attributeOffset(img, n, 0x80);
+    const runs = attr + img.readUInt16LE(attr + 0x20);
+    const header = img[runs] as number;
+    const lcnEnd = runs + 1 + (header & 0x0f) + (header >> 4);
+    img[lcnEnd - 1] = 0x7f; // the first run's LCN becomes huge
+    const fs = open(img);
+    expect(() => fs.read(find(fs, 'big.bin'), Buffer.alloc(16), 0)).toThrow(new RegExp(`^NTFS record ${n}: attribute 0x80: run of \\d+ clusters at cluster \\d+ lies past the end of the volume`));
+  });
+
+  it('refuses a folder index that loops', () => {
+    const img = Buffer.from(bytes);
+    const clusterSize = img.readUInt16LE(0x0b) * (img[0x0d] as number);
+    // The root's $INDEX_ROOT points at one INDX node whose entries point at the leaves; make one of them
+    // point back at that node. (Index records are one cluster here, so VCN = cluster of the allocation.)
+    const children = (node: number, header: number): number[] => {
+      const out: number[] = [];
+      for (let pos = header + img.readUInt32LE(header); ; pos += img.readUInt16LE(pos + 8)) {
+        const flags = img.readUInt16LE(pos + 12);
+        if (flags & 1) out.push(pos + img.readUInt16LE(pos + 8) - 8);
+        if (flags & 2) return out;
+        if (pos - node > 65536) throw new Error('no last entry');
+      }
+    };
+    const root = attributeOffset(img, 5, 0x90);
+    const rootValue = root + img.readUInt16LE(root + 0x14);
+    const top = Number(img.readBigUInt64LE(children(rootValue, rootValue + 0x10)[0] as number));
+    const allocation = attributeOffset(img, 5, 0xa0);
+    let node = -1;
+    for (let pos = allocation + img.readUInt16LE(allocation + 0x20), vcn = 0, lcn = 0; img[pos] !== 0 && node < 0; ) {
+      const header = img[pos] as number;
+      const length = img.readUIntLE(pos + 1, header & 0x0f);
+      lcn += img.readIntLE(pos + 1 + (header & 0x0f), header >> 4);
+      if (top < vcn + length) node = (lcn + top - vcn) * clusterSize;
+      vcn += length;
+      pos += 1 + (header & 0x0f) + (header >> 4);
+    }
+    expect(img.toString('latin1', node, node + 4)).toBe('INDX');
+    const vcnAt = children(node, node + 0x18).find((at) => Math.floor(at / 512) === Math.floor((at + 9) / 512) && (at + 8) % 512 !== 0);
+    expect(vcnAt).toBeDefined();
+    img.writeBigUInt64LE(BigInt(top), vcnAt as number);
+    const fs = open(img);
+    expect(() => fs.list(fs.root())).toThrow(new RegExp(`^NTFS record 5 index loops: index record at VCN ${top} is reached twice$`));
+  });
+
+  it('flags a dirty volume in its notes', () => {
+    const img = Buffer.from(bytes);
+    const info = attributeOffset(img, 3, 0x70);
+    const flags = info + img.readUInt16LE(info + 0x14) + 10;
+    img.writeUInt16LE(img.readUInt16LE(flags) | 1, flags);
+    expect(open(img).notes).toEqual([expect.stringMatching(/^volume is dirty: \$LogFile was not replayed/)]);
+  });
+
+  it('refuses absurd boot sectors', () => {
+    const sector = Buffer.from(bytes.subarray(0, 512));
+    sector[0x40] = 0xf6; // 1 KiB records and 4 KiB index records, given as powers of two
+    sector[0x44] = 0xf4;
+    sector[0x0d] = 0xf4; // 2^12 sectors of 512 bytes: 2 MiB clusters, the largest there is
+    sector.writeBigUInt64LE(1n << 24n, 0x28);
+    expect(parseBootSector(sector, 2 ** 40).clusterSize).toBe(2 * 1024 * 1024);
+    sector[0x0d] = 0xf3;
+    expect(() => parseBootSector(sector, 2 ** 40)).toThrow(/cluster size 4194304 is over 2 MiB/);
+    sector[0x0d] = 3;
+    expect(() => parseBootSector(sector, 2 ** 40)).toThrow(/sectors per cluster 0x3 is not a power of two/);
+  });
+});
+
+describe('LZNT1', () => {
+  it('expands literals and a back reference, and fills a short chunk with zeros', () => {
+    // flags 0x08: three literals, a token (offset 3, length 9), a literal.
+    const chunk = Buffer.from([0x08, 0x61, 0x62, 0x63, 0x06, 0x20, 0x58]);
+    const input = Buffer.concat([Buffer.from([(chunk.length - 1) & 0xff, 0xb0]), chunk, Buffer.from([0, 0])]);
+    const out = Buffer.alloc(8192, 0xee);
+    expect(lznt1Decompress(input, out)).toBe(4096);
+    expect(out.toString('latin1', 0, 13)).toBe('abcabcabcabcX');
+    expect(out.subarray(13, 4096).equals(Buffer.alloc(4096 - 13))).toBe(true);
+  });
+
+  it('refuses a back reference before the chunk start', () => {
+    const chunk = Buffer.from([0x01, 0x06, 0x20]);
+    const input = Buffer.concat([Buffer.from([(chunk.length - 1) & 0xff, 0xb0]), chunk]);
+    expect(() => lznt1Decompress(input, Buffer.alloc(4096))).toThrow(/points before its chunk/);
+  });
+});
