@@ -7,6 +7,8 @@ import { applyFixups, NAMESPACE_DOS, parseFileName, type FileName } from './stru
 
 export interface IndexKey {
   reference: number;
+  /** The sequence number the entry expects its record to have (0: not checked). */
+  sequence: number;
   key: FileName;
 }
 
@@ -55,7 +57,8 @@ export function listIndex(
         const key = parseFileName(node.subarray(pos + 16, pos + 16 + keyLength));
         if (key.namespace !== NAMESPACE_DOS) {
           if (out.length >= MAX_ENTRIES) throw new Error(`${what}: more than ${MAX_ENTRIES} entries`);
-          out.push({ reference: Number(node.readBigUInt64LE(pos) & 0xffffffffffffn), key });
+          const ref = node.readBigUInt64LE(pos);
+          out.push({ reference: Number(ref & 0xffffffffffffn), sequence: Number(ref >> 48n), key });
         }
       }
       pos += length;

@@ -80,17 +80,18 @@ export class NtfsVolume implements GuestFileSystem {
     const number = recordOf(dir);
     const file = this.file(number);
     const root = file.attributes.find((a) => a.type === ATTR.indexRoot && a.name === '$I30');
-    if (!root?.value) throw this.error(`record ${number} (${dir.name || '/'}) is not a directory`);
+    if (!(file.record.flags & RECORD_DIRECTORY)) throw new DiskchainError('E_USAGE', `NTFS record ${number} (${dir.name || '/'}) is not a directory`, this.device.file);
+    if (!root?.value) throw this.error(`record ${number} (${dir.name || '/'}) is a directory without an $I30 index root`);
     const allocation = file.attributes.filter((a) => a.type === ATTR.indexAllocation && a.name === '$I30');
     const stream = allocation.length ? this.guard(() => assembleStream(allocation, `record ${number} $INDEX_ALLOCATION`)) : null;
     const readIndex = (buf: Buffer, offset: number): number => (stream ? this.streams.read(stream, buf, offset) : 0);
     const keys = this.guard(() => listIndex(root.value as Buffer, readIndex, stream?.dataSize ?? 0, this.boot.clusterSize, `record ${number} index`));
     const entries: GuestEntry[] = [];
     const seen = new Set<string>();
-    for (const { reference, key } of keys) {
+    for (const { reference, sequence, key } of keys) {
       if (reference === number) continue; // the root lists itself as "."
       const id = `${reference}/${key.name}`;
-      if (seen.has(id)) continue;
+      if (seen.has(id) || this.isStale(reference, sequence)) continue;
       seen.add(id);
       entries.push(this.entry(reference, key.name, key));
     }
@@ -115,6 +116,16 @@ export class NtfsVolume implements GuestFileSystem {
     if (encrypted) throw this.unsupported(`${label} is EFS-encrypted; its content cannot be read without the user's key`);
     const stream = this.guard(() => assembleStream(extents, label));
     return this.guard(() => this.streams.read(stream, buf, offset));
+  }
+
+  /** An index entry left behind for a deleted file whose record now holds another one (a crash-consistent snapshot). */
+  private isStale(reference: number, sequence: number): boolean {
+    if (sequence === 0) return false;
+    try {
+      return this.file(reference).record.sequence !== sequence;
+    } catch {
+      return false; // a damaged record is listed from its index key, and refused when read
+    }
   }
 
   /** The record's attributes with those of its $ATTRIBUTE_LIST extension records; cached. */
