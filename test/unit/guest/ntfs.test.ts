@@ -206,6 +206,73 @@ describe('NTFS fragmented files', () => {
   });
 });
 
+/** A $REPARSE_POINT value: symlinks carry a flags word before the names, junctions do not. */
+function reparseValue(tag: number, substitute: string, print: string): Buffer {
+  const sub = Buffer.from(substitute, 'utf16le');
+  const prn = Buffer.from(print, 'utf16le');
+  const head = Buffer.alloc(tag === 0xa000000c ? 12 : 8);
+  head.writeUInt16LE(0, 0);
+  head.writeUInt16LE(sub.length, 2);
+  head.writeUInt16LE(sub.length, 4);
+  head.writeUInt16LE(prn.length, 6);
+  const data = tag === 0xa0000003 || tag === 0xa000000c ? Buffer.concat([head, sub, prn]) : Buffer.alloc(8);
+  const top = Buffer.alloc(8);
+  top.writeUInt32LE(tag >>> 0, 0);
+  top.writeUInt16LE(data.length, 4);
+  return Buffer.concat([top, data]);
+}
+
+/** Turns the resident unnamed $DATA of a root file into a $REPARSE_POINT (ntfs-3g cannot make one without FUSE). */
+function withReparse(name: string, value: Buffer): Buffer {
+  const img = Buffer.from(bytes);
+  const n = inode(`/${name}`);
+  const attr = attributeOffset(img, n, 0x80);
+  expect(img[attr + 8]).toBe(0); // resident
+  const valueOffset = img.readUInt16LE(attr + 0x14);
+  expect(img.readUInt32LE(attr + 4) - valueOffset).toBeGreaterThanOrEqual(value.length);
+  img.writeUInt32LE(0xc0, attr);
+  img.writeUInt32LE(value.length, attr + 0x10);
+  value.copy(img, attr + valueOffset);
+  const si = attributeOffset(img, n, 0x10);
+  const flags = si + img.readUInt16LE(si + 0x14) + 0x20;
+  img.writeUInt32LE(img.readUInt32LE(flags) | 0x400, flags);
+  return img;
+}
+
+describe('NTFS reparse points and encrypted files', () => {
+  const name = `entry 050 ünïcødé 名前.txt`;
+
+  it('shows a symlink with its target and never follows it', () => {
+    const fs = open(withReparse(name, reparseValue(0xa000000c, '\\??\\C:\\Users\\x.txt', 'C:\\Users\\x.txt')));
+    const link = find(fs, name);
+    expect(link).toMatchObject({ type: 'symlink', linkTarget: 'C:\\Users\\x.txt', size: 14 });
+    expect(link.attributes).toContain('reparse');
+    expect(fs.read(link, Buffer.alloc(16), 0)).toBe(0);
+  });
+
+  it('shows a junction with its target', () => {
+    const fs = open(withReparse(name, reparseValue(0xa0000003, '\\??\\D:\\data', '')));
+    expect(find(fs, name)).toMatchObject({ type: 'symlink', linkTarget: 'D:\\data' });
+  });
+
+  it('refuses a WOF/CompactOS file clearly', () => {
+    const fs = open(withReparse(name, reparseValue(0x80000017, '', '')));
+    const wof = find(fs, name);
+    expect(wof.type).toBe('file');
+    expect(() => fs.read(wof, Buffer.alloc(16), 0)).toThrow(/^NTFS record \d+ \(.*\) is WOF\/CompactOS-compressed \(XPRESS\/LZX\), which this version does not read$/);
+  });
+
+  it('lists an EFS-encrypted file and refuses to read it', () => {
+    const img = Buffer.from(bytes);
+    const attr = attributeOffset(img, inode('/big.bin'), 0x80);
+    img.writeUInt16LE(img.readUInt16LE(attr + 0x0c) | 0x4000, attr + 0x0c);
+    const fs = open(img);
+    const file = find(fs, 'big.bin');
+    expect(file.attributes).toContain('encrypted');
+    expect(() => fs.read(file, Buffer.alloc(16), 0)).toThrow(/is EFS-encrypted; its content cannot be read without the user's key$/);
+  });
+});
+
 describe('NTFS damage is a one-line error', () => {
   it('refuses a truncated volume', () => {
     expect(() => open(bytes.subarray(0, 8 * 1024 * 1024))).toThrow(/^NTFS the volume \(\d+ bytes\) is larger than its device \(8388608 bytes\): truncated$/);
