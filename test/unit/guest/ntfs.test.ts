@@ -177,6 +177,43 @@ describe('NTFS reader against sleuthkit', () => {
   });
 });
 
+describe('NTFS geometries', () => {
+  // 8 KiB and 64 KiB clusters put 4 KiB index records inside a cluster (VCNs count 512-byte blocks);
+  // 4096-byte sectors give 4 KiB MFT records; 2 MiB clusters use the negative sectors-per-cluster byte,
+  // which sleuthkit 4.11 cannot read, so ntfs-3g's ntfsls/ntfscat are the oracle there.
+  it.each([
+    ['512-byte clusters', ['-c', '512']],
+    ['8 KiB clusters', ['-c', '8192']],
+    ['64 KiB clusters', ['-c', '65536']],
+    ['4096-byte sectors', ['-s', '4096', '-c', '4096']],
+    ['2 MiB clusters', ['-c', '2097152']],
+  ])('reads a volume with %s like the oracle', (_label, options) => {
+    const img = join(dir, 'geometry.img');
+    writeFileSync(img, '');
+    execFileSync('truncate', ['-s', '40M', img]);
+    run('mkntfs', ['-q', '-F', '-f', ...options, img]);
+    const expected = new Map<string, string>();
+    const add = (name: string, content: Buffer): void => {
+      writeFileSync(join(dir, 'geometry-src'), content);
+      run('ntfscp', ['-q', img, join(dir, 'geometry-src'), name]);
+      expected.set(name, createHash('md5').update(content).digest('hex'));
+    };
+    add('big.bin', randomBytes(300000));
+    for (let i = 0; i < 40; i++) add(`name number ${i} with some length.txt`, Buffer.from(`content ${i}\n`));
+    const bigCluster = options[1] === '2097152';
+    const oracleNames = bigCluster
+      ? run('ntfsls', [img]).split('\n').filter((n) => n && !n.startsWith('$'))
+      : run('fls', ['-u', img]).split('\n').filter(Boolean).map((l) => l.split('\t')[1] as string).filter((n) => !n.startsWith('$') && !n.includes(':'));
+    const fs = ntfsDriver.open(bufferDevice(readFileSync(img), 'geometry.img'));
+    const entries = fs.list(fs.root()).filter((e) => !e.name.startsWith('$'));
+    expect(entries.map((e) => e.name).sort()).toEqual(oracleNames.sort());
+    for (const entry of entries) expect(md5Of(fs, entry)).toBe(expected.get(entry.name));
+    const big = entries.find((e) => e.name === 'big.bin') as GuestEntry;
+    const oracleBig = bigCluster ? execFileSync('ntfscat', [img, 'big.bin']) : execFileSync('icat', [img, big.id]);
+    expect(md5Of(fs, big)).toBe(createHash('md5').update(oracleBig).digest('hex'));
+  });
+});
+
 describe('NTFS fragmented files', () => {
   it('reads a file in several runs the same as icat', () => {
     const frag = join(dir, 'frag.img');
