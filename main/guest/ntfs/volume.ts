@@ -191,7 +191,8 @@ export class NtfsVolume implements GuestFileSystem {
         applyFixups(bytes, 'FILE');
         return parseRecord(bytes, number, this.boot.totalClusters);
       } catch (e) {
-        throw new Error(`record ${number}: ${(e as Error).message}`.replace(`record ${number}: is`, `record ${number} is`));
+        const message = (e as Error).message;
+        throw new Error(`record ${number}${/^(is|has) /.test(message) ? ' ' : ': '}${message}`);
       }
     });
   }

@@ -10,6 +10,7 @@ import { ntfsDriver } from '../../../main/guest/ntfs/index.js';
 import { lznt1Decompress } from '../../../main/guest/ntfs/lznt1.js';
 import { parseBootSector } from '../../../main/guest/ntfs/structures.js';
 import type { GuestEntry, GuestFileSystem } from '../../../main/guest/types.js';
+import { DiskchainError } from '../../../shared/errors.js';
 
 // Images come from mkntfs + ntfscp + ntfstruncate (ntfs-3g), which need neither root nor FUSE; the
 // oracle is sleuthkit (fls bodyfile with MD5s, icat for named streams) run on the same image.
@@ -391,6 +392,53 @@ describe('NTFS damage is a one-line error', () => {
     expect(() => parseBootSector(sector, 2 ** 40)).toThrow(/cluster size 4194304 is over 2 MiB/);
     sector[0x0d] = 3;
     expect(() => parseBootSector(sector, 2 ** 40)).toThrow(/sectors per cluster 0x3 is not a power of two/);
+  });
+});
+
+describe('NTFS hostile bytes', () => {
+  it('meets random damage to the boot sector and the MFT with DiskchainErrors only, and always ends', () => {
+    let seed = 20261206;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const mft = recordOffset(bytes, 0);
+    const buf = Buffer.alloc(64 * 1024);
+    const errors = new Set<string>();
+    const note = (e: unknown): void => {
+      if (!(e instanceof DiskchainError)) throw e;
+      expect(e.message).not.toContain('\n');
+      errors.add(e.message.replace(/\d+/g, 'N'));
+    };
+    for (let i = 0; i < 60; i++) {
+      const img = Buffer.from(bytes);
+      for (let k = 0; k < 1 + random(i % 4 === 0 ? 4 : 40); k++) img[i % 4 === 0 ? random(512) : mft + random(100 * 1024)] = random(256);
+      try {
+        const fs = open(img);
+        const walk = (folder: GuestEntry, depth: number): void => {
+          let entries: GuestEntry[] = [];
+          try {
+            entries = fs.list(folder);
+          } catch (e) {
+            note(e);
+          }
+          for (const entry of entries) {
+            if (entry.type === 'dir' && depth < 4) walk(entry, depth + 1);
+            else {
+              try {
+                fs.read(entry, buf, 0);
+              } catch (e) {
+                note(e);
+              }
+            }
+          }
+        };
+        walk(fs.root(), 0);
+      } catch (e) {
+        note(e);
+      }
+    }
+    expect(errors.size).toBeGreaterThan(3);
   });
 });
 
