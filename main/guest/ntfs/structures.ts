@@ -270,6 +270,8 @@ export const FILE_ATTR_ENCRYPTED = 0x4000;
 export interface Reparse {
   tag: number;
   target: string | null;
+  /** The whole value (tag, length, data), for tags that carry more than a target (WOF). */
+  value: Buffer;
 }
 
 export const REPARSE = { mountPoint: 0xa0000003, symlink: 0xa000000c, wof: 0x80000017, dedup: 0x80000013 } as const;
@@ -281,7 +283,7 @@ export function parseReparse(v: Buffer): Reparse {
   const dataLength = v.readUInt16LE(4);
   if (8 + dataLength > v.length) throw new Error('$REPARSE_POINT data runs past its value');
   const pathsAt = tag === REPARSE.symlink ? 20 : tag === REPARSE.mountPoint ? 16 : -1;
-  if (pathsAt < 0 || dataLength < pathsAt - 8) return { tag, target: null };
+  if (pathsAt < 0 || dataLength < pathsAt - 8) return { tag, target: null, value: v };
   const name = (offsetAt: number): string | null => {
     const offset = v.readUInt16LE(offsetAt);
     const length = v.readUInt16LE(offsetAt + 2);
@@ -289,5 +291,5 @@ export function parseReparse(v: Buffer): Reparse {
     return utf16(v, pathsAt + offset, length);
   };
   const target = name(12) ?? name(8);
-  return { tag, target: target && tag === REPARSE.mountPoint ? target.replace(/^\\\?\?\\/, '') : target };
+  return { tag, target: target && tag === REPARSE.mountPoint ? target.replace(/^\\\?\?\\/, '') : target, value: v };
 }

@@ -8,6 +8,7 @@ import type { BlockDevice } from '../block-device.js';
 import type { GuestEntry, GuestFileSystem } from '../types.js';
 import { listIndex } from './directory.js';
 import { Lru } from './lru.js';
+import { parseWofReparse, WofReader, WOF_STREAM } from './wof.js';
 import { assembleStream, StreamReader, type Stream } from './stream.js';
 import {
   applyFixups,
@@ -52,6 +53,7 @@ export class NtfsVolume implements GuestFileSystem {
   readonly notes: string[] = [];
   readonly boot: BootSector;
   private readonly streams: StreamReader;
+  private readonly wof: WofReader;
   private mft: Stream;
   private readonly pages = new Lru<Buffer>(16);
   private readonly records = new Lru<FileRecord>(512);
@@ -62,6 +64,7 @@ export class NtfsVolume implements GuestFileSystem {
     this.boot = this.guard(() => parseBootSector(sector, device.size));
     this.uuid = this.boot.serial;
     this.streams = new StreamReader(device, this.boot.clusterSize);
+    this.wof = new WofReader(this.streams, device.file);
     this.mft = this.bootstrapMft();
     const volume = this.file(VOLUME_RECORD);
     const name = volume.attributes.find((a) => a.type === ATTR.volumeName)?.value;
@@ -103,7 +106,7 @@ export class NtfsVolume implements GuestFileSystem {
     const file = this.file(number);
     const label = `record ${number} (${entry.name})${streamName ? ` stream "${streamName}"` : ''}`;
     const reparse = this.reparseOf(file);
-    if (reparse?.tag === REPARSE.wof && streamName === '') throw this.unsupported(`${label} is WOF/CompactOS-compressed (XPRESS/LZX), which this version does not read`);
+    if (reparse?.tag === REPARSE.wof && streamName === '') return this.readWof(file, reparse, buf, offset, label);
     if (reparse?.tag === REPARSE.dedup && streamName === '') throw this.unsupported(`${label} is a Windows deduplication stub, which this version does not read`);
     const extents = file.attributes.filter((a) => a.type === ATTR.data && a.name === streamName);
     if (extents.length === 0) {
@@ -116,6 +119,22 @@ export class NtfsVolume implements GuestFileSystem {
     if (encrypted) throw this.unsupported(`${label} is EFS-encrypted; its content cannot be read without the user's key`);
     const stream = this.guard(() => assembleStream(extents, label));
     return this.guard(() => this.streams.read(stream, buf, offset));
+  }
+
+  private readWof(file: FileRecord, reparse: Reparse, buf: Buffer, offset: number, label: string): number {
+    const info = this.guard(() => {
+      try {
+        return parseWofReparse(reparse.value);
+      } catch (e) {
+        throw new Error(`${label} ${(e as Error).message}`);
+      }
+    });
+    if (info.algorithm === 'LZX') throw this.unsupported(`${label} is WOF/CompactOS-compressed with LZX, which this version does not read (XPRESS it does)`);
+    const data = file.attributes.filter((a) => a.type === ATTR.data && a.name === WOF_STREAM);
+    const placeholder = file.attributes.find((a) => a.type === ATTR.data && a.name === '' && a.startVcn === 0);
+    if (data.length === 0 || !placeholder) throw this.error(`${label} is a WOF file without its ${WOF_STREAM} stream`);
+    const stream = this.guard(() => assembleStream(data, `${label} ${WOF_STREAM}`));
+    return this.guard(() => this.wof.read(info, stream, placeholder.dataSize, buf, offset, label));
   }
 
   /** An index entry left behind for a deleted file whose record now holds another one (a crash-consistent snapshot). */
@@ -247,6 +266,7 @@ export class NtfsVolume implements GuestFileSystem {
     } catch {
       reparse = null;
     }
+    if (reparse?.tag === REPARSE.wof && !attributes.includes('compressed')) attributes.push('compressed');
     const isLink = reparse !== null && reparse.target !== null && (reparse.tag === REPARSE.symlink || reparse.tag === REPARSE.mountPoint);
     const entry: GuestEntry = {
       name,

@@ -293,11 +293,21 @@ describe('NTFS reparse points and encrypted files', () => {
     expect(find(fs, name)).toMatchObject({ type: 'symlink', linkTarget: 'D:\\data' });
   });
 
-  it('refuses a WOF/CompactOS file clearly', () => {
-    const fs = open(withReparse(name, reparseValue(0x80000017, '', '')));
+  it('refuses an LZX WOF/CompactOS file clearly, and one whose WOF data is cut short', () => {
+    const lzx = Buffer.alloc(24);
+    lzx.writeUInt32LE(0x80000017, 0);
+    lzx.writeUInt16LE(16, 4);
+    lzx.writeUInt32LE(1, 8); // WOF version
+    lzx.writeUInt32LE(2, 12); // file provider
+    lzx.writeUInt32LE(1, 16);
+    lzx.writeUInt32LE(1, 20); // LZX
+    let fs = open(withReparse(name, lzx));
     const wof = find(fs, name);
     expect(wof.type).toBe('file');
-    expect(() => fs.read(wof, Buffer.alloc(16), 0)).toThrow(/^NTFS record \d+ \(.*\) is WOF\/CompactOS-compressed \(XPRESS\/LZX\), which this version does not read$/);
+    expect(wof.attributes).toContain('compressed');
+    expect(() => fs.read(wof, Buffer.alloc(16), 0)).toThrow(/^NTFS record \d+ \(.*\) is WOF\/CompactOS-compressed with LZX, which this version does not read \(XPRESS it does\)$/);
+    fs = open(withReparse(name, reparseValue(0x80000017, '', '')));
+    expect(() => fs.read(find(fs, name), Buffer.alloc(16), 0)).toThrow(/^NTFS record \d+ \(.*\) has WOF reparse data of 16 bytes, too short to name its algorithm$/);
   });
 
   it('lists an EFS-encrypted file and refuses to read it', () => {
@@ -308,6 +318,86 @@ describe('NTFS reparse points and encrypted files', () => {
     const file = find(fs, 'big.bin');
     expect(file.attributes).toContain('encrypted');
     expect(() => fs.read(file, Buffer.alloc(16), 0)).toThrow(/is EFS-encrypted; its content cannot be read without the user's key$/);
+  });
+});
+
+/** Offset of the attribute of `type` named `name` in record `n`. */
+function namedAttributeOffset(img: Buffer, n: number, type: number, name: string): number {
+  const record = recordOffset(img, n);
+  for (let pos = record + img.readUInt16LE(record + 0x14); img.readUInt32LE(pos) !== 0xffffffff; pos += img.readUInt32LE(pos + 4)) {
+    const nameAt = pos + img.readUInt16LE(pos + 0x0a);
+    if (img.readUInt32LE(pos) === type && img.toString('utf16le', nameAt, nameAt + (img[pos + 9] as number) * 2) === name) return pos;
+  }
+  throw new Error(`record ${n} has no attribute 0x${type.toString(16)} "${name}"`);
+}
+
+describe('NTFS WOF/CompactOS files', () => {
+  // wimlib (wimtools) compresses the data: a WIM resource is laid out exactly like WofCompressedData
+  // (a chunk-offset table, then chunks compressed one by one). ntfs-3g without FUSE cannot set a reparse
+  // point, so a small named stream is turned into the WOF $REPARSE_POINT in the image's bytes.
+  it.each([
+    ['XPRESS4K', 0, 4096],
+    ['XPRESS8K', 2, 8192],
+    ['XPRESS16K', 3, 16384],
+  ])('reads a %s file like the bytes wimlib compressed', (_name, algorithm, chunkSize) => {
+    const content = Buffer.concat([readFileSync('README.md').subarray(0, 40000), randomBytes(9000), Buffer.from('tail '.repeat(3000))]);
+    const src = join(dir, `wof-src-${chunkSize}`);
+    rmSync(src, { recursive: true, force: true });
+    execFileSync('mkdir', [src]);
+    writeFileSync(join(src, 'file'), content);
+    const wim = join(dir, `wof-${chunkSize}.wim`);
+    rmSync(wim, { force: true });
+    run('wimcapture', [src, wim, '--compress=XPRESS', `--chunk-size=${chunkSize}`]);
+    const wimBytes = readFileSync(wim);
+    let resource: Buffer | null = null;
+    const table = Number(wimBytes.readBigUInt64LE(0x38));
+    for (let p = table; p < table + wimBytes.readUIntLE(0x30, 6); p += 50) {
+      if (Number(wimBytes.readBigUInt64LE(p + 16)) !== content.length) continue;
+      const offset = Number(wimBytes.readBigUInt64LE(p + 8));
+      expect((wimBytes[p + 7] as number) & 0x04).toBe(0x04); // compressed
+      resource = wimBytes.subarray(offset, offset + wimBytes.readUIntLE(p, 6));
+    }
+    expect(resource).not.toBeNull();
+
+    const img = join(dir, 'wof.img');
+    writeFileSync(img, '');
+    execFileSync('truncate', ['-s', '8M', img]);
+    run('mkntfs', ['-q', '-F', '-f', img]);
+    const put = (from: Buffer, to: string, stream?: string): void => {
+      writeFileSync(join(dir, 'wof-piece'), from);
+      run('ntfscp', ['-q', ...(stream ? ['-N', stream] : []), img, join(dir, 'wof-piece'), to]);
+    };
+    put(Buffer.from('x'), 'compact.txt');
+    const n = Number(run('ifind', ['-n', '/compact.txt', img]).trim());
+    run('ntfstruncate', [img, String(n), String(content.length)]); // the sparse placeholder of the real size
+    put(resource as Buffer, 'compact.txt', 'WofCompressedData');
+    put(Buffer.alloc(24), 'compact.txt', 'r');
+    const bytesWof = readFileSync(img);
+    const attr = namedAttributeOffset(bytesWof, n, 0x80, 'r');
+    expect(bytesWof[attr + 8]).toBe(0); // resident
+    const value = attr + bytesWof.readUInt16LE(attr + 0x14);
+    bytesWof.writeUInt32LE(0xc0, attr);
+    bytesWof[attr + 9] = 0; // unnamed
+    for (const [at, word] of [[0, 0x80000017], [4, 16], [8, 1], [12, 2], [16, 1], [20, algorithm]] as const) bytesWof.writeUInt32LE(word >>> 0, value + at);
+
+    const fs = ntfsDriver.open(bufferDevice(bytesWof, 'wof.img'));
+    const file = find(fs, 'compact.txt');
+    expect(file.size).toBe(content.length);
+    expect(file.attributes).toContain('compressed');
+    expect(md5Of(fs, file)).toBe(createHash('md5').update(content).digest('hex'));
+    const piece = Buffer.alloc(10000);
+    expect(fs.read(file, piece, 12345)).toBe(10000);
+    expect(piece.equals(content.subarray(12345, 22345))).toBe(true);
+
+    // A chunk offset past the stream is damage, named.
+    const stream = namedAttributeOffset(bytesWof, n, 0x80, 'WofCompressedData');
+    const runs = stream + bytesWof.readUInt16LE(stream + 0x20);
+    const header = bytesWof[runs] as number;
+    const clusterSize = bytesWof.readUInt16LE(0x0b) * (bytesWof[0x0d] as number);
+    const lcn = bytesWof.readUIntLE(runs + 1 + (header & 0x0f), header >> 4);
+    bytesWof.writeUInt32LE(0x7fffffff, lcn * clusterSize);
+    const damaged = ntfsDriver.open(bufferDevice(bytesWof, 'wof.img'));
+    expect(() => md5Of(damaged, find(damaged, 'compact.txt'))).toThrow(/^NTFS record \d+ \(compact.txt\): WOF chunk 0 \(bytes 0-2147483647\) does not fit its stream$/);
   });
 });
 
