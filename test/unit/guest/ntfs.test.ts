@@ -215,6 +215,45 @@ describe('NTFS geometries', () => {
   });
 });
 
+describe('NTFS compressed files (LZNT1)', () => {
+  it('reads text, incompressible and sparse compression units like icat and ntfscat', () => {
+    const img = join(dir, 'compressed.img');
+    writeFileSync(img, '');
+    execFileSync('truncate', ['-s', '8M', img]);
+    run('mkntfs', ['-q', '-F', '-f', img]);
+    // ntfscp compresses what it writes into a folder marked compressed; mark the root so in its
+    // $STANDARD_INFORMATION (setting it needs FUSE otherwise).
+    const marked = readFileSync(img);
+    const si = attributeOffset(marked, 5, 0x10);
+    const flags = si + marked.readUInt16LE(si + 0x14) + 0x20;
+    marked.writeUInt32LE(marked.readUInt32LE(flags) | 0x800, flags);
+    writeFileSync(img, marked);
+    const readme = readFileSync('README.md');
+    const files: [string, Buffer][] = [
+      ['text.txt', Buffer.concat(Array.from({ length: 12 }, () => readme))],
+      ['random.bin', randomBytes(200000)],
+      ['mixed.bin', Buffer.concat([Buffer.alloc(100000), readme, Buffer.alloc(200000), randomBytes(50000), Buffer.alloc(70001)])],
+    ];
+    for (const [name, content] of files) {
+      writeFileSync(join(dir, 'compressed-src'), content);
+      run('ntfscp', ['-q', img, join(dir, 'compressed-src'), name]);
+    }
+    const fs = ntfsDriver.open(bufferDevice(readFileSync(img), 'compressed.img'));
+    for (const [name, content] of files) {
+      const entry = find(fs, name);
+      expect(run('istat', [img, entry.id])).toMatch(/\$DATA \(128-\d+\)\s+Name: N\/A\s+Non-Resident, Compressed/);
+      expect(entry.attributes).toContain('compressed');
+      const md5 = md5Of(fs, entry);
+      expect(md5).toBe(createHash('md5').update(content).digest('hex'));
+      expect(md5).toBe(createHash('md5').update(execFileSync('icat', [img, entry.id])).digest('hex'));
+      expect(md5).toBe(createHash('md5').update(execFileSync('ntfscat', [img, name])).digest('hex'));
+      const piece = Buffer.alloc(70000);
+      expect(fs.read(entry, piece, 65000)).toBe(70000); // across a 64 KiB unit boundary
+      expect(piece.equals(content.subarray(65000, 135000))).toBe(true);
+    }
+  });
+});
+
 describe('NTFS fragmented files', () => {
   it('reads a file in several runs the same as icat', () => {
     const frag = join(dir, 'frag.img');
