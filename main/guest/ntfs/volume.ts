@@ -129,7 +129,6 @@ export class NtfsVolume implements GuestFileSystem {
         throw new Error(`${label} ${(e as Error).message}`);
       }
     });
-    if (info.algorithm === 'LZX') throw this.unsupported(`${label} is WOF/CompactOS-compressed with LZX, which this version does not read (XPRESS it does)`);
     const data = file.attributes.filter((a) => a.type === ATTR.data && a.name === WOF_STREAM);
     const placeholder = file.attributes.find((a) => a.type === ATTR.data && a.name === '' && a.startVcn === 0);
     if (data.length === 0 || !placeholder) throw this.error(`${label} is a WOF file without its ${WOF_STREAM} stream`);

@@ -1,11 +1,11 @@
 /**
  * WOF/CompactOS files (reparse tag 0x80000017): the unnamed $DATA is a sparse placeholder of the real
  * size, the bytes live in the named stream WofCompressedData as a chunk-offset table followed by
- * chunks compressed one by one (a chunk as long as its output is stored raw). XPRESS4K/8K/16K are read;
- * LZX is refused.
+ * chunks compressed one by one (a chunk as long as its output is stored raw): XPRESS4K/8K/16K or LZX.
  */
 import { DiskchainError } from '../../../shared/errors.js';
 import type { StreamReader, Stream } from './stream.js';
+import { lzxDecompress } from './lzx.js';
 import { xpressHuffmanDecompress } from './xpress.js';
 
 export const WOF_STREAM = 'WofCompressedData';
@@ -83,7 +83,8 @@ export class WofReader {
       const input = this.compressed.subarray(0, end - start);
       this.streams.read(data, input, tableBytes + start);
       try {
-        xpressHuffmanDecompress(input, out);
+        if (info.algorithm === 'LZX') lzxDecompress(input, out);
+        else xpressHuffmanDecompress(input, out);
       } catch (e) {
         throw this.damage(`${what}: WOF chunk ${index}: ${(e as Error).message}`);
       }
