@@ -167,7 +167,7 @@ function parseAttribute(a: Buffer, record: number, totalClusters: number): Attri
     const valueLength = a.readUInt32LE(0x10);
     const valueOffset = a.readUInt16LE(0x14);
     if (valueOffset + valueLength > a.length) throw new Error(`${what}: its value runs past the attribute`);
-    const value = Buffer.from(a.subarray(valueOffset, valueOffset + valueLength));
+    const value = a.subarray(valueOffset, valueOffset + valueLength); // the record is already a private copy
     return { type, name, flags, id, record, value, startVcn: 0, lastVcn: -1, compressionUnit: 0, allocatedSize: valueLength, dataSize: valueLength, initializedSize: valueLength, runs: [] };
   }
   if (a.length < 0x40) throw new Error(`${what} is too short`);

@@ -90,12 +90,13 @@ export class NtfsVolume implements GuestFileSystem {
     const readIndex = (buf: Buffer, offset: number): number => (stream ? this.streams.read(stream, buf, offset) : 0);
     const keys = this.guard(() => listIndex(root.value as Buffer, readIndex, stream?.dataSize ?? 0, this.boot.clusterSize, `record ${number} index`));
     const entries: GuestEntry[] = [];
-    const seen = new Set<string>();
+    const seen = new Map<number, string[]>(); // names listed per record: a hard link shows once per name
     for (const { reference, sequence, key } of keys) {
       if (reference === number) continue; // the root lists itself as "."
-      const id = `${reference}/${key.name}`;
-      if (seen.has(id) || this.isStale(reference, sequence)) continue;
-      seen.add(id);
+      const names = seen.get(reference);
+      if (names?.includes(key.name) || this.isStale(reference, sequence)) continue;
+      if (names) names.push(key.name);
+      else seen.set(reference, [key.name]);
       entries.push(this.entry(reference, key.name, key));
     }
     return entries;
