@@ -11,7 +11,7 @@ import { BlockCache } from './block-cache.js';
 import { mapExtents, mapIndirect, type MapContext, type Run } from './block-map.js';
 import { direntType, parseDirBlock, type DirEntry } from './directory.js';
 import { attributesOf, decodeInode, entryType, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA, type Inode } from './inode.js';
-import { groupHasSuper, INCOMPAT_FILETYPE, INCOMPAT_META_BG, probeSuperblock, readSuperblock, type Superblock } from './superblock.js';
+import { groupHasSuper, INCOMPAT_FILETYPE, INCOMPAT_META_BG, probeSuperblock, readSuperblock, SUPERBLOCK_OFFSET, type Superblock } from './superblock.js';
 
 const ROOT_INODE = 2;
 const METADATA_CACHE_BYTES = 8 * 1024 * 1024;
@@ -227,9 +227,14 @@ export class ExtFileSystem implements GuestFileSystem {
     const sb = this.sb;
     const perBlock = sb.blockSize / sb.descSize;
     const descBlockIndex = Math.floor(group / perBlock);
+    // The table follows the superblock's block (block 2 with 1 KiB blocks, even under bigalloc where the
+    // first data block is 0; block 1 otherwise).
+    const tableStart = Math.floor(SUPERBLOCK_OFFSET / sb.blockSize) + 1;
     let descBlock: number;
     if (!(sb.featureIncompat & INCOMPAT_META_BG) || descBlockIndex < sb.firstMetaBg) {
-      descBlock = sb.firstDataBlock + 1 + descBlockIndex;
+      descBlock = tableStart + descBlockIndex;
+    } else if (descBlockIndex === 0) {
+      descBlock = tableStart;
     } else {
       // meta_bg: each meta group's descriptors sit in its first group, after the superblock backup if any.
       const firstGroup = descBlockIndex * perBlock;

@@ -250,6 +250,59 @@ describe('ext reader against sleuthkit and debugfs', () => {
     expectContent(fs);
   });
 
+  it('64 KiB blocks and bigalloc clusters (which sleuthkit 4.11 cannot read) read like debugfs', () => {
+    const content = join(work, 'content');
+    for (const [name, args] of [
+      ['b64k', ['-b', '65536']],
+      ['bigalloc', ['-O', 'bigalloc', '-C', '16384']],
+    ] as const) {
+      const image = join(work, `${name}.img`);
+      makeExtImage(image, content, 64, [...args], work);
+      const fs = extDriver.open(rawDevice(image));
+      expect(fs.type).toBe('ext4');
+      expectMatchesDebugfs(image, fs);
+      expectContent(fs);
+    }
+  });
+
+  it('unwritten (fallocated) extents read as zeros even when their blocks hold old data', () => {
+    const image = join(work, 'unwritten.img');
+    copyFileSync(images.ext4, image);
+    run('debugfs', ['-w', '-f', '-', image], `fallocate /random.bin 80 100\nsif /random.bin size ${101 * 4096}\n`);
+    const [, first, last] = /\(80-100\[u\]\):(\d+)-(\d+)/.exec(debugfs(image, 'stat /random.bin')) as RegExpExecArray;
+    const fd = openSync(image, 'r+');
+    writeSync(fd, Buffer.alloc((Number(last) - Number(first) + 1) * 4096, 0xab), 0, undefined, Number(first) * 4096);
+    closeSync(fd);
+    const fs = extDriver.open(rawDevice(image));
+    const data = readAll(fs, 'random.bin');
+    expect(data.subarray(0, 300_001)).toEqual(patternBytes(300_001, 7));
+    expect(data.subarray(300_001).every((b) => b === 0)).toBe(true);
+    const icat = execFileSync('icat', [image, find(fs, 'random.bin').id], { maxBuffer: 16 * MIB });
+    expect(data.equals(icat)).toBe(true);
+  });
+
+  it('a contiguous run of blocks is one device read', () => {
+    const device = rawDevice(images.ext4);
+    let reads = 0;
+    const counting: BlockDevice = { ...device, read: (buf, offset) => (reads++, device.read(buf, offset)) };
+    const fs = extDriver.open(counting);
+    const entry = find(fs, 'random.bin');
+    expect(debugfs(images.ext4, 'stat /random.bin')).toMatch(/EXTENTS:\n\(0-73\):\d+-\d+\n/);
+    reads = 0;
+    expect(fs.read(entry, Buffer.alloc(entry.size), 0)).toBe(300_001);
+    expect(reads).toBe(1);
+  });
+
+  it('an encrypted (fscrypt) file is listed and refused on read', () => {
+    const image = join(work, 'encrypted.img');
+    copyFileSync(images.ext4, image);
+    run('debugfs', ['-w', '-R', `sif /hello.txt flags 0x80800`, image]);
+    const fs = extDriver.open(rawDevice(image));
+    const entry = find(fs, 'hello.txt');
+    expect(entry.attributes).toEqual(['encrypted']);
+    expect(() => fs.read(entry, Buffer.alloc(11), 0)).toThrow(new RegExp(`^hello.txt \\(inode ${entry.id}\\) is encrypted \\(fscrypt\\) and cannot be read$`));
+  });
+
   it('times carry nanoseconds and the extra epoch bits, as debugfs stat shows them', () => {
     const image = join(work, 'times.img');
     copyFileSync(images.ext4, image);
