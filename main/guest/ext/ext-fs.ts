@@ -18,6 +18,7 @@ const METADATA_CACHE_BYTES = 8 * 1024 * 1024;
 /** Folder and symlink sizes beyond these are damage, not data (8M entries; PATH_MAX). */
 const MAX_DIR_BYTES = 256 * 1024 * 1024;
 const MAX_SYMLINK_BYTES = 4096;
+const MAX_REMEMBERED_GROUPS = 65536;
 /** Folders are read in pieces of this size: big enough for one device read per run, small enough to reuse. */
 const DIR_CHUNK_BYTES = 256 * 1024;
 
@@ -28,6 +29,8 @@ export class ExtFileSystem implements GuestFileSystem {
   readonly notes: string[];
   private readonly sb: Superblock;
   private readonly cache: BlockCache;
+  /** Inode table block per group, so a walk reads each descriptor once; cleared when it grows past its cap. */
+  private readonly inodeTables = new Map<number, number>();
 
   constructor(readonly device: BlockDevice) {
     this.sb = readSuperblock(device);
@@ -224,6 +227,8 @@ export class ExtFileSystem implements GuestFileSystem {
 
   /** The first block of group `group`'s inode table, from its descriptor (32- or 64-byte, meta_bg aware). */
   private inodeTable(group: number): number {
+    const known = this.inodeTables.get(group);
+    if (known !== undefined) return known;
     const sb = this.sb;
     const perBlock = sb.blockSize / sb.descSize;
     const descBlockIndex = Math.floor(group / perBlock);
@@ -248,6 +253,8 @@ export class ExtFileSystem implements GuestFileSystem {
     if (table === 0 || table + tableBlocks > sb.blocksCount) {
       this.damaged(`group descriptor ${group}: inode table at block ${table} lies past the end of the volume (${sb.blocksCount} blocks)`);
     }
+    if (this.inodeTables.size >= MAX_REMEMBERED_GROUPS) this.inodeTables.clear();
+    this.inodeTables.set(group, table);
     return table;
   }
 

@@ -171,7 +171,7 @@ beforeAll(() => {
   };
   // Small volumes: the 70 MiB sparse file has only 20 KB of data.
   make('ext4', 48, ['-b', '4096', '-N', '16384'], bigContent);
-  make('ext2', 32, ['-t', 'ext2', '-b', '1024']);
+  make('ext2', 32, ['-t', 'ext2', '-b', '1024', '-I', '128']);
   make('ext3', 32, ['-t', 'ext3']);
   make('indirect4', 32, ['-O', '^extent,^64bit', '-b', '1024']);
   make('inline', 32, ['-O', 'inline_data']);
@@ -202,9 +202,12 @@ describe('ext reader against sleuthkit and debugfs', () => {
     expectContent(fs);
   });
 
-  it('ext2 with 1 KiB blocks reads single, double and triple indirect maps', () => {
+  it('ext2 with 1 KiB blocks and 128-byte inodes reads single, double and triple indirect maps', () => {
     const fs = extDriver.open(rawDevice(images.ext2));
     expect(fs.type).toBe('ext2');
+    // A 128-byte inode has no extra fields: whole seconds, no birth time.
+    expect(find(fs, 'hello.txt')).toMatchObject({ birthtimeMs: null, mtimeMs: expect.any(Number) as number });
+    expect((find(fs, 'hello.txt').mtimeMs as number) % 1000).toBe(0);
     expect(extDriver.probe(rawDevice(images.ext2))).toBe('ext2');
     expect(debugfs(images.ext2, 'stat /sparse.bin')).toMatch(/\(TIND\)/);
     expectMatchesSleuthkit(images.ext2, fs);
@@ -306,15 +309,22 @@ describe('ext reader against sleuthkit and debugfs', () => {
   it('times carry nanoseconds and the extra epoch bits, as debugfs stat shows them', () => {
     const image = join(work, 'times.img');
     copyFileSync(images.ext4, image);
-    run('debugfs', ['-w', '-R', 'sif /hello.txt mtime_extra 0x12345679', image]); // 0x12345678 ns>>2, epoch bit 1
+    // mtime: epoch bit 1 (past 2106) and 0x12345678 >> 2 ns; atime: plain nanoseconds.
+    run('debugfs', ['-w', '-f', '-', image], 'sif /hello.txt mtime_extra 0x12345679\nsif /hello.txt atime_extra 0x0ee6b280\n');
     const stat = debugfs(image, 'stat /hello.txt');
-    const [, seconds, extra] = /mtime: 0x([0-9a-f]+):([0-9a-f]+)/.exec(stat) as RegExpExecArray;
+    const fromDebugfs = (field: string): number => {
+      const [, seconds, extra] = new RegExp(`\\b${field}: 0x([0-9a-f]+):([0-9a-f]+)`).exec(stat) as RegExpExecArray;
+      const word = Number.parseInt(extra, 16);
+      return ((Number.parseInt(seconds, 16) | 0) + (word & 3) * 2 ** 32) * 1000 + (word >>> 2) / 1e6;
+    };
     const fs = extDriver.open(rawDevice(image));
     const entry = find(fs, 'hello.txt');
-    const expected = (((Number.parseInt(seconds, 16) | 0) + (Number.parseInt(extra, 16) & 3) * 2 ** 32) * 1000) + (Number.parseInt(extra, 16) >>> 2) / 1e6;
-    expect(entry.mtimeMs).toBe(expected);
+    expect(entry.mtimeMs).toBe(fromDebugfs('mtime'));
+    expect(entry.atimeMs).toBe(fromDebugfs('atime'));
+    expect(entry.ctimeMs).toBe(fromDebugfs('ctime'));
+    expect(entry.birthtimeMs).toBe(fromDebugfs('crtime'));
     expect(entry.mtimeMs as number).toBeGreaterThan(Date.UTC(2106, 0, 1));
-    expect(entry.birthtimeMs).not.toBeNull();
+    expect((entry.atimeMs as number) % 1000).toBe(62.5); // 0x0ee6b280 >> 2 = 62,500,000 ns
   });
 
   it('reads through a VMDK made by qemu-img, via openChain and chainDevice', () => {
