@@ -209,7 +209,7 @@ export class ExtFileSystem implements GuestFileSystem {
   /** Inode `n`, found through its group descriptor; `name` is for errors. */
   private inode(n: number, name: string): Inode {
     const sb = this.sb;
-    if (n < 1 || n > sb.inodesCount) this.damaged(`${name} points to inode ${n}, outside 1–${sb.inodesCount}`);
+    if (n < 1 || n > sb.inodesCount) this.damaged(`entry ${name} points to inode ${n}, outside 1–${sb.inodesCount}`);
     const group = Math.floor((n - 1) / sb.inodesPerGroup);
     const index = (n - 1) % sb.inodesPerGroup;
     const table = this.inodeTable(group);

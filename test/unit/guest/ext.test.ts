@@ -431,4 +431,21 @@ describe('damaged ext volumes are refused with one line naming the structure', (
     const sub = find(fs, 'sub');
     expect(() => fs.list(sub)).toThrow(new RegExp(`^ext4 folder sub \\(inode ${sub.id}\\): block 0: entry at byte 0 has record length 5000`));
   });
+
+  it('an entry that points to an inode that cannot exist is listed, and reading it is the error', () => {
+    const image = join(work, 'bad-inode.img');
+    copyFileSync(images.ext4, image);
+    const block = Number(debugfs(image, 'blocks /sub').trim().split(/\s+/)[0]);
+    const bytes = readFileSync(image);
+    // The third entry of the folder's first block follows "." (12 bytes) and ".." (12 bytes).
+    const at = block * 4096 + 24;
+    const name = bytes.toString('utf8', at + 8, at + 8 + bytes[at + 6]);
+    bytes.writeUInt32LE(0x7fffffff, at);
+    const fs = extDriver.open(bufferDevice(bytes, image));
+    const entries = fs.list(find(fs, 'sub'));
+    expect(entries.map((e) => e.name).sort()).toEqual(['deep', 'hard-link']);
+    const bad = entries.find((e) => e.name === name) as GuestEntry;
+    expect(bad).toMatchObject({ size: 0, id: String(0x7fffffff), mtimeMs: null });
+    expect(() => fs.read(bad, Buffer.alloc(10), 0)).toThrow(new RegExp(`^ext4 entry ${name} points to inode 2147483647, outside 1–\\d+$`));
+  });
 });
