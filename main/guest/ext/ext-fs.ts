@@ -56,7 +56,7 @@ export class ExtFileSystem implements GuestFileSystem {
     }
     const entries: DirEntry[] = [];
     try {
-      this.readDirEntries(inode, entries);
+      this.readDirEntries(inode, dir.name, entries);
     } catch (err) {
       if (!(err instanceof Error) || err instanceof DiskchainError) throw err;
       this.damaged(`folder ${dir.name} (inode ${inode.number}): ${err.message}`);
@@ -73,7 +73,7 @@ export class ExtFileSystem implements GuestFileSystem {
     return this.readData(inode, file.name, buf, offset);
   }
 
-  private readDirEntries(inode: Inode, out: DirEntry[]): void {
+  private readDirEntries(inode: Inode, name: string, out: DirEntry[]): void {
     const hasFileType = (this.sb.featureIncompat & INCOMPAT_FILETYPE) !== 0;
     if (inode.flags & FLAG_INLINE_DATA) {
       // i_block starts with the parent's inode number; entries follow, and continue in system.data.
@@ -86,7 +86,7 @@ export class ExtFileSystem implements GuestFileSystem {
     if (inode.size % bs !== 0) throw new Error(`size ${inode.size} is not a whole number of ${bs}-byte blocks`);
     const chunk = Buffer.allocUnsafe(Math.min(DIR_CHUNK_BYTES, Math.max(bs, inode.size)));
     for (let at = 0; at < inode.size; at += chunk.length) {
-      const got = this.readData(inode, `inode ${inode.number}`, chunk, at);
+      const got = this.readData(inode, name, chunk, at);
       for (let b = 0; b < got; b += bs) {
         try {
           parseDirBlock(chunk.subarray(b, b + bs), bs, hasFileType, out);

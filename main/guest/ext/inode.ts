@@ -58,8 +58,8 @@ export function decodeInode(number: number, raw: Buffer): Inode {
   return {
     number,
     mode,
-    uid: raw.readUInt16LE(0x02) | (raw.readUInt16LE(0x78) << 16),
-    gid: raw.readUInt16LE(0x18) | (raw.readUInt16LE(0x7a) << 16),
+    uid: raw.readUInt16LE(0x02) + raw.readUInt16LE(0x78) * 65536,
+    gid: raw.readUInt16LE(0x18) + raw.readUInt16LE(0x7a) * 65536,
     size,
     linksCount: raw.readUInt16LE(0x1a),
     flags,

@@ -306,11 +306,11 @@ describe('ext reader against sleuthkit and debugfs', () => {
     expect(() => fs.read(entry, Buffer.alloc(11), 0)).toThrow(new RegExp(`^hello.txt \\(inode ${entry.id}\\) is encrypted \\(fscrypt\\) and cannot be read$`));
   });
 
-  it('times carry nanoseconds and the extra epoch bits, as debugfs stat shows them', () => {
+  it('times carry nanoseconds and the extra epoch bits, and owners 32 bits, as debugfs stat shows them', () => {
     const image = join(work, 'times.img');
     copyFileSync(images.ext4, image);
     // mtime: epoch bit 1 (past 2106) and 0x12345678 >> 2 ns; atime: plain nanoseconds.
-    run('debugfs', ['-w', '-f', '-', image], 'sif /hello.txt mtime_extra 0x12345679\nsif /hello.txt atime_extra 0x0ee6b280\n');
+    run('debugfs', ['-w', '-f', '-', image], 'sif /hello.txt mtime_extra 0x12345679\nsif /hello.txt atime_extra 0x0ee6b280\nsif /hello.txt uid 100000\nsif /hello.txt gid 70000\n');
     const stat = debugfs(image, 'stat /hello.txt');
     const fromDebugfs = (field: string): number => {
       const [, seconds, extra] = new RegExp(`\\b${field}: 0x([0-9a-f]+):([0-9a-f]+)`).exec(stat) as RegExpExecArray;
@@ -325,6 +325,10 @@ describe('ext reader against sleuthkit and debugfs', () => {
     expect(entry.birthtimeMs).toBe(fromDebugfs('crtime'));
     expect(entry.mtimeMs as number).toBeGreaterThan(Date.UTC(2106, 0, 1));
     expect((entry.atimeMs as number) % 1000).toBe(62.5); // 0x0ee6b280 >> 2 = 62,500,000 ns
+    // Owners above 65535 keep their high halves in osd2.
+    const [, user, group] = /User:\s+(\d+)\s+Group:\s+(\d+)/.exec(stat) as RegExpExecArray;
+    expect([entry.uid, entry.gid]).toEqual([Number(user), Number(group)]);
+    expect(entry.uid).toBe(100000);
   });
 
   it('reads through a VMDK made by qemu-img, via openChain and chainDevice', () => {
