@@ -249,6 +249,16 @@ describe('ext reader against sleuthkit and debugfs', () => {
     }
   });
 
+  it('a symlink whose target lives in the inode (inline_data: i_block and system.data) reads whole', () => {
+    const image = join(work, 'inline-link.img');
+    copyFileSync(images.inline, image);
+    const target = `${'y/'.repeat(40)}t`;
+    run('debugfs', ['-w', '-R', `symlink /inline-link ${target}`, image]);
+    expect(debugfs(image, 'stat /inline-link')).toMatch(/Flags: 0x10000000/);
+    const fs = extDriver.open(rawDevice(image));
+    expect(find(fs, 'inline-link')).toMatchObject({ type: 'symlink', size: 81, linkTarget: target });
+  });
+
   it('64bit descriptors and meta_bg placement find inodes in every group', () => {
     const fs = extDriver.open(rawDevice(images.metabg));
     expect(debugfs(images.metabg, 'stats')).toMatch(/meta_bg/);
