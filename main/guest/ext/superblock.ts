@@ -146,6 +146,9 @@ export function readSuperblock(device: BlockDevice): Superblock {
     notes.push('journal not replayed (needs_recovery): changes the guest made just before the snapshot may be missing');
   }
   const state = sb.readUInt16LE(0x3a);
+  if (!(state & 0x1) && !(featureIncompat & INCOMPAT_RECOVER)) {
+    notes.push('not cleanly unmounted (mounted when the snapshot was taken, or a crash): recent changes may be missing or inconsistent');
+  }
   if (state & 0x2) notes.push('the file system recorded errors (run fsck in the guest)');
 
   return {

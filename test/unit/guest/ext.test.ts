@@ -362,13 +362,20 @@ describe('ext reader against sleuthkit and debugfs', () => {
     }
   });
 
-  it('a volume whose journal needs recovery opens with a note that it was not replayed', () => {
+  it('a volume whose journal needs recovery, or that was not cleanly unmounted, opens with a note saying so', () => {
     const image = join(work, 'dirty.img');
     copyFileSync(images.ext3, image);
     run('debugfs', ['-w', '-R', 'feature needs_recovery', image]);
     const fs = extDriver.open(rawDevice(image));
     expect(fs.notes.join('\n')).toMatch(/journal not replayed \(needs_recovery\)/);
     expect(readAll(fs, 'hello.txt').toString()).toBe('hello, ext\n');
+    const unclean = join(work, 'unclean.img');
+    copyFileSync(images.ext2, unclean);
+    run('debugfs', ['-w', '-f', '-', unclean], 'ssv state 2\n');
+    expect(extDriver.open(rawDevice(unclean)).notes).toEqual([
+      'not cleanly unmounted (mounted when the snapshot was taken, or a crash): recent changes may be missing or inconsistent',
+      'the file system recorded errors (run fsck in the guest)',
+    ]);
   });
 });
 
