@@ -1,0 +1,270 @@
+/**
+ * A read-only ext2/3/4 volume on a guest block device: folders (linear, htree and inline), files
+ * (extents, block maps, inline data; holes and unwritten extents read as zeros), symlinks (fast, inline,
+ * slow). Metadata goes through a small LRU; file data goes straight from the device into the caller's
+ * buffer, one device read per contiguous run. The journal is never replayed (see notes).
+ */
+import { DiskchainError } from '../../../shared/errors.js';
+import type { BlockDevice } from '../block-device.js';
+import type { FileSystemDriver, FileSystemType, GuestEntry, GuestFileSystem } from '../types.js';
+import { BlockCache } from './block-cache.js';
+import { mapExtents, mapIndirect, type MapContext, type Run } from './block-map.js';
+import { direntType, parseDirBlock, type DirEntry } from './directory.js';
+import { attributesOf, decodeInode, entryType, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA, type Inode } from './inode.js';
+import { groupHasSuper, INCOMPAT_FILETYPE, INCOMPAT_META_BG, probeSuperblock, readSuperblock, SUPERBLOCK_OFFSET, type Superblock } from './superblock.js';
+
+const ROOT_INODE = 2;
+const METADATA_CACHE_BYTES = 8 * 1024 * 1024;
+/** Folder and symlink sizes beyond these are damage, not data (8M entries; PATH_MAX). */
+const MAX_DIR_BYTES = 256 * 1024 * 1024;
+const MAX_SYMLINK_BYTES = 4096;
+const MAX_REMEMBERED_GROUPS = 65536;
+/** Folders are read in pieces of this size: big enough for one device read per run, small enough to reuse. */
+const DIR_CHUNK_BYTES = 256 * 1024;
+
+export class ExtFileSystem implements GuestFileSystem {
+  readonly type: FileSystemType;
+  readonly label: string | null;
+  readonly uuid: string | null;
+  readonly notes: string[];
+  private readonly sb: Superblock;
+  private readonly cache: BlockCache;
+  /** Inode table block per group, so a walk reads each descriptor once; cleared when it grows past its cap. */
+  private readonly inodeTables = new Map<number, number>();
+
+  constructor(readonly device: BlockDevice) {
+    this.sb = readSuperblock(device);
+    this.type = this.sb.type;
+    this.label = this.sb.label;
+    this.uuid = this.sb.uuid;
+    this.notes = this.sb.notes;
+    const capacity = Math.max(32, Math.min(2048, Math.floor(METADATA_CACHE_BYTES / this.sb.blockSize)));
+    this.cache = new BlockCache(device, this.sb.blockSize, capacity);
+    const root = this.inode(ROOT_INODE, '/');
+    if (entryType(root.mode) !== 'dir') this.damaged(`root inode ${ROOT_INODE} is not a folder`);
+  }
+
+  root(): GuestEntry {
+    return this.entryOf('/', this.inode(ROOT_INODE, '/'));
+  }
+
+  list(dir: GuestEntry): GuestEntry[] {
+    const inode = this.inode(this.inodeNumber(dir), dir.name);
+    if (entryType(inode.mode) !== 'dir') throw new DiskchainError('E_USAGE', `${dir.name} is not a folder`, this.device.file);
+    if (inode.flags & FLAG_ENCRYPT) {
+      throw new DiskchainError('E_UNSUPPORTED', `${this.type} folder ${dir.name} (inode ${inode.number}) is encrypted (fscrypt); its names cannot be read`, this.device.file);
+    }
+    const entries: DirEntry[] = [];
+    try {
+      this.readDirEntries(inode, dir.name, entries);
+    } catch (err) {
+      if (!(err instanceof Error) || err instanceof DiskchainError) throw err;
+      this.damaged(`folder ${dir.name} (inode ${inode.number}): ${err.message}`);
+    }
+    return entries.map((e) => this.entryFor(e));
+  }
+
+  read(file: GuestEntry, buf: Buffer, offset: number, stream?: string): number {
+    if (stream !== undefined) {
+      throw new DiskchainError('E_NOTFOUND', `${file.name}: ${this.type} files have no named streams (asked for "${stream}")`, this.device.file);
+    }
+    const inode = this.inode(this.inodeNumber(file), file.name);
+    if (entryType(inode.mode) === 'dir') throw new DiskchainError('E_USAGE', `${file.name} is a folder`, this.device.file);
+    return this.readData(inode, file.name, buf, offset);
+  }
+
+  private readDirEntries(inode: Inode, name: string, out: DirEntry[]): void {
+    const hasFileType = (this.sb.featureIncompat & INCOMPAT_FILETYPE) !== 0;
+    if (inode.flags & FLAG_INLINE_DATA) {
+      // i_block starts with the parent's inode number; entries follow, and continue in system.data.
+      parseDirBlock(inode.block.subarray(4, Math.min(60, Math.max(4, inode.size))), this.sb.blockSize, hasFileType, out);
+      if (inode.inlineTail && inode.inlineTail.length > 0) parseDirBlock(inode.inlineTail, this.sb.blockSize, hasFileType, out);
+      return;
+    }
+    const bs = this.sb.blockSize;
+    if (inode.size > MAX_DIR_BYTES) throw new Error(`size ${inode.size} is more than a folder can hold`);
+    if (inode.size % bs !== 0) throw new Error(`size ${inode.size} is not a whole number of ${bs}-byte blocks`);
+    const chunk = Buffer.allocUnsafe(Math.min(DIR_CHUNK_BYTES, Math.max(bs, inode.size)));
+    for (let at = 0; at < inode.size; at += chunk.length) {
+      const got = this.readData(inode, name, chunk, at);
+      for (let b = 0; b < got; b += bs) {
+        try {
+          parseDirBlock(chunk.subarray(b, b + bs), bs, hasFileType, out);
+        } catch (err) {
+          throw new Error(`block ${(at + b) / bs}: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+
+  /** An entry of a listing; an entry whose inode is damaged is still listed, and reading it is the error. */
+  private entryFor(e: DirEntry): GuestEntry {
+    let inode: Inode;
+    try {
+      inode = this.inode(e.inode, e.name);
+    } catch (err) {
+      if (!(err instanceof DiskchainError)) throw err;
+      return { name: e.name, type: direntType(e.fileType), size: 0, id: String(e.inode), mtimeMs: null };
+    }
+    return this.entryOf(e.name, inode);
+  }
+
+  private entryOf(name: string, inode: Inode): GuestEntry {
+    const type = entryType(inode.mode);
+    const entry: GuestEntry = {
+      name,
+      type,
+      size: inode.size,
+      id: String(inode.number),
+      mtimeMs: inode.mtimeMs,
+      atimeMs: inode.atimeMs,
+      ctimeMs: inode.ctimeMs,
+      birthtimeMs: inode.birthtimeMs,
+      mode: inode.mode,
+      uid: inode.uid,
+      gid: inode.gid,
+    };
+    const attributes = attributesOf(inode);
+    if (attributes) entry.attributes = attributes;
+    if (type === 'symlink') {
+      try {
+        entry.linkTarget = this.symlinkTarget(inode, name);
+      } catch (err) {
+        if (!(err instanceof DiskchainError)) throw err; // a damaged link lists without its target
+      }
+    }
+    return entry;
+  }
+
+  private symlinkTarget(inode: Inode, name: string): string {
+    if (inode.size > MAX_SYMLINK_BYTES) this.damaged(`symlink ${name} (inode ${inode.number}) claims a ${inode.size}-byte target`);
+    const target = Buffer.alloc(inode.size);
+    this.readData(inode, name, target, 0);
+    return target.toString('utf8');
+  }
+
+  /** Reads file data at `offset` into buf; returns the count, less than buf.length only at the end. */
+  private readData(inode: Inode, name: string, buf: Buffer, offset: number): number {
+    if (inode.flags & FLAG_ENCRYPT) {
+      throw new DiskchainError('E_UNSUPPORTED', `${name} (inode ${inode.number}) is encrypted (fscrypt) and cannot be read`, this.device.file);
+    }
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new DiskchainError('E_USAGE', `${name}: bad read offset ${offset}`, this.device.file);
+    if (offset >= inode.size) return 0;
+    const length = Math.min(buf.length, inode.size - offset);
+    if (inode.flags & FLAG_INLINE_DATA) return this.readInline(inode, name, buf, offset, length);
+    if (entryType(inode.mode) === 'symlink' && inode.size < 60) {
+      // A fast symlink keeps its target in i_block (e2fsprogs' ext2fs_is_fast_symlink).
+      inode.block.copy(buf, 0, offset, offset + length);
+      return length;
+    }
+    const bs = this.sb.blockSize;
+    const ctx = this.mapContext(inode, name);
+    const root = inode.block;
+    const extents = (inode.flags & FLAG_EXTENTS) !== 0;
+    let done = 0;
+    while (done < length) {
+      const pos = offset + done;
+      const logical = Math.floor(pos / bs);
+      const within = pos % bs;
+      const wanted = Math.ceil((within + length - done) / bs);
+      const run: Run = extents ? mapExtents(ctx, root, logical, wanted) : mapIndirect(ctx, root, logical, wanted);
+      if (run.count <= 0) this.damaged(`inode ${inode.number} (${name}): the block map gives an empty run at block ${logical}`);
+      const bytes = Math.min(run.count * bs - within, length - done);
+      const target = buf.subarray(done, done + bytes);
+      if (run.physical === null) target.fill(0);
+      else this.device.read(target, run.physical * bs + within);
+      done += bytes;
+    }
+    return length;
+  }
+
+  private readInline(inode: Inode, name: string, buf: Buffer, offset: number, length: number): number {
+    const tail = inode.inlineTail ?? Buffer.alloc(0);
+    if (inode.size > 60 + tail.length) {
+      this.damaged(`inode ${inode.number} (${name}): ${inode.size} bytes of inline data, but the inode holds ${60 + tail.length}`);
+    }
+    const data = Buffer.concat([inode.block, tail]);
+    data.copy(buf, 0, offset, offset + length);
+    return length;
+  }
+
+  private mapContext(inode: Inode, name: string): MapContext {
+    return {
+      cache: this.cache,
+      blockSize: this.sb.blockSize,
+      blocksCount: this.sb.blocksCount,
+      file: this.device.file,
+      where: `${this.type} inode ${inode.number} (${name})`,
+    };
+  }
+
+  private inodeNumber(entry: GuestEntry): number {
+    const n = Number(entry.id);
+    if (!Number.isSafeInteger(n) || String(n) !== entry.id) {
+      throw new DiskchainError('E_USAGE', `${entry.name}: "${entry.id}" is not an inode number of this volume`, this.device.file);
+    }
+    return n;
+  }
+
+  /** Inode `n`, found through its group descriptor; `name` is for errors. */
+  private inode(n: number, name: string): Inode {
+    const sb = this.sb;
+    if (n < 1 || n > sb.inodesCount) this.damaged(`entry ${name} points to inode ${n}, outside 1–${sb.inodesCount}`);
+    const group = Math.floor((n - 1) / sb.inodesPerGroup);
+    const index = (n - 1) % sb.inodesPerGroup;
+    const table = this.inodeTable(group);
+    const at = table * sb.blockSize + index * sb.inodeSize;
+    const block = Math.floor(at / sb.blockSize);
+    const within = at % sb.blockSize;
+    // Copied: the cached block may be reused while the inode is still in use.
+    const raw = Buffer.from(this.cache.get(block).subarray(within, within + sb.inodeSize));
+    try {
+      return decodeInode(n, raw);
+    } catch (err) {
+      this.damaged(`inode ${n} (${name}): ${(err as Error).message}`);
+    }
+  }
+
+  /** The first block of group `group`'s inode table, from its descriptor (32- or 64-byte, meta_bg aware). */
+  private inodeTable(group: number): number {
+    const known = this.inodeTables.get(group);
+    if (known !== undefined) return known;
+    const sb = this.sb;
+    const perBlock = sb.blockSize / sb.descSize;
+    const descBlockIndex = Math.floor(group / perBlock);
+    // The table follows the superblock's block (block 2 with 1 KiB blocks, even under bigalloc where the
+    // first data block is 0; block 1 otherwise).
+    const tableStart = Math.floor(SUPERBLOCK_OFFSET / sb.blockSize) + 1;
+    let descBlock: number;
+    if (!(sb.featureIncompat & INCOMPAT_META_BG) || descBlockIndex < sb.firstMetaBg) {
+      descBlock = tableStart + descBlockIndex;
+    } else if (descBlockIndex === 0) {
+      descBlock = tableStart;
+    } else {
+      // meta_bg: each meta group's descriptors sit in its first group, after the superblock backup if any.
+      const firstGroup = descBlockIndex * perBlock;
+      descBlock = sb.firstDataBlock + firstGroup * sb.blocksPerGroup + (groupHasSuper(sb, firstGroup) ? 1 : 0);
+    }
+    if (descBlock >= sb.blocksCount) this.damaged(`group descriptor block ${descBlock} of group ${group} lies past the end of the volume`);
+    const desc = this.cache.get(descBlock);
+    const at = (group % perBlock) * sb.descSize;
+    const table = desc.readUInt32LE(at + 8) + (sb.descSize >= 64 ? desc.readUInt32LE(at + 0x28) * 2 ** 32 : 0);
+    const tableBlocks = Math.ceil((sb.inodesPerGroup * sb.inodeSize) / sb.blockSize);
+    if (table === 0 || table + tableBlocks > sb.blocksCount) {
+      this.damaged(`group descriptor ${group}: inode table at block ${table} lies past the end of the volume (${sb.blocksCount} blocks)`);
+    }
+    if (this.inodeTables.size >= MAX_REMEMBERED_GROUPS) this.inodeTables.clear();
+    this.inodeTables.set(group, table);
+    return table;
+  }
+
+  private damaged(what: string): never {
+    throw new DiskchainError('E_FORMAT', `${this.type} ${what}`, this.device.file);
+  }
+}
+
+export const extDriver: FileSystemDriver = {
+  types: ['ext2', 'ext3', 'ext4'],
+  probe: (device: BlockDevice) => probeSuperblock(device),
+  open: (device: BlockDevice) => new ExtFileSystem(device),
+};

@@ -1,0 +1,119 @@
+/**
+ * One ext inode, decoded: mode, owner, size, times (with the nanosecond/epoch extra fields when the
+ * inode is large enough to hold them), flags, the 60-byte i_block area and the in-inode xattrs.
+ * Layout: the kernel's `struct ext4_inode`.
+ */
+import type { EntryType } from '../types.js';
+
+export const FLAG_ENCRYPT = 0x800;
+export const FLAG_EXTENTS = 0x80000;
+export const FLAG_INLINE_DATA = 0x10000000;
+const FLAG_COMPRESSED = 0x4;
+
+const S_IFMT = 0xf000;
+const S_IFREG = 0x8000;
+const S_IFDIR = 0x4000;
+const S_IFLNK = 0xa000;
+
+const XATTR_MAGIC = 0xea020000;
+const XATTR_INDEX_SYSTEM = 7;
+
+export interface Inode {
+  number: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  linksCount: number;
+  flags: number;
+  atimeMs: number | null;
+  ctimeMs: number | null;
+  mtimeMs: number | null;
+  birthtimeMs: number | null;
+  /** The 60-byte i_block area: block map, extent root, fast symlink target or inline data. */
+  block: Buffer;
+  /** The value of the in-inode `system.data` xattr (the rest of inline data), or null. */
+  inlineTail: Buffer | null;
+}
+
+/** Decodes inode `number` from its on-disk bytes (inodeSize long); throws a message on damage. */
+export function decodeInode(number: number, raw: Buffer): Inode {
+  const mode = raw.readUInt16LE(0x00);
+  const flags = raw.readUInt32LE(0x20);
+  const extraSize = raw.length > 128 ? raw.readUInt16LE(0x80) : 0;
+  if (128 + extraSize > raw.length || extraSize % 4 !== 0) {
+    throw new Error(`extra size ${extraSize} runs past the ${raw.length}-byte inode`);
+  }
+  const fieldEnd = 128 + extraSize;
+  const has = (offset: number): boolean => offset + 4 <= fieldEnd;
+  const time = (base: number, extra: number): number => {
+    const seconds = raw.readInt32LE(base);
+    if (!has(extra)) return seconds * 1000;
+    const word = raw.readUInt32LE(extra);
+    // The low two bits extend the signed 32-bit seconds past 2038; the rest are nanoseconds.
+    return (seconds + (word & 3) * 2 ** 32) * 1000 + (word >>> 2) / 1e6;
+  };
+  const size = raw.readUInt32LE(0x04) + raw.readUInt32LE(0x6c) * 2 ** 32;
+  if (!Number.isSafeInteger(size)) throw new Error(`size ${size} is impossible`);
+  return {
+    number,
+    mode,
+    uid: raw.readUInt16LE(0x02) + raw.readUInt16LE(0x78) * 65536,
+    gid: raw.readUInt16LE(0x18) + raw.readUInt16LE(0x7a) * 65536,
+    size,
+    linksCount: raw.readUInt16LE(0x1a),
+    flags,
+    atimeMs: time(0x08, 0x8c),
+    ctimeMs: time(0x0c, 0x84),
+    mtimeMs: time(0x10, 0x88),
+    birthtimeMs: has(0x90) ? time(0x90, 0x94) : null,
+    block: raw.subarray(0x28, 0x28 + 60),
+    inlineTail: flags & FLAG_INLINE_DATA ? systemData(raw, fieldEnd) : null,
+  };
+}
+
+export function entryType(mode: number): EntryType {
+  switch (mode & S_IFMT) {
+    case S_IFREG:
+      return 'file';
+    case S_IFDIR:
+      return 'dir';
+    case S_IFLNK:
+      return 'symlink';
+    default:
+      return 'other';
+  }
+}
+
+export function attributesOf(inode: Inode): string[] | undefined {
+  const words: string[] = [];
+  if (inode.flags & FLAG_ENCRYPT) words.push('encrypted');
+  if (inode.flags & FLAG_COMPRESSED) words.push('compressed');
+  return words.length ? words : undefined;
+}
+
+/**
+ * The in-inode xattr `system.data`, which holds inline data past the first 60 bytes. The xattr area
+ * starts after the extra fields with a magic; each entry's value offset counts from the first entry.
+ */
+function systemData(raw: Buffer, start: number): Buffer | null {
+  if (start + 4 > raw.length || raw.readUInt32LE(start) !== XATTR_MAGIC) return null;
+  const first = start + 4;
+  let at = first;
+  while (at + 16 <= raw.length && raw.readUInt32LE(at) !== 0) {
+    const nameLength = raw[at];
+    const nameIndex = raw[at + 1];
+    const valueOffset = raw.readUInt16LE(at + 2);
+    const valueInode = raw.readUInt32LE(at + 4);
+    const valueSize = raw.readUInt32LE(at + 8);
+    if (at + 16 + nameLength > raw.length) throw new Error('an in-inode xattr name runs past the inode');
+    const name = raw.toString('latin1', at + 16, at + 16 + nameLength);
+    if (nameIndex === XATTR_INDEX_SYSTEM && name === 'data') {
+      if (valueInode !== 0) throw new Error('inline data kept in an xattr inode is not supported');
+      if (first + valueOffset + valueSize > raw.length) throw new Error('the inline data xattr runs past the inode');
+      return raw.subarray(first + valueOffset, first + valueOffset + valueSize);
+    }
+    at += (16 + nameLength + 3) & ~3;
+  }
+  return null;
+}
