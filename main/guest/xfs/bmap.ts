@@ -47,13 +47,19 @@ function decodeRecords(volume: XfsVolume, inode: Inode, bytes: Buffer, at: numbe
     const diskBlock = (w1 & 0x1ff) * 2 ** 43 + w2 * 2 ** 11 + (w3 >>> 21);
     const count = w3 & 0x1fffff;
     const previous = into[into.length - 1];
-    if (count === 0) throw volume.damaged(`${where} extent ${into.length}`, 'has no blocks');
+    if (count === 0) throw volume.damaged(`${where} extent at file block ${fileBlock}`, 'has no blocks');
     if (!Number.isSafeInteger(fileBlock) || (previous && fileBlock < previous.fileBlock + previous.count)) {
-      throw volume.damaged(`${where} extent ${into.length}`, `file block ${fileBlock} overlaps or precedes the extent before it`);
+      throw volume.damaged(`${where} extent at file block ${fileBlock}`, 'overlaps or precedes the extent before it');
     }
     const diskOffset = volume.blockOffset(diskBlock, count);
-    if (diskOffset === null) throw volume.damaged(`${where} extent ${into.length}`, `${count} blocks at block ${diskBlock} lie outside the volume`);
-    into.push({ fileBlock, count, diskOffset, unwritten: w0 >>> 31 === 1 });
+    if (diskOffset === null) throw volume.damaged(`${where} extent at file block ${fileBlock}`, `${count} blocks at block ${diskBlock} lie outside the volume`);
+    const unwritten = w0 >>> 31 === 1;
+    if (previous && previous.unwritten === unwritten && previous.fileBlock + previous.count === fileBlock && previous.diskOffset + previous.count * volume.sb.blockSize === diskOffset) {
+      // Adjacent on disk too (the 21-bit count splits long runs): one device read covers both.
+      previous.count += count;
+    } else {
+      into.push({ fileBlock, count, diskOffset, unwritten });
+    }
   }
 }
 

@@ -53,9 +53,8 @@ export function readInode(volume: XfsVolume, ino: number): Inode {
   const where = `inode ${ino}`;
   const offset = volume.inodeOffset(ino);
   if (offset === null) throw volume.damaged(where, 'the number points outside the volume');
-  const blockStart = offset - (offset % sb.blockSize);
-  const block = volume.cache.read(blockStart, sb.blockSize);
-  const raw = block.subarray(offset - blockStart, offset - blockStart + sb.inodeSize);
+  const { bytes, at } = volume.inodeCluster(offset);
+  const raw = bytes.subarray(at, at + sb.inodeSize);
   if (raw.readUInt16BE(0) !== INODE_MAGIC) throw volume.damaged(where, 'no IN magic', offset);
   const version = raw.readUInt8(4);
   if (version < 1 || version > 3 || (sb.version === 5) !== (version === 3)) {

@@ -42,4 +42,27 @@ export class XfsVolume {
     if (base === null) return null;
     return base + (ino - fsb * perBlock) * this.sb.inodeSize;
   }
+
+  /**
+   * The cached bytes of the aligned inode cluster (32 KiB, or one block near an AG's end) holding the
+   * inode at byte offset `inodeAt`, and where the inode starts in them: a folder's inodes sit together,
+   * so one read serves many entries.
+   */
+  inodeCluster(inodeAt: number): { bytes: Buffer; at: number } {
+    const { blockSize, agBlocks } = this.sb;
+    const block = Math.floor(inodeAt / blockSize);
+    const agBlock = block % agBlocks;
+    const clusterBlocks = Math.max(1, INODE_CLUSTER_BYTES / blockSize);
+    const firstAgBlock = agBlock - (agBlock % clusterBlocks);
+    let first = block - (agBlock - firstAgBlock);
+    let count = Math.min(clusterBlocks, agBlocks - firstAgBlock, this.sb.dataBlocks - first);
+    if (count < 1 || first + count <= block) {
+      first = block;
+      count = 1;
+    }
+    const start = first * blockSize;
+    return { bytes: this.cache.read(start, count * blockSize), at: inodeAt - start };
+  }
 }
+
+const INODE_CLUSTER_BYTES = 32 * 1024;

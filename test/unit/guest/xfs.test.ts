@@ -21,6 +21,7 @@ import {
   repairRemoteSymlink,
   rewriteExtents,
   type TreeFile,
+  xfsDb,
   xfsDbBmap,
   xfsDbList,
 } from './xfs-images.js';
@@ -78,6 +79,21 @@ function inoOf(image: string, dir: string, name: string): number {
   return row.ino;
 }
 
+/** xfs_db prints "core.mtime.sec = Sun Dec  6 21:57:47 2026" (local time; UTC here) and the nanoseconds apart. */
+function expectTimesMatch(fs: GuestFileSystem, image: string, name: string): void {
+  const entry = lookup(fs, name);
+  const text = execFileSync('xfs_db', ['-r', '-c', `inode ${entry.id}`, '-c', 'p core.mtime.sec core.mtime.nsec core.atime.sec core.atime.nsec', image], {
+    encoding: 'utf8',
+    env: { ...process.env, TZ: 'UTC' },
+  });
+  const time = (field: string): number => {
+    const seconds = Date.parse(`${new RegExp(`core.${field}.sec = \\w+ (.+)`).exec(text)![1]!} UTC`);
+    return seconds + Math.floor(Number(new RegExp(`core.${field}.nsec = (\\d+)`).exec(text)![1]) / 1e6);
+  };
+  expect(entry.mtimeMs).toBe(time('mtime'));
+  expect(entry.atimeMs).toBe(time('atime'));
+}
+
 const DB_TYPES: Record<string, string> = { regular: 'file', directory: 'dir', symlink: 'symlink' };
 
 function expectMatchesTree(fs: GuestFileSystem, image: string): void {
@@ -133,6 +149,21 @@ describe('XFS v5 (CRC, the RHEL default) through a sparse VMDK', () => {
     expectMatchesTree(fs, raw);
   });
 
+  it('has a folder of each v2 form (xfs_db says so)', () => {
+    const dirForm = (path: string, name: string): string => {
+      const ino = name === '.' ? Number(fs.root().id) : inoOf(raw, path, name);
+      if (/core.format = 1/.test(xfsDb(raw, [`inode ${ino}`, 'p core.format']))) return 'short form';
+      const blocks = xfsDbBmap(raw, ino).map((e) => e.fileBlock * 4096);
+      if (blocks.some((b) => b >= 2 ** 36)) return 'node';
+      return blocks.some((b) => b >= 2 ** 35) ? 'leaf' : 'block';
+    };
+    expect([dirForm('/', '.'), dirForm('/', 'forty'), dirForm('/', 'three-hundred'), dirForm('/', 'big')]).toEqual(['short form', 'block', 'leaf', 'node']);
+  });
+
+  it('gives the times xfs_db gives (bigtime on v5), to the millisecond', () => {
+    expectTimesMatch(fs, raw, 'data.bin');
+  });
+
   it(`lists a ${BIG_DIR_ENTRIES}-entry folder (node form) in one pass`, () => {
     const big = fs.list(lookup(fs, 'big'));
     expect(big).toHaveLength(BIG_DIR_ENTRIES);
@@ -172,6 +203,7 @@ describe('XFS v4 (crc=0) read raw', () => {
     const fs = open(raw);
     expect(fs.label).toBe('v4');
     expectMatchesTree(fs, raw);
+    expectTimesMatch(fs, raw, 'data.bin');
   }, 60_000);
 });
 
