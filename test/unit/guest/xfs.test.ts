@@ -219,6 +219,8 @@ function craftedTree(): { pieces: Buffer; tree: TreeFile[] } {
       { path: 'scratch.bin', kind: 'file', bytes: patternBytes(16 * 4096, 31) },
       { path: 'btree.bin', kind: 'file', bytes: patternBytes(4096, 37) },
       { path: 'loop.bin', kind: 'file', bytes: patternBytes(4096, 41) },
+      { path: 'forty', kind: 'dir' },
+      ...Array.from({ length: 40 }, (_, i): TreeFile => ({ path: `forty/entry-${i}.txt`, kind: 'file', bytes: Buffer.from(`entry ${i}\n`) })),
     ],
   };
 }
@@ -250,11 +252,14 @@ describe.each([
   });
 });
 
+// A btree fork with so few extents is one the kernel would not write (xfs_db then refuses to ls it), but
+// the walk through root, node pointers and leaf records is the same as for a file with thousands.
 describe('XFS v4 block-map btree (bmbt) files (made with xfs_db)', () => {
   let raw: string;
   let pieces: Buffer;
   let base: number;
   let scratch: number;
+  let fortyListing: string[];
   const extents = (b: number): CraftedExtent[] => [
     { fileBlock: 0, fsBlock: b + 4, count: 4 },
     { fileBlock: 4, fsBlock: b, count: 2 },
@@ -268,6 +273,9 @@ describe('XFS v4 block-map btree (bmbt) files (made with xfs_db)', () => {
     scratch = xfsDbBmap(raw, inoOf(raw, '/', 'scratch.bin'))[0]!.fsBlock;
     makeBtreeFile(raw, inoOf(raw, '/', 'btree.bin'), scratch, extents(base), 10 * 4096);
     makeBtreeFile(raw, inoOf(raw, '/', 'loop.bin'), scratch + 1, [], 4096, true);
+    const forty = inoOf(raw, '/', 'forty');
+    fortyListing = xfsDbList(raw, '/forty').map((e) => `${e.name} ${e.ino}`);
+    makeBtreeFile(raw, forty, scratch + 2, [{ fileBlock: 0, fsBlock: xfsDbBmap(raw, forty)[0]!.fsBlock, count: 1 }], 4096);
   }, 60_000);
 
   it('follows the btree root in the inode to its leaf, like xfs_db', () => {
@@ -276,6 +284,14 @@ describe('XFS v4 block-map btree (bmbt) files (made with xfs_db)', () => {
     const fs = open(raw);
     const file = lookup(fs, 'btree.bin');
     expect(readAll(fs, file).equals(expectedCraftedBytes(pieces, base, extents(base), 10 * 4096))).toBe(true);
+  });
+
+  it('lists a folder whose block map is a btree, like xfs_db listed it before the reshaping', () => {
+    const fs = open(raw);
+    const names = fs.list(lookup(fs, 'forty')).map((e) => `${e.name} ${e.id}`);
+    expect(names).toHaveLength(40);
+    expect(names.sort()).toEqual(fortyListing.sort());
+    expect(xfsDb(raw, [`inode ${inoOf(raw, '/', 'forty')}`, 'p core.format'])).toMatch(/core.format = 3 \(btree\)/);
   });
 
   it('refuses a btree whose node points at itself, for that file only', () => {
