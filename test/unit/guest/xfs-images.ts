@@ -182,15 +182,23 @@ export function rewriteExtents(image: string, ino: number, extents: CraftedExten
 }
 
 /**
- * Turns a v4 inode into btree form: a level-1 root in the inode pointing at `leafBlock`, a bmbt leaf
- * holding `extents`. With `loop`, the root is level 2 and the block at leafBlock is a level-1 node that
- * points at itself.
+ * Turns an inode into btree form: a level-1 root in the inode pointing at `leafBlock`, a bmbt leaf
+ * holding `extents`. With `loop` (v4), the root is level 2 and the block at leafBlock is a level-1 node
+ * that points at itself. xfs_db writes the v4 leaf; it will not write a v5 block that does not verify
+ * yet, so the v5 leaf (BMA3 header with owner, UUID, address and CRC) is written here and xfs_db's
+ * `bmap` then proves it sound.
  */
-export function makeBtreeFile(image: string, ino: number, leafBlock: number, extents: CraftedExtent[], size: number, loop = false): void {
+export function makeBtreeFile(image: string, ino: number, leafBlock: number, extents: CraftedExtent[], size: number, options: { loop?: boolean; v5?: boolean } = {}): void {
+  const root = options.v5 ? 'u3.bmbt' : 'u.bmbt';
   const commands = [`inode ${ino}`, 'write core.format 3', `write core.nextents ${extents.length}`, `write core.size ${size}`];
-  commands.push(`write u.bmbt.level ${loop ? 2 : 1}`, 'write u.bmbt.numrecs 1', 'write u.bmbt.keys[1].startoff 0', `write u.bmbt.ptrs[1] ${leafBlock}`);
+  commands.push(`write ${root}.level ${options.loop ? 2 : 1}`, `write ${root}.numrecs 1`, `write ${root}.keys[1].startoff 0`, `write ${root}.ptrs[1] ${leafBlock}`);
+  if (options.v5) {
+    writeV5Leaf(image, ino, leafBlock, extents);
+    xfsDb(image, commands, true);
+    return;
+  }
   commands.push(`fsblock ${leafBlock}`, 'type bmapbtd', 'write magic 0x424d4150', 'write leftsib -- -1', 'write rightsib -- -1');
-  if (loop) {
+  if (options.loop) {
     commands.push('write level 1', 'write numrecs 1', 'write keys[1].startoff 0', `write ptrs[1] ${leafBlock}`);
   } else {
     commands.push('write level 0', `write numrecs ${extents.length}`);
@@ -200,6 +208,28 @@ export function makeBtreeFile(image: string, ino: number, leafBlock: number, ext
     });
   }
   xfsDb(image, commands, true);
+}
+
+function writeV5Leaf(image: string, ino: number, leafBlock: number, extents: CraftedExtent[]): void {
+  const blockSize = 4096;
+  const block = Buffer.alloc(blockSize);
+  block.writeUInt32BE(0x424d4133, 0); // BMA3
+  block.writeUInt16BE(0, 4);
+  block.writeUInt16BE(extents.length, 6);
+  block.writeBigUInt64BE(0xffffffffffffffffn, 8);
+  block.writeBigUInt64BE(0xffffffffffffffffn, 16);
+  block.writeBigUInt64BE(BigInt(leafBlock * (blockSize / 512)), 24);
+  Buffer.from('5f3e0c6a1b2c4d5e8f90a1b2c3d4e5f6', 'hex').copy(block, 40);
+  block.writeBigUInt64BE(BigInt(ino), 56);
+  extents.forEach((e, i) => {
+    const record = (BigInt(e.unwritten ? 1 : 0) << 127n) | (BigInt(e.fileBlock) << 73n) | (BigInt(e.fsBlock) << 21n) | BigInt(e.count);
+    block.writeBigUInt64BE(record >> 64n, 72 + i * 16);
+    block.writeBigUInt64BE(record & 0xffffffffffffffffn, 80 + i * 16);
+  });
+  block.writeUInt32LE(crc32cWithHole(block, 64), 64);
+  const fd = openSync(image, 'r+');
+  writeSync(fd, block, 0, blockSize, leafBlock * blockSize);
+  closeSync(fd);
 }
 
 /** The bytes a crafted file should read as: blocks of `source` (whose first block is fsBlock `base`), zeros for holes and unwritten extents. */

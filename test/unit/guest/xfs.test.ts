@@ -225,6 +225,30 @@ function craftedTree(): { pieces: Buffer; tree: TreeFile[] } {
   };
 }
 
+describe('XFS v5 block-map btree file (BMA3 leaf with CRC)', () => {
+  it('follows the root to a CRC-checked leaf, like xfs_db maps it; a flipped bit in the leaf is a CRC error', () => {
+    const { pieces, tree: files } = craftedTree();
+    const raw = buildXfsImage(folder, 'bmbt5', files, []);
+    const base = xfsDbBmap(raw, inoOf(raw, '/', 'pieces.bin'))[0]!.fsBlock;
+    const leaf = xfsDbBmap(raw, inoOf(raw, '/', 'scratch.bin'))[0]!.fsBlock;
+    const ino = inoOf(raw, '/', 'btree.bin');
+    const extents: CraftedExtent[] = [
+      { fileBlock: 0, fsBlock: base + 4, count: 4 },
+      { fileBlock: 5, fsBlock: base, count: 2, unwritten: true },
+      { fileBlock: 8, fsBlock: base + 10, count: 2 },
+    ];
+    makeBtreeFile(raw, ino, leaf, extents, 10 * 4096, { v5: true });
+    expect(xfsDbBmap(raw, ino)).toEqual(extents.map((e) => ({ ...e, unwritten: e.unwritten ?? false })));
+    expect(xfsDb(raw, [`fsblock ${leaf}`, 'type bmapbtd', 'p crc'])).toMatch(/\(correct\)/);
+    const fs = open(raw);
+    expect(readAll(fs, lookup(fs, 'btree.bin')).equals(expectedCraftedBytes(pieces, base, extents, 10 * 4096))).toBe(true);
+    const damaged = readFileSync(raw);
+    damaged[leaf * 4096 + 100] ^= 1;
+    const bad = xfsDriver.open(bufferDevice(damaged, 'bmbt5.vmdk'));
+    expect(() => bad.read(lookup(bad, 'btree.bin'), Buffer.alloc(4096), 0)).toThrow(new RegExp(`^XFS inode ${ino} block map btree block ${leaf}: CRC mismatch$`));
+  });
+});
+
 describe.each([
   ['v4', ['-m', 'crc=0']],
   ['v5', []],
@@ -272,7 +296,7 @@ describe('XFS v4 block-map btree (bmbt) files (made with xfs_db)', () => {
     base = xfsDbBmap(raw, inoOf(raw, '/', 'pieces.bin'))[0]!.fsBlock;
     scratch = xfsDbBmap(raw, inoOf(raw, '/', 'scratch.bin'))[0]!.fsBlock;
     makeBtreeFile(raw, inoOf(raw, '/', 'btree.bin'), scratch, extents(base), 10 * 4096);
-    makeBtreeFile(raw, inoOf(raw, '/', 'loop.bin'), scratch + 1, [], 4096, true);
+    makeBtreeFile(raw, inoOf(raw, '/', 'loop.bin'), scratch + 1, [], 4096, { loop: true });
     const forty = inoOf(raw, '/', 'forty');
     fortyListing = xfsDbList(raw, '/forty').map((e) => `${e.name} ${e.ino}`);
     makeBtreeFile(raw, forty, scratch + 2, [{ fileBlock: 0, fsBlock: xfsDbBmap(raw, forty)[0]!.fsBlock, count: 1 }], 4096);
