@@ -15,7 +15,7 @@ const BMAP_MAGIC_V4 = 0x424d4150; // "BMAP"
 const BMAP_MAGIC_V5 = 0x424d4133; // "BMA3"
 const MAX_BTREE_LEVELS = 9;
 /** Far beyond any real file's extent count, but keeps a forged tree from filling memory. */
-const MAX_EXTENTS = 2_000_000;
+const MAX_EXTENTS = 1_000_000;
 
 /** The data fork's extents in file order, checked for order, overlap and bounds. Holes are the gaps. */
 export function readExtents(volume: XfsVolume, inode: Inode): Extent[] {

@@ -12,7 +12,8 @@ import { XfsVolume } from './volume.js';
 const SYMLINK_MAGIC = 0x58534c4d; // "XSLM"
 const SYMLINK_HEADER_V5 = 56;
 const MAX_SYMLINK = 1024;
-const EXTENT_CACHE_FILES = 8;
+/** Extents kept across reads, in all cached files together (about 50 bytes each). */
+const EXTENT_CACHE_BUDGET = 500_000;
 
 /** An XFS v4 or v5 volume, read-only: folders of every v2 form, files through their extent maps, symlinks. */
 export class XfsFileSystem implements GuestFileSystem {
@@ -55,6 +56,7 @@ export class XfsFileSystem implements GuestFileSystem {
 
   read(file: GuestEntry, buf: Buffer, offset: number, stream?: string): number {
     if (stream !== undefined) throw new DiskchainError('E_NOTFOUND', `XFS has no named data streams (${file.name}:${stream})`, this.device.file);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new DiskchainError('E_USAGE', `${file.name}: read offset ${offset} is not a byte position`, this.device.file);
     const inode = this.inodeOf(file);
     if (isSymlink(inode)) {
       const target = this.symlinkTarget(inode);
@@ -82,8 +84,15 @@ export class XfsFileSystem implements GuestFileSystem {
     const cached = this.extentCache.get(inode.ino);
     if (cached) return cached;
     const extents = readExtents(this.volume, inode);
+    let total = extents.length;
+    for (const kept of this.extentCache.values()) total += kept.length;
+    // Evict the oldest files until the new one fits; a file over the budget is kept alone.
+    for (const [ino, kept] of this.extentCache) {
+      if (total <= EXTENT_CACHE_BUDGET) break;
+      this.extentCache.delete(ino);
+      total -= kept.length;
+    }
     this.extentCache.set(inode.ino, extents);
-    if (this.extentCache.size > EXTENT_CACHE_FILES) this.extentCache.delete(this.extentCache.keys().next().value as number);
     return extents;
   }
 
