@@ -47,7 +47,7 @@ export function logNote(volume: XfsVolume): string | null {
     const logOps = b.readUInt32BE(40);
     const version = b.readUInt32BE(8);
     const recordSize = b.readUInt32BE(320);
-    const headerBlocks = version === 2 && recordSize > 32768 ? Math.ceil(recordSize / 32768) : 1;
+    const headerBlocks = (version & 2) !== 0 && recordSize > 32768 ? Math.ceil(recordSize / 32768) : 1;
     if (n + headerBlocks >= blocks) return DIRTY_LOG_NOTE;
     const firstOp = readBlock(n + headerBlocks);
     return logOps === 1 && (firstOp.readUInt8(9) & UNMOUNT_TRANS) !== 0 ? null : DIRTY_LOG_NOTE;
