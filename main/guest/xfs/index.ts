@@ -1,0 +1,1 @@
+export { XfsFileSystem, xfsDriver } from './xfs-file-system.js';
