@@ -1,16 +1,16 @@
 /**
- * The file-system readers, and probes that at least name a file system no reader handles yet, so
- * `parts` shows "ntfs" and `ls` says "no reader for NTFS yet" instead of "unknown".
+ * The file-system readers, and probes that name a file system even where no reader takes it (a
+ * probe that refuses an odd variant still lets `parts` say what the volume is).
  */
 import { readBytes, type BlockDevice } from './block-device.js';
+import { extDriver } from './ext/index.js';
 import { fatDriver } from './fat/index.js';
+import { ntfsDriver } from './ntfs/index.js';
 import type { FileSystemDriver, FileSystemType } from './types.js';
+import { xfsDriver } from './xfs/index.js';
 
-/**
- * The readers, tried in order. The FAT/exFAT (`fatDriver`, main/guest/fat/) and ext (`extDriver`,
- * main/guest/ext/) readers are added here as they land; NTFS and XFS follow.
- */
-export const DRIVERS: readonly FileSystemDriver[] = [fatDriver];
+/** The readers, tried in order; each probe looks only at its own magic, so the order does not matter. */
+export const DRIVERS: readonly FileSystemDriver[] = [ntfsDriver, fatDriver, extDriver, xfsDriver];
 
 export interface ProbedFileSystem {
   type: FileSystemType;

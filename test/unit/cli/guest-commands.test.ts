@@ -22,7 +22,10 @@ describe('diskchain parts, ls, get, find', () => {
   const raw = blankDisk(path.join(dir, 'web01.img'), 64 * MiB);
   sfdisk(raw, 'dos', ['start=2048, size=40960, type=c', 'start=43008, size=88064, type=5', 'start=45056, size=20480, type=7']);
   writeAt(raw, 2048 * 512, fatImage(dir, 'fat.bin', 20 * MiB, 32, 'BASE', '12345678'));
-  writeAt(raw, 45056 * 512, ntfsImage(dir, 'ntfs.bin', 10 * MiB, 45056, 'DATA'));
+  const ntfs = ntfsImage(dir, 'ntfs.bin', 10 * MiB, 45056, 'DATA');
+  fs.writeFileSync(path.join(dir, 'x.log'), 'an NTFS file\n');
+  run('ntfscp', ['-q', '-f', ntfs, path.join(dir, 'x.log'), 'x.log']);
+  writeAt(raw, 45056 * 512, ntfs);
   const disk = toVmdk(raw);
   // A snapshot child whose only change is the FAT volume's label ("CHILD").
   const top = path.join(dir, 'web01-000001.vmdk');
@@ -58,10 +61,11 @@ describe('diskchain parts, ls, get, find', () => {
     expectOneLine(['parts', '--at', '2', top], 2, /^diskchain: --at 2: .*web01-000001\.vmdk has 2 links \(0 is the disk named, 1 its base\)$/);
   });
 
-  it('ls on a file system with no reader yet names it and stops cleanly', () => {
-    expectOneLine(['ls', `${disk}:5/`], 1, new RegExp(`^diskchain: ${disk.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: partition 5: no reader for NTFS yet$`));
-    expectOneLine(['get', `${disk}:5/x.txt`, dir], 1, /partition 5: no reader for NTFS yet$/);
-    expectOneLine(['find', `${disk}:5`, '*.log'], 1, /partition 5: no reader for NTFS yet$/);
+  it('ls, get and find read the NTFS logical volume in the extended partition', () => {
+    expect(diskchain(['ls', `${disk}:5/`]).text.split('\n')).toContain('x.log');
+    expect(diskchain(['get', `${disk}:5/x.log`, '-']).text).toBe('an NTFS file\n');
+    expect(diskchain(['find', `${disk}:5`, '*.log']).text.trim()).toBe('/x.log');
+    expectOneLine(['get', `${disk}:5/nothere.txt`, dir], 1, /nothere\.txt: no such file or folder$/);
   });
 
   it('ls without a volume on a disk with two file systems asks for one, listing them', () => {
