@@ -4,7 +4,7 @@ import { usageError } from '../../shared/errors.js';
 import { chainDevice } from '../guest/block-device.js';
 import type { GuestEntry, GuestFileSystem } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
-import { resolveGuestPath, walkGuest, type WalkProblem } from '../guest/walk.js';
+import { byName, resolveGuestPath, walkGuest, type WalkProblem } from '../guest/walk.js';
 import { humanBytes, json, table } from './format.js';
 import { getToHost, getToStdout } from './guest-get.js';
 import { openChainAt, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
@@ -162,7 +162,7 @@ function listText(fsys: GuestFileSystem, entry: GuestEntry, at: string, long: bo
     return;
   }
   if (!recursive) {
-    for (const e of fsys.list(entry)) print(line(e, e.name));
+    for (const e of byName(fsys.list(entry))) print(line(e, e.name));
     return;
   }
   // Like ls -R: the folder's name, its entries, then each subfolder the same way.
@@ -207,7 +207,7 @@ function listJson(fsys: GuestFileSystem, entry: GuestEntry, at: string, recursiv
   const out = jsonArray(true);
   if (entry.type !== 'dir') out.push(at, entry);
   else if (recursive) for (const item of walkGuest(fsys, entry, at, onProblem)) out.push(item.path, item.entry);
-  else for (const e of fsys.list(entry)) out.push(at === '/' ? `/${e.name}` : `${at}/${e.name}`, e);
+  else for (const e of byName(fsys.list(entry))) out.push(at === '/' ? `/${e.name}` : `${at}/${e.name}`, e);
   out.end();
 }
 

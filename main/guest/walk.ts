@@ -53,7 +53,7 @@ export interface WalkProblem {
 }
 
 /**
- * Every entry below `dir` (not `dir` itself), parents before children, folders in on-disk order.
+ * Every entry below `dir` (not `dir` itself), parents before children, each folder's entries by name.
  * `onProblem` hears of folders that loop or cannot be listed; the walk skips them and goes on.
  */
 export function* walkGuest(fs: GuestFileSystem, dir: GuestEntry, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<WalkItem> {
@@ -63,7 +63,7 @@ export function* walkGuest(fs: GuestFileSystem, dir: GuestEntry, dirPath: string
     const { entry, path, depth } = stack.pop()!;
     let children: GuestEntry[];
     try {
-      children = fs.list(entry);
+      children = byName(fs.list(entry));
     } catch (e) {
       if (!(e instanceof DiskchainError)) throw e;
       onProblem({ path, message: e.message });
@@ -84,4 +84,9 @@ export function* walkGuest(fs: GuestFileSystem, dir: GuestEntry, dirPath: string
     // Pushed in reverse so the first subfolder is walked first.
     for (let i = below.length - 1; i >= 0; i--) stack.push(below[i]!);
   }
+}
+
+/** A folder's entries sorted as `LC_ALL=C ls` sorts them (by code point), not in on-disk order. */
+export function byName(entries: GuestEntry[]): GuestEntry[] {
+  return [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

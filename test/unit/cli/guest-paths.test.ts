@@ -90,11 +90,11 @@ describe('guest paths and walks', () => {
     expect(() => resolveGuestPath(fakeFs(tree), '/etc/../x')).toThrow(/"\.\."/);
   });
 
-  it('walks parents before children and reports a folder loop once instead of walking it forever', () => {
+  it('walks parents before children, each folder by name, and reports a folder loop once instead of walking it forever', () => {
     const looped = dir('', [dir('a', [file('x', '1'), dir('back', [], 'root')]), file('z', '2')], 'root');
     const problems: WalkProblem[] = [];
     const paths = [...walkGuest(fakeFs(looped), looped.entry, '/', (p) => problems.push(p))].map((i) => i.path);
-    expect(paths).toEqual(['/a', '/z', '/a/x', '/a/back']);
+    expect(paths).toEqual(['/a', '/z', '/a/back', '/a/x']);
     expect(problems).toEqual([{ path: '/a/back', message: expect.stringMatching(/^folder loop: \/a\/back is a folder already walked/) }]);
   });
 });
