@@ -147,6 +147,9 @@ function diskRecord(n: number, vm: string, capacityBytes: number, dateMs: number
     mtimeMs: dateMs,
     dateMs,
     error: null,
+    // A few in a hundred lost data or their parent, as on a real share.
+    health: n % 97 === 0 ? 'damaged' : n % 89 === 0 ? 'chain-broken' : 'ok',
+    note: null,
     files: [{ path: `${file}.${n}`, role: 'self', bytes: 1000, mtimeMs: dateMs }],
     detail: {
       adapterType: 'lsilogic',
@@ -225,9 +228,13 @@ function archiveRecord(n: number, vm: string, capacityBytes: number, dateMs: num
     mtimeMs: dateMs,
     dateMs,
     error: null,
+    health: 'unverified',
+    note: null,
     files: [{ path: `${dir}/manifest.json`, role: 'self', bytes: 4000, mtimeMs: dateMs }],
     manifestText: JSON.stringify(manifest),
     manifest,
+    // The store weighs these with the verify: one archive in ten lost its segment.
+    fileStats: new Map(manifest.files.map((f, i) => [f.name, n % 100 === 49 && i === 2 ? null : { bytes: f.bytes, mtimeMs: dateMs }])),
   };
 }
 
@@ -245,6 +252,8 @@ const QUERIES: Array<[string, EntryQuery]> = [
   ['--min-size 500G', { minCapacityBytes: 500 * 1024 * MiB }],
   ['--min-size larger than any (scans all)', { minCapacityBytes: 1024 ** 4 }],
   ['--status missing', { status: 'missing' }],
+  ['--status damaged', { status: 'damaged' }],
+  ['--status missing-file', { status: 'missing-file' }],
   ['words + kind + since + size', { text: 'web', kind: 'vmfs', since: '2020-01-01', minCapacityBytes: 100 * 1024 * MiB }],
   ['worst: a word in most rows + a size no row has', { text: 'vmdk', minCapacityBytes: 1024 ** 4 }],
   ['show (one entry with detail)', {}],

@@ -39,6 +39,8 @@ export interface ConvertSpec {
   /** Replace existing output files, and copy a disk whose VMware lock files say it is in use. */
   force?: boolean;
   ignoreCid?: boolean;
+  /** Read extents on host devices (/dev/…) that a descriptor names (`--allow-devices`). */
+  allowDevices?: boolean;
 }
 
 export interface CommitSpec {
@@ -82,6 +84,8 @@ export interface BackupSpec {
   /** Back up a VM whose lock files say it is in use. */
   force?: boolean;
   ignoreCid?: boolean;
+  /** Read extents on host devices (/dev/…) that a descriptor names (`--allow-devices`). */
+  allowDevices?: boolean;
   /** Largest segment file; default 2047 MiB. */
   segmentBytes?: number;
 }
@@ -106,6 +110,8 @@ export interface RecoverSpec {
   /** Replace existing output files. */
   force?: boolean;
   ignoreCid?: boolean;
+  /** Read extents on host devices (/dev/…) that a descriptor names (`--allow-devices`). */
+  allowDevices?: boolean;
 }
 
 /** A run of the disk recover could not read: `start` is the first LBA, `length` in 512-byte sectors. */

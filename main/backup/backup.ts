@@ -173,7 +173,7 @@ function openSources(list: Array<{ vmx: VmxDisk | null; path: string }>, spec: B
   try {
     for (const item of list) {
       try {
-        opened.push({ vmx: item.vmx, chain: openChain(item.path, { ignoreCid: spec.ignoreCid === true }) });
+        opened.push({ vmx: item.vmx, chain: openChain(item.path, { ignoreCid: spec.ignoreCid === true, allowDevices: spec.allowDevices === true }) });
       } catch (e) {
         if (!(e instanceof DiskchainError) || !item.vmx || !vmxPath) throw e;
         const where = `${item.vmx.device} of ${path.basename(vmxPath)} ("${item.vmx.fileName}")`;

@@ -14,8 +14,11 @@
 import type { Database } from 'better-sqlite3';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import { openCatalogDb, sqliteToDiskchain, type OpenDbOptions } from './db.js';
+import { archiveFilePath } from './manifest.js';
+import { statFile } from './records.js';
 import { scan, type ScanOptions } from './scan.js';
 import { buildCount, buildQuery, PAGE, STREAM } from './search.js';
+import { statsOf } from './status.js';
 import { CatalogStore, toSummary, type SummaryRow } from './store.js';
 import type {
   CatalogPage,
@@ -122,8 +125,13 @@ export class Catalog {
       }
       return { id, path: summary.path, files: this.store.archiveFiles(id), manifestText: this.store.manifestText(id) };
     });
+    // Taken before hashing: a file changed while it is hashed shows as changed since the verify.
+    const stats = statsOf(input.files, (name) => {
+      const file = archiveFilePath(input.path, name);
+      return file === null ? null : statFile(file);
+    });
     const report = await verifyArchive(input, options);
-    this.guard(() => this.store.recordVerify(report));
+    this.guard(() => this.store.recordVerify(report, stats));
     return report;
   }
 

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
 import type { Geometry, Problem } from '../../shared/types.js';
 import { Chain, openChain, resolveParent } from '../disk/chain.js';
+import { damageError, linksDamage } from '../disk/damage.js';
 import { adapterTypeOf, geometryReport } from '../disk/geometry.js';
 import { layerInfo } from '../disk/info.js';
 import { openLink, type Link } from '../disk/link.js';
@@ -19,7 +20,7 @@ import {
   parseManifest,
   type Manifest,
 } from './manifest.js';
-import type { CatalogFile, FileRole } from './types.js';
+import type { CatalogFile, EntryHealth, FileRole } from './types.js';
 
 export interface FileStat {
   bytes: number;
@@ -57,6 +58,7 @@ export function statFile(file: string): FileStat | null {
 export function filesUnchanged(files: CatalogFile[], stats: StatCache): boolean {
   return files.every((f) => {
     const now = stats.get(f.path);
+    if (f.role === 'missing') return now === null;
     return now !== null && now.bytes === f.bytes && now.mtimeMs === f.mtimeMs;
   });
 }
@@ -82,6 +84,10 @@ interface RecordBase {
   mtimeMs: number;
   dateMs: number;
   error: string | null;
+  /** The status this read found (an archive's is completed with its verify by the store). */
+  health: EntryHealth;
+  /** Why it is not ok, one line. */
+  note: string | null;
   files: CatalogFile[];
 }
 
@@ -95,22 +101,40 @@ export interface ArchiveRecord extends RecordBase {
   vmName: string | null;
   manifestText: string | null;
   manifest: Manifest | null;
+  /** Each file the manifest lists, by name: its stat now, null when it is not there. */
+  fileStats: Map<string, FileStat | null>;
 }
 
 export type EntryRecord = DiskRecord | ArchiveRecord;
 
-/** Reads a disk: its own files, its chain (parents' files are dependencies too), geometry, allocation. */
+/**
+ * Reads a disk: its own files, its chain (parents' files are dependencies too), geometry, allocation,
+ * and its status: damaged when the engine's one verdict (damage.ts) finds lost data in any link,
+ * chain-broken when a parent does not resolve or its CID does not match.
+ */
 export function readDisk(file: string, stats: StatCache): DiskRecord {
   let chain: Chain | null = null;
   let chainFailure: unknown = null;
   try {
-    chain = openChain(file, { ignoreCid: true });
+    chain = openChain(file, { ignoreCid: true, acceptDamage: true });
   } catch (e) {
     chainFailure = e;
   }
   if (chain) {
     try {
-      return diskFromChain(file, chain, stats);
+      const record = diskFromChain(file, chain, stats);
+      const damage = linksDamage(chain.links);
+      const cid = chain.problems.find((p) => p.severity === 'error');
+      if (damage) {
+        const message = damageError(file, damage, chain.capacityBytes).message;
+        record.detail?.problems.push({ severity: 'error', file, message });
+        record.health = 'damaged';
+        record.note = message;
+      } else if (cid) {
+        record.health = 'chain-broken';
+        record.note = cid.message;
+      }
+      return record;
     } finally {
       chain.close();
     }
@@ -123,7 +147,10 @@ export function readDisk(file: string, stats: StatCache): DiskRecord {
     return errorDisk(file, stats, e);
   }
   try {
-    return diskFromChain(file, new Chain([link], [problemOf(file, chainFailure)]), stats);
+    const record = diskFromChain(file, new Chain([link], [problemOf(file, chainFailure)]), stats);
+    record.health = 'chain-broken';
+    record.note = oneLine(file, chainFailure);
+    return record;
   } finally {
     link.data.close();
   }
@@ -165,6 +192,8 @@ function diskFromChain(file: string, chain: Chain, stats: StatCache): DiskRecord
     mtimeMs,
     dateMs: Math.floor(mtimeMs),
     error: null,
+    health: 'ok',
+    note: null,
     files: files.list(),
     detail: {
       adapterType: adapterTypeOf(chain),
@@ -203,6 +232,7 @@ function unresolvedParent(link: Link): string | null {
 function errorDisk(file: string, stats: StatCache, e: unknown): DiskRecord {
   const self = stats.get(file);
   const mtimeMs = self?.mtimeMs ?? 0;
+  const error = oneLine(file, e);
   return {
     type: 'disk',
     path: file,
@@ -213,7 +243,9 @@ function errorDisk(file: string, stats: StatCache, e: unknown): DiskRecord {
     sizeBytes: self?.bytes ?? 0,
     mtimeMs,
     dateMs: Math.floor(mtimeMs),
-    error: oneLine(file, e),
+    error,
+    health: 'error',
+    note: error,
     files: self ? [{ path: file, role: 'self', bytes: self.bytes, mtimeMs: self.mtimeMs }] : [],
     detail: null,
   };
@@ -236,9 +268,12 @@ export function readArchive(dir: string, stats: StatCache): ArchiveRecord {
     mtimeMs,
     dateMs: Math.floor(mtimeMs),
     error: null,
+    health: 'unverified',
+    note: null,
     files: self ? [{ path: manifestPath, role: 'self', bytes: self.bytes, mtimeMs: self.mtimeMs }] : [],
     manifestText: null,
     manifest: null,
+    fileStats: new Map(),
   };
   try {
     if (!self) throw new DiskchainError('E_NOTFOUND', 'manifest.json is not a readable file', manifestPath);
@@ -251,12 +286,21 @@ export function readArchive(dir: string, stats: StatCache): ArchiveRecord {
     record.vmName = archiveVmName(manifest);
     record.dateMs = Date.parse(manifest.createdAt);
     record.capacityBytes = manifest.disks.reduce((sum, d) => sum + d.capacityBytes, 0);
+    // The archive's files are its dependencies too: a rescan re-reads it when one of them changed.
     for (const f of manifest.files) {
       const filePath = archiveFilePath(dir, f.name);
-      record.sizeBytes += (filePath === null ? null : stats.get(filePath))?.bytes ?? 0;
+      const stat = filePath === null ? null : stats.get(filePath);
+      record.fileStats.set(f.name, stat);
+      record.sizeBytes += stat?.bytes ?? 0;
+      if (filePath === null || filePath === manifestPath) continue;
+      record.files.push(
+        stat === null ? { path: filePath, role: 'missing', bytes: 0, mtimeMs: 0 } : { path: filePath, role: 'extent', bytes: stat.bytes, mtimeMs: stat.mtimeMs },
+      );
     }
   } catch (e) {
     record.error = oneLine(manifestPath, e);
+    record.health = 'error';
+    record.note = record.error;
   }
   return record;
 }

@@ -45,11 +45,16 @@ interface Found {
 }
 
 export async function scan(store: CatalogStore, roots: string[], options: ScanOptions = {}): Promise<ScanSummary> {
-  return new Scanner(store, resolveRoots(roots), options).run();
+  const resolved = resolveRoots(roots);
+  const summary = await new Scanner(store, resolved.roots, options).run();
+  return { ...summary, merged: resolved.merged };
 }
 
-/** Absolute, real paths; every root must exist before anything is written. Nested roots are scanned once. */
-function resolveRoots(roots: string[]): string[] {
+/**
+ * Absolute, real paths; every root must exist before anything is written. A root inside another
+ * (or the same folder named twice) is scanned once, as part of the outer one; `merged` says which.
+ */
+export function resolveRoots(roots: string[]): { roots: string[]; merged: ScanSummary['merged'] } {
   if (roots.length === 0) throw new DiskchainError('E_USAGE', 'name at least one folder to scan');
   const real = roots.map((r) => {
     try {
@@ -59,7 +64,20 @@ function resolveRoots(roots: string[]): string[] {
     }
   });
   const unique = [...new Set(real)].sort();
-  return unique.filter((r) => !unique.some((other) => other !== r && r.startsWith(other.endsWith(path.sep) ? other : other + path.sep)));
+  const outerOf = (r: string): string | undefined =>
+    unique.find((other) => other !== r && r.startsWith(other.endsWith(path.sep) ? other : other + path.sep));
+  const kept = unique.filter((r) => outerOf(r) === undefined);
+  const merged: ScanSummary['merged'] = [];
+  const taken = new Set<string>();
+  roots.forEach((given, i) => {
+    const r = real[i]!;
+    const into = outerOf(r) ?? (taken.has(r) ? r : undefined);
+    taken.add(r);
+    if (into === undefined) return;
+    const outer = kept.find((k) => k === into || outerOf(into) === k || into.startsWith(k.endsWith(path.sep) ? k : k + path.sep)) ?? into;
+    merged.push({ root: given, into: outer, same: outer === r });
+  });
+  return { roots: kept, merged };
 }
 
 class Scanner {
@@ -105,6 +123,7 @@ class Scanner {
     return {
       scanId: this.scanId,
       roots: this.roots,
+      merged: [],
       directories: this.directories,
       disks: this.disks,
       archives: this.archives,

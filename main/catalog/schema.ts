@@ -115,11 +115,46 @@ CREATE VIRTUAL TABLE entries_fts USING fts5(
 );
 `;
 
+/**
+ * Statuses that tell broken from sound (issue 16). `entries.status` stays the entry's presence
+ * (ok, missing, error: its CHECK cannot change without rebuilding the table); `health` is what the
+ * scans and verifies found. Archives keep the stats of their files at the last verify, so a rescan
+ * can tell a file changed after it. Entries whose status cannot be told from what v1 recorded
+ * (every archive, disks with problems) lose their file list, so the next scan reads them again.
+ */
+const V2 = `
+ALTER TABLE entries ADD COLUMN health TEXT NOT NULL DEFAULT 'ok';
+ALTER TABLE entries ADD COLUMN status_note TEXT;
+CREATE INDEX entries_health ON entries(health);
+ALTER TABLE archives ADD COLUMN verify_files TEXT;
+ALTER TABLE archives ADD COLUMN file_states TEXT;
+
+UPDATE entries SET health = 'error' WHERE error IS NOT NULL;
+UPDATE entries SET health = (
+  SELECT CASE
+    WHEN a.verified_ms IS NULL THEN 'unverified'
+    WHEN a.verify_ok = 1 THEN 'ok'
+    WHEN a.verify_report LIKE '%"problem":"missing"%' THEN 'missing-file'
+    ELSE 'damaged' END
+  FROM archives a WHERE a.entry_id = entries.id)
+WHERE type = 'archive' AND error IS NULL;
+UPDATE entries SET health = 'unverified', status_note = 'catalogued by an older diskchain: scan again to check it'
+WHERE type = 'disk' AND error IS NULL
+  AND id IN (SELECT entry_id FROM disks WHERE problems LIKE '%"severity":"error"%');
+DELETE FROM entry_files WHERE entry_id IN (
+  SELECT id FROM entries WHERE (type = 'archive' OR health = 'unverified') AND error IS NULL);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: 'entries (disks, archives), scans, archive files and disks, full-text index',
     up: (db) => db.exec(V1),
+  },
+  {
+    version: 2,
+    description: 'entry health (damaged, chain broken, missing file, changed since verify…) and verify-time file stats',
+    up: (db) => db.exec(V2),
   },
 ];
 

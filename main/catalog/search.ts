@@ -5,7 +5,7 @@
  */
 import { usageError } from '../../shared/errors.js';
 import { SUMMARY_COLUMNS } from './store.js';
-import type { EntryQuery } from './types.js';
+import { ENTRY_STATUSES, parseStatus, type EntryQuery } from './types.js';
 
 export const DEFAULT_LIMIT = 100;
 /** The largest page `search()` returns; `iterate()` streams any number. */
@@ -82,9 +82,14 @@ function buildFilter(
     }
   }
   if (q.status !== undefined) {
-    if (!['ok', 'missing', 'error'].includes(q.status)) throw usageError(`bad status "${q.status}": use ok, missing or error`);
-    where.push('e.status = @status');
-    params['status'] = q.status;
+    const status = parseStatus(q.status);
+    if (status === null) throw usageError(`bad status "${String(q.status)}": use ${ENTRY_STATUSES.join(', ')}`);
+    // Presence and health are two indexed columns; a missing entry shows as missing whatever its health.
+    if (status === 'missing') where.push("e.status = 'missing'");
+    else {
+      where.push("e.health = @status AND e.status <> 'missing'");
+      params['status'] = status;
+    }
   }
   if (q.since !== undefined) {
     where.push('e.date_ms >= @since');

@@ -6,10 +6,14 @@ import * as path from 'node:path';
 import type { Database, Statement } from 'better-sqlite3';
 import type { Problem } from '../../shared/types.js';
 import type { ArchiveRecord, DiskRecord, EntryRecord } from './records.js';
+import { archiveStatus, type ArchiveStatus, type VerifyFileStats } from './status.js';
 import type {
   ArchiveDetail,
   ArchiveDiskRecord,
+  ArchiveFileDetail,
   ArchiveFileRecord,
+  ArchiveFileState,
+  EntryHealth,
   CatalogFile,
   DiskDetail,
   EntrySummary,
@@ -18,9 +22,13 @@ import type {
   VerifyReport,
 } from './types.js';
 
-/** The columns of an EntrySummary, for every query that lists entries (aliased `e`). */
+/**
+ * The columns of an EntrySummary, for every query that lists entries (aliased `e`). The status is
+ * the entry's presence when it is missing, else what its scans and verifies found.
+ */
 export const SUMMARY_COLUMNS = `e.id, e.type, e.path, e.name, e.kind, e.vm_name, e.capacity_bytes, e.allocated_bytes,
-  e.size_bytes, e.date_ms, e.status, e.error, e.first_seen_ms, e.last_seen_ms, e.missing_since_ms`;
+  e.size_bytes, e.date_ms, CASE WHEN e.status = 'missing' THEN 'missing' ELSE e.health END AS status, e.status_note,
+  e.error, e.first_seen_ms, e.last_seen_ms, e.missing_since_ms`;
 
 export interface SummaryRow {
   id: number;
@@ -34,6 +42,7 @@ export interface SummaryRow {
   size_bytes: number;
   date_ms: number;
   status: EntryStatus;
+  status_note: string | null;
   error: string | null;
   first_seen_ms: number;
   last_seen_ms: number;
@@ -53,6 +62,7 @@ export function toSummary(r: SummaryRow): EntrySummary {
     sizeBytes: r.size_bytes,
     date: iso(r.date_ms),
     status: r.status,
+    statusNote: r.status === 'missing' ? 'not found at the last scan' : r.status_note,
     error: r.error,
     firstSeen: iso(r.first_seen_ms),
     lastSeen: iso(r.last_seen_ms),
@@ -99,6 +109,7 @@ export class CatalogStore {
   private readonly upsertDiskRow: Statement;
   private readonly deleteDiskRow: Statement;
   private readonly upsertArchiveRow: Statement;
+  private readonly findVerify: Statement<[number], VerifyRow>;
   private readonly deleteArchiveRow: Statement;
   private readonly deleteArchiveFiles: Statement;
   private readonly deleteArchiveDisks: Statement;
@@ -121,12 +132,12 @@ export class CatalogStore {
     this.setVm = db.prepare('UPDATE entries SET vm_name = @vm WHERE id = @id');
     const entryColumns = `type = @type, name = @name, kind = @kind, vm_name = @vm, capacity_bytes = @capacity,
       allocated_bytes = @allocated, size_bytes = @size, mtime_ms = @mtime, date_ms = @date, status = @status,
-      error = @error, last_seen_ms = @now, missing_since_ms = NULL, last_scan_id = @scanId`;
+      health = @health, status_note = @note, error = @error, last_seen_ms = @now, missing_since_ms = NULL, last_scan_id = @scanId`;
     this.insertEntry = db.prepare(
       `INSERT INTO entries (type, path, name, kind, vm_name, capacity_bytes, allocated_bytes, size_bytes, mtime_ms,
-         date_ms, status, error, first_seen_ms, last_seen_ms, last_scan_id)
-       VALUES (@type, @path, @name, @kind, @vm, @capacity, @allocated, @size, @mtime, @date, @status, @error,
-         @now, @now, @scanId)`,
+         date_ms, status, health, status_note, error, first_seen_ms, last_seen_ms, last_scan_id)
+       VALUES (@type, @path, @name, @kind, @vm, @capacity, @allocated, @size, @mtime, @date, @status, @health, @note,
+         @error, @now, @now, @scanId)`,
     );
     this.updateEntry = db.prepare(`UPDATE entries SET ${entryColumns} WHERE id = @id`);
     this.deleteEntryRow = db.prepare('DELETE FROM entries WHERE id = ?');
@@ -140,12 +151,16 @@ export class CatalogStore {
     );
     this.deleteDiskRow = db.prepare('DELETE FROM disks WHERE entry_id = ?');
     this.upsertArchiveRow = db.prepare(
-      `INSERT INTO archives (entry_id, manifest, created_at, source_kind, source_path, tool)
-       VALUES (@id, @manifest, @createdAt, @sourceKind, @sourcePath, @tool)
+      `INSERT INTO archives (entry_id, manifest, created_at, source_kind, source_path, tool, verified_ms, verify_ok,
+         verify_report, verify_files, file_states)
+       VALUES (@id, @manifest, @createdAt, @sourceKind, @sourcePath, @tool, @verifiedMs, @verifyOk, @verifyReport,
+         @verifyFiles, @fileStates)
        ON CONFLICT (entry_id) DO UPDATE SET manifest = excluded.manifest, created_at = excluded.created_at,
          source_kind = excluded.source_kind, source_path = excluded.source_path, tool = excluded.tool,
-         verified_ms = NULL, verify_ok = NULL, verify_report = NULL`,
+         verified_ms = excluded.verified_ms, verify_ok = excluded.verify_ok, verify_report = excluded.verify_report,
+         verify_files = excluded.verify_files, file_states = excluded.file_states`,
     );
+    this.findVerify = db.prepare('SELECT manifest, verified_ms, verify_ok, verify_report, verify_files FROM archives WHERE entry_id = ?');
     this.deleteArchiveRow = db.prepare('DELETE FROM archives WHERE entry_id = ?');
     this.deleteArchiveFiles = db.prepare('DELETE FROM archive_files WHERE archive_id = ?');
     this.deleteArchiveDisks = db.prepare('DELETE FROM archive_disks WHERE archive_id = ?');
@@ -190,6 +205,10 @@ export class CatalogStore {
       this.forget(known.id);
       known = null;
     }
+    // An archive keeps its last verify while its manifest is the same; its status weighs both.
+    const previous = known && record.type === 'archive' ? (this.findVerify.get(known.id) ?? null) : null;
+    const verify = record.type === 'archive' && previous !== undefined && previous !== null && previous.manifest !== null && previous.manifest === record.manifestText ? previous : null;
+    const archive = record.type === 'archive' && record.error === null ? archiveStatusOf(record, verify) : null;
     const params = {
       type: record.type,
       path: record.path,
@@ -202,6 +221,8 @@ export class CatalogStore {
       mtime: record.mtimeMs,
       date: record.dateMs,
       status: record.error === null ? 'ok' : 'error',
+      health: archive?.health ?? record.health,
+      note: archive?.note ?? record.note,
       error: record.error,
       now,
       scanId,
@@ -215,7 +236,7 @@ export class CatalogStore {
     }
     this.upsertFiles.run(id, JSON.stringify(record.files));
     if (record.type === 'disk') this.writeDisk(id, record);
-    else this.writeArchive(id, record);
+    else this.writeArchive(id, record, verify, archive);
     this.index(id, ftsNameOf(record), vmName, path.dirname(record.path));
     return known ? 'changed' : 'added';
   }
@@ -241,7 +262,7 @@ export class CatalogStore {
     });
   }
 
-  private writeArchive(id: number, r: ArchiveRecord): void {
+  private writeArchive(id: number, r: ArchiveRecord, verify: VerifyRow | null, status: ArchiveStatus | null): void {
     const m = r.manifest;
     this.upsertArchiveRow.run({
       id,
@@ -250,6 +271,11 @@ export class CatalogStore {
       sourceKind: m?.source.kind ?? null,
       sourcePath: m?.source.path ?? null,
       tool: m ? `${m.tool.name} ${m.tool.version}` : null,
+      verifiedMs: verify?.verified_ms ?? null,
+      verifyOk: verify?.verify_ok ?? null,
+      verifyReport: verify?.verify_report ?? null,
+      verifyFiles: verify?.verify_files ?? null,
+      fileStates: status === null ? null : JSON.stringify(status.fileStates),
     });
     this.deleteArchiveFiles.run(id);
     this.deleteArchiveDisks.run(id);
@@ -351,7 +377,8 @@ export class CatalogStore {
   archiveDetail(id: number): ArchiveDetail | null {
     const row = this.db.prepare<[number], ArchiveRow>('SELECT * FROM archives WHERE entry_id = ?').get(id);
     if (!row) return null;
-    const files = this.archiveFiles(id);
+    const states = (parseObject(row.file_states) ?? {}) as Record<string, ArchiveFileState>;
+    const files = this.archiveFiles(id).map((f): ArchiveFileDetail => ({ ...f, state: states[f.name] ?? null }));
     const disks = this.db
       .prepare<[number], ArchiveDiskRow>('SELECT * FROM archive_disks WHERE archive_id = ? ORDER BY position')
       .all(id)
@@ -388,10 +415,19 @@ export class CatalogStore {
     return this.db.prepare<[number], { manifest: string | null }>('SELECT manifest FROM archives WHERE entry_id = ?').get(id)?.manifest ?? null;
   }
 
-  recordVerify(report: VerifyReport): void {
-    this.db
-      .prepare('UPDATE archives SET verified_ms = ?, verify_ok = ?, verify_report = ? WHERE entry_id = ?')
-      .run(Date.parse(report.verifiedAt), report.ok ? 1 : 0, JSON.stringify(report), report.id);
+  /** Records a verify, the files' stats taken as it began, and the status it gives. */
+  recordVerify(report: VerifyReport, stats: VerifyFileStats): EntryHealth {
+    const status = archiveStatus({ files: this.archiveFiles(report.id), verify: report, verifyStats: stats });
+    this.db.transaction(() => {
+      this.db
+        .prepare('UPDATE archives SET verified_ms = ?, verify_ok = ?, verify_report = ?, verify_files = ?, file_states = ? WHERE entry_id = ?')
+        .run(Date.parse(report.verifiedAt), report.ok ? 1 : 0, JSON.stringify(report), JSON.stringify(stats), JSON.stringify(status.fileStates), report.id);
+      // An archive whose manifest did not read keeps its error status: the verify checked the catalogued one.
+      this.db
+        .prepare('UPDATE entries SET health = @health, status_note = @note WHERE id = @id AND error IS NULL')
+        .run({ id: report.id, health: status.health, note: status.note });
+    })();
+    return status.health;
   }
 
   summary(id: number): EntrySummary | null {
@@ -440,6 +476,24 @@ interface ArchiveRow {
   source_path: string | null;
   tool: string | null;
   verify_report: string | null;
+  file_states: string | null;
+}
+
+interface VerifyRow {
+  manifest: string | null;
+  verified_ms: number | null;
+  verify_ok: number | null;
+  verify_report: string | null;
+  verify_files: string | null;
+}
+
+function archiveStatusOf(record: ArchiveRecord, verify: VerifyRow | null): ArchiveStatus {
+  return archiveStatus({
+    files: record.manifest?.files ?? [],
+    now: record.fileStats,
+    verify: verify?.verify_report ? (JSON.parse(verify.verify_report) as VerifyReport) : null,
+    verifyStats: verify?.verify_files ? (JSON.parse(verify.verify_files) as VerifyFileStats) : null,
+  });
 }
 
 interface ArchiveDiskRow {

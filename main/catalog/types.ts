@@ -2,10 +2,14 @@
  * What the catalog returns: the CLI's `catalog … --json` prints these objects and the desktop app
  * shows them. No node: imports here, so the file can move to shared/ with the IPC contract.
  */
+import type { EntryStatus } from '../../shared/catalog-status.js';
 import type { Geometry, Problem } from '../../shared/types.js';
 
 export type EntryType = 'disk' | 'archive';
-export type EntryStatus = 'ok' | 'missing' | 'error';
+
+export { ENTRY_STATUSES, parseStatus, statusLabel, type EntryStatus } from '../../shared/catalog-status.js';
+/** The status a scan or verify computed (shared/catalog-status.ts says what each means); `missing` is the entry's presence, kept apart. */
+export type EntryHealth = Exclude<EntryStatus, 'missing'>;
 
 /** One row of `catalog list` / `catalog search`: a loose disk (one chain link) or an archive folder. */
 export interface EntrySummary {
@@ -26,6 +30,8 @@ export interface EntrySummary {
   /** What date filters compare: an archive's createdAt, a disk's modification time (ISO 8601). */
   date: string;
   status: EntryStatus;
+  /** Why the status is not ok, one line (the lost ranges, the missing parent, the files concerned). */
+  statusNote: string | null;
   /** Why it did not open or read (status `error`), one line. */
   error: string | null;
   firstSeen: string;
@@ -33,12 +39,15 @@ export interface EntrySummary {
   missingSince: string | null;
 }
 
-export type FileRole = 'self' | 'extent' | 'chain';
+export type FileRole = 'self' | 'extent' | 'chain' | 'missing';
 
 /** A file an entry was read from; a rescan re-reads the entry only when one of these changed. */
 export interface CatalogFile {
   path: string;
-  /** self: the file named; extent: a file its descriptor names; chain: a parent link's file. */
+  /**
+   * self: the file named; extent: a file its descriptor (or manifest) names; chain: a parent link's
+   * file; missing: a file its manifest names that was not there (bytes and mtimeMs 0).
+   */
   role: FileRole;
   bytes: number;
   mtimeMs: number;
@@ -68,6 +77,14 @@ export interface ArchiveFileRecord {
   sha256: string;
 }
 
+/** What the last scan or verify found wrong with one archive file. */
+export type ArchiveFileState = 'missing' | 'changed' | 'changed-since-verify';
+
+export interface ArchiveFileDetail extends ArchiveFileRecord {
+  /** null: nothing known against it. */
+  state: ArchiveFileState | null;
+}
+
 export interface ArchiveDiskRecord {
   name: string;
   sourcePath: string | null;
@@ -84,7 +101,7 @@ export interface ArchiveDetail {
   sourceKind: string | null;
   sourcePath: string | null;
   tool: string | null;
-  files: ArchiveFileRecord[];
+  files: ArchiveFileDetail[];
   disks: ArchiveDiskRecord[];
   /** The manifest as recorded at scan time (null when it could not be parsed). */
   manifest: Record<string, unknown> | null;
@@ -149,6 +166,8 @@ export interface ScanCounts {
 export interface ScanSummary {
   scanId: number;
   roots: string[];
+  /** Roots given that are inside another root (or the same folder): scanned as part of it. */
+  merged: Array<{ root: string; into: string; same: boolean }>;
   directories: number;
   disks: ScanCounts;
   archives: ScanCounts;

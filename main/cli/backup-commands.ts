@@ -12,6 +12,7 @@ interface BackupOptions {
   keepChain?: boolean;
   force?: boolean;
   ignoreCid?: boolean;
+  allowDevices?: boolean;
   segmentSize?: string;
   progress?: string;
 }
@@ -33,6 +34,7 @@ export function addBackupCommands(program: Command): void {
     .option('--keep-chain', 'archive each snapshot link as it is, so a restore gives back the same snapshots (default: flatten)')
     .option('--force', 'back up a VM although lock files say it is in use')
     .option('--ignore-cid', "read a chain whose parentCID does not match its parent's CID")
+    .option('--allow-devices', 'read extents on host devices (/dev/...) that a descriptor names')
     .option('--segment-size <size>', 'largest segment file (default 2047M, at most 2G)')
     .addOption(progressOption())
     .action(async (source: string, archive: string, options: BackupOptions) => {
@@ -45,6 +47,7 @@ export function addBackupCommands(program: Command): void {
           keepChain: options.keepChain === true,
           force: options.force === true,
           ignoreCid: options.ignoreCid === true,
+          allowDevices: options.allowDevices === true,
           ...(options.segmentSize === undefined ? {} : { segmentBytes: parseSize(options.segmentSize, 'segment size') }),
         },
         options,

@@ -1,19 +1,20 @@
 /** `diskchain catalog …`: scan, list, search, show, verify, forget — a thin layer over main/catalog. */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { usageError } from '../../shared/errors.js';
 import { Catalog } from '../catalog/catalog.js';
 import { defaultCatalogPath } from '../catalog/default-path.js';
-import type {
-  EntryDetail,
-  EntryQuery,
-  EntryStatus,
-  EntrySummary,
-  EntryType,
-  ScanProgress,
-  ScanSummary,
-  VerifyReport,
+import {
+  ENTRY_STATUSES,
+  parseStatus,
+  type EntryDetail,
+  type EntryStatus,
+  type EntryQuery,
+  type EntrySummary,
+  type EntryType,
+  type ScanProgress,
+  type ScanSummary,
+  type VerifyReport,
 } from '../catalog/types.js';
 import { humanBytes, json } from './format.js';
 import { progressMode, progressPrinter, type ProgressMode } from './progress.js';
@@ -29,7 +30,7 @@ interface PageOptions extends CatalogOptions {
   limit?: string;
   offset?: string;
   type?: EntryType;
-  status?: EntryStatus;
+  status?: string;
 }
 
 interface SearchOptions extends PageOptions {
@@ -86,7 +87,7 @@ async function cancellable<T>(work: (signal: AbortSignal) => Promise<T>): Promis
 const progressOption = (): Option =>
   new Option('--progress <mode>', 'json: one JSON line per update on stderr; bar: a progress line; none').choices(['json', 'bar', 'none']);
 const typeOption = (): Option => new Option('--type <type>', 'only disks or only archives').choices(['disk', 'archive']);
-const statusOption = (): Option => new Option('--status <status>', 'only entries in this state').choices(['ok', 'missing', 'error']);
+const statusOption = (): Option => new Option('--status <status>', `only entries with this status: ${ENTRY_STATUSES.join(', ')}`);
 
 export function addCatalogCommands(program: Command): void {
   const catalog = program
@@ -108,7 +109,7 @@ export function addCatalogCommands(program: Command): void {
           return c.scan(dirs, show.update, { signal }).finally(show.finish);
         }),
       );
-      print(options.json ? json(summary) : scanText(summary, dirs));
+      print(options.json ? json(summary) : scanText(summary));
     });
 
   catalog
@@ -228,8 +229,16 @@ function pageQuery(options: PageOptions): EntryQuery {
     limit: countOption(options.limit, 'limit'),
     offset: countOption(options.offset, 'offset'),
     type: options.type,
-    status: options.status,
+    status: statusOf(options.status),
   };
+}
+
+/** `--status chain broken` and `--status chain-broken` alike. */
+function statusOf(text: string | undefined): EntryQuery['status'] {
+  if (text === undefined) return undefined;
+  const status = parseStatus(text);
+  if (status === null) throw usageError(`bad --status "${text}": use ${ENTRY_STATUSES.join(', ')}`);
+  return status;
 }
 
 /**
@@ -258,7 +267,7 @@ function printPage(catalog: Catalog, query: EntryQuery, asJson: boolean): void {
   else if (more) process.stderr.write(`more entries follow: --offset ${offset + limit}\n`);
 }
 
-const WIDTHS = [6, 20, 10, 10, 16, 7, 16];
+const WIDTHS = [6, 20, 10, 10, 16, 20, 16];
 
 function rowText(cells: string[]): string {
   return cells
@@ -306,39 +315,13 @@ function scanProgress(mode: ProgressMode): { update(p: ScanProgress): void; fini
   };
 }
 
-/**
- * Folders given that the scan took in with another (a folder inside another given, or the same
- * folder twice): `vms is inside nas, scanned with it`. The scan resolves roots to real paths.
- */
-export function mergedRoots(asked: string[], scanned: string[]): string[] {
-  const real = (p: string): string => {
-    try {
-      return fs.realpathSync(path.resolve(p));
-    } catch {
-      return path.resolve(p);
-    }
-  };
-  const notes: string[] = [];
-  const seen = new Set<string>();
-  for (const dir of asked) {
-    const r = real(dir);
-    if (scanned.includes(r) && !seen.has(r)) {
-      seen.add(r);
-      continue;
-    }
-    const outer = scanned.find((root) => r !== root && r.startsWith(root.endsWith(path.sep) ? root : root + path.sep));
-    const outerName = asked.find((a) => real(a) === (outer ?? r)) ?? outer ?? r;
-    notes.push(outer ? `${dir} is inside ${outerName}, scanned with it` : `${dir} was given twice`);
-  }
-  return notes;
-}
-
-function scanText(s: ScanSummary, asked: string[]): string {
+function scanText(s: ScanSummary): string {
   const counts = (c: ScanSummary['disks']): string =>
     `${c.added + c.changed + c.unchanged} (${c.added} new, ${c.changed} changed, ${c.unchanged} unchanged)`;
-  const merged = mergedRoots(asked, s.roots);
+  const merged = s.merged.map((m) => `${m.root} ${m.same ? 'is the same folder as' : 'is inside'} ${m.into}`).join(', ');
   const lines = [
-    `scanned ${s.roots.length} root${s.roots.length === 1 ? '' : 's'}${merged.length > 0 ? ` (${merged.join('; ')})` : ''}, ${s.directories} folders, in ${(s.elapsedMs / 1000).toFixed(1)} s`,
+    `scanned ${s.roots.length} root${s.roots.length === 1 ? '' : 's'}${merged ? ` (${merged}: scanned once, as part of it)` : ''}, ` +
+      `${s.directories} folders, in ${(s.elapsedMs / 1000).toFixed(1)} s`,
     `  disks     ${counts(s.disks)}`,
     `  archives  ${counts(s.archives)}`,
     `  missing   ${s.missing} newly missing${s.reappeared > 0 ? `, ${s.reappeared} back` : ''}`,
@@ -355,7 +338,7 @@ function showText(e: EntryDetail): string {
     lines.push(`  ${label.padEnd(11)} ${value}`);
   };
   add('kind', e.kind ?? 'unknown');
-  add('status', e.status + (e.missingSince ? ` since ${e.missingSince}` : ''));
+  add('status', e.status + (e.missingSince ? ` since ${e.missingSince}` : '') + (e.statusNote && e.status !== 'missing' ? `: ${e.statusNote}` : ''));
   if (e.error) add('error', e.error);
   if (e.vmName) add('vm', e.vmName);
   if (e.capacityBytes !== null) add('capacity', `${humanBytes(e.capacityBytes)} (${e.capacityBytes} bytes)`);
@@ -383,9 +366,10 @@ function showText(e: EntryDetail): string {
       add('disk', `${d.name}  ${d.kind ?? '?'}${capacity}${d.sourcePath ? `  from ${d.sourcePath}` : ''}`);
     }
     add('files', `${a.files.length}`);
-    for (const f of a.files) lines.push(`    ${f.name}  ${humanBytes(f.bytes)}`);
+    for (const f of a.files) lines.push(`    ${f.name}  ${humanBytes(f.bytes)}${f.state ? `  ${f.state.toUpperCase()}` : ''}`);
     const v = a.lastVerify;
-    add('verified', v === null ? 'never' : `${v.verifiedAt}: ${v.ok ? 'ok' : `${v.problems.length} problem(s)`}`);
+    add('verified', v === null ? 'never' : `${v.verifiedAt}: ${v.ok ? 'ok' : `${v.problems.length} problem${v.problems.length === 1 ? '' : 's'}`}`);
+    for (const p of v?.problems ?? []) lines.push(`    ${p.problem.padEnd(10)} ${p.name || '(folder)'}: ${p.message}`);
   } else {
     for (const f of e.files) lines.push(`    ${f.role.padEnd(6)} ${f.path}  ${humanBytes(f.bytes)}`);
   }
@@ -421,7 +405,7 @@ async function verifyCommand(catalog: Catalog, id: string | undefined, options: 
   if (id !== undefined) {
     const report = await catalog.verify(parseId(id), verifyOptions);
     nextArchive();
-    print(options.json ? json(report) : verifyText(report));
+    print(options.json ? json(report) : verifyText(report, catalog.show(report.id).status));
     return !report.ok;
   }
   let failed = false;
@@ -430,7 +414,7 @@ async function verifyCommand(catalog: Catalog, id: string | undefined, options: 
   for await (const report of catalog.verifyAll(verifyOptions)) {
     nextArchive();
     if (options.json) process.stdout.write(`${count === 0 ? '\n' : ',\n'}${json(report)}`);
-    else print(verifyText(report));
+    else print(verifyText(report, catalog.show(report.id).status));
     failed ||= !report.ok;
     count++;
   }
@@ -439,10 +423,12 @@ async function verifyCommand(catalog: Catalog, id: string | undefined, options: 
   return failed;
 }
 
-function verifyText(r: VerifyReport): string {
+/** The report, and the status it gave the entry when that is not plain ok. */
+function verifyText(r: VerifyReport, status: EntryStatus): string {
   const head = `#${r.id} ${r.path}: ${r.checkedFiles} file${r.checkedFiles === 1 ? '' : 's'} hashed, ${humanBytes(r.bytesHashed)}`;
-  if (r.ok) return `${head}: ok`;
-  const lines = [`${head}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`];
+  if (r.ok && status === 'ok') return `${head}: ok`;
+  const lines = [r.ok ? `${head}: ok` : `${head}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`];
   for (const p of r.problems) lines.push(`  ${p.problem.padEnd(10)} ${p.name || '(folder)'}: ${p.message}`);
+  lines.push(`  status     ${status}`);
   return lines.join('\n');
 }

@@ -15,6 +15,7 @@ interface JobOptions {
   progress?: string;
   force?: boolean;
   ignoreCid?: boolean;
+  allowDevices?: boolean;
   adapter?: Adapter;
   segmentSize?: string;
   compressLevel?: string;
@@ -108,6 +109,7 @@ export function addJobCommands(program: Command): void {
     .option('--compress-level <n>', 'deflate level for streamOptimized, 1-9 (default 6)')
     .option('--force', 'replace existing output files, and copy a disk although VMware lock files say it is in use')
     .option('--ignore-cid', "read a chain whose parentCID does not match its parent's CID")
+    .option('--allow-devices', 'read extents on host devices (/dev/...) that a descriptor names')
     .addOption(progressOption())
     .action(async (src: string, dst: string, options: JobOptions) => {
       const kind = options.to!;
@@ -123,6 +125,7 @@ export function addJobCommands(program: Command): void {
           compressLevel: compressLevel(options),
           force: options.force,
           ignoreCid: options.ignoreCid,
+          allowDevices: options.allowDevices,
         },
         options,
       );
@@ -136,11 +139,12 @@ export function addJobCommands(program: Command): void {
     .option('--segment-size <size>', 'largest extent file (default 2047M, at most 2G)')
     .option('--force', 'replace existing output files, and copy a disk although VMware lock files say it is in use')
     .option('--ignore-cid', "read a chain whose parentCID does not match its parent's CID")
+    .option('--allow-devices', 'read extents on host devices (/dev/...) that a descriptor names')
     .addOption(progressOption())
     .action(async (src: string, dst: string, options: JobOptions) => {
       const dir = isVmdkFile(dst) ? path.dirname(dst) : dst;
       fs.mkdirSync(dir, { recursive: true });
-      const spec = specOf({ kind: 'export', src, dir, segmentBytes: segmentBytes(options), force: options.force, ignoreCid: options.ignoreCid });
+      const spec = specOf({ kind: 'export', src, dir, segmentBytes: segmentBytes(options), force: options.force, ignoreCid: options.ignoreCid, allowDevices: options.allowDevices });
       await runSpec(isVmdkFile(dst) && spec.kind === 'convert' ? { ...spec, dst } : spec, options);
     });
 
@@ -153,10 +157,11 @@ export function addJobCommands(program: Command): void {
     .addOption(adapterOption())
     .option('--force', 'replace existing output files, and copy a disk although VMware lock files say it is in use')
     .option('--ignore-cid', "read a chain whose parentCID does not match its parent's CID")
+    .option('--allow-devices', 'read extents on host devices (/dev/...) that a descriptor names')
     .addOption(progressOption())
     .action(async (src: string, dst: string, options: JobOptions) => {
       await run(
-        { kind: 'import', src, dst: destination(src, dst), thin: options.thin, adapter: options.adapter, force: options.force, ignoreCid: options.ignoreCid },
+        { kind: 'import', src, dst: destination(src, dst), thin: options.thin, adapter: options.adapter, force: options.force, ignoreCid: options.ignoreCid, allowDevices: options.allowDevices },
         options,
       );
     });

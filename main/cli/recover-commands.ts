@@ -15,6 +15,7 @@ interface RecoverOptions {
   segmentSize?: string;
   force?: boolean;
   ignoreCid?: boolean;
+  allowDevices?: boolean;
   json?: boolean;
   progress?: string;
 }
@@ -32,6 +33,7 @@ export function addRecoverCommands(program: Command): void {
     .option('--segment-size <size>', 'largest extent file of split kinds (default 2047M, at most 2G)')
     .option('--force', 'replace existing output files')
     .option('--ignore-cid', "read a chain whose parentCID does not match its parent's CID")
+    .option('--allow-devices', 'read extents on host devices (/dev/...) that a descriptor names')
     .option('--json', 'print the report as JSON on stdout')
     .addOption(new Option('--progress <mode>', 'json: one JSON line per update on stderr; bar; none').choices(['json', 'bar', 'none']))
     .action(async (src: string, dst: string, options: RecoverOptions) => {
@@ -45,6 +47,7 @@ export function addRecoverCommands(program: Command): void {
         ...(options.segmentSize === undefined ? {} : { segmentBytes: parseSize(options.segmentSize, 'segment size') }),
         force: options.force === true,
         ignoreCid: options.ignoreCid === true,
+        ...(options.allowDevices === true ? { allowDevices: true } : {}),
       };
       const report = await runRecover(spec, options.progress);
       if (options.json) process.stdout.write(`${json(report)}\n`);

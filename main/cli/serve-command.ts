@@ -28,7 +28,7 @@ export function addServeCommand(program: Command): void {
     .option('--port <n>', 'port to listen on (default: a free one)')
     .option('--state-dir <dir>', 'where recent files are remembered (default: the user state folder)')
     .option('--db <path>', 'catalog database (default: as for diskchain catalog)')
-    .option('--open <file>', "answer of the next 'Open' dialog (repeatable; a browser has no file dialog here)", collect, [])
+    .option('--open <file>', "answer of the next 'Open' dialog, before the app's own file browser (repeatable)", collect, [])
     .option('--save <path>', "answer of the next 'Save' dialog (repeatable)", collect, [])
     .option('--folder <dir>', "answer of the next folder dialog (repeatable)", collect, [])
     .option('--save-dir <dir>', 'when no --save answer is left, save dialogs answer the suggested name in this folder')

@@ -25,7 +25,7 @@ export function convertJob(spec: ConvertSpec, ctx: JobContext): Promise<JobResul
 
 async function writeConverted(spec: ConvertSpec, ctx: JobContext): Promise<JobResult> {
   validateSpec(spec);
-  const chain = openChain(spec.src, { ignoreCid: spec.ignoreCid === true });
+  const chain = openChain(spec.src, { ignoreCid: spec.ignoreCid === true, allowDevices: spec.allowDevices === true });
   try {
     if (spec.dst === '-') {
       await writeToStdout(chain, spec, ctx);

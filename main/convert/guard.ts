@@ -28,7 +28,7 @@ export async function guardedConvert(spec: ConvertSpec, write: () => Promise<Job
 function sourceOf(src: string, spec: ConvertSpec): { links: string[]; capacityBytes: number } | null {
   let chain;
   try {
-    chain = openChain(src, { ignoreCid: spec.ignoreCid === true });
+    chain = openChain(src, { ignoreCid: spec.ignoreCid === true, allowDevices: spec.allowDevices === true });
   } catch {
     return null;
   }
@@ -39,7 +39,8 @@ function sourceOf(src: string, spec: ConvertSpec): { links: string[]; capacityBy
   }
 }
 
-function outputsOf(spec: ConvertSpec, capacityBytes: number): string[] {
+/** The files a convert of a disk of `capacityBytes` writes (none for stdout or a bad segment size). */
+export function outputsOf(spec: Pick<ConvertSpec, 'dst' | 'to' | 'segmentBytes'>, capacityBytes: number): string[] {
   if (spec.dst === '-') return [];
   const segment = spec.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
   if (!Number.isSafeInteger(segment) || segment < 1024 * 1024 || segment > MAX_SEGMENT_BYTES) return [];

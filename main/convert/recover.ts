@@ -39,7 +39,7 @@ const MONOLITHIC_SPARSE_MAX_BYTES = 2 * 1024 * TWO_GIB - 64 * 1024 * 1024 * 1024
 
 export async function recoverJob(spec: RecoverSpec, ctx: JobContext): Promise<JobResult> {
   validate(spec);
-  const { chain, lost, notes } = openSalvaged(spec.src, { ignoreCid: spec.ignoreCid === true });
+  const { chain, lost, notes } = openSalvaged(spec.src, { ignoreCid: spec.ignoreCid === true, allowDevices: spec.allowDevices === true });
   try {
     const to = spec.to ?? defaultKind(chain.capacityBytes);
     const plan = planOutput(to, spec.dst, chain.capacityBytes, spec.segmentBytes ?? DEFAULT_SEGMENT_BYTES);

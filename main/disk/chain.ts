@@ -2,9 +2,9 @@ import * as path from 'node:path';
 import { chainError, DiskchainError } from '../../shared/errors.js';
 import type { Problem } from '../../shared/types.js';
 import { formatCid, NO_PARENT_CID } from '../formats/descriptor.js';
-import { hostFileSource, hostFiles, type FileSource } from '../io/file-source.js';
+import { hostFileSource, hostFiles, shownPath, type FileSource } from '../io/file-source.js';
 import { damageError, linksDamage } from './damage.js';
-import { openLink, type Link } from './link.js';
+import { openLink, rawCandidates, type Link } from './link.js';
 
 export interface OpenOptions {
   /** Read a child whose parentCID differs from its parent's CID (reported as a problem instead). */
@@ -135,20 +135,21 @@ export function openChain(filePath: string, options: OpenOptions = {}): Chain {
       links.push(link);
       seen.add(source.realpath(link.path));
       if (links.length > MAX_DEPTH) throw chainError(link.path, `chain is deeper than ${MAX_DEPTH} links`);
-      let parentPath: string | null;
+      let parentFile: { path: string; raw?: Buffer } | null;
       try {
-        parentPath = resolveParent(link);
+        parentFile = resolveParentFile(link);
       } catch (e) {
         if (!options.stopAtMissingParent || !(e instanceof DiskchainError) || e.code !== 'E_CHAIN' || !link.parent) throw e;
         missingParent = { file: link.path, name: link.parent.name, message: e.message };
         problems.push({ severity: 'error', file: link.path, location: 'parent', message: e.message });
         break;
       }
-      if (parentPath === null) break;
+      if (parentFile === null) break;
+      const parentPath = parentFile.path;
       const real = source.realpath(parentPath);
       if (real === source.realpath(link.path)) throw chainError(link.path, 'the disk names itself as its parent');
       if (seen.has(real)) throw chainError(link.path, `the chain loops: parent ${parentPath} is already in it`);
-      const parent = openLink(parentPath, source);
+      const parent = openLink(parentPath, source, parentFile.raw);
       const cidProblem = checkCid(link, parent);
       if (cidProblem) {
         if (!options.ignoreCid) {
@@ -194,6 +195,14 @@ export function checkCid(child: Link, parent: Link): Problem | null {
  * A bare REDO log whose header name is stale falls back to its own name minus `.REDO`.
  */
 export function resolveParent(link: Link): string | null {
+  return resolveParentFile(link)?.path ?? null;
+}
+
+/**
+ * The parent's file; `raw` when it was found only by the bytes of a hint in a code page (it is
+ * then opened by them, and `path` shows them with \xHH escapes).
+ */
+export function resolveParentFile(link: Link): { path: string; raw?: Buffer } | null {
   if (!link.parent) return null;
   const dir = path.dirname(link.path);
   const candidates = parentCandidates(dir, link.parent.name);
@@ -201,10 +210,22 @@ export function resolveParent(link: Link): string | null {
     candidates.push(link.path.replace(/\.REDO$/i, ''));
   }
   for (const c of candidates) {
-    if (link.source.stat(c)?.kind === 'file') return c;
+    if (link.source.stat(c)?.kind === 'file') return { path: c };
   }
-  const looked = [...new Set(candidates)].map((c) => path.relative(dir, c) || c).join(', ');
+  const raws = rawParentCandidates(dir, link.parentRawName);
+  const raw = raws.find((c) => link.source.stat(c)?.kind === 'file');
+  if (raw) return { path: shownPath(raw), raw };
+  const looked = [...new Set([...candidates, ...raws.map(shownPath)])].map((c) => path.relative(dir, c) || c).join(', ');
   throw new DiskchainError('E_CHAIN', `parent "${link.parent.name}" not found (looked for ${looked}); if it was moved or renamed, "diskchain reparent" points this disk at it`, link.path);
+}
+
+/** A raw hint as written, with `\\` as a separator, and its base name beside the child. */
+function rawParentCandidates(dir: string, raw: Buffer | undefined): Buffer[] {
+  if (!raw) return [];
+  const lastSeparator = Math.max(raw.lastIndexOf(0x2f), raw.lastIndexOf(0x5c));
+  const beside = Buffer.concat([Buffer.from(`${dir}/`), raw.subarray(lastSeparator + 1)]);
+  const all = [...rawCandidates(dir, raw), beside];
+  return all.filter((c, i) => all.findIndex((o) => o.equals(c)) === i);
 }
 
 function parentCandidates(dir: string, hint: string): string[] {
@@ -212,6 +233,8 @@ function parentCandidates(dir: string, hint: string): string[] {
   const base = path.posix.basename(unix);
   const out: string[] = [];
   const windowsAbsolute = /^[A-Za-z]:\//.test(unix);
+  // As written first, as for extents: an unzip on Linux may keep `w\lit.vmdk` as one file name.
+  if (unix !== hint && !windowsAbsolute && !hint.startsWith('\\')) out.push(path.resolve(dir, hint));
   if (path.isAbsolute(unix)) out.push(unix);
   else if (!windowsAbsolute) out.push(path.resolve(dir, unix));
   out.push(path.join(dir, base));
@@ -219,5 +242,5 @@ function parentCandidates(dir: string, hint: string): string[] {
   if (lastDir && lastDir !== '.' && lastDir !== '/' && !/^[A-Za-z]:$/.test(lastDir)) {
     out.push(path.join(dir, '..', lastDir, base));
   }
-  return out;
+  return [...new Set(out)];
 }

@@ -9,14 +9,16 @@ import {
   MAX_CAPACITY_BYTES,
   MAX_DESCRIPTOR_BYTES,
   parseDescriptor,
+  rawNames,
   type Descriptor,
   type ExtentLine,
+  type RawNames,
 } from '../formats/descriptor.js';
 import type { ExtentReader } from '../formats/extent.js';
 import { UnreachableDeviceExtent, ZeroExtent } from '../formats/flat/reader.js';
 import type { SparseExtent } from '../formats/sparse/reader.js';
 import { DiskFile } from '../io/disk-file.js';
-import { DEVICE_REFUSED, hostFiles, type FileSource } from '../io/file-source.js';
+import { DEVICE_REFUSED, hostFiles, shownPath, type FileSource } from '../io/file-source.js';
 import { ConcatExtent, type Piece } from './concat.js';
 
 /**
@@ -37,6 +39,8 @@ export interface Link {
   /** The link's data, its extents laid end to end. */
   data: ExtentReader;
   parent: ParentRef | null;
+  /** The parent hint as the bytes the descriptor holds, when it is in a code page (see rawNames). */
+  parentRawName?: Buffer;
   /** The binary header of a link that has one (sparse, COWD, seSparse), flattened: `geometry.cylinders`. */
   header: Record<string, string | number | boolean>;
   warnings: string[];
@@ -45,9 +49,10 @@ export interface Link {
 /** File names that announce raw data with no descriptor (ESX 2 `.dsk`, a copied `-flat.vmdk`). */
 const RAW_NAME = /(\.dsk|-flat\.vmdk|-f\d{3}\.vmdk|\.img|\.raw)$/i;
 
-export function openLink(filePath: string, source: FileSource = hostFiles): Link {
+/** `openAs`: the raw bytes of a name that is not UTF-8, when `filePath` only shows it (SourcePath). */
+export function openLink(filePath: string, source: FileSource = hostFiles, openAs?: Buffer): Link {
   const abs = path.resolve(filePath);
-  const file = DiskFile.open(abs, source);
+  const file = DiskFile.open(abs, source, openAs);
   try {
     if (file.size === 0) throw formatError(abs, 'empty file: not a disk');
     const head = readHead(file);
@@ -57,9 +62,10 @@ export function openLink(filePath: string, source: FileSource = hostFiles): Link
     if (driver === cowdDriver) return cowdLink(abs, driver.open(file, whole) as CowdExtent, source);
     if (driver === seSparseDriver) return bareLink(abs, 'seSparse', driver.open(file, whole), 'SESPARSE', source);
     if (looksLikeDescriptor(head)) {
-      const text = readDescriptorText(file);
+      const bytes = readDescriptorBytes(file);
       file.close();
-      return descriptorLink(abs, text, parseDescriptor(text, abs), null, source);
+      const text = decodeDescriptor(bytes);
+      return descriptorLink(abs, text, parseDescriptor(text, abs), null, source, rawNames(bytes));
     }
     if (RAW_NAME.test(abs)) return rawLink(abs, file, source);
     throw formatError(abs, notADiskReason(head));
@@ -78,11 +84,11 @@ function notADiskReason(head: Buffer): string {
   return 'not a VMDK: no KDMV, COWD or seSparse header and no text descriptor (a raw disk must be named .dsk, -flat.vmdk, .img or .raw)';
 }
 
-function readDescriptorText(file: DiskFile): string {
+function readDescriptorBytes(file: DiskFile): Buffer {
   if (file.size > MAX_DESCRIPTOR_BYTES) {
     throw formatError(file.path, `a ${file.size}-byte file is too large to be a text descriptor`);
   }
-  return decodeDescriptor(file.readBlock(file.size, 0, 'descriptor'));
+  return file.readBlock(file.size, 0, 'descriptor');
 }
 
 function sparseLink(abs: string, sparse: SparseExtent, source: FileSource): Link {
@@ -110,7 +116,7 @@ function sparseLinkOf(abs: string, sparse: SparseExtent, source: FileSource): Li
   const header = { ...sparse.header, layout: sparse.layout } as Record<string, string | number | boolean>;
   if (text !== null && text.trim() !== '') {
     const descriptor = parseDescriptor(text, abs);
-    const link = descriptorLink(abs, text, descriptor, sparse, source);
+    const link = descriptorLink(abs, text, descriptor, sparse, source, sparse.embeddedRawNames);
     link.header = header;
     return link;
   }
@@ -160,19 +166,31 @@ function flatten(o: object): Record<string, string | number | boolean> {
   return out;
 }
 
-function descriptorLink(abs: string, text: string, d: Descriptor, embedded: SparseExtent | null, source: FileSource): Link {
+function descriptorLink(
+  abs: string,
+  text: string,
+  d: Descriptor,
+  embedded: SparseExtent | null,
+  source: FileSource,
+  raw: RawNames = { extents: [], parentHint: undefined },
+): Link {
   const dir = path.dirname(abs);
   const pieces: Piece[] = [];
   const extents: ExtentInfo[] = [];
   const warnings = [...d.warnings];
   try {
-    for (const line of d.extents) {
+    for (const [index, line] of d.extents.entries()) {
       // Device paths stay as written (`\\.\PhysicalDrive1` is no file beside the descriptor).
-      const extentPath =
-        line.fileName === undefined ? null : DEVICE_PATH.test(line.fileName) ? line.fileName : resolveExtentPath(dir, line.fileName, source);
+      const found =
+        line.fileName === undefined
+          ? null
+          : DEVICE_PATH.test(line.fileName)
+            ? { path: line.fileName }
+            : resolveExtentPath(dir, line.fileName, source, raw.extents[index]);
+      const extentPath = found?.path ?? null;
       // A monolithicSparse file that was renamed still names its old self: one extent is the file itself.
       const self = embedded !== null && (d.extents.length === 1 || (extentPath !== null && source.realpath(extentPath) === source.realpath(abs)));
-      const reader: ExtentReader = self && embedded ? embedded : openExtent(abs, line, extentPath, source);
+      const reader: ExtentReader = self && embedded ? embedded : openExtent(abs, line, extentPath, source, found?.raw, raw.extents[index]);
       if (self) embedded = null; // owned by the piece from now on
       if (reader.sizeBytes !== line.sizeSectors * 512 && line.type !== 'ZERO') {
         warnings.push(
@@ -210,6 +228,7 @@ function descriptorLink(abs: string, text: string, d: Descriptor, embedded: Spar
     extents,
     data: new ConcatExtent(pieces, abs),
     parent: d.parentFileNameHint ? { name: d.parentFileNameHint, source: 'parentFileNameHint' } : null,
+    ...(d.parentFileNameHint && raw.parentHint ? { parentRawName: raw.parentHint } : {}),
     header: {},
     warnings,
   };
@@ -230,15 +249,40 @@ function extentCandidates(dir: string, name: string): string[] {
   return [...new Set(out)];
 }
 
-/** The first candidate that exists, or the last one tried (whose open then names them all). */
-function resolveExtentPath(dir: string, name: string, source: FileSource): string {
+/**
+ * Where a name in a code page may also be: in the bytes the descriptor holds (after the decoded
+ * name's UTF-8 form has been tried), as written and with `\\` as a separator.
+ */
+export function rawCandidates(dir: string, raw: Buffer | undefined): Buffer[] {
+  if (!raw) return [];
+  const separated = Buffer.from(raw.map((b) => (b === 0x5c ? 0x2f : b)));
+  const inDir = (name: Buffer): Buffer => (name[0] === 0x2f ? name : Buffer.concat([Buffer.from(`${dir}/`), name]));
+  return raw.includes(0x5c) ? [inDir(raw), inDir(separated)] : [inDir(raw)];
+}
+
+/**
+ * The first candidate that exists, or the last name tried (whose open then names them all). A raw
+ * candidate is opened by its bytes and shown with \\xHH escapes.
+ */
+function resolveExtentPath(dir: string, name: string, source: FileSource, rawName?: Buffer): { path: string; raw?: Buffer } {
   const candidates = extentCandidates(dir, name);
-  return candidates.find((c) => source.stat(c) !== null) ?? candidates[candidates.length - 1]!;
+  const found = candidates.find((c) => source.stat(c) !== null);
+  if (found !== undefined) return { path: found };
+  const raw = rawCandidates(dir, rawName).find((c) => source.stat(c) !== null);
+  if (raw) return { path: shownPath(raw), raw };
+  return { path: candidates[candidates.length - 1]! };
 }
 
 const DEVICE_PATH = /^(\/dev\/|\/vmfs\/devices\/|\\\\\.\\)/i;
 
-function openExtent(descriptorPath: string, line: ExtentLine, extentPath: string | null, source: FileSource): ExtentReader {
+function openExtent(
+  descriptorPath: string,
+  line: ExtentLine,
+  extentPath: string | null,
+  source: FileSource,
+  openAs?: Buffer,
+  rawName?: Buffer,
+): ExtentReader {
   const sizeBytes = line.sizeSectors * 512;
   const name = line.fileName ?? '';
   if (line.type === 'ZERO' || extentPath === null) return new ZeroExtent(descriptorPath, sizeBytes);
@@ -254,7 +298,7 @@ function openExtent(descriptorPath: string, line: ExtentLine, extentPath: string
   }
   let file: DiskFile;
   try {
-    file = DiskFile.open(extentPath, source);
+    file = DiskFile.open(extentPath, source, openAs);
   } catch (e) {
     if (e instanceof DiskchainError && e.message === DEVICE_REFUSED) {
       return new UnreachableDeviceExtent(name, sizeBytes, `extent on device "${name}": devices named by a descriptor are read only with --allow-devices`);
@@ -263,7 +307,9 @@ function openExtent(descriptorPath: string, line: ExtentLine, extentPath: string
       return new UnreachableDeviceExtent(name, sizeBytes, `device "${name}" is not reachable on this machine`);
     }
     if (e instanceof DiskchainError && e.code === 'E_NOTFOUND') {
-      const tried = extentCandidates(path.dirname(descriptorPath), name).map((c) => path.relative(path.dirname(descriptorPath), c) || c);
+      const dir = path.dirname(descriptorPath);
+      const raw = rawCandidates(dir, rawName).map((c) => shownPath(c));
+      const tried = [...extentCandidates(dir, name), ...raw].map((c) => path.relative(dir, c) || c);
       throw new DiskchainError('E_NOTFOUND', `extent file "${name}" named by the descriptor is missing (looked for ${tried.join(', ')})`, descriptorPath);
     }
     throw e;

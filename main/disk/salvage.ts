@@ -31,14 +31,14 @@ export interface SalvagedDisk {
 
 const SECTOR = 512;
 
-export function openSalvaged(src: string, options: { ignoreCid?: boolean } = {}): SalvagedDisk {
+export function openSalvaged(src: string, options: { ignoreCid?: boolean; allowDevices?: boolean } = {}): SalvagedDisk {
   const notes: string[] = [];
   const lost = new LostRanges();
   const top = openTopLink(path.resolve(src), notes, lost);
   let links: Link[];
   const problems: Problem[] = [];
   // acceptDamage: the disk is opened to work around what it lost, not refused for it.
-  const chainOptions = { ignoreCid: options.ignoreCid === true, acceptDamage: true };
+  const chainOptions = { ignoreCid: options.ignoreCid === true, acceptDamage: true, allowDevices: options.allowDevices === true };
   if (top === null) {
     const chain = openChain(src, chainOptions);
     links = chain.links;

@@ -99,6 +99,34 @@ export function decodeDescriptor(bytes: Uint8Array): string {
   }
 }
 
+/** File names of a descriptor as the bytes it holds; undefined where a name is ASCII or absent. */
+export interface RawNames {
+  /** One per extent line. */
+  extents: Array<Buffer | undefined>;
+  parentHint: Buffer | undefined;
+}
+
+/**
+ * The names a descriptor holds, as bytes: a name in a code page may be on disk in those very bytes
+ * (an unzip on Linux keeps them) rather than in its UTF-8 form. Read as latin1, which keeps every
+ * byte; the quotes and separators of a line are ASCII in every code page a descriptor declares.
+ */
+export function rawNames(bytes: Uint8Array): RawNames {
+  bytes = withoutBom(bytes);
+  const nul = bytes.indexOf(0);
+  const latin = Buffer.from(nul >= 0 ? bytes.subarray(0, nul) : bytes).toString('latin1');
+  const raw = (name: string | undefined): Buffer | undefined => {
+    const b = name === undefined ? undefined : Buffer.from(name, 'latin1');
+    return b?.some((byte) => byte >= 0x80) ? b : undefined;
+  };
+  try {
+    const d = parseDescriptor(latin, '');
+    return { extents: d.extents.map((e) => raw(e.fileName)), parentHint: raw(d.parentFileNameHint) };
+  } catch {
+    return { extents: [], parentHint: undefined };
+  }
+}
+
 export function parseDescriptor(text: string, file: string): Descriptor {
   const d: Descriptor = {
     version: 0,

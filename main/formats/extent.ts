@@ -33,9 +33,6 @@ export function pushLost(out: LostRange[], offset: number, length: number): void
   else out.push({ offset, length });
 }
 
-/** Table bytes a damage verdict may read at open; larger disks are judged by their directories only. */
-export const DAMAGE_SCAN_TABLE_BYTES = 64 * 1024 * 1024;
-
 /** Where a data run's bytes lie in a file (Run.file, Run.position). */
 export interface Backing {
   file: string;

@@ -18,8 +18,9 @@ export class DiskFile {
     readonly source: FileSource,
   ) {}
 
-  static open(path: string, source: FileSource = hostFiles): DiskFile {
-    const handle = source.open(path, 'read');
+  /** `openAs`: the raw bytes of a name that is not UTF-8, when `path` only shows it (SourcePath). */
+  static open(path: string, source: FileSource = hostFiles, openAs?: Buffer): DiskFile {
+    const handle = source.open(openAs ?? path, 'read');
     return new DiskFile(path, handle, handle.size, source);
   }
 

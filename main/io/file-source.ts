@@ -11,6 +11,20 @@ import { writeFully } from './write.js';
 
 export type FileKind = 'file' | 'directory' | 'device' | 'other';
 
+/**
+ * A path as a string, or as the raw bytes of a name that is not UTF-8 (a windows-1252 or GBK name
+ * an unzip on Linux left as it was): Node opens such a file only by its bytes.
+ */
+export type SourcePath = string | Buffer;
+
+/** A path for messages: a raw name's bytes that are not ASCII as \xHH. */
+export function shownPath(p: SourcePath): string {
+  if (typeof p === 'string') return p;
+  let out = '';
+  for (const b of p) out += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+  return out;
+}
+
 export interface FileStat {
   kind: FileKind;
   size: number;
@@ -36,9 +50,9 @@ export interface FileSource {
   /** For messages: "host", "memory", an archive's name… */
   readonly name: string;
   /** Throws E_NOTFOUND, E_IO or E_FORMAT (a directory) naming the path. */
-  open(path: string, mode: 'read' | 'write'): RandomAccessFile;
+  open(path: SourcePath, mode: 'read' | 'write'): RandomAccessFile;
   /** null when nothing is there. */
-  stat(path: string): FileStat | null;
+  stat(path: SourcePath): FileStat | null;
   /** The canonical name of what `path` names (symbolic links followed); the path itself when it cannot tell. */
   realpath(path: string): string;
 }
@@ -100,16 +114,16 @@ class HostFile implements RandomAccessFile {
  * a descriptor is untrusted input, so anything but a regular file is refused before open.
  * Devices are opened only where a caller asked for them (see DeviceAccess in disk/link.ts).
  */
-function refuseSpecialFile(path: string, allowDevices: boolean): void {
+function refuseSpecialFile(path: SourcePath, allowDevices: boolean): void {
   const st = fs.statSync(path, { throwIfNoEntry: false });
   if (!st || st.isFile()) return;
   if (st.isBlockDevice() || st.isCharacterDevice()) {
     if (allowDevices) return;
-    throw new DiskchainError('E_UNSUPPORTED', DEVICE_REFUSED, path);
+    throw new DiskchainError('E_UNSUPPORTED', DEVICE_REFUSED, shownPath(path));
   }
-  if (st.isDirectory()) throw new DiskchainError('E_FORMAT', 'is a directory, not a disk file', path);
+  if (st.isDirectory()) throw new DiskchainError('E_FORMAT', 'is a directory, not a disk file', shownPath(path));
   const what = st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : 'not a regular file';
-  throw new DiskchainError('E_FORMAT', `is ${what}, not a disk file`, path);
+  throw new DiskchainError('E_FORMAT', `is ${what}, not a disk file`, shownPath(path));
 }
 
 function kindOf(st: fs.Stats): FileKind {
@@ -132,7 +146,7 @@ export function hostFileSource(options: { allowDevices: boolean }): FileSource {
   };
 }
 
-function hostStat(path: string): FileStat | null {
+function hostStat(path: SourcePath): FileStat | null {
   const st = fs.statSync(path, { throwIfNoEntry: false });
   return st ? { kind: kindOf(st), size: st.size, mtimeMs: st.mtimeMs } : null;
 }
@@ -159,21 +173,21 @@ function deviceBytes(st: fs.Stats): number {
 
 export const hostFiles: FileSource = hostFileSource({ allowDevices: false });
 
-function openHostFile(path: string, mode: 'read' | 'write', allowDevices: boolean): RandomAccessFile {
+function openHostFile(path: SourcePath, mode: 'read' | 'write', allowDevices: boolean): RandomAccessFile {
   {
     refuseSpecialFile(path, allowDevices);
     let fd: number;
     try {
       fd = fs.openSync(path, mode === 'write' ? 'r+' : 'r');
     } catch (e) {
-      throw ioError(path, e);
+      throw ioError(shownPath(path), e);
     }
     try {
       const st = fs.fstatSync(fd);
-      if (st.isDirectory()) throw new DiskchainError('E_FORMAT', 'is a directory, not a disk file', path);
+      if (st.isDirectory()) throw new DiskchainError('E_FORMAT', 'is a directory, not a disk file', shownPath(path));
       // A character device has no size at all: the descriptor's extent size is all there is.
       const size = st.isBlockDevice() ? deviceBytes(st) : st.isCharacterDevice() ? Number.MAX_SAFE_INTEGER : st.size;
-      return new HostFile(fd, size, path);
+      return new HostFile(fd, size, shownPath(path));
     } catch (e) {
       fs.closeSync(fd);
       throw e;

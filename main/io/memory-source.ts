@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
-import type { FileSource, FileStat, RandomAccessFile } from './file-source.js';
+import { shownPath, type FileSource, type FileStat, type RandomAccessFile, type SourcePath } from './file-source.js';
 
 class MemoryFile implements RandomAccessFile {
   constructor(private readonly bytes: Buffer) {}
@@ -30,7 +30,8 @@ export class MemoryFiles implements FileSource {
     for (const [p, bytes] of files) this.files.set(path.posix.resolve(p), bytes);
   }
 
-  open(p: string, mode: 'read' | 'write'): RandomAccessFile {
+  open(raw: SourcePath, mode: 'read' | 'write'): RandomAccessFile {
+    const p = shownPath(raw);
     const bytes = this.files.get(path.posix.resolve(p));
     if (!bytes) {
       if (this.isDirectory(p)) throw new DiskchainError('E_FORMAT', 'is a directory, not a disk file', p);
@@ -40,7 +41,8 @@ export class MemoryFiles implements FileSource {
     return new MemoryFile(bytes);
   }
 
-  stat(p: string): FileStat | null {
+  stat(raw: SourcePath): FileStat | null {
+    const p = shownPath(raw);
     const bytes = this.files.get(path.posix.resolve(p));
     if (bytes) return { kind: 'file', size: bytes.length, mtimeMs: 0 };
     return this.isDirectory(p) ? { kind: 'directory', size: 0, mtimeMs: 0 } : null;

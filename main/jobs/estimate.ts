@@ -21,7 +21,7 @@ const sparseMetadataBytes = (capacityBytes: number): number => Math.ceil(capacit
 export function estimateSpace(spec: JobSpec): SpaceEstimate {
   switch (spec.kind) {
     case 'convert':
-      return withChain(spec.src, spec.ignoreCid === true, (chain) => convertSpace(chain, spec));
+      return withChain(spec.src, spec.ignoreCid === true, (chain) => convertSpace(chain, spec), spec.allowDevices === true);
     case 'commit':
       return estimateCommit(spec);
     case 'snapshot':
@@ -45,12 +45,12 @@ export function estimateSpace(spec: JobSpec): SpaceEstimate {
       const folder = existingParent(spec.archiveDir);
       const purpose = `back up ${path.basename(spec.source)}`;
       if (/\.vmx$/i.test(spec.source)) return { folder, requiredBytes: filesBytes(path.dirname(spec.source)), basis: "the size of the VM's folder (an upper bound)", purpose };
-      return withChain(spec.source, true, (chain) => ({
-        folder,
-        requiredBytes: dataBytes(chain) + 1024 * 1024,
-        basis: 'the allocated data of the flattened chain',
-        purpose,
-      }));
+      return withChain(
+        spec.source,
+        true,
+        (chain) => ({ folder, requiredBytes: dataBytes(chain) + 1024 * 1024, basis: 'the allocated data of the flattened chain', purpose }),
+        spec.allowDevices === true,
+      );
     }
     case 'restore':
       return {
@@ -60,7 +60,7 @@ export function estimateSpace(spec: JobSpec): SpaceEstimate {
         purpose: `restore ${path.basename(spec.archiveDir)}`,
       };
     case 'recover': {
-      const { chain } = openSalvaged(spec.src, { ignoreCid: spec.ignoreCid === true });
+      const { chain } = openSalvaged(spec.src, { ignoreCid: spec.ignoreCid === true, allowDevices: spec.allowDevices === true });
       try {
         return convertSpace(chain, { kind: 'convert', src: spec.src, dst: spec.dst, to: spec.to ?? defaultKind(chain.capacityBytes) });
       } finally {
@@ -70,8 +70,8 @@ export function estimateSpace(spec: JobSpec): SpaceEstimate {
   }
 }
 
-function withChain<T>(file: string, ignoreCid: boolean, use: (chain: Chain) => T): T {
-  const chain = openChain(file, { ignoreCid });
+function withChain<T>(file: string, ignoreCid: boolean, use: (chain: Chain) => T, allowDevices = false): T {
+  const chain = openChain(file, { ignoreCid, allowDevices });
   try {
     return use(chain);
   } finally {

@@ -10,6 +10,7 @@ import type { Adapter, DiskKind, JobSpec, RestoreKind } from '../../shared/jobs.
 interface ReadOptions {
   force?: boolean | undefined;
   ignoreCid?: boolean | undefined;
+  allowDevices?: boolean | undefined;
 }
 
 export type PathRequest =
@@ -21,10 +22,10 @@ export type PathRequest =
   | { kind: 'commit'; top: string; force?: boolean | undefined; updateVmx?: boolean | undefined }
   | { kind: 'snapshot'; disk: string; force?: boolean | undefined; updateVmx?: boolean | undefined }
   | { kind: 'extend'; disk: string; sizeBytes: number; force?: boolean | undefined }
-  | { kind: 'backup'; source: string; archiveDir: string; keepChain?: boolean | undefined; force?: boolean | undefined; ignoreCid?: boolean | undefined; segmentBytes?: number | undefined }
+  | { kind: 'backup'; source: string; archiveDir: string; keepChain?: boolean | undefined; force?: boolean | undefined; ignoreCid?: boolean | undefined; allowDevices?: boolean | undefined; segmentBytes?: number | undefined }
   | { kind: 'restore'; archiveDir: string; destDir: string; to?: RestoreKind | undefined }
   /** What a damaged disk still holds, into a new disk (default kind: the engine's, monolithicSparse). */
-  | { kind: 'recover'; src: string; dst: string; to?: DiskKind | undefined; force?: boolean | undefined; ignoreCid?: boolean | undefined };
+  | { kind: 'recover'; src: string; dst: string; to?: DiskKind | undefined; force?: boolean | undefined; ignoreCid?: boolean | undefined; allowDevices?: boolean | undefined };
 
 export function specOf(request: PathRequest): JobSpec {
   switch (request.kind) {
@@ -70,6 +71,7 @@ export function specOf(request: PathRequest): JobSpec {
         keepChain: request.keepChain === true,
         force: request.force === true,
         ...defined({ ignoreCid: request.ignoreCid, segmentBytes: request.segmentBytes }),
+        ...devices(request),
       };
     case 'restore':
       return { kind: 'restore', archiveDir: request.archiveDir, destDir: request.destDir, ...defined({ to: request.to }) };
@@ -83,8 +85,13 @@ export function exportPath(src: string, dir: string): string {
   return path.join(dir, `${diskStem(src)}.vmdk`);
 }
 
-function readOptions(request: ReadOptions): { force: boolean; ignoreCid: boolean } {
-  return { force: request.force === true, ignoreCid: request.ignoreCid === true };
+function readOptions(request: ReadOptions): { force: boolean; ignoreCid: boolean; allowDevices?: true } {
+  return { force: request.force === true, ignoreCid: request.ignoreCid === true, ...devices(request) };
+}
+
+/** Only when asked for, so that specs without it stay as they were. */
+function devices(request: ReadOptions): { allowDevices?: true } {
+  return request.allowDevices === true ? { allowDevices: true } : {};
 }
 
 function defined<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {

@@ -89,6 +89,8 @@ export class CatalogAdapter implements CatalogService {
       ...(query.to === undefined ? {} : { until: new Date(query.to).toISOString() }),
       ...(query.minBytes === undefined ? {} : { minCapacityBytes: query.minBytes }),
       ...(query.maxBytes === undefined ? {} : { maxCapacityBytes: query.maxBytes }),
+      ...(query.status === undefined ? {} : { status: query.status }),
+      ...(query.vm === undefined || query.vm.trim() === '' ? {} : { vm: query.vm }),
     };
     return this.page(filters, query.sort, query.offset, query.limit);
   }
@@ -110,10 +112,11 @@ export class CatalogAdapter implements CatalogService {
         sizeBytes: null,
         mtime: null,
         missing: false,
-        status: 'ok',
+        status: detail.status,
         error: null,
       })),
-      segments: (archive?.files ?? []).map((f) => ({ path: path.join(detail.path, f.name), sizeBytes: f.bytes, sha256: f.sha256 })),
+      segments: (archive?.files ?? []).map((f) => ({ path: path.join(detail.path, f.name), sizeBytes: f.bytes, sha256: f.sha256, state: f.state })),
+      lastVerify: archive?.lastVerify ? { verifiedAt: archive.lastVerify.verifiedAt, ...verifyOf(detail, archive.lastVerify) } : null,
       chain: detail.disk?.chain ?? [],
       raw: JSON.stringify(archive?.manifest ?? detail, null, 2),
     };
@@ -191,6 +194,7 @@ function entryOf(s: EntrySummary): CatalogEntry {
     mtime: Number.isNaN(mtime) ? null : mtime,
     missing: s.status === 'missing',
     status: s.status,
+    statusNote: s.statusNote,
     error: s.error,
   };
 }

@@ -3,12 +3,15 @@
  * same object and register its handlers through main/ipc/register.ts.
  */
 import * as os from 'node:os';
+import { dirname } from 'node:path';
+import { DiskchainError } from '../../shared/errors.js';
 import type { AppInfo } from '../../shared/ipc/contract.js';
 import type { Handlers } from '../../shared/ipc/contract.js';
 import { startJob } from '../jobs/engine.js';
 import { openCatalogService, type CatalogService } from './catalog.js';
 import type { Dialogs } from './dialogs.js';
 import { DiskService } from './disks.js';
+import { absolute, FileBrowser } from './files.js';
 import type { Emit } from './events.js';
 import { JobService, type StartJob } from './jobs.js';
 import { QueryClient } from './query-client.js';
@@ -49,6 +52,12 @@ export function createServices(options: ServiceOptions): Services {
     catalogService = null;
     throw e;
   }));
+  // The in-app file browser takes paths from the page: only the browser host (loopback, token) offers it.
+  const files = new FileBrowser(options.stateDir);
+  const browsing = (): FileBrowser => {
+    if (options.mode !== 'host') throw new DiskchainError('E_UNSUPPORTED', 'the desktop app chooses files in its own dialogs');
+    return files;
+  };
   const info: AppInfo = {
     mode: options.mode,
     version: options.version,
@@ -89,6 +98,21 @@ export function createServices(options: ServiceOptions): Services {
     'catalog:verify': async ({ id }) => (await catalog()).verify(id),
     'catalog:forget': async ({ id }) => ((await catalog()).forget(id), null),
     'catalog:openDisk': async ({ id }) => (await disks.open([(await catalog()).diskPath(id)], 'catalog'))[0]!,
+    'files:look': ({ path }) => browsing().look(path),
+    'files:list': ({ path }) => browsing().list(path),
+    'files:recentFolders': () => browsing().recentFolders(),
+    'files:openDisks': async ({ paths }) => {
+      const browser = browsing();
+      const refs = await disks.open(paths.map(absolute), 'dialog');
+      if (refs.length > 0) await browser.remember(dirname(refs[refs.length - 1]!.path));
+      return refs;
+    },
+    'files:target': async ({ path, type, mode }) => {
+      const browser = browsing();
+      const target = await targets.fromPath(absolute(path), type, mode);
+      await browser.remember(type === 'folder' ? target.path : dirname(target.path));
+      return target;
+    },
   };
 
   return {

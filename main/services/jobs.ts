@@ -6,6 +6,7 @@
  * their errors until cleared.
  */
 import { randomUUID } from 'node:crypto';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { diskStem } from '../../shared/disk-names.js';
 import { DiskchainError, type WireError } from '../../shared/errors.js';
@@ -121,8 +122,11 @@ export class JobService {
    */
   async preflight(request: JobRequest): Promise<Preflight> {
     const spec = await this.specOf(request);
-    const { folder, requiredBytes, basis, availableBytes, purpose } = await this.queries.ask('space', { spec });
-    return { folder, requiredBytes, availableBytes, enough: isEnough({ folder, requiredBytes, basis, purpose }, availableBytes), basis };
+    const [{ folder, requiredBytes, basis, availableBytes, purpose }, { locks, vms, vmNames, existing }] = await Promise.all([
+      this.queries.ask('space', { spec }),
+      this.queries.ask('safety', { spec }),
+    ]);
+    return { folder, requiredBytes, availableBytes, enough: isEnough({ folder, requiredBytes, basis, purpose }, availableBytes), basis, locks, vms, vmNames, existing };
   }
 
   /** Waits for every running job to end (tests, and quitting the app after cancel). */
@@ -170,9 +174,9 @@ export class JobService {
       case 'commit':
         return { kind: 'commit', top: disk(request.diskId), force: request.force };
       case 'snapshot':
-        return { kind: 'snapshot', disk: disk(request.diskId) };
+        return { kind: 'snapshot', disk: disk(request.diskId), force: request.force };
       case 'extend':
-        return { kind: 'extend', disk: disk(request.diskId), sizeBytes: request.sizeBytes };
+        return { kind: 'extend', disk: disk(request.diskId), sizeBytes: request.sizeBytes, force: request.force };
       case 'backup': {
         const source = 'diskId' in request.source ? disk(request.source.diskId) : file(request.source.vmxTargetId);
         return { kind: 'backup', source, archiveDir: this.archiveDir(request.targetId, source), keepChain: request.keepChain, force: request.force };
@@ -206,7 +210,7 @@ export class JobService {
 function titleOf(kind: JobRecord['kind'], spec: JobSpec): string {
   switch (spec.kind) {
     case 'convert':
-      return `${kind} ${path.basename(spec.src)} → ${path.basename(spec.dst)} (${spec.to})`;
+      return `${kind} ${path.basename(spec.src)} → ${shownPath(spec.dst)} (${spec.to})`;
     case 'commit':
       return `commit ${path.basename(spec.top)} into its parent`;
     case 'snapshot':
@@ -214,12 +218,32 @@ function titleOf(kind: JobRecord['kind'], spec: JobSpec): string {
     case 'extend':
       return `extend ${path.basename(spec.disk)} to ${spec.sizeBytes} bytes`;
     case 'backup':
-      return `back up ${path.basename(spec.source)} → ${path.basename(spec.archiveDir)}`;
+      return `back up ${path.basename(spec.source)} → ${shownPath(spec.archiveDir)}`;
     case 'restore':
-      return `restore ${path.basename(spec.archiveDir)} → ${spec.destDir}`;
+      return `restore ${path.basename(spec.archiveDir)} → ${shownPath(spec.destDir)}`;
     case 'recover':
-      return `recover ${path.basename(spec.src)} → ${path.basename(spec.dst)}`;
+      return `recover ${path.basename(spec.src)} → ${shownPath(spec.dst)}`;
   }
+}
+
+const SHOWN_PATH_MAX = 60;
+
+/**
+ * A destination as a job row shows it: the home folder as ~, and a long path cut in the middle
+ * (`/mnt/datastore1/…/exports/db01.vmdk`) so that its first folder and its name stay readable.
+ */
+export function shownPath(file: string, home: string = os.homedir()): string {
+  const p = home.length > 1 && (file === home || file.startsWith(home + path.sep)) ? `~${file.slice(home.length)}` : file;
+  if (p.length <= SHOWN_PATH_MAX) return p;
+  const parts = p.split(path.sep);
+  const head = parts.slice(0, parts[0] === '' ? 2 : 1).join(path.sep);
+  let tail = parts[parts.length - 1]!;
+  for (let i = parts.length - 2; i >= (parts[0] === '' ? 2 : 1); i--) {
+    const next = `${parts[i]}${path.sep}${tail}`;
+    if (head.length + next.length + 3 > SHOWN_PATH_MAX) break;
+    tail = next;
+  }
+  return `${head}${path.sep}…${path.sep}${tail}`;
 }
 
 function wireOf(e: unknown): WireError {

@@ -18,23 +18,34 @@ export class TargetService {
     const filter = options.filter ?? 'any';
     if (options.mode === 'open') {
       const [file] = await this.dialogs.openFiles({ title: options.title ?? 'Choose a file', filter, multiple: false });
-      if (file === undefined) return null;
-      if (!(await statOf(file))?.isFile()) throw new DiskchainError('E_NOTFOUND', 'no such file', file);
-      return this.add('file', await fs.realpath(file));
+      return file === undefined ? null : this.fromPath(file, 'file', 'open');
     }
     const file = await this.dialogs.saveFile({ title: options.title ?? 'Save as', suggestedName: options.suggestedName, filter });
-    if (file === null) return null;
-    const folder = path.dirname(path.resolve(file));
-    if (!(await statOf(folder))?.isDirectory()) throw new DiskchainError('E_NOTFOUND', 'the folder does not exist', folder);
-    if ((await statOf(file))?.isDirectory()) throw new DiskchainError('E_EXISTS', 'a folder of that name exists', file);
-    return this.add('file', path.join(await fs.realpath(folder), path.basename(file)));
+    return file === null ? null : this.fromPath(file, 'file', 'save');
   }
 
   async chooseFolder(options: { title?: string | undefined }): Promise<Target | null> {
     const folder = await this.dialogs.chooseFolder({ title: options.title ?? 'Choose a folder' });
-    if (folder === null) return null;
-    if (!(await statOf(folder))?.isDirectory()) throw new DiskchainError('E_NOTFOUND', 'no such folder', folder);
-    return this.add('folder', await fs.realpath(folder));
+    return folder === null ? null : this.fromPath(folder, 'folder');
+  }
+
+  /**
+   * A place chosen in a dialog or in the browser host's file browser: an existing file (open), a
+   * file in an existing folder (save: it may exist, the job decides), or an existing folder.
+   */
+  async fromPath(file: string, type: Target['type'], mode: 'save' | 'open' = 'save'): Promise<Target> {
+    if (type === 'folder') {
+      if (!(await statOf(file))?.isDirectory()) throw new DiskchainError('E_NOTFOUND', 'no such folder', file);
+      return this.add('folder', await fs.realpath(file));
+    }
+    if (mode === 'open') {
+      if (!(await statOf(file))?.isFile()) throw new DiskchainError('E_NOTFOUND', 'no such file', file);
+      return this.add('file', await fs.realpath(file));
+    }
+    const folder = path.dirname(path.resolve(file));
+    if (!(await statOf(folder))?.isDirectory()) throw new DiskchainError('E_NOTFOUND', 'the folder does not exist', folder);
+    if ((await statOf(file))?.isDirectory()) throw new DiskchainError('E_EXISTS', 'a folder of that name exists', file);
+    return this.add('file', path.join(await fs.realpath(folder), path.basename(file)));
   }
 
   /** The target behind an id, of the type the job needs. */

@@ -53,3 +53,24 @@ export function cleanText(value: string, max = 4096): string {
   const clean = value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\uFFFD');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
+
+/**
+ * The engine's messages end with what to do on the command line ("use --force to …"); in the app
+ * the same choice is a checkbox or a button, so the hint is said in the app's words (issue 16).
+ */
+const CLI_HINTS: Array<[RegExp, string]> = [
+  [/; use --ignore-cid to read anyway/g, ''],
+  [/ now need --ignore-cid/g, ' now open only with “Ignore CID mismatches”'],
+  [/\(use --force to replace it\)/g, '(tick “Replace existing files” to replace it)'],
+  [/, or use --force to /g, ', or tick “Go ahead anyway” to '],
+  [/, or use --force\b/g, ', or tick “Commit even if the parent has other children”'],
+  [/ are read only with --allow-devices/g, ' are read only by the command line, when told to'],
+  [/; name it with --parent/g, ''],
+  [/ \(--force\)/g, ''],
+  [/, "diskchain reparent" points this disk at it/g, ', “Locate parent…” points this disk at it'],
+  [/, use --fix-cid to set parentCID to /g, ', “Choose it again and set the CID” sets parentCID to '],
+];
+
+export function appText(message: string): string {
+  return CLI_HINTS.reduce((text, [pattern, words]) => text.replace(pattern, words), message);
+}

@@ -34,6 +34,12 @@ export const CHANNELS = [
   'catalog:verify',
   'catalog:forget',
   'catalog:openDisk',
+  // added 2026-12-06: the browser host's file browser
+  'files:look',
+  'files:list',
+  'files:recentFolders',
+  'files:openDisks',
+  'files:target',
 ] as const;
 export type ChannelName = (typeof CHANNELS)[number];
 

@@ -16,9 +16,11 @@
  */
 import { z } from 'zod';
 import type { WireError } from '../errors.js';
+import { ENTRY_STATUSES, type EntryStatus } from '../catalog-status.js';
 import type { CheckReport, DiskInfo, GeometryReport, LayerInfo } from '../types.js';
 import { ADAPTERS, DISK_KINDS, type JobProgress, type JobResult } from '../jobs.js';
 import type { ChannelName, EventName } from './channels.js';
+import { isAbsolutePath } from '../paths.js';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -143,7 +145,8 @@ export const JobRequest = z.discriminatedUnion('kind', [
     ignoreCid,
   }),
   z.strictObject({ kind: z.literal('commit'), diskId: id, force }),
-  z.strictObject({ kind: z.literal('snapshot'), diskId: id }),
+  // changed 2026-12-06: force (go ahead although the disk looks in use) on snapshot and extend too.
+  z.strictObject({ kind: z.literal('snapshot'), diskId: id, force }),
   z.strictObject({
     kind: z.literal('extend'),
     diskId: id,
@@ -151,6 +154,7 @@ export const JobRequest = z.discriminatedUnion('kind', [
       .int()
       .min(512)
       .max(64 * 1024 ** 4),
+    force,
   }),
   z.strictObject({
     /** A disk (diskId) or a VM (a .vmx chosen with targets:chooseFile mode 'open') into a folder target. */
@@ -208,11 +212,20 @@ export interface Preflight {
   enough: boolean;
   /** How requiredBytes was estimated, e.g. "allocated data of the chain (sparse output)". */
   basis: string;
+  // added 2026-12-06: what the dialogs say before Start (issue 16); the job refuses the same unless forced.
+  /** VMware lock files found for the disk the job writes or copies (the job refuses it unless force). */
+  locks: string[];
+  /** .vmx files beside the disk that use it (snapshot and commit re-point them). */
+  vms: string[];
+  /** Each VM's displayName from its .vmx (null when it has none), in the order of vms. */
+  vmNames: Array<string | null>;
+  /** Output files that exist already (the job refuses them unless force, or never replaces them). */
+  existing: string[];
 }
 
 // Catalog (issue 5). Shapes follow main/catalog; fields the catalog does not know are null.
 
-export const CatalogSortColumn = z.enum(['name', 'kind', 'capacityBytes', 'sizeBytes', 'mtime', 'path']);
+export const CatalogSortColumn = z.enum(['name', 'kind', 'capacityBytes', 'sizeBytes', 'mtime', 'path', 'status', 'vm']);
 const catalogSort = z.strictObject({ column: CatalogSortColumn, dir: z.enum(['asc', 'desc']) }).optional();
 const page = { offset: count.max(10_000_000).default(0), limit: z.int().min(1).max(1000).default(200) };
 
@@ -231,7 +244,9 @@ export interface CatalogEntry {
   missing: boolean;
   // added 2026-11-25: the catalog's own status and its one-line reason when a file did not read.
   // (optional so older fakes still type-check; main always sends them)
-  status?: 'ok' | 'missing' | 'error';
+  // changed 2026-12-06 (issue 16): every status of shared/catalog-status.ts, and why it is not ok.
+  status?: EntryStatus;
+  statusNote?: string | null;
   error?: string | null;
 }
 
@@ -245,7 +260,15 @@ export interface CatalogDetail {
   /** An archive's disks (empty for a loose disk); they are not catalogue entries, so their ids are negative (unique in the answer). */
   disks: CatalogEntry[];
   /** An archive's files with their manifest hashes (empty for a loose disk). */
-  segments: Array<{ path: string; sizeBytes: number | null; sha256: string | null }>;
+  segments: Array<{
+    path: string;
+    sizeBytes: number | null;
+    sha256: string | null;
+    // added 2026-12-06 (issue 16): what the last scan or verify found against this file.
+    state?: 'missing' | 'changed' | 'changed-since-verify' | null;
+  }>;
+  // added 2026-12-06 (issue 16): an archive's last verify (null: never verified, or a loose disk).
+  lastVerify?: { verifiedAt: string; ok: boolean; files: VerifyReport['files'] } | null;
   /** A loose disk's chain links, top first (empty for an archive). */
   chain: string[];
   /** The manifest or the catalog's record, pretty-printed, for display. */
@@ -286,6 +309,45 @@ export interface AppInfo {
   dialogs: 'native' | 'scripted';
   /** Whether files dropped on the window open (Electron only; a browser gives no paths). */
   dropOpens: boolean;
+}
+
+// added 2026-12-06: the browser host's own file browser (issue 16). Host only: Electron keeps its native dialogs.
+
+const absolutePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((s) => !s.includes('\0'), 'a path without NUL characters')
+  .refine(isAbsolutePath, 'an absolute path (starting with /), not a relative one');
+
+export interface FolderEntry {
+  name: string;
+  type: 'folder' | 'file' | 'other';
+  /** null for folders and for entries that could not be looked at */
+  sizeBytes: number | null;
+  /** ms since the epoch */
+  mtime: number | null;
+  /** named like a disk (.vmdk, .dsk, .REDO …): listed first */
+  diskLike: boolean;
+}
+
+export interface FolderListing {
+  /** The folder listed, normalized (no `..`, no trailing slash). */
+  path: string;
+  /** null at the root */
+  parent: string | null;
+  /** Disk-like files first, then folders, then other files; by name within each. */
+  entries: FolderEntry[];
+  /** More entries than the listing holds. */
+  truncated: boolean;
+}
+
+/** What a typed path names (looked up, nothing read). */
+export interface PathLook {
+  path: string;
+  type: 'folder' | 'file' | 'other' | 'missing';
+  /** Whether the path's folder exists (a new file may be saved there). */
+  parentIsFolder: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,6 +446,9 @@ export const contract = {
       /** capacity range (virtual size) */
       minBytes: bytes.optional(),
       maxBytes: bytes.optional(),
+      // added 2026-12-06 (issue 16): status and VM-name filters.
+      status: z.enum(ENTRY_STATUSES).optional(),
+      vm: text(200).optional(),
       sort: catalogSort,
       ...page,
     }),
@@ -394,6 +459,21 @@ export const contract = {
   'catalog:forget': { input: z.strictObject({ id: count }), output: nothing },
   /** Opens a catalogued loose disk in the disk views. */
   'catalog:openDisk': { input: z.strictObject({ id: count }), output: typed<DiskRef>() },
+
+  // added 2026-12-06: the in-app file browser (browser host only; Electron answers E_UNSUPPORTED).
+  /** Whether a typed path is a folder, a file or nothing. */
+  'files:look': { input: z.strictObject({ path: absolutePath }), output: typed<PathLook>() },
+  /** One folder's entries, with sizes and dates (stat only: no file is opened). */
+  'files:list': { input: z.strictObject({ path: absolutePath }), output: typed<FolderListing>() },
+  /** Folders the user chose files or folders in before (files:openDisks, files:target), newest first. */
+  'files:recentFolders': { input: empty, output: typed<string[]>() },
+  /** Opens disks chosen in the file browser (emits disks:opened). */
+  'files:openDisks': { input: z.strictObject({ paths: z.array(absolutePath).min(1).max(64) }), output: typed<DiskRef[]>() },
+  /** A place chosen in the file browser, as a target (like targets:chooseFile / chooseFolder answer). */
+  'files:target': {
+    input: z.strictObject({ path: absolutePath, type: z.enum(['file', 'folder']), mode: z.enum(['save', 'open']).optional() }),
+    output: typed<Target>(),
+  },
 } as const satisfies Record<ChannelName, { input: z.ZodType; output: z.ZodType }>;
 
 // ---------------------------------------------------------------------------------------------

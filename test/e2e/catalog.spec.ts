@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildQemuSparse, cli, listFiles, MiB } from './disks';
@@ -100,4 +101,101 @@ test.describe('catalog', () => {
     await expect(job.getByText('done', { exact: true })).toBeVisible({ timeout: 60_000 });
     expect(listFiles(restored).some((f) => f.endsWith('.vmdk'))).toBe(true);
   });
+
+  test('statuses tell broken from sound; status, VM, date and size filters; the detail marks the missing file; no column is cut', async ({ page, work, openApp }) => {
+    const nas = path.join(work, 'nas');
+    const vm = (name: string): string => {
+      const dir = path.join(nas, 'vms', name);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, `${name}.vmx`), `displayName = "${name}"\nscsi0:0.fileName = "${name}.vmdk"\n`);
+      return dir;
+    };
+    const web = buildQemuSparse(vm('web01'), 'web01.vmdk', 16 * MiB, [{ offset: 0, length: MiB, byte: 0x57 }]);
+    const db = buildQemuSparse(vm('db01'), 'db01.vmdk', 8 * MiB, [{ offset: 0, length: MiB, byte: 0x44 }]);
+    fs.utimesSync(db, new Date('2020-01-01T12:00:00Z'), new Date('2020-01-01T12:00:00Z'));
+    // Cut inside its grains: the engine's damage verdict says it lost data.
+    const cut = buildQemuSparse(vm('cut01'), 'cut01.vmdk', 64 * MiB, [{ offset: 8 * MiB, length: 4 * MiB, byte: 0x31 }]);
+    fs.truncateSync(cut, Number(fs.readFileSync(cut).readBigUInt64LE(64)) * 512 + 2 * MiB);
+    // A child whose parent is gone.
+    const chain = path.join(nas, 'vms', 'chain');
+    fs.mkdirSync(chain);
+    buildQemuSparse(chain, 'base.vmdk', 8 * MiB, []);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', path.join(chain, 'child.vmdk')]);
+    fs.rmSync(path.join(chain, 'base.vmdk'));
+    const archive = path.join(nas, 'archives', 'web01-backup');
+    cli('backup', '--progress', 'none', web, archive);
+    const lost = listFiles(archive).find((f) => f.endsWith('.vmdk') && !/-s\d{3}\.vmdk$/.test(f))!;
+    fs.rmSync(path.join(archive, lost));
+
+    const served = await openApp();
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: 'Catalog' }).click();
+    await served.script({ folder: [nas] });
+    await page.getByRole('toolbar', { name: 'Catalog actions' }).getByRole('button', { name: 'Scan folder…' }).click();
+    const table = page.getByRole('table', { name: 'Catalog' });
+    const rows = table.getByRole('rowgroup').nth(1).getByRole('row');
+    await expect(rows).toHaveCount(5);
+    const row = (name: string) => rows.filter({ hasText: name });
+    await expect(table.getByRole('columnheader', { name: 'Status' })).toBeVisible();
+    await expect(row('web01.vmdk')).toContainText('✓ ok');
+    await expect(row('cut01.vmdk')).toContainText('damaged');
+    await expect(row('child.vmdk')).toContainText('chain broken');
+    // The scan already sees the manifest's file is gone.
+    await expect(row('web01-backup')).toContainText('missing file');
+    await expect(row('db01.vmdk')).toContainText('db01');
+    await screenshot(page, 'catalog-status');
+    await expectNoCutCells(page);
+
+    const status = page.getByRole('combobox', { name: 'Status' });
+    await status.selectOption('damaged');
+    await expect(rows).toHaveCount(1);
+    await expect(rows.first()).toContainText('cut01.vmdk');
+    await status.selectOption('chain-broken');
+    await expect(rows).toHaveCount(1);
+    await expect(rows.first()).toContainText('child.vmdk');
+    await status.selectOption('');
+    await expect(rows).toHaveCount(5);
+
+    await page.getByRole('searchbox', { name: 'VM' }).fill('db01');
+    await expect(rows).toHaveCount(1);
+    await expect(rows.first()).toContainText('db01.vmdk');
+    await page.getByRole('searchbox', { name: 'VM' }).fill('');
+    await expect(rows).toHaveCount(5);
+
+    await page.getByLabel('Dated since').fill('2024-01-01');
+    await expect(rows).toHaveCount(4);
+    await expect(table).not.toContainText('db01.vmdk');
+    await page.getByLabel('Capacity at least').fill('12M');
+    await expect(rows).toHaveCount(3); // web01.vmdk, its archive, cut01.vmdk (64 MiB)
+    await page.getByLabel('Capacity at most').fill('32M');
+    await expect(rows).toHaveCount(2);
+    await expect(table).not.toContainText('cut01');
+    await page.getByRole('button', { name: 'Clear filters' }).first().click();
+    await expect(rows).toHaveCount(5);
+
+    // The archive's detail: never verified yet, the missing file marked; verify records it.
+    await row('web01-backup').click();
+    const detail = page.getByRole('region').filter({ has: page.getByRole('table', { name: 'Archive files' }) });
+    await expect(detail.getByRole('definition').filter({ hasText: 'never' })).toBeVisible();
+    const files = detail.getByRole('table', { name: 'Archive files' });
+    await expect(files.getByRole('row').filter({ hasText: lost })).toContainText('missing');
+    await detail.getByRole('button', { name: 'Verify', exact: true }).click();
+    await expect(detail.getByRole('alert')).toContainText(`${lost} (missing)`);
+    await expect(detail.getByRole('definition').filter({ hasText: /did not match/ })).toContainText('1 file did not match');
+    await expect(detail.getByRole('definition').filter({ hasText: 'missing file' })).toContainText(`missing: ${lost}`);
+    await expect(files.getByRole('row').filter({ hasText: lost })).toContainText('missing');
+    await expect(files.getByRole('row').filter({ hasText: 'manifest' }).or(files.getByRole('row').filter({ hasText: '-s001.vmdk' })).first()).toContainText('ok');
+    await expect(row('web01-backup')).toContainText('missing file');
+    await screenshot(page, 'catalog-status-detail');
+    await expectNoCutCells(page);
+  });
 });
+
+/** No cell of the table shows less than its content (the Kind and Modified columns were cut once). */
+async function expectNoCutCells(page: import('@playwright/test').Page): Promise<void> {
+  const cut = await page.getByRole('table', { name: 'Catalog' }).evaluate((table) =>
+    [...table.querySelectorAll('[role="cell"]:not(.name-cell), [role="columnheader"]')]
+      .filter((c) => c.scrollWidth > c.clientWidth + 1)
+      .map((c) => c.textContent),
+  );
+  expect(cut).toEqual([]);
+}

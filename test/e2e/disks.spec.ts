@@ -60,6 +60,7 @@ test.describe('disk views', () => {
     await expect(refusal).toBeVisible();
     await expect(refusal).toContainText('12345678');
     await expect(refusal).toContainText('0badc0de');
+    await expect(refusal).not.toContainText('--ignore-cid'); // the app's own button says it, not a CLI flag
     await screenshot(page, 'chain-cid-refused');
 
     await refusal.getByRole('button', { name: 'Open anyway (ignore CID)' }).click();

@@ -41,15 +41,15 @@ test.describe('jobs', () => {
     expect(check.output).toContain('No errors were found');
     expect(check.status).toBe(0);
 
-    // The same export again: the output exists, and the error says so, with what to do, where it failed.
+    // The same export again: the dialog says the output exists before Start, with what to do.
     await served.script({ folder: [out] });
     await page.getByRole('toolbar', { name: 'Disk actions' }).getByRole('button', { name: 'Export…' }).click();
     await dialog.getByRole('button', { name: 'Choose folder…' }).click();
     await expect(dialog.getByLabel('Output folder')).toHaveValue(out);
-    await dialog.getByRole('button', { name: 'Start export' }).click();
-    const refusal = page.getByRole('alert').filter({ hasText: /exist/i });
-    await expect(refusal).toBeVisible();
-    await expect(refusal).toContainText('Replace existing files');
+    const exists = dialog.getByRole('alert', { name: 'Output exists' });
+    await expect(exists).toContainText('Already there: a.vmdk');
+    await expect(exists).toContainText('Replace existing files');
+    await expect(dialog.getByRole('button', { name: 'Start export' })).toBeDisabled();
     await screenshot(page, 'jobs-error');
   });
 

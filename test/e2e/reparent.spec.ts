@@ -27,11 +27,18 @@ test.describe('a chain whose parent was renamed', () => {
     const detail = page.getByRole('region', { name: 'web01-000001.vmdk' });
     await expect(detail.getByRole('table', { name: 'Header fields' })).toBeVisible();
     await expect(detail.getByLabel('Descriptor text')).toContainText('parentFileNameHint="web01.vmdk"');
+    // Said once, in the app's words; the actions wait for the parent (the disk's data is not whole without it).
+    await expect(page.getByText('diskchain reparent')).toHaveCount(0);
+    await expect(page.getByRole('list', { name: 'Problems found while opening' })).toHaveCount(0);
+    const actions = page.getByRole('toolbar', { name: 'Disk actions' });
+    await expect(actions.getByRole('button', { name: 'Convert…' })).toBeDisabled();
+    await expect(actions.getByRole('button', { name: 'Snapshot…' })).toBeDisabled();
     await screenshot(page, 'missing-parent');
 
     await note.getByRole('button', { name: 'Locate parent…' }).click();
     await expect(page.getByRole('note', { name: 'Missing parent' })).toHaveCount(0);
     await expect(links).toHaveCount(2);
+    await expect(actions.getByRole('button', { name: 'Convert…' })).toBeEnabled();
     await expect(links.nth(0).getByRole('button')).toHaveAccessibleName(/^web01-old\.vmdk, base/);
     await screenshot(page, 'reparented');
 

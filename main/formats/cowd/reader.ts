@@ -4,7 +4,7 @@
  */
 import { formatError } from '../../../shared/errors.js';
 import type { DiskFile } from '../../io/disk-file.js';
-import { DAMAGE_SCAN_TABLE_BYTES, pushLost, pushRun, SECTOR, type ExtentReader, type LostRange, type Problem, type Run, type RunState } from '../extent.js';
+import { pushLost, pushRun, SECTOR, type ExtentReader, type LostRange, type Problem, type Run, type RunState } from '../extent.js';
 import { assertInsideExtent, CoalescedReads, forEachSpan, ProblemReport, SectorUsage } from '../support.js';
 
 const HEADER_BYTES = 2048;
@@ -379,11 +379,13 @@ class CowdReader implements CowdExtent {
     return table;
   }
 
-  /** A table outside the file loses its range, a grain past the end of the file that grain (see ExtentReader). */
+  /**
+   * A table outside the file loses its range, a grain past the end of the file that grain (see
+   * ExtentReader). Every table is read, one at a time, as allocatedBytes() does.
+   */
   lostRanges(): LostRange[] {
     const lost: LostRange[] = [];
     const rangeBytes = this.header.gtEntries * this.grainBytes;
-    let tableBytes = 0;
     for (let gdIndex = 0; gdIndex < this.directory.length; gdIndex++) {
       const gtSector = this.directory[gdIndex] ?? 0;
       const spanStart = gdIndex * rangeBytes;
@@ -392,8 +394,6 @@ class CowdReader implements CowdExtent {
         pushLost(lost, spanStart, Math.min(rangeBytes, this.sizeBytes - spanStart));
         continue;
       }
-      tableBytes += this.gtBytes;
-      if (tableBytes > DAMAGE_SCAN_TABLE_BYTES) continue;
       const table = this.tableCache.get(gdIndex) ?? this.loadTable(gtSector);
       for (let entry = 0; entry < table.length; entry++) {
         const gte = table[entry] ?? 0;

@@ -8,7 +8,7 @@
  */
 import { formatError, unsupportedError } from '../../../shared/errors.js';
 import type { DiskFile } from '../../io/disk-file.js';
-import { pushRun, SECTOR, type ExtentReader, type Problem, type Run, type RunState } from '../extent.js';
+import { pushLost, pushRun, SECTOR, type ExtentReader, type LostRange, type Problem, type Run, type RunState } from '../extent.js';
 import { assertInsideExtent, CoalescedReads, forEachSpan, isAllZero, ProblemReport } from '../support.js';
 
 const HEADER_BYTES = 512;
@@ -317,6 +317,7 @@ class SeSparseReader implements SeSparseExtent {
   private readonly tableSlots: number;
   private readonly grainsOffsetBytes: number;
   private readonly tableCache = new Map<number, Buffer>();
+  private lostMemo: LostRange[] | undefined;
 
   constructor(
     private readonly disk: DiskFile,
@@ -438,6 +439,38 @@ class SeSparseReader implements SeSparseExtent {
       return `${where}: grain table slot ${low} at sector ${sector} lies past the end of the file (${this.disk.size} bytes)`;
     }
     return sector;
+  }
+
+  /**
+   * The one verdict on damage (disk/damage.ts): what a read would fail on. A directory entry that
+   * names no usable table (past the end of the file, outside the table area, not a reference)
+   * loses its whole range; an entry of unknown type or a grain past the end of the file, that grain.
+   */
+  lostRanges(): LostRange[] {
+    if (this.lostMemo) return this.lostMemo;
+    const lost: LostRange[] = [];
+    for (let gdIndex = 0; gdIndex < this.directoryEntries; gdIndex++) {
+      const spanStart = gdIndex * this.tableSpanBytes;
+      if (spanStart >= this.sizeBytes) break;
+      const located = this.tableLocation(gdIndex);
+      if (located === undefined) continue;
+      if (typeof located === 'string') {
+        pushLost(lost, spanStart, Math.min(this.tableSpanBytes, this.sizeBytes - spanStart));
+        continue;
+      }
+      const table = this.tableCache.get(gdIndex) ?? this.disk.readBlock(this.gtBytes, located * SECTOR, 'grain table');
+      for (let entry = 0; entry < this.header.gtEntries; entry++) {
+        const grainSectors = this.grainSectorsInCapacity(gdIndex, entry);
+        if (grainSectors <= 0) break;
+        const decoded = decodeTableEntry(table, entry);
+        const unusable =
+          typeof decoded === 'string' ||
+          (decoded.type === GTE_ALLOCATED && this.grainsOffsetBytes + decoded.index * this.grainBytes + grainSectors * SECTOR > this.disk.size);
+        if (unusable) pushLost(lost, spanStart + entry * this.grainBytes, grainSectors * SECTOR);
+      }
+    }
+    this.lostMemo = lost;
+    return lost;
   }
 
   /** Grains whose data the file holds; tables that cannot be read are left to check(). */

@@ -7,8 +7,8 @@ import * as os from 'node:os';
 import * as zlib from 'node:zlib';
 import { DiskchainError, formatError, unsupportedError } from '../../../shared/errors.js';
 import type { DiskFile } from '../../io/disk-file.js';
-import { decodeDescriptor, MAX_CAPACITY_BYTES, MAX_DESCRIPTOR_BYTES } from '../descriptor.js';
-import { DAMAGE_SCAN_TABLE_BYTES, pushLost, pushRun, SECTOR, type ExtentReader, type LostRange, type Problem, type Run, type RunState, type Severity } from '../extent.js';
+import { decodeDescriptor, MAX_CAPACITY_BYTES, MAX_DESCRIPTOR_BYTES, rawNames, type RawNames } from '../descriptor.js';
+import { pushLost, pushRun, SECTOR, type ExtentReader, type LostRange, type Problem, type Run, type RunState, type Severity } from '../extent.js';
 import { assertInsideExtent, CoalescedReads, isAllZero, LruCache, ProblemReport, SectorUsage } from '../support.js';
 
 const MAGIC = Buffer.from('KDMV', 'latin1');
@@ -45,6 +45,8 @@ const GTE_ZERO_GRAIN = 1;
 const GT_CACHE_TABLES = 256;
 /** Tables that sit back to back in the file (VMware and QEMU lay them out so) are read together. */
 const GT_READAHEAD_TABLES = 128;
+/** Table bytes the damage verdict reads at a time. */
+const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Above this much grain-table space (disks over 256 GiB), allocatedBytes() derives the count from the file size. */
 const SIZE_SHORTCUT_MIN_TABLE_BYTES = 16 * 1024 * 1024;
 
@@ -90,6 +92,8 @@ export interface SparseExtent extends ExtentReader {
   readonly header: SparseHeader;
   /** The descriptor stored in the file, up to its first NUL; null when there is none (or it is empty). */
   readonly embeddedDescriptor: string | null;
+  /** The embedded descriptor's file names as the bytes it holds (see rawNames). */
+  readonly embeddedRawNames: RawNames;
   /** streamOptimized: compressed grains behind markers. */
   readonly isStream: boolean;
   readonly layout: SparseLayout;
@@ -114,9 +118,9 @@ export function isSparseMagic(buf: Uint8Array): boolean {
 
 export function openSparseExtent(file: DiskFile, options: OpenSparseOptions = {}): SparseExtent {
   const header = parseSparseHeader(readHeaderSector(file), file.path, 'header');
-  const embeddedDescriptor = readEmbeddedDescriptor(file, header);
+  const embedded = readEmbeddedDescriptor(file, header);
   const index = header.flags & FLAG_COMPRESSED ? resolveStream(file, header, options) : resolveHosted(file, header, options);
-  return new SparseReader(file, index, embeddedDescriptor);
+  return new SparseReader(file, index, embedded.text, embedded.raw);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,9 +235,9 @@ function sectorField(buf: Buffer, offset: number, name: string, path: string, at
   return Number(value);
 }
 
-function readEmbeddedDescriptor(file: DiskFile, header: SparseHeader): string | null {
+function readEmbeddedDescriptor(file: DiskFile, header: SparseHeader): { text: string | null; raw: RawNames } {
   const { descriptorOffsetSectors: offset, descriptorSizeSectors: size } = header;
-  if (offset === 0 || size === 0) return null;
+  if (offset === 0 || size === 0) return { text: null, raw: { extents: [], parentHint: undefined } };
   // QEMU reads at most 1 MiB of descriptor; the text ends at its first NUL long before.
   const bytes = Math.min(size * SECTOR, MAX_DESCRIPTOR_BYTES);
   if (offset * SECTOR + bytes > file.size) {
@@ -242,9 +246,10 @@ function readEmbeddedDescriptor(file: DiskFile, header: SparseHeader): string | 
       `truncated: embedded descriptor at sector ${offset} (${size} sectors) lies past the end of the file (${file.size} bytes)`,
     );
   }
-  const text = decodeDescriptor(file.readBlock(bytes, offset * SECTOR, 'embedded descriptor'));
+  const block = file.readBlock(bytes, offset * SECTOR, 'embedded descriptor');
+  const text = decodeDescriptor(block);
   // QEMU reserves descriptor space in every extent of a split disk and leaves it all NUL.
-  return text === '' ? null : text;
+  return { text: text === '' ? null : text, raw: rawNames(block) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -401,7 +406,21 @@ interface GrainTables {
   sectorOf(gdIndex: number): number;
   /** The first directory entry at or after gdIndex that may hold a table; `count` when none does. */
   nextTable(gdIndex: number): number;
+  /**
+   * Every readable table that may hold grains, in directory order, with bounded memory: the table
+   * passed may be a view into a reused buffer, valid only during the call.
+   */
+  forEachTable(visit: (gdIndex: number, table: Uint32Array) => void): void;
   clear(): void;
+}
+
+/** Visits the tables one get() at a time (their own LRU bounds the memory). */
+function forEachByGet(tables: GrainTables, visit: (gdIndex: number, table: Uint32Array) => void): void {
+  for (let gdIndex = tables.nextTable(0); gdIndex < tables.count; gdIndex = tables.nextTable(gdIndex + 1)) {
+    if (tables.problem(gdIndex)) continue;
+    const table = tables.get(gdIndex);
+    if (table) visit(gdIndex, table);
+  }
 }
 
 /** Tables located through a grain directory, with a bounded LRU cache and read-ahead of neighbours. */
@@ -479,6 +498,37 @@ class DirectoryTables implements GrainTables {
     return this.knownEmpty[gdIndex] ? undefined : this.cache.get(gdIndex);
   }
 
+  /**
+   * Reads runs of adjacent tables in chunks of at most SCAN_CHUNK_BYTES into one buffer, skipping
+   * runs that are file holes (they read as zeros): the verdict on a 2 TiB disk passes over its
+   * 128 MiB of tables without keeping them, and over a fresh disk's unwritten tables without reading.
+   */
+  forEachTable(visit: (gdIndex: number, table: Uint32Array) => void): void {
+    const stride = this.gtSectors * SECTOR;
+    const maxRun = Math.max(1, Math.floor(SCAN_CHUNK_BYTES / stride));
+    let chunk: Buffer | undefined;
+    for (let gdIndex = 0; gdIndex < this.entries.length; ) {
+      const first = this.sectorOf(gdIndex);
+      if (first === 0 || this.problem(gdIndex)) {
+        gdIndex++;
+        continue;
+      }
+      let count = 1;
+      while (count < maxRun && gdIndex + count < this.entries.length && this.sectorOf(gdIndex + count) === first + count * this.gtSectors && !this.problem(gdIndex + count)) {
+        count++;
+      }
+      const start = first * SECTOR;
+      const end = start + (count - 1) * stride + this.gtBytes;
+      if (this.disk.dataRegions(start, end).length > 0) {
+        chunk ??= Buffer.allocUnsafeSlow(Math.min(maxRun, this.entries.length) * stride);
+        const raw = chunk.subarray(0, end - start);
+        this.disk.readAt(raw, start, 'grain tables');
+        for (let k = 0; k < count; k++) visit(gdIndex + k, wordsView(raw, k * stride, this.gtEntries));
+      }
+      gdIndex += count;
+    }
+  }
+
   /** One reused buffer for read-ahead: tables are copied out of it, and nothing else keeps it. */
   private readBuffer(length: number): Buffer {
     if (this.runBuffer.length < length) this.runBuffer = Buffer.allocUnsafe(Math.max(length, GT_READAHEAD_TABLES * this.gtSectors * SECTOR));
@@ -546,6 +596,10 @@ class MergedTables implements GrainTables {
     return Math.min(this.primary.nextTable(gdIndex), this.spare.nextTable(gdIndex));
   }
 
+  forEachTable(visit: (gdIndex: number, table: Uint32Array) => void): void {
+    forEachByGet(this, visit);
+  }
+
   clear(): void {
     this.cache.clear();
     this.primary.clear();
@@ -597,6 +651,10 @@ class ScannedTables implements GrainTables {
     const i = lowerBound(this.grains, gdIndex * this.gtEntries);
     const grain = this.grains[i];
     return grain === undefined ? this.count : Math.floor(grain / this.gtEntries);
+  }
+
+  forEachTable(visit: (gdIndex: number, table: Uint32Array) => void): void {
+    forEachByGet(this, visit);
   }
 
   clear(): void {
@@ -817,6 +875,7 @@ class SparseReader implements SparseExtent {
     private readonly disk: DiskFile,
     private readonly index: GrainIndex,
     readonly embeddedDescriptor: string | null,
+    readonly embeddedRawNames: RawNames = { extents: [], parentHint: undefined },
   ) {
     this.file = disk.path;
     this.header = index.header;
@@ -931,40 +990,43 @@ class SparseReader implements SparseExtent {
 
   /**
    * A table past the end of the file loses its whole range; a grain past it (hosted: its bytes,
-   * stream: its marker, or the last grain's compressed bytes) loses that grain. Tables are read
-   * only while they add up to DAMAGE_SCAN_TABLE_BYTES.
+   * stream: its marker, or the last grain's compressed bytes) loses that grain. Every table is
+   * read, whatever the size of the disk, in bounded chunks (forEachTable).
    */
   lostRanges(): LostRange[] {
     if (this.lostMemo) return this.lostMemo;
-    const lost: LostRange[] = [];
-    const readTables = this.tables.count * this.header.numGTEsPerGT * 4 <= DAMAGE_SCAN_TABLE_BYTES;
-    let lastGrain: { grain: number; sector: number } | null = null;
+    const lostTables: LostRange[] = [];
     for (let gdIndex = 0; gdIndex < this.tables.count; gdIndex++) {
+      if (!this.tables.problem(gdIndex)) continue;
       const spanStart = gdIndex * this.tableSpanBytes;
-      if (this.tables.problem(gdIndex)) {
-        pushLost(lost, spanStart, Math.min(this.tableSpanBytes, this.sizeBytes - spanStart));
-        continue;
-      }
-      if (!readTables || this.tables.sectorOf(gdIndex) === 0) continue;
-      const table = this.tables.get(gdIndex);
-      if (!table) continue;
+      pushLost(lostTables, spanStart, Math.min(this.tableSpanBytes, this.sizeBytes - spanStart));
+    }
+    const lostGrains: LostRange[] = [];
+    let lastGrain: { grain: number; sector: number } | null = null;
+    // Past this sector a hosted grain cannot be whole: one comparison per entry for the common case.
+    const lastWholeSector = (this.disk.size - this.grainBytes) / SECTOR;
+    this.tables.forEachTable((gdIndex, table) => {
       const firstGrain = gdIndex * this.header.numGTEsPerGT;
       const limit = Math.min(table.length, this.numGrains - firstGrain);
       for (let i = 0; i < limit; i++) {
         const gte = table[i]!;
-        if (gte <= GTE_ZERO_GRAIN) continue;
+        if (gte <= GTE_ZERO_GRAIN || (!this.isStream && gte <= lastWholeSector)) continue;
         const grain = firstGrain + i;
         const start = grain * this.grainBytes;
         const length = Math.min(this.grainBytes, this.sizeBytes - start);
         const needed = this.isStream ? gte * SECTOR + MARKER_HEAD_BYTES : gte * SECTOR + length;
-        if (needed > this.disk.size) pushLost(lost, start, length);
+        if (needed > this.disk.size) pushLost(lostGrains, start, length);
         else if (this.isStream && (!lastGrain || gte > lastGrain.sector)) lastGrain = { grain, sector: gte };
       }
-    }
+    });
+    const lost = mergeLost(lostTables, lostGrains);
     // A stream cut inside its last grain: the marker is there, its compressed bytes are not.
-    if (lastGrain && this.lastGrainCut(lastGrain.sector)) {
-      const start = lastGrain.grain * this.grainBytes;
-      insertLost(lost, start, Math.min(this.grainBytes, this.sizeBytes - start));
+    if (lastGrain !== null) {
+      const { grain, sector } = lastGrain;
+      if (this.lastGrainCut(sector)) {
+        const start = grain * this.grainBytes;
+        insertLost(lost, start, Math.min(this.grainBytes, this.sizeBytes - start));
+      }
     }
     this.lostMemo = lost;
     return lost;
@@ -1327,7 +1389,10 @@ class SparseChecker {
     this.claim(gte, sectors, describeGrain(grain, this.header), location);
   }
 
-  /** Marker fields and the zlib header; inflating every grain is left to a full read. */
+  /**
+   * Marker fields, the zlib header, and the grain inflated: whatever a read of the grain would
+   * fail on (a bad checksum, a short grain), check says too, at the cost of a read of the stream.
+   */
   private checkCompressedGrain(grain: number, sector: number, location: string | undefined): void {
     const stream = this.stream;
     if (!stream) return;
@@ -1347,6 +1412,13 @@ class SparseChecker {
     const data = head.subarray(MARKER_HEAD_BYTES);
     if (!looksLikeZlib(data)) {
       this.report.warning(location, `grain at LBA ${lba} (marker at sector ${sector}) does not start with a zlib header (${data.toString('hex')}); read as raw deflate`);
+    }
+    try {
+      stream.grain(grain, sector);
+    } catch (e) {
+      if (!(e instanceof DiskchainError)) throw e;
+      this.report.error(location, e.message, sector * SECTOR);
+      return;
     }
     const sectors = Math.ceil((MARKER_HEAD_BYTES + marker.compressedBytes) / SECTOR);
     this.claim(sector, sectors, `grain at LBA ${lba}`, location);
@@ -1371,6 +1443,13 @@ function firstDifference(a: Uint32Array | undefined, b: Uint32Array | undefined,
 // Small helpers
 
 /** Little-endian uint32 words copied out of `bytes` (so a table never pins a large read buffer). */
+/** The words at `offset` of `bytes` without a copy where the host allows it (little-endian, aligned). */
+function wordsView(bytes: Buffer, offset: number, count: number): Uint32Array {
+  const at = bytes.byteOffset + offset;
+  if (LITTLE_ENDIAN && at % 4 === 0) return new Uint32Array(bytes.buffer, at, count);
+  return littleEndianWords(bytes.subarray(offset), count);
+}
+
 function littleEndianWords(bytes: Uint8Array, count: number): Uint32Array {
   const words = new Uint32Array(count);
   new Uint8Array(words.buffer).set(bytes.subarray(0, count * 4));
@@ -1379,6 +1458,18 @@ function littleEndianWords(bytes: Uint8Array, count: number): Uint32Array {
     for (let i = 0; i < count; i++) words[i] = view.getUint32(i * 4, true);
   }
   return words;
+}
+
+/** Two ordered lists of disjoint lost ranges as one ordered list. */
+function mergeLost(a: readonly LostRange[], b: readonly LostRange[]): LostRange[] {
+  const out: LostRange[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const next = j >= b.length || (i < a.length && a[i]!.offset < b[j]!.offset) ? a[i++]! : b[j++]!;
+    pushLost(out, next.offset, next.length);
+  }
+  return out;
 }
 
 /** Puts a lost range in order (the last stream grain may lie anywhere on the disk). */

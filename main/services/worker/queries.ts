@@ -19,6 +19,7 @@ import { diskInfo, layerInfo } from '../../disk/info.js';
 import { rebuildDescriptor, type RebuildResult } from '../../convert/rebuild-descriptor.js';
 import { reparent, type ReparentResult } from '../../mutate/reparent.js';
 import { freeBytes, type SpaceEstimate } from '../../io/space.js';
+import { jobSafety, type JobSafety } from '../../jobs/safety.js';
 import { estimateSpace } from '../../jobs/estimate.js';
 import { summarizeMap } from '../map-summary.js';
 
@@ -53,6 +54,8 @@ export const queries = {
     const estimate = estimateSpace(q.spec);
     return { ...estimate, availableBytes: freeBytes(estimate.folder) };
   },
+  /** What a job's dialog warns of before Start: lock files, the VMs using the disk, outputs that exist. */
+  safety: (q: { spec: JobSpec }): JobSafety => jobSafety(q.spec),
   /** An extent named file (web01-flat.vmdk) whose descriptor by that name (web01.vmdk) is missing: only that one name is looked up. */
   orphan: (q: { path: string }): OrphanExtent | null => {
     const descriptorName = extentDescriptorName(q.path);

@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import type { ErrorCode, WireError } from '../../../shared/errors';
-import { baseName, cleanText } from '../format';
+import { appText, baseName, cleanText } from '../format';
 
 /** What a person can do about each kind of failure; the message itself says what happened. */
 export const HINTS: Record<ErrorCode, string> = {
@@ -34,7 +34,7 @@ export function ErrorNote({ error, title, children }: ErrorNoteProps) {
       </span>
       <div className="body">
         {title && <strong>{title}: </strong>}
-        <span>{cleanText(error.message)}</span>
+        <span>{cleanText(appText(error.message))}</span>
         {error.file && (
           <div className="where" title={error.file}>
             File: <span className="mono">{cleanText(baseName(error.file))}</span>

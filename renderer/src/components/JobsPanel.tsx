@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { JobRecord, WireError } from '../../../shared/ipc/contract';
 import { toWireError } from '../api';
-import { cleanText, formatBytes, formatDuration, formatPercent, formatRate } from '../format';
+import { appText, cleanText, formatBytes, formatDuration, formatPercent, formatRate } from '../format';
 import { useJobs, useStores, useUi } from '../store';
 import { RecoverySummary } from './DamageReport';
 import { ErrorNote } from './ErrorNote';
@@ -82,7 +82,7 @@ function JobRow({ job }: { job: JobRecord }) {
           </>
         )}
       </div>
-      {job.status === 'done' && job.result && <div className="job-error muted">{cleanText(job.result.summary, 500)}</div>}
+      {job.status === 'done' && job.result && <div className="job-error muted">{cleanText(appText(job.result.summary), 500)}</div>}
       {job.status === 'done' && job.result?.recovery && (
         <div className="job-error">
           <RecoverySummary report={job.result.recovery} />

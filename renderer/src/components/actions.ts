@@ -2,7 +2,7 @@
  * The action dialogs' forms as data: what each action asks for (the CLI's options), and how a
  * filled-in form becomes a JobRequest of the contract, or the reason it cannot yet.
  */
-import type { JobKind, JobRequest, Target } from '../../../shared/ipc/contract';
+import type { JobKind, JobRequest, Preflight, Target } from '../../../shared/ipc/contract';
 import type { Adapter, DiskKind } from '../../../shared/jobs';
 import { parseSize } from '../format';
 
@@ -171,7 +171,7 @@ export function buildRequest(subject: ActionSubject, form: ActionForm): Built {
       return { ok: true, request: { kind, diskId, ...(form.force ? { force: true } : {}) } };
     case 'snapshot':
       if (!diskId) return needDisk();
-      return { ok: true, request: { kind, diskId } };
+      return { ok: true, request: { kind, diskId, ...(form.force ? { force: true } : {}) } };
     case 'extend': {
       if (!diskId) return needDisk();
       const size = parseSize(form.size);
@@ -180,7 +180,7 @@ export function buildRequest(subject: ActionSubject, form: ActionForm): Built {
       if (subject.capacityBytes !== undefined && size <= subject.capacityBytes) {
         return { ok: false, field: 'size', message: 'The new capacity must be larger than the disk is now; extend never shrinks.' };
       }
-      return { ok: true, request: { kind, diskId, sizeBytes: size } };
+      return { ok: true, request: { kind, diskId, sizeBytes: size, ...(form.force ? { force: true } : {}) } };
     }
     case 'backup': {
       if (!form.target) return { ok: false, field: 'target', message: 'Choose the folder to write the archive into.' };
@@ -210,4 +210,20 @@ export function buildRequest(subject: ActionSubject, form: ActionForm): Built {
       if (!form.target) return { ok: false, field: 'target', message: 'Choose where to write the recovered disk.' };
       return { ok: true, request: { kind, diskId, targetId: form.target.targetId, ...(form.recoverTo === '' ? {} : { to: form.recoverTo }), ...flags } };
   }
+}
+
+/** Kinds whose force flag replaces existing outputs (backup and restore never replace anything). */
+export const REPLACES_WITH_FORCE: ReadonlySet<JobKind> = new Set(['convert', 'export', 'import', 'recover']);
+
+/**
+ * Why Start must wait, from what the preflight found: a disk that looks in use, or outputs that
+ * exist, and force not ticked (the job would refuse the same); null when it may start.
+ */
+export function safetyBlock(preflight: Preflight | null, kind: JobKind, force: boolean): string | null {
+  if (!preflight) return null;
+  if (preflight.existing.length > 0 && !REPLACES_WITH_FORCE.has(kind)) return 'The output place already holds an archive: choose an empty folder.';
+  if (force) return null;
+  if (preflight.locks.length > 0) return 'The disk looks in use: shut the VM down first, or tick “go ahead anyway”.';
+  if (preflight.existing.length > 0) return 'The output exists: choose another name, or tick “Replace existing files”.';
+  return null;
 }

@@ -10,11 +10,38 @@ import type {
   VerifyReport,
   WireError,
 } from '../../../shared/ipc/contract';
+import { parseSize } from '../../../shared/bytes';
+import type { EntryStatus } from '../../../shared/catalog-status';
 import { toWireError } from '../api';
 import { idle, loading, type Loadable } from './loadable';
 
-export type CatalogColumn = 'name' | 'kind' | 'capacityBytes' | 'sizeBytes' | 'mtime' | 'path';
+export type CatalogColumn = 'name' | 'kind' | 'capacityBytes' | 'sizeBytes' | 'mtime' | 'path' | 'status' | 'vm';
 export type TypeFilter = 'all' | 'disk' | 'archive';
+
+/** The filters beyond words, type and kind, as typed (sizes like `20G`, a date `2024-05-01`). */
+export interface CatalogFilters {
+  status: EntryStatus | '';
+  vm: string;
+  /** A date (yyyy-mm-dd): dated on or after its local midnight. */
+  since: string;
+  minSize: string;
+  maxSize: string;
+}
+
+export const NO_FILTERS: CatalogFilters = { status: '', vm: '', since: '', minSize: '', maxSize: '' };
+
+/** A size as typed, in bytes; undefined when empty, null when it does not read as a size. */
+export function sizeFilter(text: string): number | undefined | null {
+  return text.trim() === '' ? undefined : parseSize(text.trim());
+}
+
+/** Local midnight of a yyyy-mm-dd date, in ms; undefined when empty or not a date. */
+export function sinceFilter(text: string): number | undefined {
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.trim());
+  if (!day) return undefined;
+  const ms = new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3])).getTime();
+  return Number.isNaN(ms) || ms < 0 ? undefined : ms;
+}
 
 export const PAGE_SIZE = 200;
 
@@ -22,6 +49,7 @@ export interface CatalogState {
   query: string;
   type: TypeFilter;
   kind: string;
+  filters: CatalogFilters;
   sort: { column: CatalogColumn; dir: 'asc' | 'desc' };
   /** Rows by index in the current result; pages arrive as the table scrolls. */
   rows: Record<number, CatalogEntry>;
@@ -38,6 +66,9 @@ export interface CatalogState {
   setQuery(query: string): void;
   setType(type: TypeFilter): void;
   setKind(kind: string): void;
+  /** Sets some filters; text fields (VM, sizes) wait for typing to pause. */
+  setFilters(filters: Partial<CatalogFilters>): void;
+  clearFilters(): void;
   sortBy(column: CatalogColumn): void;
   refresh(): Promise<void>;
   /** Makes sure rows [start, end) are loaded or on their way. */
@@ -51,7 +82,8 @@ export interface CatalogState {
 
 export type CatalogStore = StoreApi<CatalogState>;
 
-export function createCatalogStore(api: Api, options: { debounceMs?: number } = {}): CatalogStore {
+/** chooseFolder: how "Scan folder…" asks for the folder (the targets store: native dialog or the in-app file browser). */
+export function createCatalogStore(api: Api, options: { debounceMs?: number; chooseFolder?: (o: { title: string }) => Promise<Target | null> } = {}): CatalogStore {
   const debounceMs = options.debounceMs ?? 150;
   const inFlight = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -61,18 +93,29 @@ export function createCatalogStore(api: Api, options: { debounceMs?: number } = 
       const key = `${generation}:${page}`;
       if (inFlight.has(key)) return;
       inFlight.add(key);
-      const { query, type, kind, sort } = get();
+      const { query, type, kind, sort, filters } = get();
       const common = {
         ...(type === 'all' ? {} : { type }),
         sort,
         offset: page * PAGE_SIZE,
         limit: PAGE_SIZE,
       };
+      const from = sinceFilter(filters.since);
+      const minBytes = sizeFilter(filters.minSize) ?? undefined;
+      const maxBytes = sizeFilter(filters.maxSize) ?? undefined;
+      const narrowed = {
+        ...(kind === '' ? {} : { kind }),
+        ...(filters.status === '' ? {} : { status: filters.status }),
+        ...(filters.vm.trim() === '' ? {} : { vm: filters.vm.trim() }),
+        ...(from === undefined ? {} : { from }),
+        ...(minBytes === undefined ? {} : { minBytes }),
+        ...(maxBytes === undefined ? {} : { maxBytes }),
+      };
       try {
         const answer: CatalogPage =
-          query.trim() === '' && kind === ''
+          query.trim() === '' && Object.keys(narrowed).length === 0
             ? await api.invoke('catalog:list', common)
-            : await api.invoke('catalog:search', { query: query.trim(), ...(kind === '' ? {} : { kind }), ...common });
+            : await api.invoke('catalog:search', { query: query.trim(), ...narrowed, ...common });
         if (get().generation !== generation) return;
         const rows = page === 0 ? {} : { ...get().rows };
         answer.rows.forEach((row, i) => {
@@ -99,6 +142,7 @@ export function createCatalogStore(api: Api, options: { debounceMs?: number } = 
       query: '',
       type: 'all',
       kind: '',
+      filters: NO_FILTERS,
       sort: { column: 'name', dir: 'asc' },
       rows: {},
       total: 0,
@@ -120,6 +164,15 @@ export function createCatalogStore(api: Api, options: { debounceMs?: number } = 
       },
       setKind(kind) {
         set({ kind });
+        restart(0);
+      },
+      setFilters(filters) {
+        set({ filters: { ...get().filters, ...filters } });
+        const typed = filters.vm !== undefined || filters.minSize !== undefined || filters.maxSize !== undefined;
+        restart(typed ? debounceMs : 0);
+      },
+      clearFilters() {
+        set({ query: '', type: 'all', kind: '', filters: NO_FILTERS });
         restart(0);
       },
       sortBy(column) {
@@ -156,6 +209,9 @@ export function createCatalogStore(api: Api, options: { debounceMs?: number } = 
         try {
           const report = await api.invoke('catalog:verify', { id });
           set({ verify: { ...get().verify, [id]: { status: 'ready', value: report } } });
+          // The verify changed the entry's status: the table and the detail show the new one.
+          if (get().selectedId === id) void get().select(id);
+          restart(0);
         } catch (e) {
           set({ verify: { ...get().verify, [id]: { status: 'error', error: toWireError(e) } } });
         }
@@ -174,7 +230,8 @@ export function createCatalogStore(api: Api, options: { debounceMs?: number } = 
       async scanFolder() {
         let folder: Target | null;
         try {
-          folder = await api.invoke('targets:chooseFolder', { title: 'Choose a folder to scan for disks and archives' });
+          const title = 'Choose a folder to scan for disks and archives';
+          folder = await (options.chooseFolder ? options.chooseFolder({ title }) : api.invoke('targets:chooseFolder', { title }));
         } catch (e) {
           set({ scan: { status: 'error', error: toWireError(e) } });
           return;

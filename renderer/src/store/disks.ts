@@ -58,7 +58,13 @@ export interface DisksState {
 
 export type DisksStore = StoreApi<DisksState>;
 
-export function createDisksStore(api: Api): DisksStore {
+/**
+ * The browser host's way to choose a disk when no answer was prepared (`serve --open`): the in-app
+ * file browser; null when cancelled. Absent in Electron, whose open dialog is main's.
+ */
+export type BrowseForDisk = () => Promise<string | null>;
+
+export function createDisksStore(api: Api, browseForDisk?: BrowseForDisk): DisksStore {
   const store = createStore<DisksState>()((set, get) => {
     const patch = (diskId: string, change: Partial<OpenDisk>): void => {
       const disk = get().byId[diskId];
@@ -110,7 +116,13 @@ export function createDisksStore(api: Api): DisksStore {
       async openDialog() {
         set({ opening: true, openError: null, lastOpenEmpty: false });
         try {
-          const refs = await api.invoke('disks:open', {});
+          let refs = await api.invoke('disks:open', {});
+          if (refs.length === 0 && browseForDisk) {
+            set({ opening: false }); // the file browser is up: nothing is opening until it answers
+            const path = await browseForDisk();
+            set({ opening: path !== null });
+            if (path !== null) refs = await api.invoke('files:openDisks', { paths: [path] });
+          }
           set({ lastOpenEmpty: refs.length === 0 });
           get().add(refs, true);
           await get().refreshRecent();

@@ -2,6 +2,7 @@
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import type { Api } from '../../../shared/ipc/contract';
+import { createBrowseStore, type BrowseState, type BrowseStore } from './browse';
 import { createCatalogStore, type CatalogState, type CatalogStore } from './catalog';
 import { createDisksStore, type DisksState, type DisksStore } from './disks';
 import { createJobsStore, type JobsState, type JobsStore } from './jobs';
@@ -15,16 +16,28 @@ export interface Stores {
   catalog: CatalogStore;
   targets: TargetsStore;
   ui: UiStore;
+  /** The browser host's in-app file browser. */
+  browse: BrowseStore;
 }
 
 export function createStores(api: Api, options: { catalogDebounceMs?: number } = {}): Stores {
+  const ui = createUiStore();
+  const browse = createBrowseStore(api);
+  // Only the browser host has no native dialogs: there the app's own file browser answers.
+  const inApp = (): boolean => ui.getState().appInfo?.dialogs === 'scripted';
+  const targets = createTargetsStore(api, { browse, inApp });
+  const browseForDisk = async (): Promise<string | null> => (inApp() ? browse.getState().ask({ mode: 'open', title: 'Open a disk' }) : null);
   return {
     api,
-    disks: createDisksStore(api),
+    disks: createDisksStore(api, browseForDisk),
     jobs: createJobsStore(api),
-    catalog: createCatalogStore(api, options.catalogDebounceMs === undefined ? {} : { debounceMs: options.catalogDebounceMs }),
-    targets: createTargetsStore(api),
-    ui: createUiStore(),
+    catalog: createCatalogStore(api, {
+      ...(options.catalogDebounceMs === undefined ? {} : { debounceMs: options.catalogDebounceMs }),
+      chooseFolder: (o) => targets.getState().chooseFolder(o),
+    }),
+    targets,
+    ui,
+    browse,
   };
 }
 
@@ -48,4 +61,5 @@ export function useStores(): Stores {
 export const useDisks = <T,>(select: (s: DisksState) => T): T => useStore(useStores().disks, select);
 export const useJobs = <T,>(select: (s: JobsState) => T): T => useStore(useStores().jobs, select);
 export const useCatalog = <T,>(select: (s: CatalogState) => T): T => useStore(useStores().catalog, select);
+export const useBrowse = <T,>(select: (s: BrowseState) => T): T => useStore(useStores().browse, select);
 export const useUi = <T,>(select: (s: UiState) => T): T => useStore(useStores().ui, select);

@@ -1,6 +1,7 @@
 import { useEffect, useState, type DragEvent } from 'react';
 import { ActionDialog } from '../components/ActionDialog';
 import { WarningNote } from '../components/ErrorNote';
+import { FileBrowser } from '../components/FileBrowser';
 import { JobsPanel } from '../components/JobsPanel';
 import { cleanText } from '../format';
 import { useDisks, useStores, useUi } from '../store';
@@ -53,7 +54,7 @@ export function App() {
     ui.getState().setScreen('disks');
     if (appInfo && !appInfo.dropOpens) {
       ui.getState().setDropNote(
-        'This browser window cannot open dropped files: a web page is not told where they are. Choose Open disk… to pick a disk given to `diskchain serve`, or use the desktop app.',
+        'This browser window cannot open dropped files: a web page is not told where they are. Choose Open disk… and type or paste the disk’s path instead.',
       );
     }
   };
@@ -81,6 +82,7 @@ export function App() {
       </main>
       <JobsPanel />
       <ActionDialog />
+      <FileBrowser />
     </div>
   );
 }

@@ -6,6 +6,9 @@ import { ErrorNote, OkNote } from '../components/ErrorNote';
 import { baseName, cleanText, formatBytes, formatDate } from '../format';
 import { useCatalog, useStores } from '../store';
 import { valueOf } from '../store/loadable';
+import { StatusBadge } from './CatalogStatus';
+
+const FILE_STATE_WORDS = { missing: 'missing', changed: 'does not match', 'changed-since-verify': 'changed since verify' } as const;
 
 function VerifyResults({ report }: { report: VerifyReport }) {
   const bad = report.files.filter((f) => f.status !== 'ok');
@@ -60,6 +63,9 @@ export function EntryDetail({ detail }: { detail: CatalogDetail }) {
   const report = valueOf(verify);
   const [openError, setOpenError] = useState<WireError | null>(null);
   const isArchive = entry.type === 'archive';
+  const status = entry.status ?? (entry.missing ? 'missing' : 'ok');
+  const lastVerify = detail.lastVerify ?? null;
+  const lastBad = lastVerify?.files.filter((f) => f.status !== 'ok').length ?? 0;
 
   const openDisk = async (): Promise<void> => {
     setOpenError(null);
@@ -78,9 +84,23 @@ export function EntryDetail({ detail }: { detail: CatalogDetail }) {
           {cleanText(entry.name, 255)}
         </h2>
         <span className="badge">{isArchive ? 'archive' : 'disk'}</span>
-        {entry.missing && <span className="badge error">missing</span>}
       </div>
       <dl className="kv">
+        <dt>Status</dt>
+        <dd className="catalog-status-line">
+          <StatusBadge status={status} note={entry.statusNote} />
+          {entry.statusNote && status !== 'ok' && <span> {cleanText(entry.statusNote, 500)}</span>}
+        </dd>
+        {isArchive && (
+          <>
+            <dt>Last verify</dt>
+            <dd>
+              {lastVerify === null
+                ? 'never'
+                : `${formatDate(lastVerify.verifiedAt)}: ${lastVerify.ok ? 'every file matched' : `${lastBad} file${lastBad === 1 ? '' : 's'} did not match`}`}
+            </dd>
+          </>
+        )}
         <dt>Path</dt>
         <dd className="mono">{cleanText(entry.path)}</dd>
         {entry.vm && (
@@ -103,7 +123,7 @@ export function EntryDetail({ detail }: { detail: CatalogDetail }) {
           <ErrorNote error={{ code: 'E_FORMAT', message: entry.error, file: entry.path }} title="The last scan could not read it" />
         </div>
       )}
-      {entry.missing && (
+      {status === 'missing' && (
         <div className="spaced">
           <ErrorNote error={{ code: 'E_NOTFOUND', message: 'This entry’s files were not found at the last scan.', file: entry.path }} />
         </div>
@@ -180,15 +200,27 @@ export function EntryDetail({ detail }: { detail: CatalogDetail }) {
                   Size
                 </th>
                 <th scope="col">SHA-256</th>
+                <th scope="col">Last found</th>
               </tr>
             </thead>
             <tbody>
               {detail.segments.map((s) => (
-                <tr key={s.path}>
+                <tr key={s.path} className={s.state ? 'file-bad' : undefined}>
                   <td className="mono">{cleanText(baseName(s.path), 255)}</td>
                   <td className="num">{s.sizeBytes === null ? '—' : formatBytes(s.sizeBytes)}</td>
                   <td className="mono muted" title={s.sha256 ?? undefined}>
                     {s.sha256 ? `${s.sha256.slice(0, 12)}…` : '—'}
+                  </td>
+                  <td>
+                    {s.state ? (
+                      <span className={`badge ${s.state === 'changed-since-verify' ? 'warning' : 'error'}`}>
+                        <span aria-hidden="true">!</span> {FILE_STATE_WORDS[s.state]}
+                      </span>
+                    ) : lastVerify ? (
+                      'ok'
+                    ) : (
+                      <span className="muted">not verified</span>
+                    )}
                   </td>
                 </tr>
               ))}

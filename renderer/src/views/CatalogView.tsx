@@ -1,56 +1,117 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type CSSProperties, type KeyboardEvent } from 'react';
 import { CREATE_TYPE_NAMES } from '../../../shared/capabilities';
+import { ENTRY_STATUSES, STATUS_MEANINGS, statusLabel, type EntryStatus } from '../../../shared/catalog-status';
 import type { CatalogEntry } from '../../../shared/ipc/contract';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNote, OkNote } from '../components/ErrorNote';
 import { baseName, cleanText, dirName, formatBytes, formatDate } from '../format';
 import { useCatalog, useStores } from '../store';
-import type { CatalogColumn, TypeFilter } from '../store/catalog';
+import { NO_FILTERS, sinceFilter, sizeFilter, type CatalogColumn, type TypeFilter } from '../store/catalog';
 import { EntryDetail } from './CatalogEntryDetail';
+import { StatusBadge } from './CatalogStatus';
 
 const ROW_HEIGHT = 46;
 const MAX_TABLE_HEIGHT = 560;
 
-const COLUMNS: Array<{ key: CatalogColumn; label: string; numeric?: boolean }> = [
+/** `wide`: shown only while no entry is open beside the table (the detail pane shows them then). */
+const COLUMNS: Array<{ key: CatalogColumn; label: string; numeric?: boolean; wide?: boolean }> = [
   { key: 'name', label: 'Name' },
+  { key: 'status', label: 'Status' },
   { key: 'kind', label: 'Kind' },
+  { key: 'vm', label: 'VM', wide: true },
   { key: 'capacityBytes', label: 'Capacity', numeric: true },
-  { key: 'sizeBytes', label: 'On disk', numeric: true },
-  { key: 'mtime', label: 'Modified' },
+  { key: 'sizeBytes', label: 'On disk', numeric: true, wide: true },
+  { key: 'mtime', label: 'Modified', wide: true },
 ];
 
 /** The kind filter offers every createType the engine knows (shared/capabilities.ts). */
 const KINDS = CREATE_TYPE_NAMES;
 
-function Cells({ row }: { row: CatalogEntry }) {
+/** Cell padding (10 px each side) and a little slack for rounding. */
+const CELL_PAD = 24;
+/** A badge's padding, glyph and space around its words. */
+const BADGE_EXTRA = 30;
+const NAME_MIN = 180;
+
+let measurer: CanvasRenderingContext2D | null | undefined;
+
+/**
+ * The width text takes in the app's font (sizePx null: the body's size, which cells inherit);
+ * from its length where nothing can measure (tests in jsdom).
+ */
+function textWidth(text: string, weight: number, sizePx: number | null): number {
+  if (measurer === undefined) {
+    measurer = typeof navigator !== 'undefined' && navigator.userAgent.includes('jsdom') ? null : document.createElement('canvas').getContext('2d');
+  }
+  const body = getComputedStyle(document.body);
+  const size = sizePx ?? (Number.parseFloat(body.fontSize) || 14);
+  if (measurer === null) return text.length * size * 0.62;
+  measurer.font = `${weight} ${size}px ${body.fontFamily}`;
+  return measurer.measureText(text).width;
+}
+
+/**
+ * Column widths from the content of the rows loaded (every row is its own grid, so one template
+ * sizes them all): each column as wide as its widest value or header, Name the rest. The table
+ * scrolls sideways rather than cut a cell.
+ */
+function columnTemplate(rows: CatalogEntry[], compact: boolean): { template: string; minWidth: number } {
+  const widest = (values: string[], label: string, weight = 400, sizePx: number | null = null, extra = 0): number =>
+    Math.ceil(Math.max(textWidth(label, 600, 12.5) + 14, ...values.map((v) => textWidth(v, weight, sizePx) + extra)) + CELL_PAD);
+  const text = (v: string | null | undefined, max: number): string => (v ? cleanText(v, max) : '—');
+  const widths: Record<CatalogColumn, number> = {
+    name: NAME_MIN,
+    status: widest(rows.map((r) => statusLabel(r.status ?? 'ok')), 'Status', 600, 11.5, BADGE_EXTRA),
+    kind: Math.min(220, widest(rows.map((r) => text(r.kind, 64)), 'Kind')),
+    vm: Math.min(200, widest(rows.map((r) => text(r.vm, 255)), 'VM')),
+    capacityBytes: widest(rows.map((r) => (r.capacityBytes === null ? '—' : formatBytes(r.capacityBytes))), 'Capacity'),
+    sizeBytes: widest(rows.map((r) => (r.sizeBytes === null ? '—' : formatBytes(r.sizeBytes))), 'On disk'),
+    // Every date prints with the same digits and separators.
+    mtime: widest([formatDate(Date.now())], 'Modified'),
+    path: 0,
+  };
+  const shown = COLUMNS.filter((c) => !(compact && c.wide));
+  const template = shown.map((c) => (c.key === 'name' ? `minmax(${NAME_MIN}px, 1fr)` : `${widths[c.key]}px`)).join(' ');
+  return { template, minWidth: shown.reduce((sum, c) => sum + widths[c.key], 0) };
+}
+
+function Cells({ row, compact }: { row: CatalogEntry; compact: boolean }) {
+  const status: EntryStatus = row.status ?? (row.missing ? 'missing' : 'ok');
   return (
     <>
       <div role="cell" className="name-cell" title={row.path}>
-        <span className="name">
-          {cleanText(row.name, 255)} {row.missing && <span className="badge error">missing</span>}
-          {row.status === 'error' && (
-            <span className="badge error" title={row.error ?? undefined}>
-              unreadable
-            </span>
-          )}
-        </span>
+        <span className="name">{cleanText(row.name, 255)}</span>
         <span className="sub">{cleanText(dirName(row.path), 1024)}</span>
       </div>
-      <div role="cell">{row.kind ? cleanText(row.kind, 64) : '—'}</div>
+      <div role="cell">
+        <StatusBadge status={status} note={row.statusNote ?? row.error} />
+      </div>
+      <div role="cell" title={row.kind ?? undefined}>
+        {row.kind ? cleanText(row.kind, 64) : '—'}
+      </div>
+      {!compact && (
+        <div role="cell" title={row.vm ?? undefined}>
+          {row.vm ? cleanText(row.vm, 255) : '—'}
+        </div>
+      )}
       <div role="cell" className="num">
         {row.capacityBytes === null ? '—' : formatBytes(row.capacityBytes)}
       </div>
-      <div role="cell" className="num">
-        {row.sizeBytes === null ? '—' : formatBytes(row.sizeBytes)}
-      </div>
-      <div role="cell">{formatDate(row.mtime)}</div>
+      {!compact && (
+        <>
+          <div role="cell" className="num">
+            {row.sizeBytes === null ? '—' : formatBytes(row.sizeBytes)}
+          </div>
+          <div role="cell">{formatDate(row.mtime)}</div>
+        </>
+      )}
     </>
   );
 }
 
 /** The catalog as a virtualized table: only the rows on screen exist, pages load as you scroll. */
-function CatalogTable() {
+function CatalogTable({ compact }: { compact: boolean }) {
   const { catalog } = useStores();
   const rows = useCatalog((s) => s.rows);
   const total = useCatalog((s) => s.total);
@@ -58,6 +119,8 @@ function CatalogTable() {
   const selectedId = useCatalog((s) => s.selectedId);
   const scrollRef = useRef<HTMLDivElement | null>(null);
   const [active, setActive] = useState(0);
+  const columns = useMemo(() => columnTemplate(Object.values(rows), compact), [rows, compact]);
+  const shown = COLUMNS.filter((c) => !(compact && c.wide));
 
   const virtualizer = useVirtualizer({
     count: total,
@@ -93,58 +156,66 @@ function CatalogTable() {
   };
 
   return (
-    <div role="table" aria-label="Catalog" aria-rowcount={total + 1} className="vtable">
-      <div role="rowgroup" className="thead">
-        <div role="row" aria-rowindex={1}>
-          {COLUMNS.map((c) => (
-            <div
-              role="columnheader"
-              key={c.key}
-              className={c.numeric ? 'num' : undefined}
-              aria-sort={sort.column === c.key ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}
-            >
-              <button type="button" onClick={() => catalog.getState().sortBy(c.key)}>
-                {c.label}
-                <span aria-hidden="true">{sort.column === c.key ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}</span>
-              </button>
-            </div>
-          ))}
-        </div>
-      </div>
+    <div className="catalog-scroll">
       <div
-        role="rowgroup"
-        className="tbody"
-        ref={scrollRef}
-        tabIndex={0}
-        onKeyDown={onKeyDown}
-        aria-label="Catalog rows (arrow keys move, the selected row opens on the right)"
-        style={{ height: Math.max(ROW_HEIGHT * 3, Math.min(total * ROW_HEIGHT + 2, MAX_TABLE_HEIGHT)) }}
+        role="table"
+        aria-label="Catalog"
+        aria-rowcount={total + 1}
+        className="vtable catalog-table"
+        style={{ '--catalog-columns': columns.template, minWidth: columns.minWidth } as CSSProperties}
       >
-        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }} className="tbody-inner">
-          {items.map((item) => {
-            const row = rows[item.index];
-            return (
+        <div role="rowgroup" className="thead">
+          <div role="row" aria-rowindex={1}>
+            {shown.map((c) => (
               <div
-                role="row"
-                key={item.key}
-                aria-rowindex={item.index + 2}
-                aria-selected={row !== undefined && row.id === selectedId}
-                style={{ height: item.size, transform: `translateY(${item.start}px)` }}
-                onClick={() => {
-                  setActive(item.index);
-                  if (row) void catalog.getState().select(row.id);
-                }}
+                role="columnheader"
+                key={c.key}
+                className={c.numeric ? 'num' : undefined}
+                aria-sort={sort.column === c.key ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}
               >
-                {row ? (
-                  <Cells row={row} />
-                ) : (
-                  <div role="cell" className="muted">
-                    Loading…
-                  </div>
-                )}
+                <button type="button" onClick={() => catalog.getState().sortBy(c.key)}>
+                  {c.label}
+                  <span aria-hidden="true">{sort.column === c.key ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}</span>
+                </button>
               </div>
-            );
-          })}
+            ))}
+          </div>
+        </div>
+        <div
+          role="rowgroup"
+          className="tbody"
+          ref={scrollRef}
+          tabIndex={0}
+          onKeyDown={onKeyDown}
+          aria-label="Catalog rows (arrow keys move, the selected row opens on the right)"
+          style={{ height: Math.max(ROW_HEIGHT * 3, Math.min(total * ROW_HEIGHT + 2, MAX_TABLE_HEIGHT)) }}
+        >
+          <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }} className="tbody-inner">
+            {items.map((item) => {
+              const row = rows[item.index];
+              return (
+                <div
+                  role="row"
+                  key={item.key}
+                  aria-rowindex={item.index + 2}
+                  aria-selected={row !== undefined && row.id === selectedId}
+                  style={{ height: item.size, transform: `translateY(${item.start}px)` }}
+                  onClick={() => {
+                    setActive(item.index);
+                    if (row) void catalog.getState().select(row.id);
+                  }}
+                >
+                  {row ? (
+                    <Cells row={row} compact={compact} />
+                  ) : (
+                    <div role="cell" className="muted">
+                      Loading…
+                    </div>
+                  )}
+                </div>
+              );
+            })}
+          </div>
         </div>
       </div>
     </div>
@@ -156,6 +227,7 @@ export function CatalogView() {
   const query = useCatalog((s) => s.query);
   const type = useCatalog((s) => s.type);
   const kind = useCatalog((s) => s.kind);
+  const filters = useCatalog((s) => s.filters);
   const total = useCatalog((s) => s.total);
   const listing = useCatalog((s) => s.listing);
   const scan = useCatalog((s) => s.scan);
@@ -179,7 +251,10 @@ export function CatalogView() {
     return () => window.removeEventListener('keydown', onKey);
   }, []);
 
-  const filtered = query.trim() !== '' || type !== 'all' || kind !== '';
+  const filtered = query.trim() !== '' || type !== 'all' || kind !== '' || JSON.stringify(filters) !== JSON.stringify(NO_FILTERS);
+  const badMin = sizeFilter(filters.minSize) === null;
+  const badMax = sizeFilter(filters.maxSize) === null;
+  const badSince = filters.since !== '' && sinceFilter(filters.since) === undefined;
   const summary = scan.status === 'ready' ? scan.value : null;
 
   return (
@@ -252,10 +327,74 @@ export function CatalogView() {
               </option>
             ))}
           </select>
+          <select
+            aria-label="Status"
+            value={filters.status}
+            onChange={(e) => catalog.getState().setFilters({ status: e.target.value as EntryStatus | '' })}
+          >
+            <option value="">Any status</option>
+            {ENTRY_STATUSES.map((st) => (
+              <option key={st} value={st} title={STATUS_MEANINGS[st]}>
+                {statusLabel(st)}
+              </option>
+            ))}
+          </select>
+          <input
+            type="search"
+            className="catalog-vm"
+            aria-label="VM"
+            placeholder="VM name"
+            value={filters.vm}
+            onChange={(e) => catalog.getState().setFilters({ vm: e.target.value })}
+          />
+          <label className="catalog-filter">
+            Since
+            <input
+              type="date"
+              aria-label="Dated since"
+              aria-invalid={badSince}
+              value={filters.since}
+              onChange={(e) => catalog.getState().setFilters({ since: e.target.value })}
+            />
+          </label>
+          <label className="catalog-filter">
+            Size
+            <input
+              type="text"
+              className="catalog-size"
+              aria-label="Capacity at least"
+              aria-invalid={badMin}
+              title="Capacity at least, e.g. 20G"
+              placeholder="min"
+              value={filters.minSize}
+              onChange={(e) => catalog.getState().setFilters({ minSize: e.target.value })}
+            />
+            –
+            <input
+              type="text"
+              className="catalog-size"
+              aria-label="Capacity at most"
+              aria-invalid={badMax}
+              title="Capacity at most, e.g. 2T"
+              placeholder="max"
+              value={filters.maxSize}
+              onChange={(e) => catalog.getState().setFilters({ maxSize: e.target.value })}
+            />
+          </label>
+          {filtered && (
+            <button type="button" className="quiet" onClick={() => catalog.getState().clearFilters()}>
+              Clear filters
+            </button>
+          )}
           <span className="muted" aria-live="polite" role="status">
             {listing.status === 'loading' ? 'Searching…' : `${total.toLocaleString()} ${total === 1 ? 'entry' : 'entries'}`}
           </span>
         </div>
+        {(badMin || badMax) && (
+          <p className="muted" role="alert">
+            A size reads like 20G, 512M or 1.5T; that filter is left out until it does.
+          </p>
+        )}
         {listing.status === 'error' && <ErrorNote error={listing.error} title="Could not read the catalog" />}
         {selectedId === null && total > 0 && (
           <p className="muted detail-hint">Select an entry (click, or ↑ ↓ in the table) to see its disks, files and chain; archives can be verified and restored.</p>
@@ -265,7 +404,10 @@ export function CatalogView() {
             {total === 0 && listing.status === 'ready' ? (
               filtered ? (
                 <EmptyState title="Nothing matches">
-                  <p>No entry matches these filters. Clear the search or choose “Disks and archives” and “Any kind”.</p>
+                  <p>No entry matches these filters.</p>
+                  <button type="button" onClick={() => catalog.getState().clearFilters()}>
+                    Clear filters
+                  </button>
                 </EmptyState>
               ) : (
                 <EmptyState
@@ -280,7 +422,7 @@ export function CatalogView() {
                 </EmptyState>
               )
             ) : (
-              <CatalogTable />
+              <CatalogTable compact={selectedId !== null} />
             )}
           </div>
           <div hidden={selectedId === null}>

@@ -11,7 +11,7 @@ import { GeometryPanel } from '../components/GeometryPanel';
 import { LinkDetail } from '../components/LinkDetail';
 import { MissingParentNote } from '../components/MissingParentNote';
 import { TabPanel, Tabs, type TabSpec } from '../components/Tabs';
-import { baseName, cleanText, formatBytes } from '../format';
+import { appText, baseName, cleanText, formatBytes } from '../format';
 import { useDisks, useStores, useUi } from '../store';
 import type { OpenDisk } from '../store/disks';
 import { valueOf } from '../store/loadable';
@@ -26,6 +26,12 @@ const DISK_ACTIONS: Array<{ kind: JobKind; label: string; needsParent?: boolean 
   { kind: 'extend', label: 'Extend…' },
   { kind: 'backup', label: 'Back up…' },
 ];
+
+/** Why a disk action is disabled, as a tooltip. */
+function actionHint(info: DiskInfo | null | undefined, noParent: boolean): string | undefined {
+  if (info?.missingParent) return 'Locate the missing parent first: the disk’s data is not whole without it.';
+  return noParent ? 'This disk has no parent to commit into.' : undefined;
+}
 
 function Loading({ what }: { what: string }) {
   return (
@@ -103,6 +109,8 @@ function ChainTab({ disk }: { disk: OpenDisk }) {
     );
   }
   if (!info) return <Loading what="Reading the chain…" />;
+  // The missing parent is said once, by its own note with Locate parent…, not again in this list.
+  const problems = info.problems.filter((p) => !(info.missingParent && p.location === 'parent' && p.message === info.missingParent.message));
   return (
     <div className="stack">
       <Summary info={info} />
@@ -118,15 +126,15 @@ function ChainTab({ disk }: { disk: OpenDisk }) {
         </div>
         <ChainGraph info={info} selected={disk.selectedLayer} onSelect={(i) => disks.getState().selectLayer(diskId, disk.selectedLayer === i ? null : i)} />
         <BrokenTies info={info} />
-        {info.problems.length > 0 && (
+        {problems.length > 0 && (
           <ul className="ties" aria-label="Problems found while opening">
-            {info.problems.map((p, i) => (
+            {problems.map((p, i) => (
               <li key={i} className={`note ${p.severity === 'error' ? 'error' : 'warning'}`}>
                 <span className="icon" aria-hidden="true">
                   !
                 </span>
                 <div className="body">
-                  {cleanText(p.message)}
+                  {cleanText(appText(p.message))}
                   <div className="where">
                     {cleanText(baseName(p.file), 255)}
                     {p.location ? `, ${cleanText(p.location, 200)}` : ''}
@@ -242,8 +250,8 @@ export function DiskView() {
             <button
               key={a.kind}
               type="button"
-              disabled={!info || (a.needsParent === true && !hasParent)}
-              title={a.needsParent && info && !hasParent ? 'This disk has no parent to commit into.' : undefined}
+              disabled={!info || info.missingParent !== undefined || (a.needsParent === true && !hasParent)}
+              title={actionHint(info, a.needsParent === true && !hasParent)}
               onClick={() => ui.getState().openDialog({ kind: a.kind, diskId: selectedId })}
             >
               {a.label}

@@ -25,7 +25,6 @@ export function Sidebar() {
   const recent = useDisks((s) => s.recent);
   const openError = useDisks((s) => s.openError);
   const opening = useDisks((s) => s.opening);
-  const lastOpenEmpty = useDisks((s) => s.lastOpenEmpty);
   const openList = useRef<HTMLUListElement | null>(null);
 
   const openIds = new Set(order.map((id) => byId[id]?.ref.path));
@@ -65,16 +64,10 @@ export function Sidebar() {
           </button>
         </ErrorNote>
       )}
-      {lastOpenEmpty && appInfo?.dialogs === 'scripted' && (
-        <p className="hint" role="status">
-          No file to offer: this browser window has no file dialog. Start <code>diskchain serve</code> with the disks to open (or <code>--open FILE</code>), or use
-          the desktop app.
-        </p>
-      )}
       {order.length === 0 ? (
         <p className="hint">
           {appInfo?.dropOpens === false
-            ? 'Nothing open yet. Choose Open disk… to pick one of the disks this server was started with.'
+            ? 'Nothing open yet. Choose Open disk… and type or paste a disk’s path, or find it in its folder.'
             : 'Nothing open yet. Drop disk files on the window or choose Open disk….'}
         </p>
       ) : (

@@ -43,7 +43,7 @@ describe('catalog of archives made by diskchain backup', () => {
       ].sort(),
     );
     const flat = catalog.show(found.find((e) => e.name === 'web-flat')!.id);
-    expect(flat).toMatchObject({ kind: 'archive', capacityBytes: 16 * MiB, status: 'ok' });
+    expect(flat).toMatchObject({ kind: 'archive', capacityBytes: 16 * MiB, status: 'unverified' });
     expect(flat.archive!.disks).toEqual([expect.objectContaining({ sourcePath: path.join(vmDir, 'web-000001.vmdk'), capacityBytes: 16 * MiB, kind: 'monolithicSparse' })]);
     expect(flat.archive!.files.map((f) => f.name)).toContain('web.vmx');
     expect(catalog.search({ text: 'web-000001', type: 'archive' }).entries.map((e) => e.name).sort()).toEqual(['web-chain', 'web-flat']);

@@ -117,14 +117,3 @@ describe('usage errors and --help', () => {
     }
   });
 });
-
-describe('catalog scan of nested folders', () => {
-  const dir = tmpDir();
-  fs.mkdirSync(path.join(dir, 'nas', 'vms'), { recursive: true });
-
-  it('says which of the folders given were scanned with another', () => {
-    const db = path.join(dir, 'c.db');
-    const r = ok(diskchain(['catalog', '--db', db, 'scan', path.join(dir, 'nas'), path.join(dir, 'nas', 'vms')]));
-    expect(r.text).toContain(`scanned 1 root (${path.join(dir, 'nas', 'vms')} is inside ${path.join(dir, 'nas')}, scanned with it)`);
-  });
-});

@@ -79,6 +79,40 @@ describe('one verdict on damage', () => {
     expectRefusedEverywhere(flat, MiB);
   });
 
+  it('judges a 2 TiB sparse by all of its 128 MiB of grain tables, quickly: a cut in its last grains is found at open', () => {
+    const disk = path.join(dir, 'huge.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', disk, '2T');
+    qemuFill(disk, 0, MiB, 0x11);
+    qemuFill(disk, 1024 * 1024 * MiB, MiB, 0x22);
+    qemuFill(disk, 2 * 1024 * 1024 * MiB - 4 * MiB, 4 * MiB, 0x33);
+    fs.truncateSync(disk, fs.statSync(disk).size - 3 * MiB);
+    const started = Date.now();
+    expect(() => openChain(disk)).toThrow(/damaged: 3\.0 MiB of 2\.0 TiB lost in 1 range \(LBA 4294961152–4294967295\)/);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expectRefusedEverywhere(disk, 3 * MiB);
+  });
+
+  it('a stream grain whose compressed bytes are damaged fails check as it fails cat', () => {
+    const { disk: src } = sparseDisk(dir, 'stream-src.vmdk');
+    const disk = path.join(dir, 'stream-bad-zlib.vmdk');
+    qemuImg('convert', '-O', 'vmdk', '-o', 'subformat=streamOptimized', src, disk);
+    const bytes = fs.readFileSync(disk);
+    const firstMarker = Number(bytes.readBigUInt64LE(64)) * 512;
+    // Inside the deflate data of the first grain, past its zlib header: only inflating finds it.
+    bytes[firstMarker + 12 + 40] = bytes[firstMarker + 12 + 40]! ^ 0xff;
+    fs.writeFileSync(disk, bytes);
+    const report = checkDisk(disk);
+    expect(report.problems.filter((p) => p.severity === 'error').map((p) => p.message)).toEqual([
+      expect.stringMatching(/grain at LBA 16384 \(marker at sector \d+\): compressed data is damaged/),
+    ]);
+    const chain = openChain(disk);
+    try {
+      expect(() => chain.read(Buffer.alloc(MiB), 8 * MiB)).toThrow(/compressed data is damaged/);
+    } finally {
+      chain.close();
+    }
+  });
+
   it('says what cat would only read as zeros: a file not a whole number of sectors, a capacity of 0', () => {
     const { disk } = sparseDisk(dir, 'odd-size.vmdk');
     fs.appendFileSync(disk, Buffer.alloc(100));

@@ -99,6 +99,23 @@ describe('disks from the wild', () => {
     expect(() => openChain(disk)).toThrow(/"w\\lit-flat\.vmdk".*missing \(looked for w\\lit-flat\.vmdk, w\/lit-flat\.vmdk\)/);
   });
 
+  it('follows a parent hint with a backslash that is really part of the file name before reading it as a separator', () => {
+    const dir = sub(root, 'backslash-parent');
+    const literal = path.join(dir, 'sub\\base.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', literal, '4M');
+    qemuFill(literal, 0, MiB, 0x61);
+    // A decoy where the separator reading points: a different disk.
+    fs.mkdirSync(path.join(dir, 'sub'));
+    qemuImg('create', '-q', '-f', 'vmdk', path.join(dir, 'sub', 'base.vmdk'), '4M');
+    const child = path.join(dir, 'child.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', '-b', 'sub\\base.vmdk', '-F', 'vmdk', child);
+    qemuFill(child, 2 * MiB, MiB, 0x62);
+    withChain(child, (chain) => {
+      expect(chain.links[1]!.path).toBe(literal);
+      expect(readAll(chain).equals(rawOf(child))).toBe(true);
+    });
+  });
+
   it('reads a descriptor that starts with a UTF-8 byte-order mark', () => {
     const dir = sub(root, 'bom');
     const disk = writeVmfsDisk(dir, 'bom', MiB, patternBytes(MiB, 4));
@@ -113,6 +130,53 @@ describe('disks from the wild', () => {
     const text = `# Disk DescriptorFile\nversion=1\nencoding="windows-1252"\nCID=12345678\nparentCID=ffffffff\ncreateType="vmfs"\nRW ${MiB / 512} VMFS "café-flat.vmdk"\n`;
     fs.writeFileSync(path.join(dir, 'cafe.vmdk'), Buffer.from(text, 'latin1'));
     withChain(path.join(dir, 'cafe.vmdk'), (chain) => expect(readAll(chain).equals(content)).toBe(true));
+  });
+
+  it('finds an extent whose name on disk is in the raw bytes of the code page (windows-1252, GBK), as an unzip on Linux leaves it', () => {
+    const dir = sub(root, 'raw-names');
+    const cases = [
+      { encoding: 'windows-1252', name: Buffer.from('caf\xe9-flat.vmdk', 'latin1') },
+      // 测试 in GBK
+      { encoding: 'GBK', name: Buffer.concat([Buffer.from([0xb2, 0xe2, 0xca, 0xd4]), Buffer.from('-flat.vmdk')]) },
+    ];
+    cases.forEach(({ encoding, name }, i) => {
+      const content = patternBytes(MiB, 10 + i);
+      fs.writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), name]), content);
+      const head = `# Disk DescriptorFile\nversion=1\nencoding="${encoding}"\nCID=12345678\nparentCID=ffffffff\ncreateType="vmfs"\nRW ${MiB / 512} VMFS "`;
+      const disk = path.join(dir, `raw${i}.vmdk`);
+      fs.writeFileSync(disk, Buffer.concat([Buffer.from(head), name, Buffer.from('"\n')]));
+      withChain(disk, (chain) => {
+        expect(readAll(chain).equals(content)).toBe(true);
+        expect(chain.top.extents[0]!.path).toMatch(/\\x[0-9a-f]{2}.*-flat\.vmdk$/);
+      });
+      // qemu opens the name by its bytes as well: the same content.
+      expect(rawOf(disk).equals(content)).toBe(true);
+    });
+    const missing = path.join(dir, 'missing.vmdk');
+    fs.writeFileSync(missing, Buffer.from(`# Disk DescriptorFile\nversion=1\nencoding="windows-1252"\nCID=1\nparentCID=ffffffff\ncreateType="vmfs"\nRW 2048 VMFS "gon\xe9-flat.vmdk"\n`, 'latin1'));
+    expect(() => openChain(missing)).toThrow('extent file "goné-flat.vmdk" named by the descriptor is missing (looked for goné-flat.vmdk, gon\\xe9-flat.vmdk)');
+  });
+
+  it('finds a parent whose hint is in raw code-page bytes, as the file is named on disk', () => {
+    const dir = sub(root, 'raw-parent');
+    const utf8Name = Buffer.from('ba\u00e9.vmdk'); // "baé.vmdk": 62 61 c3 a9 …
+    const rawName = Buffer.from([0x62, 0x61, 0xe9, 0xe9, ...Buffer.from('.vmdk')]); // the same length, not UTF-8
+    const parentUtf8 = path.join(dir, utf8Name.toString());
+    qemuImg('create', '-q', '-f', 'vmdk', parentUtf8, '4M');
+    qemuFill(parentUtf8, 0, MiB, 0x71);
+    const child = path.join(dir, 'child.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', '-b', utf8Name.toString(), '-F', 'vmdk', child);
+    qemuFill(child, 2 * MiB, MiB, 0x72);
+    fs.renameSync(parentUtf8, Buffer.concat([Buffer.from(`${dir}/`), rawName]));
+    const bytes = fs.readFileSync(child);
+    const at = bytes.indexOf(Buffer.from(`parentFileNameHint="${utf8Name.toString()}"`));
+    expect(at).toBeGreaterThan(0);
+    rawName.copy(bytes, at + 'parentFileNameHint="'.length);
+    fs.writeFileSync(child, bytes);
+    withChain(child, (chain) => {
+      expect(chain.links[1]!.path).toBe(path.join(dir, 'ba\\xe9\\xe9.vmdk'));
+      expect(readAll(chain).equals(rawOf(child))).toBe(true);
+    });
   });
 
   it('refuses an extent that is a named pipe at once instead of waiting for a writer', () => {
@@ -140,6 +204,28 @@ describe('disks from the wild', () => {
     } finally {
       allowed.close();
     }
+  });
+
+  it('writers (convert, export, import, backup, recover) read a device extent only with --allow-devices, refusing with the same line', () => {
+    builtEngine('cli/index.js');
+    const dir = sub(root, 'device-writers');
+    const disk = writeDescriptor(path.join(dir, 'dev.vmdk'), { createType: 'vmfs', extents: ['RW 2048 VMFS "/dev/zero"'] });
+    const runs: Array<[string, string[]]> = [
+      ['convert', ['--to', 'raw', disk, path.join(dir, 'out.img')]],
+      ['export', [disk, path.join(dir, 'exported')]],
+      ['import', [disk, path.join(dir, 'imported.vmdk')]],
+      ['backup', [disk, path.join(dir, 'archive')]],
+      ['recover', [disk, path.join(dir, 'recovered.vmdk')]],
+    ];
+    for (const [command, args] of runs) {
+      const refused = diskchain([command, ...args]);
+      expect(refused.status, command).toBe(1);
+      expect(refused.stderr.trim(), command).toBe('diskchain: /dev/zero: extent on device "/dev/zero": devices named by a descriptor are read only with --allow-devices');
+      const allowed = diskchain([command, '--allow-devices', ...args]);
+      expect(allowed.stderr, command).not.toMatch(/diskchain:/);
+      expect(allowed.status, command).toBe(0);
+    }
+    expect(fs.readFileSync(path.join(dir, 'out.img')).equals(Buffer.alloc(1024 * 1024))).toBe(true);
   });
 
   it('check exits 0 on a qemu-made IDE disk over 8 GiB: a geometry warning is not a failure', () => {

@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
+import { openChain } from '../../../main/disk/chain.js';
+import { checkDisk } from '../../../main/disk/check.js';
 import { isSeSparseMagic, openSeSparseExtent, type SeSparseExtent } from '../../../main/formats/sesparse/reader.js';
 import type { Run } from '../../../main/formats/extent.js';
 import { DiskFile } from '../../../main/io/disk-file.js';
@@ -362,6 +364,15 @@ describe('malformed seSparse extents', () => {
     extent.read(first, 0);
     expect(first.equals(grainOf(61))).toBe(true);
     expect(extent.check().map((p) => p.location)).toEqual(['grain table 0 entry 1']);
+    expect(extent.lostRanges?.()).toEqual([{ offset: GRAIN, length: GRAIN }]);
+  });
+
+  test('the damage verdict at open: a seSparse child cut short is refused by openChain and listed by check', () => {
+    const { descriptor, extentFile } = disk(small);
+    fs.truncateSync(extentFile, fs.statSync(extentFile).size - 100);
+    expect(() => openChain(descriptor)).toThrow(/damaged: 4\.0 KiB of 1\.0 MiB lost in 1 range \(LBA 8–15\)/);
+    const report = checkDisk(descriptor);
+    expect(report.problems.filter((p) => p.severity === 'error').map((p) => p.location)).toEqual(['LBA 8–15']);
   });
 
   test('bad directory entries and table entries are described by check() without throwing', () => {
@@ -398,6 +409,11 @@ describe('malformed seSparse extents', () => {
     });
     expect(problems.every((p) => p.severity === 'error')).toBe(true);
     expect(caught(() => extent.read(Buffer.alloc(GRAIN), 2 * GRAIN)).message).toMatch(/unknown type 5/);
+    // What a read fails on is lost: the bad entries' grains and the ranges of the bad directory entries.
+    expect(extent.lostRanges?.()).toEqual([
+      { offset: 2 * GRAIN, length: 2 * GRAIN },
+      { offset: 2 * TABLE_GRAINS * GRAIN, length: 2 * TABLE_GRAINS * GRAIN },
+    ]);
     expect(caught(() => extent.read(Buffer.alloc(GRAIN), 2 * 16 * MiB)).message).toMatch(/not a grain table reference/);
     expect(caught(() => extent.blockStatus(3 * 16 * MiB, GRAIN)).code).toBe('E_FORMAT');
     expect(extent.allocatedBytes()).toBe(4 * GRAIN);

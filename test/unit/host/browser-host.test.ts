@@ -197,6 +197,35 @@ describe('the browser host', () => {
     }
   });
 
+  it('browses the host\'s folders only behind the token: lists a typed folder, opens a disk from it, refuses relative paths', async () => {
+    // No token: the socket that would carry files:list is never opened.
+    await expect(connect(host, { token: null })).rejects.toThrow(/403/);
+    const ws = await connect(host);
+    try {
+      const rpc = client(ws);
+      const listing = await rpc.value('files:list', { path: `${dir}/` });
+      expect(listing.path).toBe(dir);
+      expect(listing.parent).toBe(path.dirname(dir));
+      expect(listing.entries.slice(0, 2).map((e) => [e.name, e.diskLike])).toEqual([
+        ['base.vmdk', true],
+        ['child.vmdk', true],
+      ]);
+      expect(listing.entries.find((e) => e.name === 'renderer')).toMatchObject({ type: 'folder', sizeBytes: null });
+      expect(listing.entries.find((e) => e.name === 'secret.txt')).toMatchObject({ type: 'file', sizeBytes: 19, diskLike: false });
+      expect(await rpc.value('files:look', { path: path.join(dir, 'new.vmdk') })).toEqual({ path: path.join(dir, 'new.vmdk'), type: 'missing', parentIsFolder: true });
+      expect(await rpc.call('files:list', { path: 'renderer' })).toEqual({ ok: false, error: { code: 'E_USAGE', message: expect.stringContaining('absolute') } });
+      expect(await rpc.call('files:list', { path: path.join(dir, 'nothing-here') })).toMatchObject({ ok: false, error: { code: 'E_NOTFOUND' } });
+      const [opened] = await rpc.value('files:openDisks', { paths: [base] });
+      expect(opened!.path).toBe(fs.realpathSync(base));
+      expect(await rpc.value('files:recentFolders', {})).toEqual([fs.realpathSync(dir)]);
+      const target = await rpc.value('files:target', { path: path.join(dir, 'out.vmdk'), type: 'file', mode: 'save' });
+      expect(target).toMatchObject({ type: 'file', name: 'out.vmdk' });
+      expect(await rpc.call('files:target', { path: path.join(dir, 'no-folder', 'out.vmdk'), type: 'file' })).toMatchObject({ ok: false, error: { code: 'E_NOTFOUND' } });
+    } finally {
+      ws.close();
+    }
+  });
+
   it('closes a connection whose message is over 1 MiB', async () => {
     const ws = await connect(host);
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));

@@ -1,6 +1,6 @@
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildRequest, diskStem, emptyForm } from '../../../renderer/src/components/actions';
+import { buildRequest, diskStem, emptyForm, safetyBlock } from '../../../renderer/src/components/actions';
 import { ActionDialog } from '../../../renderer/src/components/ActionDialog';
 import { clampView, panView, zoomView } from '../../../renderer/src/components/AllocationMap';
 import { createStores, StoresContext } from '../../../renderer/src/store';
@@ -75,7 +75,7 @@ describe('action dialog', () => {
     const api = fakeApi({
       'disks:info': () => esx2Info(),
       'targets:chooseFolder': () => folder,
-      'jobs:preflight': () => ({ folder: '/out', requiredBytes: 8 * 1024 * 1024, availableBytes: 1024 ** 3, enough: true, basis: 'allocated data' }),
+      'jobs:preflight': () => ({ folder: '/out', requiredBytes: 8 * 1024 * 1024, availableBytes: 1024 ** 3, enough: true, basis: 'allocated data', locks: [], vms: [], vmNames: [], existing: [] }),
       'jobs:start': () => ({ jobId: JOB_1, kind: 'export', title: 'export a.dsk.REDO.REDO', status: 'running', startedAt: 1, endedAt: null, progress: null, result: null, error: null }),
       'jobs:list': () => [],
     });
@@ -108,7 +108,7 @@ describe('action dialog', () => {
     const api = fakeApi({
       'disks:info': () => esx2Info(),
       'targets:chooseFile': () => file,
-      'jobs:preflight': () => ({ folder: '/out', requiredBytes: 1024 ** 3, availableBytes: 1024, enough, basis: 'full capacity' }),
+      'jobs:preflight': () => ({ folder: '/out', requiredBytes: 1024 ** 3, availableBytes: 1024, enough, basis: 'full capacity', locks: [], vms: [], vmNames: [], existing: [] }),
       'jobs:start': () => fail({ code: 'E_EXISTS', message: 'a.vmdk exists', file: '/out/a.vmdk' }),
     });
     const stores = createStores(api);
@@ -138,5 +138,28 @@ describe('action dialog', () => {
     expect(within(dialog).getByRole('alert').textContent).toContain('a.vmdk exists');
     expect(within(dialog).getByRole('alert').textContent).toContain('Replace existing files');
     expect(stores.ui.getState().dialog).not.toBeNull();
+  });
+});
+
+describe('Start waits for what the job would refuse', () => {
+  const preflight = (found: { locks?: string[]; existing?: string[] }) => ({
+    folder: '/out',
+    requiredBytes: 1,
+    availableBytes: 10,
+    enough: true,
+    basis: 'x',
+    locks: found.locks ?? [],
+    vms: [],
+    vmNames: [],
+    existing: found.existing ?? [],
+  });
+  it('a lock or an existing output blocks Start until force is ticked; an archive folder in use blocks it for good', () => {
+    expect(safetyBlock(null, 'convert', false)).toBeNull();
+    expect(safetyBlock(preflight({}), 'snapshot', false)).toBeNull();
+    expect(safetyBlock(preflight({ locks: ['/vm/web01.vmx.lck'] }), 'snapshot', false)).toMatch(/looks in use/);
+    expect(safetyBlock(preflight({ locks: ['/vm/web01.vmx.lck'] }), 'snapshot', true)).toBeNull();
+    expect(safetyBlock(preflight({ existing: ['/out/a.vmdk'] }), 'convert', false)).toMatch(/Replace existing files/);
+    expect(safetyBlock(preflight({ existing: ['/out/a.vmdk'] }), 'convert', true)).toBeNull();
+    expect(safetyBlock(preflight({ existing: ['/out/arch'] }), 'backup', true)).toMatch(/empty folder/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseName, cleanText, formatBytes, formatDuration, formatPercent, parseSize } from '../../../renderer/src/format';
+import { appText, baseName, cleanText, formatBytes, formatDuration, formatPercent, parseSize } from '../../../renderer/src/format';
 
 describe('format', () => {
   it('writes sizes in binary units', () => {
@@ -37,5 +37,27 @@ describe('format', () => {
     expect(cleanText('x'.repeat(10), 4)).toBe('xxxx…');
     expect(baseName('C:\\vms\\web01.vmdk')).toBe('web01.vmdk');
     expect(baseName('/vmfs/volumes/ds/web01.vmdk')).toBe('web01.vmdk');
+  });
+});
+
+describe('the app speaks its own language, not command-line flags', () => {
+  it('says the engine\'s CLI hints in the words of the app\'s buttons and checkboxes', () => {
+    expect(appText('parent base.vmdk was modified after this child was made (CID 1a2b3c4d, expected 9f8e7d6c); use --ignore-cid to read anyway')).toBe(
+      'parent base.vmdk was modified after this child was made (CID 1a2b3c4d, expected 9f8e7d6c)',
+    );
+    expect(appText('looks in use: lock file web01.vmx.lck beside it. Shut the VM down first, or use --force to commit it anyway (the VM may be writing to these disks)')).toBe(
+      'looks in use: lock file web01.vmx.lck beside it. Shut the VM down first, or tick “Go ahead anyway” to commit it anyway (the VM may be writing to these disks)',
+    );
+    expect(appText('already exists (use --force to replace it)')).toBe('already exists (tick “Replace existing files” to replace it)');
+    for (const m of [
+      'other children of base.vmdk (b.vmdk) now need --ignore-cid',
+      'base.vmdk has other children (b.vmdk): commit them or delete them first, or use --force',
+      'extent on device "/dev/sdb": devices named by a descriptor are read only with --allow-devices',
+      'archived web01.vmdk although it looked in use (--force): 3 files',
+      'parent "base.vmdk" not found (looked for /vm/base.vmdk); if it was moved or renamed, "diskchain reparent" points this disk at it',
+      'CID differs. If base.vmdk is the disk this snapshot was taken from, unchanged since, use --fix-cid to set parentCID to 1a2b3c4d',
+    ]) {
+      expect(appText(m)).not.toMatch(/--[a-z]/);
+    }
   });
 });

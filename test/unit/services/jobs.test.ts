@@ -155,4 +155,33 @@ describe('jobs', () => {
     expect(sparse.requiredBytes).toBeLessThan(8 * MiB);
     expect(sparse.basis).toMatch(/allocated data/);
   });
+
+  it('preflight names what the dialogs warn of: lock files, the VM that uses the disk, outputs that exist', async () => {
+    const { targets, jobs, diskId, dir } = await setup();
+    const realDir = fs.realpathSync(dir);
+    const clean = await jobs.preflight({ kind: 'snapshot', diskId });
+    expect([clean.locks, clean.vms, clean.existing]).toEqual([[], [], []]);
+    fs.writeFileSync(path.join(dir, 'web01.vmx'), 'config.version = "8"\ndisplayName = "Web server"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "web01.vmdk"\n');
+    fs.mkdirSync(path.join(dir, 'web01.vmx.lck'));
+    const used = await jobs.preflight({ kind: 'commit', diskId });
+    expect(used.vms).toEqual([path.join(realDir, 'web01.vmx')]);
+    expect(used.vmNames).toEqual(['Web server']);
+    expect(used.locks).toEqual([path.join(realDir, 'web01.vmx.lck')]);
+    expect((await jobs.preflight({ kind: 'extend', diskId, sizeBytes: 16 * MiB, force: true })).locks).toHaveLength(1);
+    const file = (await targets.chooseFile({ suggestedName: 'out.vmdk' }))!;
+    expect((await jobs.preflight({ kind: 'convert', diskId, targetId: file.targetId, to: 'vmfs' })).existing).toEqual([]);
+    fs.writeFileSync(path.join(dir, 'out-flat.vmdk'), 'old');
+    const convert = await jobs.preflight({ kind: 'convert', diskId, targetId: file.targetId, to: 'vmfs' });
+    expect(convert.existing).toEqual([path.join(realDir, 'out-flat.vmdk')]);
+    expect(convert.locks).toEqual([path.join(realDir, 'web01.vmx.lck')]);
+  });
+
+  it('title a job with where it writes: the folder too, home as ~, a long path cut in the middle', async () => {
+    const { shownPath } = await import('../../../main/services/jobs.js');
+    expect(shownPath('/out/dir/db01.vmdk', '/home/me')).toBe('/out/dir/db01.vmdk');
+    expect(shownPath('/home/me/exports/db01.vmdk', '/home/me')).toBe('~/exports/db01.vmdk');
+    const long = '/mnt/datastore1/very-long-folder-name-of-a-vm/another-level/exports/db01.vmdk';
+    expect(shownPath(long, '/home/me')).toBe('/mnt/…/another-level/exports/db01.vmdk');
+    expect(shownPath(long, '/home/me').length).toBeLessThanOrEqual(60);
+  });
 });

@@ -1,4 +1,4 @@
-import { DialogFrame, ForceCheck, OutputField } from './DialogFrame';
+import { DialogFrame, InUseForceCheck, OutputField } from './DialogFrame';
 import { Check, Field, PathPicker } from './fields';
 import { useAction, type ActionProps } from './use-action';
 
@@ -27,7 +27,7 @@ export function BackupDialog(props: ActionProps) {
       </fieldset>
       <OutputField a={a} />
       <Check id={`${id}-keep`} label="Keep the chain" checked={form.keepChain} onChange={(v) => a.set('keepChain', v)} help="Archive each link (REDO logs, deltas) as it is, so a restore gives back the same snapshots." />
-      <ForceCheck a={a} label="Back up even if the VM looks in use" help="VMware lock files beside the disks say a VM is running." />
+      <InUseForceCheck a={a} />
     </DialogFrame>
   );
 }

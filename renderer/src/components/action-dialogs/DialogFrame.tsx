@@ -4,10 +4,13 @@ import { cleanText } from '../../format';
 import { ErrorNote } from '../ErrorNote';
 import { PathPicker, Field, Check } from './fields';
 import { PreflightLine } from './PreflightLine';
+import { SafetyLines } from './SafetyLines';
+import { safetyBlock } from '../actions';
 import type { Action } from './use-action';
 
 export function DialogFrame({ a, intro, children }: { a: Action; intro?: ReactNode; children: ReactNode }) {
   const { request, action, built } = a;
+  const blocked = safetyBlock(a.preflight, request.kind, a.form.force);
   return (
     <form onSubmit={a.submit} noValidate>
       <header>
@@ -20,7 +23,18 @@ export function DialogFrame({ a, intro, children }: { a: Action; intro?: ReactNo
         {intro}
       </header>
       <div className="fields">
-        {children}
+        {request.kind === 'snapshot' || request.kind === 'commit' || request.kind === 'extend' ? (
+          // In-place changes: what they concern comes first, the go-ahead right after it.
+          <>
+            <SafetyLines kind={request.kind} preflight={a.preflight} force={a.form.force} />
+            {children}
+          </>
+        ) : (
+          <>
+            {children}
+            <SafetyLines kind={request.kind} preflight={a.preflight} force={a.form.force} />
+          </>
+        )}
         <PreflightLine preflight={a.preflight} error={a.preflightError} pending={a.preflightPending} />
         {a.startError && <ErrorNote error={a.startError} title={`Could not start ${action.verb.toLowerCase()}`} />}
         {a.touched && !built.ok && built.field === null && <p className="error-text">{built.message}</p>}
@@ -29,7 +43,7 @@ export function DialogFrame({ a, intro, children }: { a: Action; intro?: ReactNo
         <button type="button" onClick={a.onClose}>
           Close
         </button>
-        <button type="submit" className="primary" disabled={a.starting || a.preflight?.enough === false}>
+        <button type="submit" className="primary" disabled={a.starting || a.preflight?.enough === false || blocked !== null} title={blocked ?? undefined}>
           {a.starting ? 'Starting…' : `Start ${action.verb.toLowerCase()}`}
         </button>
       </footer>
@@ -63,8 +77,20 @@ export function ChooseError({ a }: { a: Action }) {
   return a.chooseError ? <ErrorNote error={a.chooseError} title="Could not choose" /> : null;
 }
 
+/**
+ * The request's force flag. When the preflight found lock files it is worded as going ahead
+ * anyway, and what else the same flag does (`label`) moves to its help line.
+ */
 export function ForceCheck({ a, label, help }: { a: Action; label: string; help?: string }) {
-  return <Check id={`${a.id}-force`} label={label} checked={a.form.force} onChange={(v) => a.set('force', v)} {...(help ? { help } : {})} />;
+  const inUse = (a.preflight?.locks.length ?? 0) > 0;
+  const shown = inUse ? 'Go ahead anyway, although the disk looks in use' : label;
+  const helpShown = inUse ? (label === '' ? 'The VM may be writing to the disk meanwhile.' : `The VM may be writing to the disk meanwhile. The same choice also means: ${label.toLowerCase()}.`) : help;
+  return <Check id={`${a.id}-force`} label={shown} checked={a.form.force} onChange={(v) => a.set('force', v)} {...(helpShown ? { help: helpShown } : {})} />;
+}
+
+/** For actions whose only use of force is the in-use check (snapshot, extend): shown only when locks were found. */
+export function InUseForceCheck({ a }: { a: Action }) {
+  return (a.preflight?.locks.length ?? 0) > 0 ? <ForceCheck a={a} label="" /> : null;
 }
 
 export function IgnoreCidCheck({ a }: { a: Action }) {

@@ -1,5 +1,5 @@
 import { formatBytes } from '../../format';
-import { DialogFrame } from './DialogFrame';
+import { DialogFrame, InUseForceCheck } from './DialogFrame';
 import { Field } from './fields';
 import { useAction, type ActionProps } from './use-action';
 
@@ -13,6 +13,7 @@ export function ExtendDialog(props: ActionProps) {
       <Field label="New capacity" id={id} error={error} help={a.info ? `Now ${formatBytes(a.info.capacityBytes)}. Type e.g. 40G or 20480M.` : 'e.g. 40G'}>
         <input id={id} type="text" value={a.form.size} onChange={(e) => a.set('size', e.target.value)} aria-invalid={error !== null} autoFocus />
       </Field>
+      <InUseForceCheck a={a} />
     </DialogFrame>
   );
 }

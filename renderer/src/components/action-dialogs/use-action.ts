@@ -12,7 +12,7 @@ import { useDisks, useStores } from '../../store';
 import type { OpenDisk } from '../../store/disks';
 import { valueOf } from '../../store/loadable';
 import type { DialogRequest } from '../../store/ui';
-import { ACTIONS, buildRequest, diskStem, emptyForm, type ActionForm, type ActionText, type Built } from '../actions';
+import { ACTIONS, buildRequest, diskStem, emptyForm, safetyBlock, type ActionForm, type ActionText, type Built } from '../actions';
 
 export interface ActionProps {
   request: DialogRequest;
@@ -71,7 +71,8 @@ export function useAction({ request, onClose }: ActionProps): Action {
     ...(info ? { capacityBytes: info.capacityBytes } : {}),
   };
   const built = buildRequest(subject, form);
-  const requestKey = built.ok ? JSON.stringify(built.request) : '';
+  // force changes what the job may do, not what the preflight finds: ticking it does not check again.
+  const requestKey = built.ok ? JSON.stringify({ ...built.request, force: undefined }) : '';
 
   useEffect(() => {
     setPreflight(null);
@@ -125,7 +126,7 @@ export function useAction({ request, onClose }: ActionProps): Action {
   const submit = (e: FormEvent): void => {
     e.preventDefault();
     setTouched(true);
-    if (!built.ok || preflight?.enough === false) return;
+    if (!built.ok || preflight?.enough === false || safetyBlock(preflight, request.kind, form.force) !== null) return;
     setStarting(true);
     setStartError(null);
     jobs
