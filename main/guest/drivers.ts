@@ -3,13 +3,14 @@
  * `parts` shows "ntfs" and `ls` says "no reader for NTFS yet" instead of "unknown".
  */
 import { readBytes, type BlockDevice } from './block-device.js';
+import { fatDriver } from './fat/index.js';
 import type { FileSystemDriver, FileSystemType } from './types.js';
 
 /**
  * The readers, tried in order. The FAT/exFAT (`fatDriver`, main/guest/fat/) and ext (`extDriver`,
  * main/guest/ext/) readers are added here as they land; NTFS and XFS follow.
  */
-export const DRIVERS: readonly FileSystemDriver[] = [];
+export const DRIVERS: readonly FileSystemDriver[] = [fatDriver];
 
 export interface ProbedFileSystem {
   type: FileSystemType;
