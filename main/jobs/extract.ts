@@ -1,7 +1,7 @@
 /**
  * The extract job: guest files and folders copied into a host folder with the code `diskchain get`
  * uses (guest/extract.ts), with progress over the bytes of file data, an ETA and Cancel. A first
- * walk adds up the sizes (phase "listing"), so the percentage is of the real total.
+ * walk adds up the sizes before the first progress report, so the percentage is of the real total.
  */
 import { DiskchainError } from '../../shared/errors.js';
 import type { ExtractSpec, JobResult } from '../../shared/jobs.js';
@@ -51,7 +51,6 @@ export function extractBytes(fsys: GuestFileSystem, items: Array<{ entry: GuestE
 // async: a refusal or a cancel is a rejected promise, as for the other jobs.
 export async function extractJob(spec: ExtractSpec, ctx: JobContext): Promise<JobResult> {
   return withGuestFileSystem(spec, (fsys) => {
-      ctx.progress('listing', 0, 0);
       const items = spec.paths.map((p) => ({ entry: resolveGuestPath(fsys, p), path: normalise(p) }));
       const total = extractBytes(fsys, items, ctx);
       let before = 0;
