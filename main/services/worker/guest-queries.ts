@@ -78,6 +78,10 @@ export const guestQueries = {
   /** What link `at` changed over link `at + 1` (its parent). */
   guestDiff: (q: GuestQuery & { dir: string; content?: boolean | undefined }): GuestDiff => {
     const at = q.at ?? 0;
+    const chain = openChainAtLink(q.path, at, q.ignoreCid === true);
+    const parents = chain.links.length - 1;
+    chain.close();
+    if (parents === 0) throw new DiskchainError('E_USAGE', `link ${at} is the base of the chain; it has no parent to compare with`, q.path);
     return withGuestFileSystem(spec(q), (after) => {
       const problems: string[] = [];
       const changes: GuestDiff['changes'] = [];
