@@ -141,7 +141,9 @@ function discover(device: BlockDevice, drivers: readonly FileSystemDriver[]): { 
       pvItems.set(pv, volume);
     }
   }
-  for (const group of assembleVolumeGroups(pvs, device.file)) {
+  const { groups, problems } = assembleVolumeGroups(pvs, device.file);
+  notes.push(...problems);
+  for (const group of groups) {
     for (const [pv, volume] of pvItems) {
       if ([...group.pvs.values()].some((p) => p.device === pv.device)) volume.content = `LVM2 PV (VG ${group.vg.name})`;
     }

@@ -20,12 +20,21 @@ export interface FoundVolumeGroup {
   notes: string[];
 }
 
-export function assembleVolumeGroups(physical: PhysicalVolume[], file: string): FoundVolumeGroup[] {
+/** The VGs, and the metadata copies that could not be parsed (said, not fatal: another copy may be good). */
+export function assembleVolumeGroups(physical: PhysicalVolume[], file: string): { groups: FoundVolumeGroup[]; problems: string[] } {
   const newest = new Map<string, VolumeGroup>();
   const notes = new Map<string, string[]>();
+  const problems: string[] = [];
   for (const pv of physical) {
     for (const copy of pv.metadata) {
-      const vg = parseVolumeGroup(copy.text, file);
+      let vg: VolumeGroup;
+      try {
+        vg = parseVolumeGroup(copy.text, file);
+      } catch (e) {
+        if (!(e instanceof DiskchainError)) throw e;
+        problems.push(`PV ${pv.uuid}, metadata area at ${copy.areaOffset}: ${e.message}`);
+        continue;
+      }
       const known = newest.get(vg.uuid);
       if (known && known.seqno !== vg.seqno) {
         const list = notes.get(vg.uuid) ?? [];
@@ -48,7 +57,7 @@ export function assembleVolumeGroups(physical: PhysicalVolume[], file: string): 
     if (missing.length > 0) vgNotes.push(`PV${missing.length > 1 ? 's' : ''} ${missing.map((m) => m.uuid).join(', ')} not on this disk`);
     found.push({ vg, pvs, missing, notes: vgNotes });
   }
-  return found;
+  return { groups: found, problems };
 }
 
 /** The LV as a device, or E_UNSUPPORTED saying why it cannot be read. */

@@ -33,6 +33,7 @@ export function readGpt(device: BlockDevice, sectorSize: number): GptRead {
     const backupLba = primary.alternateLba <= lastLba && primary.alternateLba > 1 ? primary.alternateLba : lastLba;
     const backup = tryHeader(device, backupLba, sectorSize);
     if (typeof backup === 'string') notes.push(`backup GPT at LBA ${backupLba}: ${backup}`);
+    else if (backupLba < lastLba) notes.push(`the backup GPT is at LBA ${backupLba}, not at the last LBA (${lastLba}): the disk grew after it was partitioned`);
     return { partitions: primary.partitions, notes };
   }
   const backup = tryHeader(device, lastLba, sectorSize);

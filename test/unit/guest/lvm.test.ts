@@ -168,6 +168,14 @@ describe('LVM2 physical volumes', () => {
     expect(disk.volumes[0]!.notes).toEqual(['metadata area at 4096: metadata checksum is wrong']);
   });
 
+  it('notes metadata whose text does not parse, and still lists the PV', () => {
+    const raw = blankDisk(path.join(dir, 'bad-syntax-pv.img'), 16 * MiB);
+    writeAt(raw, 0, pvHeaderBytes(single, 0, 'vg0 {\nseqno = 1\nextent_size = \n'));
+    const disk = readVolumes(device(raw));
+    expect(disk.volumes.map((v) => v.index)).toEqual([1]);
+    expect(disk.notes).toContain('PV WHOLEu-uid1-2345-6789-abcd-efgh-ijklmn, metadata area at 4096: LVM metadata: line 4: expected a value, found ""');
+  });
+
   it('says a PV label whose CRC is wrong is damaged, and reads no VG from it', () => {
     const raw = wholeDiskPv('bad-label-pv.img');
     writeAt(raw, 512 + 40, Buffer.from('X'));

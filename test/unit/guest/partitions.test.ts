@@ -1,12 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DiskchainError } from '../../../shared/errors.js';
 import { openChain, type Chain } from '../../../main/disk/chain.js';
 import { bufferDevice, chainDevice, type BlockDevice } from '../../../main/guest/block-device.js';
 import { readPartitionTable } from '../../../main/guest/partitions/index.js';
 import { readVolumes } from '../../../main/guest/volumes.js';
+import { metadataText, pvHeaderBytes, type VgSpec } from '../../fixtures/lvm-builder.js';
 import { blankDisk, ext4Image, fatImage, MiB, mmls, ntfsImage, run, sfdisk, toVmdk, writeAt } from '../../helpers/guest-images.js';
-import { tmpDir } from '../../helpers/tmp.js';
+import { patternBytes, tmpDir } from '../../helpers/tmp.js';
 
 const dir = tmpDir('diskchain-parts-');
 const chains: Chain[] = [];
@@ -161,6 +163,15 @@ describe('GPT', () => {
     expect(disk.volumes[0]!.name).toBe('EFI system');
   });
 
+  it('says when the disk grew after it was partitioned (the backup GPT is not at the end)', () => {
+    const grown = path.join(dir, 'gpt-grown.img');
+    fs.copyFileSync(raw, grown);
+    fs.truncateSync(grown, 96 * MiB);
+    const disk = readVolumes(device(grown));
+    expect(disk.notes).toEqual([`the backup GPT is at LBA ${64 * 2048 - 1}, not at the last LBA (${96 * 2048 - 1}): the disk grew after it was partitioned`]);
+    expect(disk.volumes).toHaveLength(3);
+  });
+
   it('refuses a disk whose two GPT headers are both damaged, saying why for each', () => {
     const bad = path.join(dir, 'gpt-both-bad.img');
     fs.copyFileSync(raw, bad);
@@ -205,5 +216,50 @@ describe('GPT', () => {
     expect(disk.volumes.map((v) => v.name)).toEqual(['', 'rest']);
     expect(disk.volumes[1]!.size).toBeGreaterThan(2 * 1024 * 1024 * MiB - 2 * 1024 * MiB);
     expect(ms).toBeLessThan(300);
+  });
+});
+
+describe('damaged tables', () => {
+  it('a table with random bytes in its sectors lists or fails with a DiskchainError, never anything else', () => {
+    const mbrDisk = blankDisk(path.join(dir, 'fuzz-mbr.img'), 8 * MiB);
+    sfdisk(mbrDisk, 'dos', ['start=2048, size=4096, type=83', 'start=6144, size=8192, type=5', 'start=8192, size=2048, type=83', 'start=12288, size=2048, type=8e']);
+    const pvSpec: VgSpec = {
+      name: 'vg', uuid: 'VGuuid0123456789abcdefghijklmnop', seqno: 1, extentSectors: 256, peStartSectors: 1024,
+      pvs: [{ uuid: 'PVuuid0123456789abcdefghijklmnop', size: MiB }],
+      lvs: [{ name: 'lv', segments: [{ extents: 2, stripes: [[0, 0]] }] }],
+    };
+    writeAt(mbrDisk, 12288 * 512, pvHeaderBytes(pvSpec, 0, metadataText(pvSpec)));
+    expect(readVolumes(bufferDevice(fs.readFileSync(mbrDisk), 'fuzz.img')).volumes.map((v) => v.index)).toEqual([1, 5, 6, 'vg/lv']);
+    const gptDisk = blankDisk(path.join(dir, 'fuzz-gpt.img'), 8 * MiB);
+    run('sgdisk', ['-n', '1:2048:+2M', '-n', '2:0:+2M', '-t', '2:8e00', gptDisk]);
+    const noise = patternBytes(64 * 1024, 99);
+    let noiseAt = 0;
+    const structures = [0, 1, 2, 6144, 8190, 12289, 12288 + 8, 12288 + 9, 16383];
+    let failures = 0;
+    let noted = 0;
+    for (const source of [mbrDisk, gptDisk]) {
+      const original = fs.readFileSync(source);
+      for (let round = 0; round < 150; round++) {
+        const bytes = Buffer.from(original);
+        // A few bytes of noise in one of the sectors that hold tables, EBRs, GPT headers or PV labels.
+        const sector = structures[round % structures.length]!;
+        for (let k = 0; k < 1 + (round % 7); k++) {
+          const r = noise.readUInt16LE(noiseAt % (noise.length - 2));
+          // In sector 0 only the partition slots matter (the rest is boot code); elsewhere any byte.
+          const at = sector * 512 + (sector === 0 ? 446 + (r % 66) : r % 512);
+          bytes[at] = noise[(noiseAt + 7) % noise.length]!;
+          noiseAt += 3;
+        }
+        try {
+          const disk = readVolumes(bufferDevice(bytes, 'fuzz.img'));
+          if (disk.notes.length > 0 || disk.volumes.some((v) => v.notes.length > 0)) noted++;
+        } catch (e) {
+          expect(e, String(e)).toBeInstanceOf(DiskchainError);
+          failures++;
+        }
+      }
+    }
+    // The damage must have been seen (refused, or said in a note), or the test did not reach the checks.
+    expect(failures + noted, `${failures} refused, ${noted} noted`).toBeGreaterThan(100);
   });
 });
