@@ -16,7 +16,7 @@ export interface GuestVolumeRow {
   label: string | null;
   /** LVM PV, BitLocker, swap… when it is not a file system. */
   content: string | null;
-  /** Whether Diskchain has a reader for its file system. */
+  /** Whether Diskchain has a reader for its file system (a file system named without one is not). */
   readable: boolean;
   notes: string[];
 }

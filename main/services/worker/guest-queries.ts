@@ -6,6 +6,7 @@ import { DiskchainError } from '../../../shared/errors.js';
 import type { GuestDiff, GuestListing, GuestPreview, GuestRow, GuestVolumeRow } from '../../../shared/guest-files.js';
 import { chainDevice } from '../../guest/block-device.js';
 import { diffGuest } from '../../guest/diff.js';
+import { DRIVERS } from '../../guest/drivers.js';
 import type { GuestEntry } from '../../guest/types.js';
 import { listVolumes } from '../../guest/volumes.js';
 import { resolveGuestPath } from '../../guest/walk.js';
@@ -44,7 +45,7 @@ export const guestQueries = {
         fileSystem: v.fileSystem,
         label: v.label,
         content: v.content,
-        readable: v.fileSystem !== null,
+        readable: v.fileSystem !== null && DRIVERS.some((d) => d.types.includes(v.fileSystem!)),
         notes: v.notes,
       }));
     } finally {

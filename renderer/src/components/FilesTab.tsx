@@ -200,7 +200,7 @@ function VolumeList({ load, current, onChoose }: { load: Load<GuestVolumeRow[]>;
     <ul className="volume-list" aria-label="Volumes">
       {load.value.map((v) => (
         <li key={v.volume}>
-          <button type="button" disabled={!v.readable} aria-pressed={v.volume === current} onClick={() => onChoose(v.volume)} title={v.notes.join('\n') || undefined}>
+          <button type="button" disabled={!v.readable} aria-pressed={v.volume === current} onClick={() => onChoose(v.volume)} title={volumeHint(v)}>
             <strong>{cleanText(v.volume, 80)}</strong> {v.fileSystem ?? v.content ?? v.type} · {formatBytes(v.size, 1)}
             {v.label ? ` · ${cleanText(v.label, 80)}` : ''}
           </button>
@@ -208,6 +208,12 @@ function VolumeList({ load, current, onChoose }: { load: Load<GuestVolumeRow[]>;
       ))}
     </ul>
   );
+}
+
+/** Why a volume cannot be opened, or its notes. */
+function volumeHint(v: GuestVolumeRow): string | undefined {
+  if (!v.readable) return v.fileSystem !== null ? `No reader for ${v.fileSystem} yet` : (v.content ?? 'No file system that Diskchain knows');
+  return v.notes.join('\n') || undefined;
 }
 
 /** Folders only, opened on demand (one listing per folder expanded). */

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { guestQueries, PREVIEW_MAX, previewOf } from '../../../main/services/worker/guest-queries.js';
 import { fatChain, fatStates, mtools } from '../../helpers/fat-states.js';
+import { blankDisk, fatImage, MiB, run, sfdisk, toVmdk, writeAt } from '../../helpers/guest-images.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 const dir = tmpDir('diskchain-guest-queries-');
@@ -66,5 +67,19 @@ describe('the Files tab queries on an MBR + FAT32 chain', () => {
       'removed /old/two.txt',
     ]);
     expect(() => guestQueries.guestDiff({ path: top, at: 1, dir: '/' })).toThrow(/^link 1 is the base of the chain; it has no parent to compare with$/);
+  });
+
+  it('marks a volume without a reader (swap) as not readable', () => {
+    const raw = blankDisk(path.join(dir, 'two.img'), 40 * MiB);
+    sfdisk(raw, 'dos', ['start=2048, size=20480, type=c', 'start=22528, size=16384, type=82']);
+    writeAt(raw, MiB, fatImage(dir, 'two-fat.bin', 10 * MiB, 16, 'DATA', '11112222'));
+    const swap = blankDisk(path.join(dir, 'swap.bin'), 8 * MiB);
+    run('mkswap', ['-q', swap]);
+    writeAt(raw, 22528 * 512, swap);
+    const rows = guestQueries.guestVolumes({ path: toVmdk(raw) });
+    expect(rows.map((r) => [r.volume, r.fileSystem, r.content, r.readable])).toEqual([
+      ['1', 'fat16', null, true],
+      ['2', null, 'swap', false],
+    ]);
   });
 });
