@@ -19,7 +19,9 @@ export function formatBytes(bytes: number, decimals?: number): string {
   // Below 1 (1000–1023 of the unit below) one more digit, so that 0.98 does not read as 1.0.
   if (decimals !== undefined) return `${value.toFixed(value < 1 ? decimals + 1 : decimals)} ${UNITS[unit]}`;
   const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${value.toFixed(digits).replace(/\.?0+$/, '')} ${UNITS[unit]}`;
+  // Trailing zeros go only after a point: 300 KiB stays 300, 1.50 becomes 1.5.
+  const text = value.toFixed(digits);
+  return `${digits > 0 ? text.replace(/\.?0+$/, '') : text} ${UNITS[unit]}`;
 }
 
 /** `40G`, `512M`, `1.5T`, `20GiB`, `1048576` (bytes); null when the text is not a size. */

@@ -114,6 +114,21 @@ export interface RecoverSpec {
   allowDevices?: boolean;
 }
 
+/** Files or folders copied out of a guest file system (the app's Extract…, `diskchain get`'s copy code). */
+export interface ExtractSpec {
+  kind: 'extract';
+  disk: string;
+  /** Link of the chain to read the guest at (0 = the disk named). */
+  at?: number;
+  /** Partition number or LV name; omitted when the disk holds one file system. */
+  volume?: string;
+  /** Guest paths from the volume's root ("/etc/hosts"), each copied into destDir. */
+  paths: string[];
+  /** An existing folder. */
+  destDir: string;
+  ignoreCid?: boolean;
+}
+
 /** A run of the disk recover could not read: `start` is the first LBA, `length` in 512-byte sectors. */
 export interface LostSectors {
   start: number;
@@ -132,7 +147,7 @@ export interface RecoveryReport {
   notes: string[];
 }
 
-export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec | BackupSpec | RestoreSpec | RecoverSpec;
+export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec | BackupSpec | RestoreSpec | RecoverSpec | ExtractSpec;
 
 export interface JobProgress {
   phase: string;

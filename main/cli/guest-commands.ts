@@ -6,7 +6,7 @@ import type { GuestEntry, GuestFileSystem } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
 import { byName, resolveGuestPath, walkGuest, type WalkProblem } from '../guest/walk.js';
 import { humanBytes, json, table } from './format.js';
-import { getToHost, getToStdout } from './guest-get.js';
+import { getToHost, getToStdout } from '../guest/extract.js';
 import { openChainAt, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
 import { parseSize } from './size.js';
 

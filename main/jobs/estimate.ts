@@ -14,6 +14,8 @@ import { convertSpace } from '../convert/space.js';
 import { defaultKind } from '../convert/recover.js';
 import { openSalvaged } from '../disk/salvage.js';
 import { estimateCommit } from '../mutate/commit-space.js';
+import { resolveGuestPath } from '../guest/walk.js';
+import { extractBytes, withGuestFileSystem } from './extract.js';
 
 /** Grain tables and directory of a sparse link: 4 bytes per 64 KiB grain, and a MiB for the rest. */
 const sparseMetadataBytes = (capacityBytes: number): number => Math.ceil(capacityBytes / 16384) + 1024 * 1024;
@@ -59,6 +61,13 @@ export function estimateSpace(spec: JobSpec): SpaceEstimate {
         basis: "the size of the archive's files (sparse restores need less)",
         purpose: `restore ${path.basename(spec.archiveDir)}`,
       };
+    case 'extract':
+      return withGuestFileSystem(spec, (fsys) => ({
+        folder: spec.destDir,
+        requiredBytes: extractBytes(fsys, spec.paths.map((p) => ({ entry: resolveGuestPath(fsys, p), path: p }))),
+        basis: 'the size of the chosen files',
+        purpose: `extract ${spec.paths.length === 1 ? spec.paths[0]! : `${spec.paths.length} items`}`,
+      }));
     case 'recover': {
       const { chain } = openSalvaged(spec.src, { ignoreCid: spec.ignoreCid === true, allowDevices: spec.allowDevices === true });
       try {

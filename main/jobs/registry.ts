@@ -3,6 +3,7 @@ import { backupJob } from '../backup/backup.js';
 import { restoreJob } from '../backup/restore.js';
 import { convertJob } from '../convert/convert.js';
 import { recoverJob } from '../convert/recover.js';
+import { extractJob } from './extract.js';
 import { extendJob } from '../mutate/extend.js';
 import { commitJob } from '../mutate/commit.js';
 import { snapshotJob } from '../mutate/snapshot.js';
@@ -25,5 +26,7 @@ export function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
       return restoreJob(spec, ctx);
     case 'recover':
       return recoverJob(spec, ctx);
+    case 'extract':
+      return extractJob(spec, ctx);
   }
 }

@@ -25,7 +25,9 @@ export type PathRequest =
   | { kind: 'backup'; source: string; archiveDir: string; keepChain?: boolean | undefined; force?: boolean | undefined; ignoreCid?: boolean | undefined; allowDevices?: boolean | undefined; segmentBytes?: number | undefined }
   | { kind: 'restore'; archiveDir: string; destDir: string; to?: RestoreKind | undefined }
   /** What a damaged disk still holds, into a new disk (default kind: the engine's, monolithicSparse). */
-  | { kind: 'recover'; src: string; dst: string; to?: DiskKind | undefined; force?: boolean | undefined; ignoreCid?: boolean | undefined; allowDevices?: boolean | undefined };
+  | { kind: 'recover'; src: string; dst: string; to?: DiskKind | undefined; force?: boolean | undefined; ignoreCid?: boolean | undefined; allowDevices?: boolean | undefined }
+  /** Guest files and folders into a host folder. */
+  | { kind: 'extract'; disk: string; at?: number | undefined; volume?: string | undefined; paths: string[]; destDir: string; ignoreCid?: boolean | undefined };
 
 export function specOf(request: PathRequest): JobSpec {
   switch (request.kind) {
@@ -77,6 +79,8 @@ export function specOf(request: PathRequest): JobSpec {
       return { kind: 'restore', archiveDir: request.archiveDir, destDir: request.destDir, ...defined({ to: request.to }) };
     case 'recover':
       return { kind: 'recover', src: request.src, dst: request.dst, ...defined({ to: request.to }), ...readOptions(request) };
+    case 'extract':
+      return { kind: 'extract', disk: request.disk, paths: request.paths, destDir: request.destDir, ...defined({ at: request.at, volume: request.volume }), ignoreCid: request.ignoreCid === true };
   }
 }
 

@@ -50,6 +50,7 @@ function findings(spec: JobSpec): Omit<JobSafety, 'vmNames'> {
       return { ...useOf(spec.source), existing };
     }
     case 'restore':
+    case 'extract':
       return { locks: [], vms: [], existing: [] };
   }
 }

@@ -107,6 +107,10 @@ export function createServices(options: ServiceOptions): Services {
       if (refs.length > 0) await browser.remember(dirname(refs[refs.length - 1]!.path));
       return refs;
     },
+    'guest:volumes': ({ diskId, at, ignoreCid }) => queries.ask('guestVolumes', { path: disks.pathOf(diskId), at, ignoreCid }),
+    'guest:list': ({ diskId, at, volume, dir, ignoreCid }) => queries.ask('guestList', { path: disks.pathOf(diskId), at, volume, dir, ignoreCid }),
+    'guest:preview': ({ diskId, at, volume, file, ignoreCid }) => queries.ask('guestPreview', { path: disks.pathOf(diskId), at, volume, file, ignoreCid }),
+    'guest:diff': ({ diskId, at, volume, dir, content, ignoreCid }) => queries.ask('guestDiff', { path: disks.pathOf(diskId), at, volume, dir, content, ignoreCid }),
     'files:target': async ({ path, type, mode }) => {
       const browser = browsing();
       const target = await targets.fromPath(absolute(path), type, mode);

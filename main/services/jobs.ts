@@ -187,6 +187,8 @@ export class JobService {
       }
       case 'recover':
         return { kind: 'recover', src: disk(request.diskId), dst: file(request.targetId), to: request.to, force: request.force, ignoreCid: request.ignoreCid };
+      case 'extract':
+        return { kind: 'extract', disk: disk(request.diskId), at: request.at, volume: request.volume, paths: request.paths, destDir: folder(request.targetId), ignoreCid: request.ignoreCid };
     }
   }
 
@@ -223,6 +225,8 @@ function titleOf(kind: JobRecord['kind'], spec: JobSpec): string {
       return `restore ${path.basename(spec.archiveDir)} → ${shownPath(spec.destDir)}`;
     case 'recover':
       return `recover ${path.basename(spec.src)} → ${shownPath(spec.dst)}`;
+    case 'extract':
+      return `extract ${spec.paths.length === 1 ? spec.paths[0]! : `${spec.paths.length} items`} from ${path.basename(spec.disk)} → ${shownPath(spec.destDir)}`;
   }
 }
 

@@ -40,6 +40,11 @@ export const CHANNELS = [
   'files:recentFolders',
   'files:openDisks',
   'files:target',
+  // added 2026-12-06: the Files tab (files inside a disk, issue 10)
+  'guest:volumes',
+  'guest:list',
+  'guest:preview',
+  'guest:diff',
 ] as const;
 export type ChannelName = (typeof CHANNELS)[number];
 

@@ -21,6 +21,7 @@ import type { CheckReport, DiskInfo, GeometryReport, LayerInfo } from '../types.
 import { ADAPTERS, DISK_KINDS, type JobProgress, type JobResult } from '../jobs.js';
 import type { ChannelName, EventName } from './channels.js';
 import { isAbsolutePath } from '../paths.js';
+import type { GuestDiff, GuestListing, GuestPreview, GuestVolumeRow } from '../guest-files.js';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -97,10 +98,17 @@ export const MapSummary = z.strictObject({
 export type MapSummary = z.output<typeof MapSummary>;
 
 // changed 2026-12-04: 'recover' added.
-export const JobKind = z.enum(['convert', 'export', 'import', 'commit', 'snapshot', 'extend', 'backup', 'restore', 'recover']);
+// changed 2026-12-06: 'extract' added (the Files tab's Extract…).
+export const JobKind = z.enum(['convert', 'export', 'import', 'commit', 'snapshot', 'extend', 'backup', 'restore', 'recover', 'extract']);
 export type JobKind = z.output<typeof JobKind>;
 
 const ignoreCid = z.boolean().optional();
+/** A link of a chain, 0 = the disk itself. */
+const linkIndex = z.int().min(0).max(100_000).optional();
+/** A partition number or an LV name (`vg/lv`). */
+const guestVolume = z.string().min(1).max(256).optional();
+/** A path inside a guest volume, from its root. */
+const guestPath = z.string().max(32 * 1024).refine((p) => !p.includes('\0'), 'a guest path holds no NUL');
 const force = z.boolean().optional();
 const segmentBytes = z
   .int()
@@ -180,6 +188,17 @@ export const JobRequest = z.discriminatedUnion('kind', [
     /** default monolithicSparse */
     to: z.enum(DISK_KINDS).optional(),
     force,
+    ignoreCid,
+  }),
+  // added 2026-12-06: extract (issue 10).
+  z.strictObject({
+    /** Guest files and folders (paths inside the volume) of a disk at link `at` into a folder target. */
+    kind: z.literal('extract'),
+    diskId: id,
+    at: linkIndex,
+    volume: guestVolume,
+    paths: z.array(guestPath).min(1).max(10_000),
+    targetId: id,
     ignoreCid,
   }),
 ]);
@@ -473,6 +492,19 @@ export const contract = {
   'files:target': {
     input: z.strictObject({ path: absolutePath, type: z.enum(['file', 'folder']), mode: z.enum(['save', 'open']).optional() }),
     output: typed<Target>(),
+  },
+
+  // added 2026-12-06: the Files tab (issue 10). Guest paths are '/'-separated strings inside the volume.
+  /** The partitions and LVs of the disk as it was at link `at` (0 = the disk itself). */
+  'guest:volumes': { input: z.strictObject({ diskId: id, at: linkIndex, ignoreCid }), output: typed<GuestVolumeRow[]>() },
+  /** One folder of a volume. */
+  'guest:list': { input: z.strictObject({ diskId: id, at: linkIndex, volume: guestVolume, dir: guestPath, ignoreCid }), output: typed<GuestListing>() },
+  /** The first bytes of a file as text (encoding detected), an image, or hex. */
+  'guest:preview': { input: z.strictObject({ diskId: id, at: linkIndex, volume: guestVolume, file: guestPath, ignoreCid }), output: typed<GuestPreview>() },
+  /** What link `at` changed over its parent below `dir` ("Changed in this snapshot"). */
+  'guest:diff': {
+    input: z.strictObject({ diskId: id, at: linkIndex, volume: guestVolume, dir: guestPath, content: z.boolean().optional(), ignoreCid }),
+    output: typed<GuestDiff>(),
   },
 } as const satisfies Record<ChannelName, { input: z.ZodType; output: z.ZodType }>;
 

@@ -22,6 +22,7 @@ import { freeBytes, type SpaceEstimate } from '../../io/space.js';
 import { jobSafety, type JobSafety } from '../../jobs/safety.js';
 import { estimateSpace } from '../../jobs/estimate.js';
 import { summarizeMap } from '../map-summary.js';
+import { guestQueries } from './guest-queries.js';
 
 const MAP_CACHE = 8;
 
@@ -71,6 +72,7 @@ export const queries = {
   },
   catalogScan: async (q: { db: string; folders: string[] }): Promise<ScanSummary> => (await catalogOf(q.db)).scan(q.folders),
   catalogVerify: async (q: { db: string; id: number }): Promise<VerifyReport> => (await catalogOf(q.db)).verify(q.id),
+  ...guestQueries,
 };
 
 export type Queries = typeof queries;

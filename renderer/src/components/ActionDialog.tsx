@@ -1,6 +1,5 @@
 /** The modal <dialog> that hosts whichever action the UI store asks for: one component per action (action-dialogs/). */
 import { useEffect, useMemo, useRef, type ComponentType } from 'react';
-import type { JobKind } from '../../../shared/ipc/contract';
 import { useStores, useUi } from '../store';
 import { BackupDialog } from './action-dialogs/BackupDialog';
 import { CommitDialog } from './action-dialogs/CommitDialog';
@@ -12,8 +11,9 @@ import { RecoverDialog } from './action-dialogs/RecoverDialog';
 import { RestoreDialog } from './action-dialogs/RestoreDialog';
 import { SnapshotDialog } from './action-dialogs/SnapshotDialog';
 import type { ActionProps } from './action-dialogs/use-action';
+import type { ActionKind } from './actions';
 
-const DIALOGS: Record<JobKind, ComponentType<ActionProps>> = {
+const DIALOGS: Record<ActionKind, ComponentType<ActionProps>> = {
   convert: ConvertDialog,
   export: ExportDialog,
   import: ImportDialog,

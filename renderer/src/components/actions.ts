@@ -60,7 +60,10 @@ export interface ActionText {
   output: 'file' | 'folder' | null;
 }
 
-export const ACTIONS: Record<JobKind, ActionText> = {
+/** The jobs started from an action dialog (extract starts from the Files tab). */
+export type ActionKind = Exclude<JobKind, 'extract'>;
+
+export const ACTIONS: Record<ActionKind, ActionText> = {
   convert: {
     verb: 'Convert',
     description: 'Writes the whole chain, read through, as a new disk of another kind (diskchain convert).',
@@ -127,7 +130,7 @@ function segment(form: ActionForm): { segmentBytes?: number } | string {
 }
 
 export interface ActionSubject {
-  kind: JobKind;
+  kind: ActionKind;
   diskId?: string;
   catalogId?: number;
   /** extend: the disk's capacity now. */

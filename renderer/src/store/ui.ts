@@ -3,11 +3,12 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { AppInfo, JobKind } from '../../../shared/ipc/contract';
 
 export type Screen = 'disks' | 'catalog';
-export type DiskTab = 'chain' | 'geometry' | 'map' | 'check';
+export type DiskTab = 'chain' | 'geometry' | 'map' | 'check' | 'files';
 
 /** An action dialog and what it acts on. */
 export interface DialogRequest {
-  kind: JobKind;
+  /** Extract starts from the Files tab, not from a dialog of its own. */
+  kind: Exclude<JobKind, 'extract'>;
   diskId?: string;
   /** restore: an archive from the catalog */
   catalogId?: number;

@@ -7,6 +7,7 @@ import { CheckResults } from '../components/CheckResults';
 import { DiskNotes } from '../components/DiskNotes';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNote } from '../components/ErrorNote';
+import { FilesTab } from '../components/FilesTab';
 import { GeometryPanel } from '../components/GeometryPanel';
 import { LinkDetail } from '../components/LinkDetail';
 import { MissingParentNote } from '../components/MissingParentNote';
@@ -17,7 +18,7 @@ import type { OpenDisk } from '../store/disks';
 import { valueOf } from '../store/loadable';
 import type { DiskTab } from '../store/ui';
 
-const DISK_ACTIONS: Array<{ kind: JobKind; label: string; needsParent?: boolean }> = [
+const DISK_ACTIONS: Array<{ kind: Exclude<JobKind, 'extract'>; label: string; needsParent?: boolean }> = [
   { kind: 'convert', label: 'Convert…' },
   { kind: 'export', label: 'Export…' },
   { kind: 'import', label: 'Import…' },
@@ -233,6 +234,7 @@ export function DiskView() {
       label: 'Check',
       badge: check && check.problems.length > 0 ? <span className={`tab-badge ${check.errors === 0 ? 'warn' : ''}`} aria-label={`(${check.problems.length} problems)`}>{check.problems.length}</span> : undefined,
     },
+    { key: 'files', label: 'Files' },
   ];
   const hasParent = info ? info.layers.length > 1 : false;
 
@@ -273,6 +275,14 @@ export function DiskView() {
             <Loading what="Reading the chain…" />
           ))}
         {tab === 'check' && <CheckTab disk={disk} />}
+        {tab === 'files' &&
+          (info ? (
+            <FilesTab key={selectedId} diskId={selectedId} info={info} ignoreCid={disk.ignoreCid} />
+          ) : disk.info.status === 'error' ? (
+            <ErrorNote error={disk.info.error} title="The files need the chain to open" />
+          ) : (
+            <Loading what="Reading the chain…" />
+          ))}
       </TabPanel>
     </>
   );

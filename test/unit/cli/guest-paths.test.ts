@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findFilter, globRegExp } from '../../../main/cli/guest-commands.js';
-import { getToHost, hostName } from '../../../main/cli/guest-get.js';
+import { getToHost, hostName } from '../../../main/guest/extract.js';
 import { parseGuestTarget } from '../../../main/cli/guest-target.js';
 import { bufferDevice } from '../../../main/guest/block-device.js';
 import type { GuestEntry, GuestFileSystem } from '../../../main/guest/types.js';

@@ -74,6 +74,12 @@ const cases: Record<ChannelName, { valid: unknown; bad: unknown[] }> = {
       { request: { kind: 'recover', diskId: ID, dst: '/tmp/out.vmdk' } },
       { request: { kind: 'recover', diskId: ID, targetId: ID, to: 'qcow2' } },
       { request: { kind: 'recover', diskId: ID, targetId: ID, segmentBytes: 1 << 30 } },
+      // extract: guest paths only; the host folder is a target the renderer got from a dialog.
+      { request: { kind: 'extract', diskId: ID, targetId: ID, paths: [] } },
+      { request: { kind: 'extract', diskId: ID, destDir: '/tmp', paths: ['/etc'] } },
+      { request: { kind: 'extract', diskId: ID, targetId: '/tmp', paths: ['/etc'] } },
+      { request: { kind: 'extract', diskId: ID, targetId: ID, paths: ['/etc'], at: -1 } },
+      { request: { kind: 'extract', diskId: ID, targetId: ID, paths: ['/a\0b'] } },
     ],
   },
   'jobs:cancel': { valid: { jobId: ID }, bad: [{}, { jobId: 1 }, { jobId: 'job-1' }] },
@@ -101,6 +107,10 @@ const cases: Record<ChannelName, { valid: unknown; bad: unknown[] }> = {
     valid: { path: '/out/db01.vmdk', type: 'file', mode: 'save' },
     bad: [{ path: 'out/db01.vmdk', type: 'file' }, { path: '/out', type: 'device' }, { path: '/out' }, { path: '/out', type: 'folder', mode: 'delete' }],
   },
+  'guest:volumes': { valid: { diskId: ID, at: 1 }, bad: [{}, { diskId: ID, at: -1 }, { diskId: ID, at: 0.5 }, { path: '/tmp/x.vmdk' }] },
+  'guest:list': { valid: { diskId: ID, volume: '1', dir: '/etc' }, bad: [{ diskId: ID }, { diskId: ID, dir: 7 }, { diskId: ID, dir: '/', volume: '' }, { diskId: ID, dir: 'x'.repeat(40_000) }] },
+  'guest:preview': { valid: { diskId: ID, at: 0, file: '/etc/hosts' }, bad: [{ diskId: ID }, { diskId: ID, file: '/a\0b' }, { diskId: '/tmp/x.vmdk', file: '/etc/hosts' }] },
+  'guest:diff': { valid: { diskId: ID, at: 0, dir: '/', content: true }, bad: [{ diskId: ID, dir: '/', content: 'yes' }, { diskId: ID, at: '1', dir: '/' }] },
 };
 
 describe('the IPC contract', () => {

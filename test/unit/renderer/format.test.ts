@@ -7,6 +7,10 @@ describe('format', () => {
     expect(formatBytes(1536)).toBe('1.5 KiB');
     expect(formatBytes(2 * 1024 ** 4)).toBe('2 TiB');
     expect(formatBytes(64 * 1024 * 1024)).toBe('64 MiB');
+    // Three digits before the point keep their zeros (300 KiB, not 3 KiB).
+    expect(formatBytes(300 * 1024)).toBe('300 KiB');
+    expect(formatBytes(100 * 1024 ** 3)).toBe('100 GiB');
+    expect(formatBytes(10 * 1024)).toBe('10 KiB');
   });
   it('switches units at 1000, so no size reads 1000.0 MiB', () => {
     expect(formatBytes(1000 * 1024 * 1024)).toBe('0.98 GiB');

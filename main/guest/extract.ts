@@ -1,5 +1,5 @@
 /**
- * `diskchain get`: copies a guest file or folder out, streamed through one reused buffer. Every
+ * Copies a guest file or folder out (`diskchain get`, and the app's Extract… job), streamed through one reused buffer. Every
  * name is mapped to one the host allows and checked to stay inside DEST; symlinks are written as
  * links (never followed) or skipped; existing links in DEST are replaced, never written through;
  * each file goes to a temp name and is renamed into place; times are kept.
@@ -7,8 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
-import type { GuestEntry, GuestFileSystem } from '../guest/types.js';
-import { joinGuestPath } from '../guest/walk.js';
+import type { GuestEntry, GuestFileSystem } from './types.js';
+import { joinGuestPath } from './walk.js';
 
 /** Big enough for big sequential reads through the chain, small enough to stay bounded. */
 const CHUNK = 4 * 1024 * 1024;
@@ -44,6 +44,10 @@ export interface GetOptions {
   platform?: NodeJS.Platform;
   /** Called for each mapped, skipped or failed entry as it happens (the CLI prints it). */
   onNote?: (line: string) => void;
+  /** Called after every chunk written, with the bytes of file data copied so far by this call. */
+  onBytes?: (copied: number) => void;
+  /** Called between chunks; throws (E_CANCELLED) to stop. The file being written is removed. */
+  throwIfCancelled?: () => void;
 }
 
 /**
@@ -55,6 +59,7 @@ export function getToHost(fsys: GuestFileSystem, entry: GuestEntry, guestPath: s
   const report: GetReport = { files: 0, folders: 0, bytes: 0, mapped: [], skipped: [], failed: [] };
   const note = (line: string): void => options.onNote?.(line);
   const buf = Buffer.allocUnsafe(CHUNK);
+  let copied = 0;
   const destStat = lstatOrNull(dest);
   let target: string;
   let root: string;
@@ -86,6 +91,7 @@ export function getToHost(fsys: GuestFileSystem, entry: GuestEntry, guestPath: s
   }
 
   const copy = (e: GuestEntry, at: string, to: string): void => {
+    options.throwIfCancelled?.();
     inside(to);
     if (e.type === 'dir') {
       const existing = lstatOrNull(to);
@@ -137,7 +143,10 @@ export function getToHost(fsys: GuestFileSystem, entry: GuestEntry, guestPath: s
     try {
       const fd = fs.openSync(temp, 'wx');
       try {
-        copyData(fsys, e, at, fd, buf);
+        copyData(fsys, e, at, fd, buf, (n) => {
+          copied += n;
+          options.onBytes?.(copied);
+        }, options.throwIfCancelled);
       } finally {
         fs.closeSync(fd);
       }
@@ -157,8 +166,8 @@ export function getToHost(fsys: GuestFileSystem, entry: GuestEntry, guestPath: s
   };
   const fail = (at: string, err: unknown): void => {
     // Damage in the guest (DiskchainError) or a refusal of the host (EISDIR, EACCES…) costs this entry only.
-    const hostError = err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string';
-    if (!(err instanceof DiskchainError) && !hostError) throw err;
+    const hostError = err instanceof Error && !(err instanceof DiskchainError) && typeof (err as NodeJS.ErrnoException).code === 'string';
+    if ((!(err instanceof DiskchainError) && !hostError) || (err instanceof DiskchainError && err.code === 'E_CANCELLED')) throw err;
     const reason = (err as Error).message;
     report.failed.push({ guest: at, reason });
     note(`${at}: ${reason}`);
@@ -168,14 +177,16 @@ export function getToHost(fsys: GuestFileSystem, entry: GuestEntry, guestPath: s
   return report;
 }
 
-function copyData(fsys: GuestFileSystem, e: GuestEntry, at: string, fd: number, buf: Buffer): void {
+function copyData(fsys: GuestFileSystem, e: GuestEntry, at: string, fd: number, buf: Buffer, onChunk: (n: number) => void, throwIfCancelled?: () => void): void {
   let offset = 0;
   while (offset < e.size) {
+    throwIfCancelled?.();
     const want = Math.min(buf.length, e.size - offset);
     const n = fsys.read(e, buf.subarray(0, want), offset);
     if (n <= 0) throw new DiskchainError('E_FORMAT', `${at}: the file ends at ${offset} bytes, its size says ${e.size}`, fsys.device.file);
     fs.writeSync(fd, buf, 0, n, offset);
     offset += n;
+    onChunk(n);
   }
 }
 
