@@ -71,19 +71,29 @@ export function addGuestCommands(program: Command): void {
     .description('copy a file or a folder (recursively) out of a disk, keeping times; "-" as DEST writes a file to stdout')
     .argument('<target>', TARGET)
     .argument('[dest]', 'a folder to copy into, a new name, or - for stdout', '.')
+    .option('--stream <name>', 'copy a named data stream of the file (NTFS alternate data stream) instead of its data')
     .option(...IGNORE_CID)
     .option(...AT)
-    .action(async (arg: string, dest: string, options: ChainOptions) => {
+    .action((arg: string, dest: string, options: ChainOptions & { stream?: string }) => {
       const target = parseGuestTarget(arg);
       const opened = openGuest(target, options);
       try {
         const entry = resolveGuestPath(opened.fs, opened.path);
         if (dest === '-') {
           if (process.stdout.isTTY) throw usageError('refusing to write file bytes to a terminal: pipe or redirect stdout');
-          await getToStdout(opened.fs, entry, opened.path);
+          try {
+            getToStdout(opened.fs, entry, opened.path, options.stream);
+          } catch (e) {
+            // The reader went away (| head): stop quietly with the status a shell gives SIGPIPE.
+            if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+            process.exitCode = 141;
+          }
           return;
         }
-        const report = getToHost(opened.fs, entry, opened.path, dest, { onNote: (line) => process.stderr.write(`diskchain: ${line}\n`) });
+        const report = getToHost(opened.fs, entry, opened.path, dest, {
+          onNote: (line) => process.stderr.write(`diskchain: ${line}\n`),
+          stream: options.stream,
+        });
         const extra = [
           report.mapped.length ? `${report.mapped.length} renamed` : '',
           report.skipped.length ? `${report.skipped.length} skipped` : '',

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
+import { FdSink } from '../io/sink.js';
 import type { GuestEntry, GuestFileSystem } from './types.js';
 import { joinGuestPath } from './walk.js';
 
@@ -48,6 +49,20 @@ export interface GetOptions {
   onBytes?: (copied: number) => void;
   /** Called between chunks; throws (E_CANCELLED) to stop. The file being written is removed. */
   throwIfCancelled?: () => void;
+  /** Copy this named stream (NTFS ADS) of the file instead of its data; the copy is named NAME:STREAM. */
+  stream?: string;
+}
+
+/** The size of what is copied of a file: its data, or one named stream of it (NTFS ADS). */
+export function copiedSize(fsys: GuestFileSystem, e: GuestEntry, at: string, stream: string | undefined): number {
+  if (stream === undefined) return e.size;
+  if (e.type !== 'file') throw usageError(`${at} is a ${e.type === 'dir' ? 'folder' : e.type}: only a file has named streams`);
+  const found = e.streams?.find((s) => s.name === stream);
+  if (!found) {
+    const names = (e.streams ?? []).map((s) => s.name);
+    throw new DiskchainError('E_NOTFOUND', `${at} has no stream "${stream}" (${names.length ? `streams: ${names.join(', ')}` : 'it has none'})`, fsys.device.file);
+  }
+  return found.size;
 }
 
 /**
@@ -58,6 +73,7 @@ export function getToHost(fsys: GuestFileSystem, entry: GuestEntry, guestPath: s
   const platform = options.platform ?? process.platform;
   const report: GetReport = { files: 0, folders: 0, bytes: 0, mapped: [], skipped: [], failed: [] };
   const note = (line: string): void => options.onNote?.(line);
+  const streamBytes = options.stream === undefined ? undefined : copiedSize(fsys, entry, guestPath, options.stream);
   const buf = Buffer.allocUnsafe(CHUNK);
   let copied = 0;
   const destStat = lstatOrNull(dest);
@@ -65,7 +81,8 @@ export function getToHost(fsys: GuestFileSystem, entry: GuestEntry, guestPath: s
   let root: string;
   if (destStat?.isDirectory()) {
     root = path.resolve(dest);
-    target = guestPath === '/' || entry.name === '' ? root : path.join(root, mapName(entry.name, guestPath));
+    const name = options.stream === undefined ? entry.name : `${entry.name}:${options.stream}`;
+    target = guestPath === '/' || entry.name === '' ? root : path.join(root, mapName(name, guestPath));
   } else {
     if (destStat && entry.type === 'dir') throw usageError(`${dest} exists and is not a folder`);
     const parent = path.dirname(path.resolve(dest));
@@ -143,7 +160,9 @@ export function getToHost(fsys: GuestFileSystem, entry: GuestEntry, guestPath: s
     try {
       const fd = fs.openSync(temp, 'wx');
       try {
-        copyData(fsys, e, at, fd, buf, (n) => {
+        // Only the entry asked for can be a stream: a folder's files are copied as their data.
+        const stream = e === entry ? options.stream : undefined;
+        copyData(fsys, e, at, fd, buf, stream, (n) => {
           copied += n;
           options.onBytes?.(copied);
         }, options.throwIfCancelled);
@@ -153,7 +172,7 @@ export function getToHost(fsys: GuestFileSystem, entry: GuestEntry, guestPath: s
       fs.renameSync(temp, to);
       setTimes(to, e, false);
       report.files++;
-      report.bytes += e.size;
+      report.bytes += e === entry && streamBytes !== undefined ? streamBytes : e.size;
     } catch (err) {
       fs.rmSync(temp, { force: true });
       fail(at, err);
@@ -177,31 +196,48 @@ export function getToHost(fsys: GuestFileSystem, entry: GuestEntry, guestPath: s
   return report;
 }
 
-function copyData(fsys: GuestFileSystem, e: GuestEntry, at: string, fd: number, buf: Buffer, onChunk: (n: number) => void, throwIfCancelled?: () => void): void {
+function copyData(
+  fsys: GuestFileSystem,
+  e: GuestEntry,
+  at: string,
+  fd: number,
+  buf: Buffer,
+  stream: string | undefined,
+  onChunk: (n: number) => void,
+  throwIfCancelled?: () => void,
+): void {
+  const size = copiedSize(fsys, e, at, stream);
   let offset = 0;
-  while (offset < e.size) {
+  while (offset < size) {
     throwIfCancelled?.();
-    const want = Math.min(buf.length, e.size - offset);
-    const n = fsys.read(e, buf.subarray(0, want), offset);
-    if (n <= 0) throw new DiskchainError('E_FORMAT', `${at}: the file ends at ${offset} bytes, its size says ${e.size}`, fsys.device.file);
+    const want = Math.min(buf.length, size - offset);
+    const n = fsys.read(e, buf.subarray(0, want), offset, stream);
+    if (n <= 0) throw new DiskchainError('E_FORMAT', `${at}: the file ends at ${offset} bytes, its size says ${size}`, fsys.device.file);
     fs.writeSync(fd, buf, 0, n, offset);
     offset += n;
     onChunk(n);
   }
 }
 
-/** Streams one guest file to stdout with bounded memory, waiting for the pipe to take each chunk. */
-export async function getToStdout(fsys: GuestFileSystem, e: GuestEntry, at: string): Promise<number> {
+/**
+ * Streams one guest file (or one of its named streams) to stdout through one reused buffer:
+ * blocking writes (FdSink.blocking) wait for a pipe instead of queueing chunks in memory.
+ */
+export function getToStdout(fsys: GuestFileSystem, e: GuestEntry, at: string, stream?: string): number {
   if (e.type !== 'file') throw usageError(`${at} is a ${e.type === 'dir' ? 'folder' : e.type}: only a file can go to stdout (-)`);
-  const out = process.stdout;
+  const size = copiedSize(fsys, e, at, stream);
+  const out = FdSink.blocking(1);
+  const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
   let offset = 0;
-  while (offset < e.size) {
-    // A fresh buffer per chunk: the previous one may still be queued in the stream.
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK, e.size - offset));
-    const n = fsys.read(e, buf, offset);
-    if (n <= 0) throw new DiskchainError('E_FORMAT', `${at}: the file ends at ${offset} bytes, its size says ${e.size}`, fsys.device.file);
-    await new Promise<void>((resolve, reject) => out.write(buf.subarray(0, n), (err) => (err ? reject(err) : resolve())));
-    offset += n;
+  try {
+    while (offset < size) {
+      const n = fsys.read(e, buf.subarray(0, Math.min(buf.length, size - offset)), offset, stream);
+      if (n <= 0) throw new DiskchainError('E_FORMAT', `${at}: the file ends at ${offset} bytes, its size says ${size}`, fsys.device.file);
+      out.write(buf.subarray(0, n));
+      offset += n;
+    }
+  } finally {
+    out.close();
   }
   return offset;
 }

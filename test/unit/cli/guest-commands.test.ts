@@ -25,6 +25,8 @@ describe('diskchain parts, ls, get, find', () => {
   const ntfs = ntfsImage(dir, 'ntfs.bin', 10 * MiB, 45056, 'DATA');
   fs.writeFileSync(path.join(dir, 'x.log'), 'an NTFS file\n');
   run('ntfscp', ['-q', '-f', ntfs, path.join(dir, 'x.log'), 'x.log']);
+  fs.writeFileSync(path.join(dir, 'zone'), '[ZoneTransfer]\nZoneId=3\n');
+  run('ntfscp', ['-q', '-f', '-N', 'Zone.Identifier', ntfs, path.join(dir, 'zone'), 'x.log']);
   writeAt(raw, 45056 * 512, ntfs);
   const disk = toVmdk(raw);
   // A snapshot child whose only change is the FAT volume's label ("CHILD").
@@ -66,6 +68,16 @@ describe('diskchain parts, ls, get, find', () => {
     expect(diskchain(['get', `${disk}:5/x.log`, '-']).text).toBe('an NTFS file\n');
     expect(diskchain(['find', `${disk}:5`, '*.log']).text.trim()).toBe('/x.log');
     expectOneLine(['get', `${disk}:5/nothere.txt`, dir], 1, /nothere\.txt: no such file or folder$/);
+  });
+
+  it('get --stream copies a named stream (NTFS ADS) to stdout or beside the file as NAME:STREAM', () => {
+    expect(diskchain(['ls', '-l', `${disk}:5/x.log`]).text).toContain('[+1 stream]');
+    expect(diskchain(['get', '--stream', 'Zone.Identifier', `${disk}:5/x.log`, '-']).text).toBe('[ZoneTransfer]\nZoneId=3\n');
+    const out = path.join(dir, 'streams-out');
+    fs.mkdirSync(out);
+    expect(diskchain(['get', '--stream', 'Zone.Identifier', `${disk}:5/x.log`, out]).status).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'x.log:Zone.Identifier'), 'utf8')).toBe('[ZoneTransfer]\nZoneId=3\n');
+    expectOneLine(['get', '--stream', 'nope', `${disk}:5/x.log`, '-'], 1, /x\.log has no stream "nope" \(streams: Zone\.Identifier\)$/);
   });
 
   it('ls without a volume on a disk with two file systems asks for one, listing them', () => {
