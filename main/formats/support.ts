@@ -110,33 +110,7 @@ export class SectorUsage {
   }
 }
 
-export class LruCache<V> {
-  private readonly map = new Map<number, V>();
-
-  constructor(private readonly capacity: number) {}
-
-  get(key: number): V | undefined {
-    const value = this.map.get(key);
-    if (value !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, value);
-    }
-    return value;
-  }
-
-  set(key: number, value: V): void {
-    this.map.delete(key);
-    if (this.map.size >= this.capacity) {
-      const oldest = this.map.keys().next().value;
-      if (oldest !== undefined) this.map.delete(oldest);
-    }
-    this.map.set(key, value);
-  }
-
-  clear(): void {
-    this.map.clear();
-  }
-}
+export { LruCache } from '../../shared/lru.js';
 
 export const LITTLE_ENDIAN = os.endianness() === 'LE';
 

@@ -7,7 +7,7 @@ import { DiskchainError } from '../../../shared/errors.js';
 import type { BlockDevice } from '../block-device.js';
 import type { GuestEntry, GuestFileSystem } from '../types.js';
 import { listIndex } from './directory.js';
-import { Lru } from './lru.js';
+import { LruCache } from '../../../shared/lru.js';
 import { parseWofReparse, WofReader, WOF_STREAM } from './wof.js';
 import { assembleStream, StreamReader, type Stream } from './stream.js';
 import {
@@ -55,8 +55,8 @@ export class NtfsVolume implements GuestFileSystem {
   private readonly streams: StreamReader;
   private readonly wof: WofReader;
   private mft: Stream;
-  private readonly pages = new Lru<Buffer>(16);
-  private readonly records = new Lru<FileRecord>(512);
+  private readonly pages = new LruCache<Buffer, string>(16);
+  private readonly records = new LruCache<FileRecord, string>(512);
 
   constructor(readonly device: BlockDevice) {
     const sector = Buffer.alloc(512);

@@ -1,10 +1,13 @@
-/** A small least-recently-used map for metadata (MFT pages, parsed records): bounded whatever the volume. */
-export class Lru<V> {
-  private readonly map = new Map<string, V>();
+/**
+ * A small least-recently-used map: grain tables, MFT pages, parsed records. Bounded by a count,
+ * whatever the disk or volume says, so a cache never grows with what it caches.
+ */
+export class LruCache<V, K = number> {
+  private readonly map = new Map<K, V>();
 
   constructor(private readonly capacity: number) {}
 
-  get(key: string): V | undefined {
+  get(key: K): V | undefined {
     const value = this.map.get(key);
     if (value !== undefined) {
       this.map.delete(key);
@@ -13,7 +16,7 @@ export class Lru<V> {
     return value;
   }
 
-  set(key: string, value: V): void {
+  set(key: K, value: V): void {
     this.map.delete(key);
     if (this.map.size >= this.capacity) {
       const oldest = this.map.keys().next().value;
