@@ -1,6 +1,7 @@
 /** The modal <dialog> that hosts whichever action the UI store asks for: one component per action (action-dialogs/). */
-import { useEffect, useMemo, useRef, type ComponentType } from 'react';
+import { useMemo, type ComponentType } from 'react';
 import { useStores, useUi } from '../store';
+import { useModal } from './use-modal';
 import { BackupDialog } from './action-dialogs/BackupDialog';
 import { CommitDialog } from './action-dialogs/CommitDialog';
 import { ConvertDialog } from './action-dialogs/ConvertDialog';
@@ -28,20 +29,9 @@ const DIALOGS: Record<ActionKind, ComponentType<ActionProps>> = {
 export function ActionDialog() {
   const request = useUi((s) => s.dialog);
   const { ui } = useStores();
-  const ref = useRef<HTMLDialogElement | null>(null);
   const close = useMemo(() => () => ui.getState().closeDialog(), [ui]);
 
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (request && !dialog.open) {
-      if (typeof dialog.showModal === 'function') dialog.showModal();
-      else dialog.setAttribute('open', '');
-    } else if (!request && dialog.open) {
-      if (typeof dialog.close === 'function') dialog.close();
-      else dialog.removeAttribute('open');
-    }
-  }, [request]);
+  const ref = useModal(request !== null && request !== undefined);
 
   const key = request ? `${request.kind}:${request.diskId ?? ''}:${request.catalogId ?? ''}` : 'none';
   const Body = request ? DIALOGS[request.kind] : null;

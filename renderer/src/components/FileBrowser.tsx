@@ -4,11 +4,12 @@
  * first, the parent folder and recent folders. Shown over whatever asked (Open disk…, an output
  * place, Scan folder…, Choose archive…); Electron uses its native dialogs instead.
  */
-import { useEffect, useRef, type KeyboardEvent } from 'react';
+import { useRef, type KeyboardEvent } from 'react';
 import type { FolderEntry } from '../../../shared/ipc/contract';
 import { appText, cleanText, formatBytes, formatDate } from '../format';
 import { useBrowse, useStores } from '../store';
 import { joinPath } from '../store/browse';
+import { useModal } from './use-modal';
 
 const VERBS = { open: 'Open', save: 'Save', folder: 'Choose this folder' } as const;
 
@@ -20,21 +21,8 @@ export function FileBrowser() {
   const busy = useBrowse((s) => s.busy);
   const error = useBrowse((s) => s.error);
   const recent = useBrowse((s) => s.recent);
-  const ref = useRef<HTMLDialogElement | null>(null);
   const field = useRef<HTMLInputElement | null>(null);
-
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (request && !dialog.open) {
-      if (typeof dialog.showModal === 'function') dialog.showModal();
-      else dialog.setAttribute('open', '');
-      field.current?.focus();
-    } else if (!request && dialog.open) {
-      if (typeof dialog.close === 'function') dialog.close();
-      else dialog.removeAttribute('open');
-    }
-  }, [request]);
+  const ref = useModal(request !== null && request !== undefined, () => field.current?.focus());
 
   const state = browse.getState;
   const onKey = (e: KeyboardEvent<HTMLInputElement>): void => {
