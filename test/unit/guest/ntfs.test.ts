@@ -178,6 +178,27 @@ describe('NTFS reader against sleuthkit', () => {
   });
 });
 
+describe('NTFS large folders', () => {
+  it('lists a 10,000-entry folder (a B-tree of many index records) with the names and record numbers fls gives', () => {
+    const big = join(dir, 'many.img');
+    execFileSync('truncate', ['-s', '96M', big]);
+    run('mkntfs', ['-q', '-F', '-f', big]);
+    writeFileSync(join(dir, 'one'), 'x');
+    // One shell loop instead of 10,000 spawns from Node: ntfscp adds a file in about 2 ms.
+    execFileSync('bash', ['-c', 'for i in $(seq -w 1 10000); do ntfscp -q -f "$1" "$2" "entry-$i.txt" || exit 1; done', 'loop', big, join(dir, 'one')]);
+    const fs = ntfsDriver.open(bufferDevice(readFileSync(big), 'many.img'));
+    const listed = fs.list(fs.root()).filter((e) => e.name.startsWith('entry-'));
+    const oracle = run('fls', ['-u', big])
+      .split('\n')
+      .map((line) => /^r\/r (\d+)-128-\d+:\t(entry-\d+\.txt)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => `${m[1]} ${m[2]}`);
+    expect(oracle).toHaveLength(10_000);
+    expect(listed.map((e) => `${e.id} ${e.name}`).sort()).toEqual(oracle.sort());
+    expect(listed.every((e) => e.type === 'file' && e.size === 1)).toBe(true);
+  }, 180_000);
+});
+
 describe('NTFS geometries', () => {
   // 8 KiB and 64 KiB clusters put 4 KiB index records inside a cluster (VCNs count 512-byte blocks);
   // 4096-byte sectors give 4 KiB MFT records; 2 MiB clusters use the negative sectors-per-cluster byte,
