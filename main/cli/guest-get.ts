@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import type { GuestEntry, GuestFileSystem } from '../guest/types.js';
 import { joinGuestPath } from '../guest/walk.js';
+import { FdSink } from '../io/sink.js';
 
 /** Big enough for big sequential reads through the chain, small enough to stay bounded. */
 const CHUNK = 4 * 1024 * 1024;
@@ -179,18 +180,30 @@ function copyData(fsys: GuestFileSystem, e: GuestEntry, at: string, fd: number, 
   }
 }
 
-/** Streams one guest file to stdout with bounded memory, waiting for the pipe to take each chunk. */
-export async function getToStdout(fsys: GuestFileSystem, e: GuestEntry, at: string): Promise<number> {
+/**
+ * Streams one guest file to stdout through one reused buffer with plain synchronous writes (a full
+ * pipe blocks: FdSink.blocking), as `diskchain cat` does: a fresh 4 MiB buffer and a promise per
+ * chunk made a 1 GiB get 1.4× as slow as sleuthkit's icat. (Smaller reused buffers measured slower
+ * here: each read through the chain has a fixed cost.) A reader that went away (`| head`) ends it
+ * quietly with the status a shell gives SIGPIPE.
+ */
+export function getToStdout(fsys: GuestFileSystem, e: GuestEntry, at: string): number {
   if (e.type !== 'file') throw usageError(`${at} is a ${e.type === 'dir' ? 'folder' : e.type}: only a file can go to stdout (-)`);
-  const out = process.stdout;
+  const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, e.size)));
+  const out = FdSink.blocking(1);
   let offset = 0;
-  while (offset < e.size) {
-    // A fresh buffer per chunk: the previous one may still be queued in the stream.
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK, e.size - offset));
-    const n = fsys.read(e, buf, offset);
-    if (n <= 0) throw new DiskchainError('E_FORMAT', `${at}: the file ends at ${offset} bytes, its size says ${e.size}`, fsys.device.file);
-    await new Promise<void>((resolve, reject) => out.write(buf.subarray(0, n), (err) => (err ? reject(err) : resolve())));
-    offset += n;
+  try {
+    while (offset < e.size) {
+      const n = fsys.read(e, buf.subarray(0, Math.min(buf.length, e.size - offset)), offset);
+      if (n <= 0) throw new DiskchainError('E_FORMAT', `${at}: the file ends at ${offset} bytes, its size says ${e.size}`, fsys.device.file);
+      out.write(buf.subarray(0, n));
+      offset += n;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+    process.exitCode = 141;
+  } finally {
+    out.close();
   }
   return offset;
 }
