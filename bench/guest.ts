@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, runOnce, seconds, verdict, type Command, type Sample } from './measure.js';
+import { median, runOnce, seconds, TIME_OUT, verdict, type Command, type Sample } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/diskchain.js');
@@ -187,6 +187,7 @@ export function runGuestBench(runs: number): GuestRow[] {
     ];
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(TIME_OUT, { force: true });
   }
 }
 
