@@ -4,8 +4,9 @@
  * Every row runs Diskchain, its proxy and qemu-img in turn, several times, so that all three see
  * the same moment of a noisy machine; the ratio is the median of the per-round ratios.
  *
- *   npm run bench                      every row, then the catalog's
+ *   npm run bench                      every row, then the guest group's (bench/guest.ts) and the catalog's
  *   node dist/bench/run.js --only cat,export --runs 3
+ *   node dist/bench/run.js --only guest --runs 3
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,6 +15,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCowd } from '../test/fixtures/cowd-builder.js';
 import { runCatalogBench } from './catalog.js';
+import { runGuestBench, printGuestRows } from './guest.js';
+import { median, runOnce, seconds, TIME_OUT, verdict, type Command, type Sample } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/diskchain.js');
@@ -21,13 +24,6 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 /** The issue's memory bound for every job, whatever the disk size. */
 const RSS_LIMIT_MIB = 256;
-
-/** One timed run of a whole command: wall seconds, CPU seconds (user + system), peak RSS. */
-interface Sample {
-  wall: number;
-  cpu: number;
-  rssMiB: number;
-}
 
 interface Row {
   task: string;
@@ -42,26 +38,6 @@ interface Row {
   /** Largest Diskchain / qemu-img ratio that passes, when the issue sets one. */
   qemuLimit?: number;
   qemuRatio?: number;
-}
-
-type Command = string | string[];
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-const TIME_OUT = path.join(os.tmpdir(), `diskchain-bench-time-${process.pid}`);
-
-/** Runs a command line (bash, pipefail) or an argv; wall time from here, CPU and RSS from GNU time. */
-function runOnce(cmd: Command): Sample {
-  const argv = typeof cmd === 'string' ? ['/bin/bash', '-o', 'pipefail', '-c', cmd] : cmd;
-  const start = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', '-o', TIME_OUT, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const wall = Number(process.hrtime.bigint() - start) / 1e9;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr.toString()}`);
-  const [user, sys, rss] = fs.readFileSync(TIME_OUT, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-  return { wall, cpu: user! + sys!, rssMiB: rss! / 1024 };
 }
 
 function sh(cmd: string): void {
@@ -175,11 +151,13 @@ export function runBench(options: Options): Row[] {
     }
 
     const sparse = path.join(dir, 'sparse.vmdk');
-    qemuImg('create', '-q', '-f', 'vmdk', sparse, '4G');
-    populate(sparse, 4 * GiB, 1 * GiB);
     const pageCacheRead = `cat ${sparse} > /dev/null`;
-    // Warm the page cache: every reader below is measured against reading the same file from it.
-    sh(pageCacheRead);
+    if (['cat', 'check', 'export', 'stream'].some(want)) {
+      qemuImg('create', '-q', '-f', 'vmdk', sparse, '4G');
+      populate(sparse, 4 * GiB, 1 * GiB);
+      // Warm the page cache: every reader below is measured against reading the same file from it.
+      sh(pageCacheRead);
+    }
     if (want('cat')) {
       // qemu-img cannot write to a pipe ("Could not resize file"): it writes the raw disk into RAM.
       const shm = fs.existsSync('/dev/shm') ? '/dev/shm' : outDir;
@@ -336,14 +314,6 @@ export function runBench(options: Options): Row[] {
   }
 }
 
-function seconds(s: number): string {
-  return `${s.toFixed(3)} s`;
-}
-
-function verdict(ok: boolean): string {
-  return ok ? 'PASS' : 'MISS';
-}
-
 function printRows(rows: Row[]): void {
   const widths = [50, 10, 18, 10, 16, 16, 9, 8];
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
@@ -383,7 +353,12 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   const started = Date.now();
   console.log(`Diskchain bench — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — ${machine()}`);
-  printRows(runBench(options));
+  const rows = runBench(options);
+  if (rows.length > 0) printRows(rows);
+  if (options.only === null || options.only.has('guest')) {
+    if (rows.length > 0) console.log('\nGuest files (issue 10), beside sleuthkit on the same VMDK');
+    printGuestRows(runGuestBench(options.runs));
+  }
   console.log(`(medians of interleaved rounds; load at the end ${os.loadavg()[0]!.toFixed(1)}; ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   if (options.only === null || options.only.has('catalog')) {
     console.log('\nCatalog');

@@ -14,8 +14,28 @@ const IGNORE_CID = ['--ignore-cid', "read a child even when its parentCID differ
 const AT = ['--at <n>', 'read the guest as it was at link N of the chain (0 = the disk named, as `diskchain info` numbers them)'] as const;
 const TARGET = 'DISK[:VOL]/path: VOL is a partition number or LV name, optional when one volume holds a file system';
 
+/**
+ * Output collects here and goes to stdout in 64 KiB writes: one write per line was a fifth of the
+ * time of `ls -R` over 100,000 files. Flushed before any stderr line (to keep the order on a
+ * terminal) and when a command ends, even by an error.
+ */
+let pending = '';
+
+function emit(text: string): void {
+  // A command that forgets to flush still prints everything (stdout writes are synchronous at exit).
+  if (pending === '' && process.listeners('exit').indexOf(flushOut) < 0) process.on('exit', flushOut);
+  pending += text;
+  if (pending.length >= 65536) flushOut();
+}
+
+function flushOut(): void {
+  if (pending === '') return;
+  process.stdout.write(pending);
+  pending = '';
+}
+
 function print(text: string): void {
-  process.stdout.write(`${text}\n`);
+  emit(`${text}\n`);
 }
 
 /** A problem in one folder or file: said on stderr, the command goes on and exits 1. */
@@ -24,6 +44,7 @@ function problemReporter(file: string): { report: (p: WalkProblem) => void; fail
   return {
     report: (p) => {
       any = true;
+      flushOut();
       process.stderr.write(`diskchain: ${file}: ${p.message}\n`);
     },
     failed: () => any,
@@ -44,6 +65,7 @@ export function addGuestCommands(program: Command): void {
         const volumes = readVolumes(chainDevice(chain));
         print(options.json ? json({ disk: chain.top.path, ...volumes }) : partsText(chain.top.path, volumes));
       } finally {
+        flushOut();
         chain.close();
       }
     });
@@ -136,6 +158,7 @@ function withGuest(arg: string, options: ChainOptions, use: (fsys: GuestFileSyst
     const at = opened.path === '' ? '/' : opened.path;
     use(opened.fs, resolveGuestPath(opened.fs, at), normalise(at));
   } finally {
+    flushOut();
     opened.chain.close();
   }
 }
@@ -230,11 +253,11 @@ function jsonArray(asJson: boolean): { push: (path: string, e: GuestEntry) => vo
         print(path);
         return;
       }
-      process.stdout.write(`${first ? '[\n' : ',\n'}  ${JSON.stringify({ path, ...e })}`);
+      emit(`${first ? '[\n' : ',\n'}  ${JSON.stringify({ path, ...e })}`);
       first = false;
     },
     end: () => {
-      if (asJson) process.stdout.write(first ? '[]\n' : '\n]\n');
+      if (asJson) emit(first ? '[]\n' : '\n]\n');
     },
   };
 }

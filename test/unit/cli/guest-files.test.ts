@@ -4,6 +4,7 @@
  * the source files and mcopy. FAT keeps local times without a zone: mcopy runs with TZ=UTC and the
  * reader shows them as UTC.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -93,6 +94,23 @@ describe('ls, get and find on FAT32 and ext4 volumes', () => {
     expect(r.text).toMatch(/^\/docs:\n/);
     expect(r.text).toContain('\n/docs/deep:\ndeeper\n');
     expect(r.text).toContain('\n/docs/deep/deeper:\nnotes.log\n');
+  });
+
+  it('ls -R --json of a whole volume (more than one 64 KiB write of output) holds every path fls lists, once', () => {
+    const r = diskchain(['ls', '-R', '--json', `${disk}:2/`]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(64 * 1024);
+    const paths = (JSON.parse(r.text) as Array<{ path: string }>).map((e) => e.path);
+    expect(paths.sort()).toEqual(flsPaths().sort());
+  });
+
+  it('get DISK:VOL/file - into a reader that stops early (| head) ends quietly with the SIGPIPE status', () => {
+    const script = `node ${JSON.stringify(path.resolve('bin/diskchain.js'))} get ${JSON.stringify(`${disk}:2/big.bin`)} - | head -c 1000 | sha256sum; echo "\${PIPESTATUS[0]}"`;
+    const r = spawnSync('/bin/bash', ['-c', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const [hash, status] = r.stdout.trim().split('\n');
+    expect(hash!.split(' ')[0]).toBe(sha(patternBytes(5 * MiB + 123, 42).subarray(0, 1000)));
+    expect(status).toBe('141');
   });
 
   it('get DISK:VOL/file - streams the bytes mcopy gives', () => {

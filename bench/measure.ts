@@ -1,0 +1,40 @@
+/** Timing one whole command for the bench: wall time from here, CPU and peak RSS from GNU time. */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** One timed run of a whole command: wall seconds, CPU seconds (user + system), peak RSS. */
+export interface Sample {
+  wall: number;
+  cpu: number;
+  rssMiB: number;
+}
+
+/** A command line (run by bash with pipefail) or an argv. */
+export type Command = string | string[];
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+export const TIME_OUT = path.join(os.tmpdir(), `diskchain-bench-time-${process.pid}`);
+
+export function runOnce(cmd: Command): Sample {
+  const argv = typeof cmd === 'string' ? ['/bin/bash', '-o', 'pipefail', '-c', cmd] : cmd;
+  const start = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', '-o', TIME_OUT, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const wall = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr.toString()}`);
+  const [user, sys, rss] = fs.readFileSync(TIME_OUT, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  return { wall, cpu: user! + sys!, rssMiB: rss! / 1024 };
+}
+
+export function seconds(s: number): string {
+  return `${s.toFixed(3)} s`;
+}
+
+export function verdict(ok: boolean): string {
+  return ok ? 'PASS' : 'MISS';
+}
