@@ -1,22 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fatChain, fatStates } from '../helpers/fat-states';
+import { fatChain, fatStates, hostTree as tree } from '../helpers/fat-states';
 import { expect, screenshot, test } from './fixtures';
-
-/** Every file below `root`: relative path → bytes (base64). */
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      if (fs.statSync(p).isDirectory()) walk(p);
-      else out[path.relative(root, p)] = fs.readFileSync(p).toString('base64');
-    }
-  };
-  walk(root);
-  return out;
-}
 
 test.describe('the Files tab', () => {
   test('browses an MBR + FAT32 VMDK, previews text, extracts a folder as mtools copies it, and lists what a snapshot changed', async ({ page, work, openApp }) => {

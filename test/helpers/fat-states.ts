@@ -96,3 +96,17 @@ export function fatChain(dir: string, name: string, states: FatStates): { base: 
   for (const blob of blobs) fs.rmSync(blob);
   return { base, top };
 }
+
+/** Every file below a host folder `root`: relative path → bytes (base64), to compare extracted trees. */
+export function hostTree(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const name of fs.readdirSync(d).sort()) {
+      const p = path.join(d, name);
+      if (fs.statSync(p).isDirectory()) walk(p);
+      else out[path.relative(root, p)] = fs.readFileSync(p).toString('base64');
+    }
+  };
+  walk(root);
+  return out;
+}

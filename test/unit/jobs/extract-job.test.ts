@@ -8,26 +8,12 @@ import { inlineContext } from '../../../main/io/job-context.js';
 import { startJob } from '../../../main/jobs/engine.js';
 import { estimateSpace } from '../../../main/jobs/estimate.js';
 import { extractJob } from '../../../main/jobs/extract.js';
-import { fatChain, fatStates } from '../../helpers/fat-states.js';
+import { fatChain, fatStates, hostTree as tree } from '../../helpers/fat-states.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 const dir = tmpDir('diskchain-extract-');
 const states = fatStates(dir);
 const { top } = fatChain(dir, 'files', states);
-
-/** Every file below `root` as relative path → bytes. */
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      if (fs.statSync(p).isDirectory()) walk(p);
-      else out[path.relative(root, p)] = fs.readFileSync(p).toString('base64');
-    }
-  };
-  walk(root);
-  return out;
-}
 
 /** mtools' own copy of `what` from a FAT image into a fresh folder. */
 function mtoolsCopy(image: string, what: string[]): string {
