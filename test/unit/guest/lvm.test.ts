@@ -1,24 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { openChain, type Chain } from '../../../main/disk/chain.js';
-import { bufferDevice, chainDevice, readBytes, type BlockDevice } from '../../../main/guest/block-device.js';
+import { describe, expect, it } from 'vitest';
+import { bufferDevice, readBytes } from '../../../main/guest/block-device.js';
 import { parseMetadataText } from '../../../main/guest/lvm/metadata-text.js';
 import { readPhysicalVolume } from '../../../main/guest/lvm/index.js';
 import { openVolume, readVolumes } from '../../../main/guest/volumes.js';
 import { metadataText, pvHeaderBytes, type VgSpec } from '../../fixtures/lvm-builder.js';
-import { blankDisk, ext4Image, fatImage, MiB, run, toVmdk, writeAt } from '../../helpers/guest-images.js';
+import { blankDisk, ext4Image, fatImage, MiB, run, writeAt } from '../../helpers/guest-images.js';
+import { vmdkDevice } from '../../helpers/guest-devices.js';
 import { patternBytes, tmpDir } from '../../helpers/tmp.js';
 
 const dir = tmpDir('diskchain-lvm-');
-const chains: Chain[] = [];
-afterAll(() => chains.forEach((c) => c.close()));
-
-function device(raw: string): BlockDevice {
-  const chain = openChain(toVmdk(raw));
-  chains.push(chain);
-  return chainDevice(chain);
-}
+const device = vmdkDevice;
 
 const EXTENT = 4 * MiB;
 const PE_START = MiB;

@@ -1,25 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DiskchainError } from '../../../shared/errors.js';
-import { openChain, type Chain } from '../../../main/disk/chain.js';
-import { bufferDevice, chainDevice, type BlockDevice } from '../../../main/guest/block-device.js';
+import { bufferDevice } from '../../../main/guest/block-device.js';
 import { readPartitionTable } from '../../../main/guest/partitions/index.js';
 import { readVolumes } from '../../../main/guest/volumes.js';
 import { metadataText, pvHeaderBytes, type VgSpec } from '../../fixtures/lvm-builder.js';
-import { blankDisk, ext4Image, fatImage, MiB, mmls, ntfsImage, run, sfdisk, toVmdk, writeAt } from '../../helpers/guest-images.js';
+import { blankDisk, ext4Image, fatImage, MiB, mmls, ntfsImage, run, sfdisk, writeAt } from '../../helpers/guest-images.js';
+import { vmdkDevice } from '../../helpers/guest-devices.js';
 import { patternBytes, tmpDir } from '../../helpers/tmp.js';
 
 const dir = tmpDir('diskchain-parts-');
-const chains: Chain[] = [];
-afterAll(() => chains.forEach((c) => c.close()));
-
-/** The disk as the engine reads it: through a VMDK made of the raw image. */
-function device(raw: string): BlockDevice {
-  const chain = openChain(toVmdk(raw));
-  chains.push(chain);
-  return chainDevice(chain);
-}
+const device = vmdkDevice;
 
 describe('MBR with an EBR chain', () => {
   const raw = blankDisk(path.join(dir, 'mbr.img'), 96 * MiB);
