@@ -319,7 +319,7 @@ function foundIds(catalog: Catalog, summary: ScanSummary): number[] {
   return [...new Set(ids)].sort((a, b) => a - b);
 }
 
-async function runIndex(catalog: Catalog, ids: number[] | undefined, options: CatalogOptions, signal: AbortSignal): Promise<IndexSummary> {
+async function runIndex(catalog: Catalog, ids: number[] | undefined, options: CatalogOptions & { force?: boolean }, signal: AbortSignal): Promise<IndexSummary> {
   const mode = progressMode(options.progress);
   let drawn = false;
   const onProgress = (p: IndexProgress): void => {
@@ -331,7 +331,7 @@ async function runIndex(catalog: Catalog, ids: number[] | undefined, options: Ca
     }
   };
   try {
-    return await catalog.index(ids, { onProgress, signal });
+    return await catalog.index(ids, { onProgress, signal, force: options.force === true });
   } finally {
     if (drawn) process.stderr.write('\n');
   }
