@@ -147,7 +147,25 @@ export interface RecoveryReport {
   notes: string[];
 }
 
-export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec | BackupSpec | RestoreSpec | RecoverSpec | ExtractSpec;
+/**
+ * One version of a file the catalog indexed, copied out of its archive's (or loose disk's) volume
+ * into a host folder (the catalog's Restore file…, `diskchain catalog get`'s copy code).
+ */
+export interface RestoreFileSpec {
+  kind: 'restoreFile';
+  /** The disk the index found it on: an archive's descriptor inside its folder, or a loose disk. */
+  disk: string;
+  /** The volume the index recorded (a partition number or LV). */
+  volume: string;
+  /** The path in the volume. */
+  path: string;
+  /** An existing folder. */
+  destDir: string;
+  /** The archive or disk as people know it (its name and date), for the job's title. */
+  from: string;
+}
+
+export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec | BackupSpec | RestoreSpec | RecoverSpec | ExtractSpec | RestoreFileSpec;
 
 export interface JobProgress {
   phase: string;

@@ -200,6 +200,15 @@ export class Catalog {
     return this.guard(() => openVersion(this.store, typeof ref === 'string' ? parseFileRef(ref) : ref));
   }
 
+  /** Where the version `ref` names is (the disk file, volume and path); nothing is opened. */
+  async locateFile(ref: string): Promise<{ disk: string; volume: string; path: string; from: string }> {
+    const { parseFileRef, versionFile } = await import('./file-get.js');
+    return this.guard(() => {
+      const found = versionFile(this.store, parseFileRef(ref));
+      return { disk: found.file, volume: found.volume, path: found.path, from: found.from };
+    });
+  }
+
   /** Removes an entry from the catalog (never any file); a later scan of its folder finds it again. */
   forget(id: number): void {
     this.guard(() => {

@@ -73,13 +73,26 @@ export function locate(store: CatalogStore, ref: FileRef): IndexedLocation {
   return { entryId: ref.entryId, disk: rows[0]!.disk, volume: rows[0]!.volume, path: ref.path };
 }
 
-/** Opens the disk and volume the index names and finds the path on it; the caller closes `chain`. */
-export function openVersion(store: CatalogStore, ref: FileRef, open: (file: string) => Chain = (f) => openChain(f)): OpenedVersion {
+export interface VersionFile extends IndexedLocation {
+  /** The disk to open: an archive's descriptor inside its folder, or the loose disk. */
+  file: string;
+  /** The entry as people know it: its name and date. */
+  from: string;
+}
+
+/** Where the version is, down to the disk file; nothing is opened. */
+export function versionFile(store: CatalogStore, ref: FileRef): VersionFile {
   const at = locate(store, ref);
   const entry = store.summary(at.entryId)!;
   const disk = planEntry(store, entry).disks.find((d) => d.name === at.disk);
   if (!disk || disk.file === null) throw new DiskchainError('E_NOTFOUND', `disk ${at.disk}: ${disk?.problem ?? 'no longer in the entry'}`, entry.path);
-  const chain = open(disk.file);
+  return { ...at, file: disk.file, from: `${entry.name} (${entry.date.slice(0, 16).replace('T', ' ')})` };
+}
+
+/** Opens the disk and volume the index names and finds the path on it; the caller closes `chain`. */
+export function openVersion(store: CatalogStore, ref: FileRef, open: (file: string) => Chain = (f) => openChain(f)): OpenedVersion {
+  const { file, from: _from, ...at } = versionFile(store, ref);
+  const chain = open(file);
   try {
     const fs = openFileSystem(chainDevice(chain), at.volume);
     return { ...at, chain, fs, entry: resolveGuestPath(fs, at.path) };

@@ -2,8 +2,10 @@
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { usageError } from '../../shared/errors.js';
-import { Catalog } from '../catalog/catalog.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { openCatalogDb, sqliteToDiskchain } from '../catalog/db.js';
 import { defaultCatalogPath } from '../catalog/default-path.js';
+import { findFiles } from '../catalog/file-find.js';
 import {
   ENTRY_STATUSES,
   parseStatus,
@@ -12,6 +14,7 @@ import {
   type EntryQuery,
   type EntrySummary,
   type EntryType,
+  type FilePage,
   type FileQuery,
   type FileVersion,
   type IndexProgress,
@@ -62,6 +65,8 @@ function optionsOf<T extends CatalogOptions>(command: Command): T {
 }
 
 async function withCatalog<T>(options: CatalogOptions, use: (catalog: Catalog) => Promise<T> | T): Promise<T> {
+  // Loaded here: `catalog find` answers from SQLite alone and does not pay for the disk readers.
+  const { Catalog } = await import('../catalog/catalog.js');
   const catalog = Catalog.open(options.db ?? defaultCatalogPath());
   try {
     return await use(catalog);
@@ -167,14 +172,23 @@ export function addCatalogCommands(program: Command): void {
         limit: countOption(options.limit, 'limit'),
         offset: countOption(options.offset, 'offset'),
       };
-      return withCatalog(options, (c) => {
-        const page = c.findFiles(query);
+      const file = options.db ?? defaultCatalogPath();
+      const db = openCatalogDb(file);
+      try {
+        let page: FilePage;
+        try {
+          page = findFiles(db, query);
+        } catch (e) {
+          throw sqliteToDiskchain(e, file);
+        }
         if (options.json) print(json(page));
         else {
           print(findText(page.versions));
           if (page.more) process.stderr.write(`more versions follow: --offset ${page.offset + page.limit}\n`);
         }
-      });
+      } finally {
+        db.close();
+      }
     });
 
   catalog

@@ -4,6 +4,7 @@ import { restoreJob } from '../backup/restore.js';
 import { convertJob } from '../convert/convert.js';
 import { recoverJob } from '../convert/recover.js';
 import { extractJob } from './extract.js';
+import { restoreFileJob } from './restore-file.js';
 import { extendJob } from '../mutate/extend.js';
 import { commitJob } from '../mutate/commit.js';
 import { snapshotJob } from '../mutate/snapshot.js';
@@ -28,5 +29,7 @@ export function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
       return recoverJob(spec, ctx);
     case 'extract':
       return extractJob(spec, ctx);
+    case 'restoreFile':
+      return restoreFileJob(spec, ctx);
   }
 }

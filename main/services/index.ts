@@ -46,7 +46,11 @@ export function createServices(options: ServiceOptions): Services {
   const queries = new QueryClient();
   const disks = new DiskService(options.stateDir, emit, queries);
   const targets = new TargetService(dialogs);
-  const jobs = new JobService(disks, targets, emit, options.startJob ?? startJob, async (id) => (await catalog()).archivePath(id), queries);
+  const lookup = {
+    archivePath: async (id: number) => (await catalog()).archivePath(id),
+    locateFile: async (ref: string) => (await catalog()).locateFile(ref),
+  };
+  const jobs = new JobService(disks, targets, emit, options.startJob ?? startJob, lookup, queries);
   let catalogService: Promise<CatalogService> | null = null;
   const catalog = (): Promise<CatalogService> => (catalogService ??= openCatalogService(options.catalogDb, queries).catch((e: unknown) => {
     catalogService = null;
@@ -98,6 +102,8 @@ export function createServices(options: ServiceOptions): Services {
     'catalog:verify': async ({ id }) => (await catalog()).verify(id),
     'catalog:forget': async ({ id }) => ((await catalog()).forget(id), null),
     'catalog:openDisk': async ({ id }) => (await disks.open([(await catalog()).diskPath(id)], 'catalog'))[0]!,
+    'catalog:indexFiles': async ({ ids }) => (await catalog()).indexFiles(ids),
+    'catalog:findFiles': async (query) => (await catalog()).findFiles(query),
     'files:look': ({ path }) => browsing().look(path),
     'files:list': ({ path }) => browsing().list(path),
     'files:recentFolders': () => browsing().recentFolders(),
