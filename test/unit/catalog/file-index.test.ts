@@ -7,7 +7,7 @@ import { MIGRATIONS } from '../../../main/catalog/schema.js';
 import { openChain } from '../../../main/disk/chain.js';
 import { getToHost } from '../../../main/guest/extract.js';
 import { tmpDir } from '../../helpers/tmp.js';
-import { guestFiles, MTIME, twoBackups } from './file-fixtures.js';
+import { guestFiles, MTIME, twoBackups } from '../../helpers/file-catalog.js';
 
 /** The file catalog over two archives made by `diskchain backup` of a VM with ext4 and NTFS volumes. */
 describe('file catalog: index, find, get, forget', () => {

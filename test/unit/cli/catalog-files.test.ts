@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { FilePage, IndexSummary, ScanSummary } from '../../../main/catalog/types.js';
 import { diskchain } from '../../helpers/cli.js';
 import { tmpDir } from '../../helpers/tmp.js';
-import { guestFiles, twoBackups } from '../catalog/file-fixtures.js';
+import { guestFiles, twoBackups } from '../../helpers/file-catalog.js';
 
 /** `catalog scan --index`, `catalog index`, `catalog find` and `catalog get` as a user runs them. */
 describe('diskchain catalog index, find, get', () => {
