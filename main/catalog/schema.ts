@@ -148,8 +148,8 @@ DELETE FROM entry_files WHERE entry_id IN (
 /**
  * The file catalog (issue 11): every file of every indexed volume, never its content. Directory
  * paths and names are interned once for all volumes (a file seen in ten backups costs one name),
- * so a row is a few small integers; names and folder paths are in contentless-to-us FTS5 tables
- * (external content) for as-you-type prefix search. `file_volumes` says what was indexed, from
+ * so a row is a few small integers; names and folder paths are in external-content FTS5 tables
+ * (the text is kept once, in file_names and file_dirs) for as-you-type prefix search. `file_volumes` says what was indexed, from
  * what (`source_key`: the manifest's hash, or a loose disk's size+mtime+CID), when, and why a
  * volume could not be read. A volume being indexed has `complete = 0` and is invisible to find.
  */
