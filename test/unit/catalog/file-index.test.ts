@@ -117,6 +117,21 @@ describe('file catalog: index, find, get, forget', () => {
     expect(catalog.findFiles({ pattern: 'nginx.conf' }).versions).toHaveLength(2);
   });
 
+  it('an archive whose disk no longer opens fails with the reason and keeps its earlier index', async () => {
+    const archive = catalog.show(ids.second);
+    const segment = archive.archive!.files.find((f) => /-s\d{3}\.vmdk$/.test(f.name))!.name;
+    const moved = path.join(dir, 'moved-segment');
+    fs.renameSync(path.join(archive.path, segment), moved);
+    try {
+      const summary = await catalog.index([ids.second], { force: true });
+      expect(summary).toMatchObject({ failed: 1, indexed: 0 });
+      expect(summary.entries[0]!.reason).toContain(segment);
+    } finally {
+      fs.renameSync(moved, path.join(archive.path, segment));
+    }
+    expect(catalog.findFiles({ pattern: 'nginx.conf', entryId: ids.second }).versions).toHaveLength(1);
+  });
+
   it('forget removes the entry\'s files from the catalog', () => {
     const db = new BetterSqlite3(catalog.path, { readonly: true });
     const rows = (): number => (db.prepare('SELECT count(*) AS n FROM files').get() as { n: number }).n;
