@@ -329,7 +329,8 @@ interface FindOptions extends CatalogOptions {
 /** The archives and disks a scan found, in id order: what `scan --index` indexes (unchanged ones cost nothing). */
 function foundIds(catalog: Catalog, summary: ScanSummary): number[] {
   const ids: number[] = [];
-  for (const root of summary.roots) ids.push(...catalog.idsUnder(root));
+  // A root that is an archive's manifest.json stands for its folder.
+  for (const root of summary.roots) ids.push(...catalog.idsUnder(path.basename(root) === 'manifest.json' ? path.dirname(root) : root));
   return [...new Set(ids)].sort((a, b) => a - b);
 }
 
