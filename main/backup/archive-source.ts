@@ -153,8 +153,9 @@ class MemberFile implements RandomAccessFile {
     if (member.file.role === 'segment') this.structureBytes = this.sparseOverhead();
   }
 
+  /** A segment's size as the manifest says: a cut-off segment is damage its hash check names, not a disk that lost grains. */
   get size(): number {
-    return this.member.size;
+    return this.member.file.role === 'segment' ? this.member.file.bytes : this.member.size;
   }
 
   read(buf: Uint8Array, bufOffset: number, length: number, position: number): number {
@@ -227,7 +228,7 @@ function openTar(file: string): ArchiveFiles {
       throw new DiskchainError('E_UNSUPPORTED', 'is compressed (gzip): files are read from an uncompressed tar; gunzip it first, or restore - < it', file);
     }
     const mtimeMs = fs.fstatSync(fd).mtimeMs;
-    const entries = indexTar(fd, file);
+    const { entries, headerBytes } = indexTar(fd, file);
     const manifestAt = entries.get(MANIFEST_NAME);
     if (!manifestAt) throw new DiskchainError('E_NOTFOUND', `no ${MANIFEST_NAME} in the tar: not a diskchain archive`, file);
     if (manifestAt.size > MAX_MANIFEST_BYTES) throw new DiskchainError('E_FORMAT', `a ${manifestAt.size}-byte manifest is not plausible`, file);
@@ -238,15 +239,18 @@ function openTar(file: string): ArchiveFiles {
       const at = entries.get(f.name);
       return { file: f, hostPath: file, offset: at?.offset ?? 0, size: at?.size ?? 0, mtimeMs };
     });
-    return new ArchiveFiles(file, manifest, members);
+    const archive = new ArchiveFiles(file, manifest, members);
+    archive.bytesRead = headerBytes + text.length;
+    return archive;
   } finally {
     fs.closeSync(fd);
   }
 }
 
 /** Name → where its data lies, from the headers alone (data is skipped by seeking, never read). */
-function indexTar(fd: number, file: string): Map<string, { offset: number; size: number }> {
+function indexTar(fd: number, file: string): { entries: Map<string, { offset: number; size: number }>; headerBytes: number } {
   let cursor = 0;
+  let headerBytes = 0;
   const input = (buf: Buffer): number => {
     let done = 0;
     while (done < buf.length) {
@@ -255,6 +259,7 @@ function indexTar(fd: number, file: string): Map<string, { offset: number; size:
       done += n;
       cursor += n;
     }
+    headerBytes += done;
     return done;
   };
   const reader = new TarReader(input, file, (bytes) => void (cursor += bytes));
@@ -265,7 +270,7 @@ function indexTar(fd: number, file: string): Map<string, { offset: number; size:
     if (out.has(name)) throw new DiskchainError('E_FORMAT', `${name} appears twice in the tar`, file);
     out.set(name, { offset: reader.position, size: entry.sizeBytes });
   }
-  return out;
+  return { entries: out, headerBytes };
 }
 
 // ---------------------------------------------------------------------------------------------
