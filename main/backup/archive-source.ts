@@ -4,9 +4,11 @@
  * offset). The disks it holds open as chains through it, at any archived link, so the guest
  * readers restore single files straight from the segments, with nothing staged or written.
  *
- * Integrity: a segment is checked against the manifest's SHA-256 the first time a read reaches
- * its grains, once per process (a cache keyed by the file's identity), hashed through one bounded
- * buffer. A damaged segment refuses every read of its grains, naming it; reads elsewhere go on.
+ * Integrity: the part of a segment a read reaches is checked against the manifest the first time,
+ * once per process (a cache keyed by the file's identity), hashed through one bounded buffer: the
+ * 1 MiB chunks the read touches when the manifest has chunk hashes (chunk-hashes.ts), else the
+ * whole segment against its SHA-256 (archives made before chunk hashes). Damage refuses every
+ * read that reaches it, naming the segment; reads elsewhere go on.
  * The header and grain tables before a segment's first grain (overHead) are read unchecked:
  * opening a disk reads them from every segment, and hashing every segment to open a disk is what
  * single-file restore is meant to avoid. A damaged table still sends its reads into the grains,
@@ -17,7 +19,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import { openChain, type Chain } from '../disk/chain.js';
-import { MANIFEST_NAME, parseManifest, type ArchiveFile, type ArchivedDisk, type Manifest } from '../formats/manifest.js';
+import { CHUNK_DIGEST_BYTES, MANIFEST_NAME, parseManifest, type ArchiveFile, type ArchivedDisk, type ChunkHashes, type Manifest } from '../formats/manifest.js';
+import { chunkDigest } from './chunk-hashes.js';
 import { ioError, shownPath, type FileSource, type FileStat, type RandomAccessFile, type SourcePath } from '../io/file-source.js';
 import { readFolderArchive } from './restore.js';
 import { TarReader } from './tar.js';
@@ -91,32 +94,65 @@ export class ArchiveFiles implements FileSource {
     return path.resolve(p);
   }
 
-  /** Throws when the segment does not match the manifest; hashes it on the first call only. */
-  verify(member: Member, fd: number): void {
-    const key = `${member.hostPath}\0${member.offset}\0${member.size}\0${member.mtimeMs}\0${member.file.sha256}`;
+  /**
+   * Throws when the part of a segment a read reaches does not match the manifest: the chunks of
+   * [start, end) when the manifest has chunk hashes, else the whole segment. Each is hashed once.
+   */
+  verify(member: Member, fd: number, start: number, end: number): void {
+    const identity = `${member.hostPath}\0${member.offset}\0${member.size}\0${member.mtimeMs}\0${member.file.sha256}`;
+    const chunks = member.file.chunks;
+    if (!chunks || member.size !== member.file.bytes) {
+      this.verdict(identity, () => this.hashWhole(member, fd));
+      return;
+    }
+    const last = Math.min(Math.ceil(member.size / chunks.chunkBytes), Math.ceil(end / chunks.chunkBytes));
+    for (let index = Math.floor(start / chunks.chunkBytes); index < last; index++) {
+      this.verdict(`${identity}\0${index}`, () => this.hashChunk(member, fd, chunks, index));
+    }
+  }
+
+  private verdict(key: string, check: () => true | DiskchainError): void {
     let verdict = verdicts.get(key);
     if (verdict === undefined) {
-      verdict = this.hash(member, fd);
+      verdict = check();
       verdicts.set(key, verdict);
     }
     if (verdict !== true) throw verdict;
   }
 
-  private hash(member: Member, fd: number): true | DiskchainError {
+  private damaged(member: Member, why: string): DiskchainError {
+    return new DiskchainError('E_FORMAT', `segment ${member.file.name} does not match the manifest hash (${why}): the archive is damaged there`, this.archivePath);
+  }
+
+  private hashWhole(member: Member, fd: number): true | DiskchainError {
     const listed = member.file;
-    const damaged = (why: string): DiskchainError =>
-      new DiskchainError('E_FORMAT', `segment ${listed.name} does not match the manifest hash (${why}): the archive is damaged there`, this.archivePath);
-    if (member.size !== listed.bytes) return damaged(`it has ${member.size} bytes, the manifest says ${listed.bytes}`);
+    if (member.size !== listed.bytes) return this.damaged(member, `it has ${member.size} bytes, the manifest says ${listed.bytes}`);
     const hash = crypto.createHash('sha256');
     const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK, Math.max(1, member.size)));
     for (let at = 0; at < member.size; ) {
       const n = this.readRaw(fd, member, buf, 0, Math.min(buf.length, member.size - at), at);
-      if (n === 0) return damaged(`it ends at byte ${at}`);
+      if (n === 0) return this.damaged(member, `it ends at byte ${at}`);
       hash.update(buf.subarray(0, n));
       at += n;
     }
     const got = hash.digest('hex');
-    return got === listed.sha256 ? true : damaged(`SHA-256 ${got.slice(0, 12)}…, the manifest says ${listed.sha256.slice(0, 12)}…`);
+    return got === listed.sha256 ? true : this.damaged(member, `SHA-256 ${got.slice(0, 12)}…, the manifest says ${listed.sha256.slice(0, 12)}…`);
+  }
+
+  private hashChunk(member: Member, fd: number, chunks: ChunkHashes, index: number): true | DiskchainError {
+    const start = index * chunks.chunkBytes;
+    const length = Math.min(chunks.chunkBytes, member.size - start);
+    const hash = crypto.createHash('sha256');
+    const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK, length));
+    for (let at = 0; at < length; ) {
+      const n = this.readRaw(fd, member, buf, 0, Math.min(buf.length, length - at), start + at);
+      if (n === 0) return this.damaged(member, `it ends at byte ${start + at}`);
+      hash.update(buf.subarray(0, n));
+      at += n;
+    }
+    const got = hash.digest().subarray(0, CHUNK_DIGEST_BYTES);
+    const want = chunkDigest(chunks, index);
+    return got.equals(want) ? true : this.damaged(member, `bytes ${start}–${start + length - 1}: SHA-256 ${got.toString('hex').slice(0, 12)}…, the manifest says ${want.toString('hex').slice(0, 12)}…`);
   }
 
   /** A positional read of a member, counted. */
@@ -159,7 +195,9 @@ class MemberFile implements RandomAccessFile {
   }
 
   read(buf: Uint8Array, bufOffset: number, length: number, position: number): number {
-    if (this.member.file.role === 'segment' && position + length > this.structureBytes) this.archive.verify(this.member, this.fd);
+    if (this.member.file.role === 'segment' && position + length > this.structureBytes) {
+      this.archive.verify(this.member, this.fd, Math.max(position, this.structureBytes), position + length);
+    }
     return this.archive.readRaw(this.fd, this.member, buf, bufOffset, length, position);
   }
 

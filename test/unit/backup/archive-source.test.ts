@@ -100,7 +100,7 @@ describe('an archive as a file source', () => {
       const segment = path.join(fresh, 'sys-s002.vmdk');
       chain.read(buf, MiB);
       const first = a.bytesRead - opened;
-      expect(first).toBeGreaterThanOrEqual(fs.statSync(segment).size);
+      expect(first).toBeGreaterThanOrEqual(Math.min(MiB, fs.statSync(segment).size));
       chain.read(buf, MiB);
       expect(a.bytesRead - opened - first).toBeLessThan(buf.length + 16 * 1024);
     } finally {
@@ -135,10 +135,12 @@ describe('an archive as a file source', () => {
     try {
       const buf = Buffer.alloc(65536);
       chain.read(buf, MiB);
-      const message = new RegExp(`^segment ${flipped!.name} does not match the manifest hash \\(SHA-256 [0-9a-f]{12}…, the manifest says [0-9a-f]{12}…\\): the archive is damaged there$`);
-      expect(() => chain.read(buf, flipped!.index * MiB + 65536)).toThrow(expect.objectContaining({ code: 'E_FORMAT', file: copy, message: expect.stringMatching(message) }));
+      const message = new RegExp(`^segment ${flipped!.name} does not match the manifest hash \\(bytes \\d+–\\d+: SHA-256 [0-9a-f]{12}…, the manifest says [0-9a-f]{12}…\\): the archive is damaged there$`);
+      // The segment's last grain (the flipped byte's) is the last 64 KiB of its MiB of disk.
+      const lastGrain = (flipped!.index + 1) * MiB - 65536;
+      expect(() => chain.read(buf, lastGrain)).toThrow(expect.objectContaining({ code: 'E_FORMAT', file: copy, message: expect.stringMatching(message) }));
       chain.read(buf, cut!.index * MiB);
-      expect(() => chain.read(buf, flipped!.index * MiB)).toThrow(message);
+      expect(() => chain.read(buf, lastGrain)).toThrow(message);
     } finally {
       chain.close();
     }
@@ -153,6 +155,78 @@ describe('an archive as a file source', () => {
       short.read(Buffer.alloc(512), MiB);
     } finally {
       short.close();
+    }
+  });
+
+  it('with chunk hashes a read checks only the 1 MiB chunks it reaches, not its 2 GB segment; damage refuses only reads of its chunk', () => {
+    const single = path.join(root, 'single');
+    const made = diskchain(['backup', '--progress', 'none', vm.vmx, single]);
+    expect(made.status, made.stderr).toBe(0);
+    const m = openArchive(single).manifest;
+    const segmentName = m.disks[0]!.links[0]!.segments[0]!;
+    const listed = m.files.find((f) => f.name === segmentName)!;
+    expect(listed.chunks?.chunkBytes).toBe(MiB);
+    expect(listed.bytes).toBeGreaterThan(8 * MiB);
+
+    const a = openArchive(single);
+    const chain = openArchivedDisk(a, archiveDisk(a, 'sys'), 0);
+    try {
+      const opened = a.bytesRead;
+      expect(opened).toBeLessThan(MiB);
+      chain.read(Buffer.alloc(4096), MiB);
+      expect(a.bytesRead - opened).toBeGreaterThanOrEqual(MiB);
+      expect(a.bytesRead - opened).toBeLessThan(2 * MiB + 64 * 1024);
+    } finally {
+      chain.close();
+    }
+
+    // A flipped byte in the middle of the segment: only the reads that reach its chunk fail.
+    const copy = path.join(root, 'single-damaged');
+    fs.cpSync(single, copy, { recursive: true });
+    const flippedAt = Math.floor(listed.bytes / 2);
+    const fd = fs.openSync(path.join(copy, segmentName), 'r+');
+    const byte = Buffer.alloc(1);
+    fs.readSync(fd, byte, 0, 1, flippedAt);
+    fs.writeSync(fd, Buffer.from([byte[0]! ^ 1]), 0, 1, flippedAt);
+    fs.closeSync(fd);
+    const chunkStart = Math.floor(flippedAt / MiB) * MiB;
+    const b = openArchive(copy);
+    const damaged = openArchivedDisk(b, archiveDisk(b, 'sys'), 0);
+    let refused = 0;
+    try {
+      const buf = Buffer.alloc(64 * 1024);
+      for (let at = 0; at < damaged.capacityBytes; at += buf.length) {
+        try {
+          damaged.read(buf, at);
+        } catch (e) {
+          expect((e as Error).message).toContain(`segment ${segmentName} does not match the manifest hash (bytes ${chunkStart}–${chunkStart + MiB - 1}: SHA-256`);
+          refused += buf.length;
+        }
+      }
+    } finally {
+      damaged.close();
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(refused).toBeLessThanOrEqual(MiB);
+  });
+
+  it('an archive made before chunk hashes is checked a whole segment at a time', () => {
+    const old = path.join(root, 'old');
+    fs.cpSync(path.join(root, 'single'), old, { recursive: true });
+    const file = path.join(old, 'manifest.json');
+    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as { files: Array<{ chunks?: unknown }> };
+    for (const f of m.files) delete f.chunks;
+    fs.writeFileSync(file, `${JSON.stringify(m, null, 2)}\n`);
+    const a = openArchive(old);
+    const segment = a.manifest.files.find((f) => f.role === 'segment')!;
+    const chain = openArchivedDisk(a, archiveDisk(a, 'sys'), 0);
+    try {
+      const opened = a.bytesRead;
+      chain.read(Buffer.alloc(4096), MiB);
+      expect(a.bytesRead - opened).toBeGreaterThanOrEqual(segment.bytes);
+      expect(chainSha(chain)).toBe(sysAfter);
+    } finally {
+      chain.close();
     }
   });
 
