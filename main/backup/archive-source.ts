@@ -321,19 +321,24 @@ function diskNames(d: ArchivedDisk): string[] {
 
 /** The disk `name` names, or the only one; a usage error lists the names otherwise. */
 export function archiveDisk(archive: ArchiveFiles, name: string | undefined): ArchivedDisk {
-  const disks = archive.manifest.disks;
+  return findArchivedDisk(archive.manifest, name, archive.archivePath);
+}
+
+/** archiveDisk on a manifest alone (`where` names the archive in errors). */
+export function findArchivedDisk(manifest: Manifest, name: string | undefined, where: string): ArchivedDisk {
+  const disks = manifest.disks;
   const listed = disks.map((d) => d.name).join(', ');
   if (name === undefined) {
     if (disks.length === 1) return disks[0]!;
-    if (disks.length === 0) throw new DiskchainError('E_NOTFOUND', 'the archive holds no disks', archive.archivePath);
-    throw usageError(`${archive.archivePath} holds ${disks.length} disks (${listed}): name one, as ARCHIVE:DISK[:VOL]/path`);
+    if (disks.length === 0) throw new DiskchainError('E_NOTFOUND', 'the archive holds no disks', where);
+    throw usageError(`${where} holds ${disks.length} disks (${listed}): name one, as ARCHIVE:DISK[:VOL]/path`);
   }
   const exact = disks.find((d) => diskNames(d).includes(name));
   if (exact) return exact;
   const lower = name.toLowerCase();
   const loose = disks.filter((d) => diskNames(d).some((n) => n.toLowerCase() === lower));
   if (loose.length === 1) return loose[0]!;
-  throw new DiskchainError('E_NOTFOUND', `no disk "${name}" in the archive (its disks: ${listed})`, archive.archivePath);
+  throw new DiskchainError('E_NOTFOUND', `no disk "${name}" in the archive (its disks: ${listed})`, where);
 }
 
 /** Whether `name` names one of the archive's disks. */

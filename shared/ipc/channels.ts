@@ -34,6 +34,7 @@ export const CHANNELS = [
   'catalog:verify',
   'catalog:forget',
   'catalog:openDisk',
+  'catalog:openArchiveDisk',
   // added 2026-12-06: the browser host's file browser
   'files:look',
   'files:list',

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { blankDisk, MiB, ntfsImage, run, sfdisk, toVmdk, writeAt } from './guest-images.js';
 import { qemuImg } from './qemu.js';
-import { patternBytes } from './tmp.js';
+import { patternBytes } from '../fixtures/pattern.js';
 
 export const PART_START = 2048 * 512;
 const EXT4_BYTES = 40 * MiB;

@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { archiveDisk, openArchive, openArchivedDisk, type ArchiveFiles } from '../../../main/backup/archive-source.js';
 import type { Chain } from '../../../main/disk/chain.js';
-import { changeNginx, folderState, makeGuestVm } from '../../helpers/archive-vm.js';
+import { changeNginx, folderState, makeGuestVm, NGINX_AFTER, NGINX_BEFORE, PART_START } from '../../helpers/archive-vm.js';
+import { guestQueries } from '../../../main/services/worker/guest-queries.js';
 import { diskchain } from '../../helpers/cli.js';
 import { MiB } from '../../helpers/guest-images.js';
 import { qemuRaw } from '../../helpers/qemu.js';
@@ -240,6 +241,28 @@ describe('an archive as a file source', () => {
     } finally {
       chain.close();
     }
+  });
+
+  it("the Files tab's queries read an archived disk through the archive, at each link, and name a damaged segment", () => {
+    const q = { path: archive, archiveDisk: 'sys-000001', volume: '1' };
+    expect(guestQueries.guestVolumes({ ...q }).map((v) => v.fileSystem)).toEqual(['ext4']);
+    expect(guestQueries.guestList({ ...q, dir: '/etc/nginx' }).entries.map((e) => e.name)).toEqual(['nginx.conf']);
+    expect(guestQueries.guestPreview({ ...q, file: '/etc/nginx/nginx.conf' }).text).toBe(NGINX_AFTER);
+    expect(guestQueries.guestPreview({ ...q, at: 1, file: '/etc/nginx/nginx.conf' }).text).toBe(NGINX_BEFORE);
+    expect(guestQueries.guestDiff({ ...q, dir: '/etc' }).changes.map((c) => `${c.change} ${c.path}`)).toEqual(['changed /etc/nginx/nginx.conf']);
+
+    // Every grain of the base segment that holds nginx.conf's first block, flipped.
+    const copy = path.join(root, 'files-damaged');
+    fs.cpSync(archive, copy, { recursive: true });
+    const block = Number(execFileSync('debugfs', ['-R', 'bmap /etc/nginx/nginx.conf 0', path.join(root, 'work', 'ext-before.bin')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    const index = Math.floor((PART_START + block * 4096) / MiB);
+    const segment = openArchive(copy).manifest.disks[0]!.links[1]!.segments[index]!;
+    const file = path.join(copy, segment);
+    const bytes = fs.readFileSync(file);
+    const overHead = Number(bytes.readBigUInt64LE(64)) * 512;
+    for (let i = overHead; i < bytes.length; i++) bytes[i] = bytes[i]! ^ 0x55;
+    fs.writeFileSync(file, bytes);
+    expect(() => guestQueries.guestPreview({ ...q, path: copy, at: 1, file: '/etc/nginx/nginx.conf' })).toThrow(new RegExp(`segment ${segment} does not match the manifest hash`));
   });
 
   it('leaves the archive as it was', () => {

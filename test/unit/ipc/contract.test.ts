@@ -99,6 +99,7 @@ const cases: Record<ChannelName, { valid: unknown; bad: unknown[] }> = {
   'catalog:verify': { valid: { id: 12 }, bad: [{}, { id: 'all' }] },
   'catalog:forget': { valid: { id: 12 }, bad: [{}, { id: null }] },
   'catalog:openDisk': { valid: { id: 12 }, bad: [{}, { id: '/mnt/nas/x.vmdk' }] },
+  'catalog:openArchiveDisk': { valid: { id: 12, disk: 'sys' }, bad: [{ id: 12 }, { id: 12, disk: '' }, { id: -1, disk: 'sys' }, { id: 12, disk: 'x'.repeat(256) }] },
   'files:look': { valid: { path: '/home/me/vms' }, bad: [{}, { path: 'vms/web01.vmdk' }, { path: '../etc' }, { path: '' }, { path: '/a\u0000b' }, { path: LONG }] },
   'files:list': { valid: { path: '/' }, bad: [{}, { path: '.' }, { path: '~/vms' }, { path: 'C:relative' }, { path: '/tmp', hidden: true }] },
   'files:recentFolders': { valid: {}, bad: [{ path: '/tmp' }] },
