@@ -71,6 +71,18 @@ test.describe('files of an archive', () => {
     await expect(preview.getByLabel('Text preview')).toHaveText('quarterly numbers\n');
     await expect(table.getByRole('row', { name: /big\.dat/ })).toContainText('3.0 MiB');
 
+    // Extract… from the archive: a job, the bytes of the source file.
+    const out = path.join(work, 'extracted');
+    fs.mkdirSync(out);
+    await table.getByRole('row', { name: /big\.dat/ }).click();
+    await served.script({ folder: [out] });
+    await page.getByRole('button', { name: 'Extract…' }).click();
+    const job = page.getByRole('list', { name: 'Jobs' }).getByRole('listitem').first();
+    await expect(job.getByText('done', { exact: true })).toBeVisible({ timeout: 60_000 });
+    await expect(job).toContainText('extracted 1 file');
+    expect(fs.readFileSync(path.join(out, 'big.dat')).equals(fs.readFileSync(path.join(vm.ntfsFiles, 'big.dat')))).toBe(true);
+    await screenshot(page, 'archive-files-extract');
+
     expect(state(archive)).toEqual(before);
   });
 });

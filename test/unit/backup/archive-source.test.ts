@@ -13,6 +13,7 @@ import { archiveDisk, openArchive, openArchivedDisk, type ArchiveFiles } from '.
 import type { Chain } from '../../../main/disk/chain.js';
 import { changeNginx, folderState, makeGuestVm, NGINX_AFTER, NGINX_BEFORE, PART_START } from '../../helpers/archive-vm.js';
 import { guestQueries } from '../../../main/services/worker/guest-queries.js';
+import { extractJob } from '../../../main/jobs/extract.js';
 import { diskchain } from '../../helpers/cli.js';
 import { MiB } from '../../helpers/guest-images.js';
 import { qemuRaw } from '../../helpers/qemu.js';
@@ -243,7 +244,7 @@ describe('an archive as a file source', () => {
     }
   });
 
-  it("the Files tab's queries read an archived disk through the archive, at each link, and name a damaged segment", () => {
+  it("the Files tab's queries and Extract… job read an archived disk through the archive, at each link, and name a damaged segment", async () => {
     const q = { path: archive, archiveDisk: 'sys-000001', volume: '1' };
     expect(guestQueries.guestVolumes({ ...q }).map((v) => v.fileSystem)).toEqual(['ext4']);
     expect(guestQueries.guestList({ ...q, dir: '/etc/nginx' }).entries.map((e) => e.name)).toEqual(['nginx.conf']);
@@ -263,6 +264,15 @@ describe('an archive as a file source', () => {
     for (let i = overHead; i < bytes.length; i++) bytes[i] = bytes[i]! ^ 0x55;
     fs.writeFileSync(file, bytes);
     expect(() => guestQueries.guestPreview({ ...q, path: copy, at: 1, file: '/etc/nginx/nginx.conf' })).toThrow(new RegExp(`segment ${segment} does not match the manifest hash`));
+    // The app's Extract… job reads the same way: refused, naming the segment (which holds the file's folder too).
+    const dest = path.join(root, 'extract-out');
+    fs.mkdirSync(dest);
+    const ctx = { progress: () => undefined, throwIfCancelled: () => undefined };
+    const spec = { kind: 'extract' as const, disk: copy, archiveDisk: 'sys-000001', volume: '1', paths: ['/etc/nginx/nginx.conf'], destDir: dest };
+    await expect(extractJob({ ...spec, at: 1 }, ctx)).rejects.toThrow(new RegExp(`segment ${segment} does not match the manifest hash`));
+    expect(fs.readdirSync(dest)).toEqual([]);
+    await extractJob({ ...spec, disk: archive }, ctx);
+    expect(fs.readFileSync(path.join(dest, 'nginx.conf'), 'utf8')).toBe(NGINX_AFTER);
   });
 
   it('leaves the archive as it was', () => {
