@@ -1,6 +1,6 @@
 /** Inside the guest: parts (partitions and LVs), ls, get and find on a volume's file system. */
 import type { Command } from 'commander';
-import { usageError } from '../../shared/errors.js';
+import { DiskchainError, usageError } from '../../shared/errors.js';
 import { chainDevice } from '../guest/block-device.js';
 import type { GuestEntry, GuestFileSystem } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
@@ -107,6 +107,10 @@ export function addGuestCommands(program: Command): void {
           try {
             getToStdout(opened.fs, entry, opened.path, options.stream);
           } catch (e) {
+            // A damaged archive names its segment: say which file needed it, as a folder's get does.
+            if (e instanceof DiskchainError && opened.archive && e.file === opened.archive.archivePath) {
+              throw new DiskchainError(e.code, `${normalise(opened.path)}: ${e.message}`, e.file);
+            }
             // The reader went away (| head): stop quietly with the status a shell gives SIGPIPE.
             if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
             process.exitCode = 141;

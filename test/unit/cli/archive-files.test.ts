@@ -153,6 +153,9 @@ describe('files straight from an archive', () => {
     expect(treeHashes(dest)).toEqual(expected);
     // A file elsewhere still comes out alone; the damaged one is refused alone, naming the segment.
     expect(ok(['get', `${damaged}:sys:1/etc/nginx/nginx.conf`, '-']).stdout.toString()).toBe(NGINX_BEFORE);
+    const piped = diskchain(['get', `${damaged}:sys:1/var/big.bin`, '-']);
+    expect(piped.status).toBe(1);
+    expect(piped.stderr.trimEnd()).toMatch(new RegExp(`^diskchain: ${damaged}: /var/big\\.bin: segment ${segment} does not match the manifest hash \\(bytes \\d+–\\d+: .*\\): the archive is damaged there$`));
     const one = diskchain(['get', `${damaged}:sys:1/var/big.bin`, path.join(root, 'big-out.bin')]);
     expect(one.status).toBe(1);
     expect(one.stderr).toContain(`/var/big.bin: segment ${segment} does not match the manifest hash`);
