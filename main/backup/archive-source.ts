@@ -42,8 +42,12 @@ interface Member {
   mtimeMs: number;
 }
 
-/** Verdicts on segments, for the life of the process: a segment is hashed once, whatever opens it. */
+/**
+ * Verdicts on segments and chunks, for the life of the process: each is hashed once, whatever opens
+ * it. Bounded (the oldest go first) so that a long-lived worker reading many archives stays small.
+ */
 const verdicts = new Map<string, true | DiskchainError>();
+const MAX_VERDICTS = 100_000;
 
 export class ArchiveFiles implements FileSource {
   readonly name: string;
@@ -115,6 +119,7 @@ export class ArchiveFiles implements FileSource {
     let verdict = verdicts.get(key);
     if (verdict === undefined) {
       verdict = check();
+      if (verdicts.size >= MAX_VERDICTS) verdicts.delete(verdicts.keys().next().value!);
       verdicts.set(key, verdict);
     }
     if (verdict !== true) throw verdict;

@@ -9,14 +9,11 @@ import type { GuestDiff, GuestListing, GuestPreview, GuestRow, GuestVolumeRow } 
 import { chainDevice } from '../../guest/block-device.js';
 import { diffGuest } from '../../guest/diff.js';
 import { DRIVERS } from '../../guest/drivers.js';
-import type { GuestEntry } from '../../guest/types.js';
-import { listVolumes } from '../../guest/volumes.js';
+import type { GuestEntry, GuestFileSystem } from '../../guest/types.js';
+import { listVolumes, openFileSystem } from '../../guest/volumes.js';
 import { resolveGuestPath } from '../../guest/walk.js';
-import { openChainAtLink } from '../../jobs/extract.js';
-import { archiveDisk, openArchive, openArchivedDisk } from '../../backup/archive-source.js';
+import { openArchiveChain, openChainAtLink } from '../../jobs/extract.js';
 import type { Chain } from '../../disk/chain.js';
-import type { GuestFileSystem } from '../../guest/types.js';
-import { openFileSystem } from '../../guest/volumes.js';
 
 export interface GuestQuery {
   /** The disk, or the archive folder when `archiveDisk` is given. */
@@ -38,9 +35,8 @@ export const DIFF_MAX = 10_000;
 
 /** The chain a query names at link `at`: a disk on the host, or a disk of an archive. */
 function openQueryChain(q: GuestQuery, at: number): Chain {
-  if (q.archiveDisk === undefined) return openChainAtLink(q.path, at, q.ignoreCid === true);
-  const archive = openArchive(q.path);
-  return openArchivedDisk(archive, archiveDisk(archive, q.archiveDisk), at, { ignoreCid: q.ignoreCid === true });
+  const ignoreCid = q.ignoreCid === true;
+  return q.archiveDisk === undefined ? openChainAtLink(q.path, at, ignoreCid) : openArchiveChain(q.path, q.archiveDisk, at, ignoreCid);
 }
 
 /** The file system on the query's volume, handed to `use`; the chain is closed after. */
