@@ -127,6 +127,8 @@ export interface ExtractSpec {
   /** An existing folder. */
   destDir: string;
   ignoreCid?: boolean;
+  /** A disk of a backup archive, by its name in its manifest: `disk` is then the archive (issue 11). */
+  archiveDisk?: string;
 }
 
 /** A run of the disk recover could not read: `start` is the first LBA, `length` in 512-byte sectors. */

@@ -202,8 +202,11 @@ export class JobService {
       }
       case 'recover':
         return { kind: 'recover', src: disk(request.diskId), dst: file(request.targetId), to: request.to, force: request.force, ignoreCid: request.ignoreCid };
-      case 'extract':
-        return { kind: 'extract', disk: disk(request.diskId), at: request.at, volume: request.volume, paths: request.paths, destDir: folder(request.targetId), ignoreCid: request.ignoreCid };
+      case 'extract': {
+        // A disk opened from an archive is read through the archive, as its Files tab reads it.
+        const { path: guestDisk, archiveDisk } = this.disks.guestTarget(request.diskId);
+        return { kind: 'extract', disk: guestDisk, archiveDisk, at: request.at, volume: request.volume, paths: request.paths, destDir: folder(request.targetId), ignoreCid: request.ignoreCid };
+      }
       case 'restoreFile': {
         const destDir = folder(request.targetId);
         return { kind: 'restoreFile', ...(await this.lookup().locateFile(request.ref)), destDir };

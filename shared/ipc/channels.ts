@@ -37,6 +37,7 @@ export const CHANNELS = [
   // added 2026-12-07: the file catalog (issue 11)
   'catalog:indexFiles',
   'catalog:findFiles',
+  'catalog:openArchiveDisk',
   // added 2026-12-06: the browser host's file browser
   'files:look',
   'files:list',

@@ -508,6 +508,9 @@ export const contract = {
     }),
     output: typed<FilePage>(),
   },
+  // added 2026-12-06 (issue 11): a disk of a catalogued archive, opened to read its files; the Files
+  // tab then reads it through the archive, each chunk checked against the manifest. `disk`: its name there.
+  'catalog:openArchiveDisk': { input: z.strictObject({ id: count, disk: z.string().min(1).max(255) }), output: typed<DiskRef>() },
 
   // added 2026-12-06: the in-app file browser (browser host only; Electron answers E_UNSUPPORTED).
   /** Whether a typed path is a folder, a file or nothing. */

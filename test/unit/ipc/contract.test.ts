@@ -108,6 +108,7 @@ const cases: Record<ChannelName, { valid: unknown; bad: unknown[] }> = {
     valid: { pattern: 'nginx.conf', path: '/etc/*', vm: 'web', from: 0, to: Date.now(), minBytes: 0, maxBytes: 2 ** 41, entryId: 3, limit: 5000 },
     bad: [{}, { pattern: LONG }, { pattern: 'x', limit: 20_000 }, { pattern: 'x', from: -1 }, { pattern: 'x', entryId: '3' }, { pattern: 'x', sql: '1' }],
   },
+  'catalog:openArchiveDisk': { valid: { id: 12, disk: 'sys' }, bad: [{ id: 12 }, { id: 12, disk: '' }, { id: -1, disk: 'sys' }, { id: 12, disk: 'x'.repeat(256) }] },
   'files:look': { valid: { path: '/home/me/vms' }, bad: [{}, { path: 'vms/web01.vmdk' }, { path: '../etc' }, { path: '' }, { path: '/a\u0000b' }, { path: LONG }] },
   'files:list': { valid: { path: '/' }, bad: [{}, { path: '.' }, { path: '~/vms' }, { path: 'C:relative' }, { path: '/tmp', hidden: true }] },
   'files:recentFolders': { valid: {}, bad: [{ path: '/tmp' }] },

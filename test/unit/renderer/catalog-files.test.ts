@@ -40,7 +40,7 @@ describe('catalog files store', () => {
       'catalog:findFiles': (input) => ({
         versions: input.pattern === 'hosts' ? [version(2, '/etc/hosts', 10, true), version(1, '/etc/hosts', 9, null)] : [],
         offset: 0,
-        limit: input.limit,
+        limit: input.limit ?? 1000,
         more: false,
       }),
     });
