@@ -95,8 +95,9 @@ beforeAll(async () => {
   state.userData = path.join(dir, 'user');
   await import('../../../main/electron/index.js');
   state.ready!();
-  await new Promise((r) => setTimeout(r, 50));
-});
+  // The window comes after the services start; on a loaded machine that takes more than a tick.
+  for (let waited = 0; state.windows.length === 0 && waited < 20_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+}, 30_000);
 
 const APP_SENDER = { senderFrame: { url: 'app://app/index.html' }, sender: { mainFrame: null as unknown } };
 APP_SENDER.sender.mainFrame = APP_SENDER.senderFrame;
