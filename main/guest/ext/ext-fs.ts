@@ -9,8 +9,8 @@ import type { BlockDevice } from '../block-device.js';
 import type { FileSystemDriver, FileSystemType, GuestEntry, GuestFileSystem } from '../types.js';
 import { BlockCache } from './block-cache.js';
 import { mapExtents, mapIndirect, type MapContext, type Run } from './block-map.js';
-import { direntType, parseDirBlock, type DirEntry } from './directory.js';
-import { attributesOf, decodeInode, entryType, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA, type Inode } from './inode.js';
+import { DirEntries, direntType, parseDirBlock } from './directory.js';
+import { attributesOf, decodeInode, listedEntry, entryType, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA, type Inode } from './inode.js';
 import { groupHasSuper, INCOMPAT_FILETYPE, INCOMPAT_META_BG, probeSuperblock, readSuperblock, SUPERBLOCK_OFFSET, type Superblock } from './superblock.js';
 
 const ROOT_INODE = 2;
@@ -21,6 +21,10 @@ const MAX_SYMLINK_BYTES = 4096;
 const MAX_REMEMBERED_GROUPS = 65536;
 /** Folders are read in pieces of this size: big enough for one device read per run, small enough to reuse. */
 const DIR_CHUNK_BYTES = 256 * 1024;
+/** A listing reads inodes at most this far apart in one device read (reading past a gap beats another read). */
+const INODE_RUN_GAP = 16 * 1024;
+/** The largest such read. */
+const INODE_RUN_BYTES = 1024 * 1024;
 
 export class ExtFileSystem implements GuestFileSystem {
   readonly type: FileSystemType;
@@ -31,6 +35,8 @@ export class ExtFileSystem implements GuestFileSystem {
   private readonly cache: BlockCache;
   /** Inode table block per group, so a walk reads each descriptor once; cleared when it grows past its cap. */
   private readonly inodeTables = new Map<number, number>();
+  private scratchBuffer = Buffer.alloc(0);
+  private readonly scratchInodes = Buffer.allocUnsafe(INODE_RUN_BYTES);
 
   constructor(readonly device: BlockDevice) {
     this.sb = readSuperblock(device);
@@ -54,14 +60,14 @@ export class ExtFileSystem implements GuestFileSystem {
     if (inode.flags & FLAG_ENCRYPT) {
       throw new DiskchainError('E_UNSUPPORTED', `${this.type} folder ${dir.name} (inode ${inode.number}) is encrypted (fscrypt); its names cannot be read`, this.device.file);
     }
-    const entries: DirEntry[] = [];
+    const entries = new DirEntries();
     try {
       this.readDirEntries(inode, dir.name, entries);
     } catch (err) {
       if (!(err instanceof Error) || err instanceof DiskchainError) throw err;
       this.damaged(`folder ${dir.name} (inode ${inode.number}): ${err.message}`);
     }
-    return entries.map((e) => this.entryFor(e));
+    return this.entriesFor(entries);
   }
 
   read(file: GuestEntry, buf: Buffer, offset: number, stream?: string): number {
@@ -73,23 +79,24 @@ export class ExtFileSystem implements GuestFileSystem {
     return this.readData(inode, file.name, buf, offset);
   }
 
-  private readDirEntries(inode: Inode, name: string, out: DirEntry[]): void {
+  private readDirEntries(inode: Inode, name: string, out: DirEntries): void {
     const hasFileType = (this.sb.featureIncompat & INCOMPAT_FILETYPE) !== 0;
     if (inode.flags & FLAG_INLINE_DATA) {
       // i_block starts with the parent's inode number; entries follow, and continue in system.data.
-      parseDirBlock(inode.block.subarray(4, Math.min(60, Math.max(4, inode.size))), this.sb.blockSize, hasFileType, out);
-      if (inode.inlineTail && inode.inlineTail.length > 0) parseDirBlock(inode.inlineTail, this.sb.blockSize, hasFileType, out);
+      parseDirBlock(inode.block, 4, Math.min(60, Math.max(4, inode.size)), this.sb.blockSize, hasFileType, out);
+      if (inode.inlineTail && inode.inlineTail.length > 0) parseDirBlock(inode.inlineTail, 0, inode.inlineTail.length, this.sb.blockSize, hasFileType, out);
       return;
     }
     const bs = this.sb.blockSize;
     if (inode.size > MAX_DIR_BYTES) throw new Error(`size ${inode.size} is more than a folder can hold`);
     if (inode.size % bs !== 0) throw new Error(`size ${inode.size} is not a whole number of ${bs}-byte blocks`);
-    const chunk = Buffer.allocUnsafe(Math.min(DIR_CHUNK_BYTES, Math.max(bs, inode.size)));
+    // One scratch buffer for every folder: the names are copied out as strings.
+    const chunk = this.scratch(Math.min(DIR_CHUNK_BYTES, Math.max(bs, inode.size)));
     for (let at = 0; at < inode.size; at += chunk.length) {
       const got = this.readData(inode, name, chunk, at);
       for (let b = 0; b < got; b += bs) {
         try {
-          parseDirBlock(chunk.subarray(b, b + bs), bs, hasFileType, out);
+          parseDirBlock(chunk, b, b + bs, bs, hasFileType, out);
         } catch (err) {
           throw new Error(`block ${(at + b) / bs}: ${(err as Error).message}`);
         }
@@ -97,16 +104,88 @@ export class ExtFileSystem implements GuestFileSystem {
     }
   }
 
-  /** An entry of a listing; an entry whose inode is damaged is still listed, and reading it is the error. */
-  private entryFor(e: DirEntry): GuestEntry {
+  /** The first `length` bytes of a buffer reused by every listing (never handed out). */
+  private scratch(length: number): Buffer {
+    if (this.scratchBuffer.length < length) this.scratchBuffer = Buffer.allocUnsafe(Math.max(length, 64 * 1024));
+    return this.scratchBuffer.subarray(0, length);
+  }
+
+  /**
+   * The entries of a folder with their inodes. The inodes are read in runs, in table order: a folder's
+   * files mostly sit side by side in one inode table, so a run of INODE_RUN_GAP-close inodes is one device
+   * read, not one read per inode (that was most of `ls -R`'s time). An inode that cannot be read still
+   * lists its entry, from the dirent.
+   */
+  private entriesFor(d: DirEntries): GuestEntry[] {
+    const sb = this.sb;
+    const count = d.inodes.length;
+    const out = new Array<GuestEntry>(count);
+    const where = new Array<number>(count);
+    const order: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const n = d.inodes[i]!;
+      where[i] = -1;
+      if (n < 1 || n > sb.inodesCount) continue;
+      const group = Math.floor((n - 1) / sb.inodesPerGroup);
+      let table: number;
+      try {
+        table = this.inodeTable(group);
+      } catch (err) {
+        if (!(err instanceof DiskchainError)) throw err;
+        continue;
+      }
+      where[i] = table * sb.blockSize + ((n - 1) % sb.inodesPerGroup) * sb.inodeSize;
+      order.push(i);
+    }
+    order.sort((a, b) => where[a]! - where[b]!);
+    const runBytes = this.scratchInodes;
+    for (let k = 0; k < order.length; ) {
+      const start = where[order[k]!]!;
+      let end = k + 1;
+      while (end < order.length && where[order[end]!]! + sb.inodeSize - start <= runBytes.length && where[order[end]!]! - where[order[end - 1]!]! <= INODE_RUN_GAP) end++;
+      const length = where[order[end - 1]!]! + sb.inodeSize - start;
+      let bytes: Buffer | null = runBytes.subarray(0, length);
+      try {
+        this.device.read(bytes, start);
+      } catch (err) {
+        if (!(err instanceof DiskchainError)) throw err;
+        bytes = null;
+      }
+      for (let j = k; j < end; j++) {
+        const i = order[j]!;
+        out[i] = bytes === null ? this.entryFor(d, i) : this.entryFromTable(d, i, bytes, where[i]! - start);
+      }
+      k = end;
+    }
+    for (let i = 0; i < count; i++) if (where[i] === -1) out[i] = this.entryFor(d, i);
+    return out;
+  }
+
+  /** Entry `i` of a listing from its inode's bytes at `at` of `bytes` (a reused buffer: nothing may point into it). */
+  private entryFromTable(d: DirEntries, i: number, bytes: Buffer, at: number): GuestEntry {
+    const n = d.inodes[i]!;
+    const name = d.names[i]!;
+    const size = this.sb.inodeSize;
+    try {
+      // A symlink's target is read through its i_block, so its inode is decoded from a copy.
+      return listedEntry(name, n, bytes, at, size) ?? this.entryOf(name, decodeInode(n, Buffer.from(bytes.subarray(at, at + size))));
+    } catch (err) {
+      if (err instanceof DiskchainError) throw err;
+      return { name, type: direntType(d.types[i]!), size: 0, id: String(n), mtimeMs: null };
+    }
+  }
+
+  /** Entry `i` of a listing; an entry whose inode is damaged is still listed, and reading it is the error. */
+  private entryFor(d: DirEntries, i: number): GuestEntry {
+    const name = d.names[i]!;
     let inode: Inode;
     try {
-      inode = this.inode(e.inode, e.name);
+      inode = this.inode(d.inodes[i]!, name);
     } catch (err) {
       if (!(err instanceof DiskchainError)) throw err;
-      return { name: e.name, type: direntType(e.fileType), size: 0, id: String(e.inode), mtimeMs: null };
+      return { name, type: direntType(d.types[i]!), size: 0, id: String(d.inodes[i]!), mtimeMs: null };
     }
-    return this.entryOf(e.name, inode);
+    return this.entryOf(name, inode);
   }
 
   private entryOf(name: string, inode: Inode): GuestEntry {
