@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import { usageError } from '../../shared/errors.js';
 import { chainDevice } from '../guest/block-device.js';
-import type { GuestEntry, GuestFileSystem } from '../guest/types.js';
+import type { GuestEntry, GuestFileSystem, GuestName } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
-import { byName, resolveGuestPath, walkGuest, type WalkProblem } from '../guest/walk.js';
+import { byName, listNames, resolveGuestPath, walkFolders, walkGuest, walkNames, type WalkFolder, type WalkProblem } from '../guest/walk.js';
 import { humanBytes, json, table } from './format.js';
 import { getToHost, getToStdout } from '../guest/extract.js';
 import { openChainAt, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
@@ -189,23 +189,23 @@ function volumeRow(v: Volume): string[] {
 }
 
 function listText(fsys: GuestFileSystem, entry: GuestEntry, at: string, long: boolean, recursive: boolean, onProblem: (p: WalkProblem) => void): void {
-  const line = (e: GuestEntry, name: string): string => (long ? longLine(e, name) : name);
   if (entry.type !== 'dir') {
-    print(line(entry, at));
+    print(long ? longLine(entry, at) : at);
     return;
   }
-  if (!recursive) {
-    for (const e of byName(fsys.list(entry))) print(line(e, e.name));
-    return;
-  }
-  // Like ls -R: the folder's name, its entries, then each subfolder the same way.
-  print(`${at}:`);
-  let folder = at;
-  for (const item of walkGuest(fsys, entry, at, onProblem)) {
-    const parent = item.path.slice(0, item.path.length - item.entry.name.length - 1) || '/';
-    if (parent !== folder) print(`\n${parent}:`);
-    folder = parent;
-    print(line(item.entry, item.entry.name));
+  // Without -l only names are printed, so only names are read: no inode or record per file where the
+  // folder itself says which entries are folders (as ls uses d_type).
+  const one = (entries: GuestEntry[]): Array<WalkFolder<GuestEntry>> => [{ path: at, depth: 0, entries: byName(entries) }];
+  if (long) printFolders(recursive ? walkFolders((d: GuestEntry) => fsys.list(d), entry, at, onProblem) : one(fsys.list(entry)), recursive, (e) => longLine(e, e.name));
+  else printFolders(recursive ? walkNames(fsys, entry, at, onProblem) : [{ path: at, depth: 0, entries: byName(listNames(fsys, entry)) }], recursive, (e) => e.name);
+}
+
+/** Like ls -R: a folder's name, its entries, then each subfolder the same way (an empty one too); one string per folder. */
+function printFolders<T extends GuestName>(folders: Iterable<WalkFolder<T>>, headed: boolean, line: (e: T) => string): void {
+  for (const folder of folders) {
+    let text = !headed ? '' : folder.depth === 0 ? `${folder.path}:\n` : `\n${folder.path}:\n`;
+    for (const e of folder.entries) text += `${line(e)}\n`;
+    emit(text);
   }
 }
 

@@ -34,6 +34,9 @@ export interface GuestEntry {
   streams?: { name: string; size: number }[];
 }
 
+/** What a listing of names needs of an entry: its name, its type, and the id that lists it when it is a folder. */
+export type GuestName = Pick<GuestEntry, 'name' | 'type' | 'id'>;
+
 export interface GuestFileSystem {
   readonly type: FileSystemType;
   readonly device: BlockDevice;
@@ -45,6 +48,13 @@ export interface GuestFileSystem {
   root(): GuestEntry;
   /** The entries of a folder, without "." and "..", in on-disk order. Throws E_FORMAT on a damaged folder. */
   list(dir: GuestEntry): GuestEntry[];
+  /**
+   * Optional, for listings that print names only (`ls -R` without -l): a folder's entries with name,
+   * type and id from the folder alone, where the file system keeps each entry's type there (ext's dirent
+   * file type, which `ls` uses as d_type), so no per-file record is read. `dir` is the root or an entry
+   * that list() or listNames() gave.
+   */
+  listNames?(dir: GuestName): GuestName[];
   /**
    * Reads up to buf.length bytes of a file's data (or of a named stream) at offset; returns the count
    * (less only at the end of the file). Sparse and unwritten ranges read as zeros.

@@ -6,7 +6,7 @@
  */
 import { DiskchainError } from '../../../shared/errors.js';
 import type { BlockDevice } from '../block-device.js';
-import type { FileSystemDriver, FileSystemType, GuestEntry, GuestFileSystem } from '../types.js';
+import type { FileSystemDriver, FileSystemType, GuestEntry, GuestFileSystem, GuestName } from '../types.js';
 import { BlockCache } from './block-cache.js';
 import { mapExtents, mapIndirect, type MapContext, type Run } from './block-map.js';
 import { DirEntries, direntType, parseDirBlock } from './directory.js';
@@ -19,8 +19,6 @@ const METADATA_CACHE_BYTES = 8 * 1024 * 1024;
 const MAX_DIR_BYTES = 256 * 1024 * 1024;
 const MAX_SYMLINK_BYTES = 4096;
 const MAX_REMEMBERED_GROUPS = 65536;
-/** Folders are read in pieces of this size: big enough for one device read per run, small enough to reuse. */
-const DIR_CHUNK_BYTES = 256 * 1024;
 /** A listing reads inodes at most this far apart in one device read (reading past a gap beats another read). */
 const INODE_RUN_GAP = 16 * 1024;
 /** The largest such read. */
@@ -35,7 +33,6 @@ export class ExtFileSystem implements GuestFileSystem {
   private readonly cache: BlockCache;
   /** Inode table block per group, so a walk reads each descriptor once; cleared when it grows past its cap. */
   private readonly inodeTables = new Map<number, number>();
-  private scratchBuffer = Buffer.alloc(0);
   private readonly scratchInodes = Buffer.allocUnsafe(INODE_RUN_BYTES);
 
   constructor(readonly device: BlockDevice) {
@@ -44,8 +41,7 @@ export class ExtFileSystem implements GuestFileSystem {
     this.label = this.sb.label;
     this.uuid = this.sb.uuid;
     this.notes = this.sb.notes;
-    const capacity = Math.max(32, Math.min(2048, Math.floor(METADATA_CACHE_BYTES / this.sb.blockSize)));
-    this.cache = new BlockCache(device, this.sb.blockSize, capacity);
+    this.cache = new BlockCache(device, this.sb.blockSize, METADATA_CACHE_BYTES);
     const root = this.inode(ROOT_INODE, '/');
     if (entryType(root.mode) !== 'dir') this.damaged(`root inode ${ROOT_INODE} is not a folder`);
   }
@@ -55,6 +51,24 @@ export class ExtFileSystem implements GuestFileSystem {
   }
 
   list(dir: GuestEntry): GuestEntry[] {
+    return this.entriesFor(this.dirEntries(dir));
+  }
+
+  /** Names and types from the dirents alone; the inodes are read only where a dirent has no type. */
+  listNames(dir: GuestName): GuestName[] {
+    const d = this.dirEntries(dir);
+    const count = d.inodes.length;
+    const out = new Array<GuestName>(count);
+    for (let i = 0; i < count; i++) {
+      const type = d.types[i]!;
+      // 0 is "unknown" (and every dirent without the filetype feature); 8 and up are not types.
+      if (type === 0 || type > 7) return this.entriesFor(d);
+      out[i] = { name: d.names[i]!, type: direntType(type), id: String(d.inodes[i]!) };
+    }
+    return out;
+  }
+
+  private dirEntries(dir: GuestName): DirEntries {
     const inode = this.inode(this.inodeNumber(dir), dir.name);
     if (entryType(inode.mode) !== 'dir') throw new DiskchainError('E_USAGE', `${dir.name} is not a folder`, this.device.file);
     if (inode.flags & FLAG_ENCRYPT) {
@@ -67,7 +81,7 @@ export class ExtFileSystem implements GuestFileSystem {
       if (!(err instanceof Error) || err instanceof DiskchainError) throw err;
       this.damaged(`folder ${dir.name} (inode ${inode.number}): ${err.message}`);
     }
-    return this.entriesFor(entries);
+    return entries;
   }
 
   read(file: GuestEntry, buf: Buffer, offset: number, stream?: string): number {
@@ -90,24 +104,25 @@ export class ExtFileSystem implements GuestFileSystem {
     const bs = this.sb.blockSize;
     if (inode.size > MAX_DIR_BYTES) throw new Error(`size ${inode.size} is more than a folder can hold`);
     if (inode.size % bs !== 0) throw new Error(`size ${inode.size} is not a whole number of ${bs}-byte blocks`);
-    // One scratch buffer for every folder: the names are copied out as strings.
-    const chunk = this.scratch(Math.min(DIR_CHUNK_BYTES, Math.max(bs, inode.size)));
-    for (let at = 0; at < inode.size; at += chunk.length) {
-      const got = this.readData(inode, name, chunk, at);
-      for (let b = 0; b < got; b += bs) {
+    // Folder blocks come through the metadata cache: a folder's blocks sit near its siblings' and its
+    // inode's, so one window read serves many folders of a walk.
+    const blocks = inode.size / bs;
+    const ctx = this.mapContext(inode, name);
+    const extents = (inode.flags & FLAG_EXTENTS) !== 0;
+    for (let logical = 0; logical < blocks; ) {
+      const run: Run = extents ? mapExtents(ctx, inode.block, logical, blocks - logical) : mapIndirect(ctx, inode.block, logical, blocks - logical);
+      if (run.count <= 0) this.damaged(`inode ${inode.number} (${name}): the block map gives an empty run at block ${logical}`);
+      for (let k = 0; k < run.count; k++) {
+        // A hole in a folder reads as zeros, which parseDirBlock reports as a bad entry.
+        const bytes = run.physical === null ? Buffer.alloc(bs) : this.cache.get(run.physical + k);
         try {
-          parseDirBlock(chunk, b, b + bs, bs, hasFileType, out);
+          parseDirBlock(bytes, 0, bs, bs, hasFileType, out);
         } catch (err) {
-          throw new Error(`block ${(at + b) / bs}: ${(err as Error).message}`);
+          throw new Error(`block ${logical + k}: ${(err as Error).message}`);
         }
       }
+      logical += run.count;
     }
-  }
-
-  /** The first `length` bytes of a buffer reused by every listing (never handed out). */
-  private scratch(length: number): Buffer {
-    if (this.scratchBuffer.length < length) this.scratchBuffer = Buffer.allocUnsafe(Math.max(length, 64 * 1024));
-    return this.scratchBuffer.subarray(0, length);
   }
 
   /**
@@ -277,7 +292,7 @@ export class ExtFileSystem implements GuestFileSystem {
     };
   }
 
-  private inodeNumber(entry: GuestEntry): number {
+  private inodeNumber(entry: GuestName): number {
     const n = Number(entry.id);
     if (!Number.isSafeInteger(n) || String(n) !== entry.id) {
       throw new DiskchainError('E_USAGE', `${entry.name}: "${entry.id}" is not an inode number of this volume`, this.device.file);

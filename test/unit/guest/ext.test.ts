@@ -328,6 +328,23 @@ describe('ext reader against sleuthkit and debugfs', () => {
     expect(entries.every((e) => e.type === 'file' && e.mtimeMs !== null && e.mode !== undefined)).toBe(true);
   });
 
+  it('listNames gives the names, types and ids of list() from the folder blocks alone', () => {
+    const device = rawDevice(images.ext4);
+    let reads = 0;
+    const counting: BlockDevice = { ...device, read: (buf, offset) => (reads++, device.read(buf, offset)) };
+    const fs = extDriver.open(counting);
+    for (const path of ['big', 'frag']) {
+      const folder = find(fs, path);
+      reads = 0;
+      const names = fs.listNames!(folder);
+      // The folder's blocks only (a few metadata windows), never an inode table run per entry.
+      expect(reads).toBeLessThan(5);
+      expect(names).toEqual(fs.list(folder).map(({ name, type, id }) => ({ name, type, id })));
+    }
+    const root = fs.listNames!(fs.root());
+    expect(root.find((e) => e.name === 'big')?.type).toBe('dir');
+  });
+
   it('an encrypted (fscrypt) file is listed and refused on read', () => {
     const image = join(work, 'encrypted.img');
     copyFileSync(images.ext4, image);
