@@ -6,7 +6,6 @@ import type { GuestEntry, GuestFileSystem, GuestName } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
 import { byName, listNames, resolveGuestPath, walkFolders, walkGuest, walkNames, type WalkFolder, type WalkProblem } from '../guest/walk.js';
 import { humanBytes, json, table } from './format.js';
-import { getToHost, getToStdout } from '../guest/extract.js';
 import { openChainAt, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
 import { parseSize } from './size.js';
 
@@ -21,9 +20,14 @@ const TARGET = 'DISK[:VOL]/path: VOL is a partition number or LV name, optional 
  */
 let pending = '';
 
+let flushAtExit = false;
+
 function emit(text: string): void {
   // A command that forgets to flush still prints everything (stdout writes are synchronous at exit).
-  if (pending === '' && process.listeners('exit').indexOf(flushOut) < 0) process.on('exit', flushOut);
+  if (!flushAtExit) {
+    process.on('exit', flushOut);
+    flushAtExit = true;
+  }
   pending += text;
   if (pending.length >= 65536) flushOut();
 }
@@ -96,7 +100,9 @@ export function addGuestCommands(program: Command): void {
     .option('--stream <name>', 'copy a named data stream of the file (NTFS alternate data stream) instead of its data')
     .option(...IGNORE_CID)
     .option(...AT)
-    .action((arg: string, dest: string, options: ChainOptions & { stream?: string }) => {
+    .action(async (arg: string, dest: string, options: ChainOptions & { stream?: string }) => {
+      // Only get writes files: ls, find and parts do not load the writer.
+      const { getToHost, getToStdout } = await import('../guest/extract.js');
       const target = parseGuestTarget(arg);
       const opened = openGuest(target, options);
       try {
