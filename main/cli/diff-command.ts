@@ -21,10 +21,11 @@ export function addDiffCommand(program: Command): void {
     .option('--content', 'also compare the bytes of files whose size and modified time agree (reads them whole)')
     .option('--json', 'print the changes as a JSON array of {path, change, reasons, before, after}')
     .option('--ignore-cid', "read a child even when its parentCID differs from its parent's CID")
+    .option('--no-replay', 'read ext3/4 volumes whose journal needs recovery as they are on disk (by default the journal is replayed in memory)')
     .action((a: string, b: string | undefined, options: ChainOptions & { content?: boolean; json?: boolean }) => {
       if (b !== undefined && options.at !== undefined) throw usageError('give either --at N (a link and its parent) or two disks, not both');
       if (b === undefined && options.at === undefined) throw usageError('give --at N to compare a link with its parent, or a second disk');
-      const read = { ...(options.ignoreCid ? { ignoreCid: true } : {}) };
+      const read = { ...(options.ignoreCid ? { ignoreCid: true } : {}), ...(options.replay === false ? { replay: false } : {}) };
       const after = openGuest(parseGuestTarget(b ?? a), b === undefined ? { ...read, at: options.at! } : read);
       let before: OpenedGuest | undefined;
       try {

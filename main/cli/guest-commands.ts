@@ -11,6 +11,7 @@ import { parseSize } from './size.js';
 
 const IGNORE_CID = ['--ignore-cid', "read a child even when its parentCID differs from its parent's CID"] as const;
 const AT = ['--at <n>', 'read the guest as it was at link N of the chain (0 = the disk named, as `diskchain info` numbers them)'] as const;
+const NO_REPLAY = ['--no-replay', 'read an ext3/4 volume whose journal needs recovery as it is on disk (by default its committed transactions are replayed in memory)'] as const;
 const TARGET = 'DISK[:VOL]/path: VOL is a partition number or LV name, optional when one volume holds a file system';
 
 /**
@@ -83,6 +84,7 @@ export function addGuestCommands(program: Command): void {
     .option('--json', 'print the entries as a JSON array (with their paths)')
     .option(...IGNORE_CID)
     .option(...AT)
+    .option(...NO_REPLAY)
     .action((arg: string, options: ChainOptions & { l?: boolean; R?: boolean; json?: boolean }) => {
       withGuest(arg, options, (fsys, entry, at) => {
         const problems = problemReporter(fsys.device.file);
@@ -100,12 +102,14 @@ export function addGuestCommands(program: Command): void {
     .option('--stream <name>', 'copy a named data stream of the file (NTFS alternate data stream) instead of its data')
     .option(...IGNORE_CID)
     .option(...AT)
+    .option(...NO_REPLAY)
     .action(async (arg: string, dest: string, options: ChainOptions & { stream?: string }) => {
       // Only get writes files: ls, find and parts do not load the writer.
       const { getToHost, getToStdout } = await import('../guest/extract.js');
       const target = parseGuestTarget(arg);
       const opened = openGuest(target, options);
       try {
+        sayNotes(opened.fs);
         const entry = resolveGuestPath(opened.fs, opened.path);
         if (dest === '-') {
           if (process.stdout.isTTY) throw usageError('refusing to write file bytes to a terminal: pipe or redirect stdout');
@@ -145,6 +149,7 @@ export function addGuestCommands(program: Command): void {
     .option('--json', 'print the matches as a JSON array')
     .option(...IGNORE_CID)
     .option(...AT)
+    .option(...NO_REPLAY)
     .action((arg: string, pattern: string | undefined, options: ChainOptions & { newer?: string; minSize?: string; type?: string; json?: boolean }) => {
       const match = findFilter(pattern, options);
       withGuest(arg, options, (fsys, entry, at) => {
@@ -161,12 +166,18 @@ export function addGuestCommands(program: Command): void {
 function withGuest(arg: string, options: ChainOptions, use: (fsys: GuestFileSystem, entry: GuestEntry, at: string) => void): void {
   const opened = openGuest(parseGuestTarget(arg), options);
   try {
+    sayNotes(opened.fs);
     const at = opened.path === '' ? '/' : opened.path;
     use(opened.fs, resolveGuestPath(opened.fs, at), normalise(at));
   } finally {
     flushOut();
     opened.chain.close();
   }
+}
+
+/** What the reader wants said about the volume (a journal replayed, a dirty NTFS), on stderr. */
+function sayNotes(fsys: GuestFileSystem): void {
+  for (const n of fsys.notes) process.stderr.write(`diskchain: ${fsys.device.file}: note: ${n}\n`);
 }
 
 function normalise(p: string): string {

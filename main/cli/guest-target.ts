@@ -45,6 +45,8 @@ export function parseGuestTarget(arg: string, exists: (p: string) => boolean = i
 export interface ChainOptions {
   ignoreCid?: boolean;
   at?: string;
+  /** false (--no-replay): read a journalled volume as it is on disk. */
+  replay?: boolean;
 }
 
 /** The chain as the guest saw it at link N (0 = the disk named; links counted from the top towards the base). */
@@ -81,13 +83,14 @@ export function openGuest(target: GuestTarget, options: ChainOptions): OpenedGue
   const chain = openChainAt(target.disk, options);
   try {
     const device = chainDevice(chain);
+    const open = { replay: options.replay !== false };
     try {
-      return { chain, device, fs: openFileSystem(device, target.volume), path: target.path };
+      return { chain, device, fs: openFileSystem(device, target.volume, undefined, open), path: target.path };
     } catch (e) {
       const [first, ...rest] = splitGuestPath(target.path);
       if (!(e instanceof DiskchainError) || e.code !== 'E_NOTFOUND' || target.volume === undefined || first === undefined) throw e;
       try {
-        return { chain, device, fs: openFileSystem(device, `${target.volume}/${first}`), path: `/${rest.join('/')}` };
+        return { chain, device, fs: openFileSystem(device, `${target.volume}/${first}`, undefined, open), path: `/${rest.join('/')}` };
       } catch (second) {
         throw second instanceof DiskchainError && second.code === 'E_NOTFOUND' ? e : second;
       }

@@ -62,10 +62,19 @@ export interface GuestFileSystem {
   read(file: GuestEntry, buf: Buffer, offset: number, stream?: string): number;
 }
 
+/** How to open a file system. */
+export interface OpenOptions {
+  /**
+   * Replay a journal that needs recovery into an in-memory view of the volume (the default; ext3/4), or
+   * (false) read the volume exactly as it is on disk. Nothing is ever written either way.
+   */
+  replay?: boolean;
+}
+
 /** A driver: recognises its file system from the first bytes and opens it. */
 export interface FileSystemDriver {
   readonly types: readonly FileSystemType[];
   /** Cheap: looks only at the boot sector / superblock; null when this is not its file system. */
   probe(device: BlockDevice): FileSystemType | null;
-  open(device: BlockDevice): GuestFileSystem;
+  open(device: BlockDevice, options?: OpenOptions): GuestFileSystem;
 }

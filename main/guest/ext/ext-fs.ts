@@ -2,16 +2,18 @@
  * A read-only ext2/3/4 volume on a guest block device: folders (linear, htree and inline), files
  * (extents, block maps, inline data; holes and unwritten extents read as zeros), symlinks (fast, inline,
  * slow). Metadata goes through a small LRU; file data goes straight from the device into the caller's
- * buffer, one device read per contiguous run. The journal is never replayed (see notes).
+ * buffer, one device read per contiguous run. A journal that needs recovery is replayed in memory
+ * (journal.ts) unless asked not to.
  */
 import { DiskchainError } from '../../../shared/errors.js';
 import type { BlockDevice } from '../block-device.js';
-import type { FileSystemDriver, FileSystemType, GuestEntry, GuestFileSystem, GuestName } from '../types.js';
+import type { FileSystemDriver, FileSystemType, GuestEntry, GuestFileSystem, GuestName, OpenOptions } from '../types.js';
+import { overlayDevice, replayJournal, type JournalLog, type JournalReplay } from './journal.js';
 import { BlockCache } from './block-cache.js';
 import { mapExtents, mapIndirect, type MapContext, type Run } from './block-map.js';
 import { DirEntries, direntType, parseDirBlock } from './directory.js';
 import { attributesOf, decodeInode, listedEntry, entryType, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA, type Inode } from './inode.js';
-import { groupHasSuper, INCOMPAT_FILETYPE, INCOMPAT_META_BG, probeSuperblock, readSuperblock, SUPERBLOCK_OFFSET, type Superblock } from './superblock.js';
+import { groupHasSuper, INCOMPAT_FILETYPE, INCOMPAT_META_BG, INCOMPAT_RECOVER, probeSuperblock, readSuperblock, SUPERBLOCK_OFFSET, type Superblock } from './superblock.js';
 
 const ROOT_INODE = 2;
 const METADATA_CACHE_BYTES = 8 * 1024 * 1024;
@@ -35,12 +37,16 @@ export class ExtFileSystem implements GuestFileSystem {
   private readonly inodeTables = new Map<number, number>();
   private readonly scratchInodes = Buffer.allocUnsafe(INODE_RUN_BYTES);
 
-  constructor(readonly device: BlockDevice) {
+  /** `notes` are said besides the superblock's (what became of the journal). */
+  constructor(
+    readonly device: BlockDevice,
+    notes: string[] = [],
+  ) {
     this.sb = readSuperblock(device);
     this.type = this.sb.type;
     this.label = this.sb.label;
     this.uuid = this.sb.uuid;
-    this.notes = this.sb.notes;
+    this.notes = [...notes, ...this.sb.notes];
     this.cache = new BlockCache(device, this.sb.blockSize, METADATA_CACHE_BYTES);
     const root = this.inode(ROOT_INODE, '/');
     if (entryType(root.mode) !== 'dir') this.damaged(`root inode ${ROOT_INODE} is not a folder`);
@@ -352,13 +358,78 @@ export class ExtFileSystem implements GuestFileSystem {
     return table;
   }
 
+  get blockSize(): number {
+    return this.sb.blockSize;
+  }
+
+  /** Whether the superblock says the journal holds changes not yet written to their place (needs_recovery). */
+  get needsRecovery(): boolean {
+    return (this.sb.featureIncompat & INCOMPAT_RECOVER) !== 0;
+  }
+
+  /** The journal's committed transactions, as a map of volume blocks (see journal.ts); E_FORMAT or E_UNSUPPORTED when it cannot be read. */
+  replayJournal(): JournalReplay {
+    const sb = this.sb;
+    if (sb.journalInode === 0) throw new DiskchainError('E_UNSUPPORTED', 'the journal is on another device', this.device.file);
+    const inode = this.inode(sb.journalInode, 'journal');
+    const bs = sb.blockSize;
+    const ctx = this.mapContext(inode, 'journal');
+    const extents = (inode.flags & FLAG_EXTENTS) !== 0;
+    const log: JournalLog = {
+      blocks: Math.floor(inode.size / bs),
+      physical: (j) => {
+        const run = extents ? mapExtents(ctx, inode.block, j, 1) : mapIndirect(ctx, inode.block, j, 1);
+        if (run.physical === null) this.damaged(`journal (inode ${inode.number}): block ${j} of the log is a hole`);
+        return run.physical;
+      },
+    };
+    return replayJournal(this.device, log, bs, sb.blocksCount);
+  }
+
   private damaged(what: string): never {
     throw new DiskchainError('E_FORMAT', `${this.type} ${what}`, this.device.file);
   }
 }
 
+const MISSING = 'changes the guest made just before the snapshot may be missing';
+
+/**
+ * The volume, with its journal replayed in memory when the superblock says it needs recovery (unless
+ * `replay` is false); the notes say which. A journal that cannot be read leaves the volume as it is on
+ * disk, with a note saying why.
+ */
+export function openExt(device: BlockDevice, options: OpenOptions = {}): ExtFileSystem {
+  const onDisk = new ExtFileSystem(device);
+  if (!onDisk.needsRecovery) return onDisk;
+  if (options.replay === false) {
+    onDisk.notes.unshift(`journal not replayed (--no-replay): read as it is on disk; ${MISSING}`);
+    return onDisk;
+  }
+  let replay: JournalReplay;
+  try {
+    replay = onDisk.replayJournal();
+  } catch (err) {
+    if (!(err instanceof DiskchainError)) throw err;
+    onDisk.notes.unshift(`journal not replayed (${err.message}): read as it is on disk; ${MISSING}`);
+    return onDisk;
+  }
+  if (replay.transactions === 0 && replay.stopped === null) {
+    onDisk.notes.unshift('the journal needs recovery (needs_recovery) but holds no committed transaction: nothing to replay');
+    return onDisk;
+  }
+  const notes = [`journal replayed: ${replay.transactions} transaction${replay.transactions === 1 ? '' : 's'} (${replay.copies.size} block${replay.copies.size === 1 ? '' : 's'}, in memory; --no-replay reads the volume as it is on disk)`];
+  if (replay.stopped) notes.push(`journal replay stopped early: ${replay.stopped}; later transactions are not applied`);
+  if (replay.badBlocks > 0) notes.push(`journal: ${replay.badBlocks} logged block${replay.badBlocks === 1 ? '' : 's'} with a wrong checksum skipped`);
+  if (replay.fastCommit) notes.push('journal: fast-commit blocks are not replayed (the last full commit is read)');
+  if (replay.copies.size === 0) {
+    onDisk.notes.unshift(...notes);
+    return onDisk;
+  }
+  return new ExtFileSystem(overlayDevice(device, onDisk.blockSize, replay), notes);
+}
+
 export const extDriver: FileSystemDriver = {
   types: ['ext2', 'ext3', 'ext4'],
   probe: (device: BlockDevice) => probeSuperblock(device),
-  open: (device: BlockDevice) => new ExtFileSystem(device),
+  open: (device: BlockDevice, options?: OpenOptions) => openExt(device, options),
 };
