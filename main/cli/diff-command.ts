@@ -45,7 +45,9 @@ export function addDiffCommand(program: Command): void {
           process.stderr.write(`diskchain: ${after.fs.device.file}: ${p.message}\n`);
         };
         let count = 0;
-        for (const item of diffGuest(before.fs, dirA, after.fs, dirB, normalise(after.path), { content: options.content === true, onProblem })) {
+        // --at N: the after state is the before state plus link N, so folders link N did not write are skipped.
+        const linkOnTop = b === undefined && before.fs.replayed !== true && after.fs.replayed !== true;
+        for (const item of diffGuest(before.fs, dirA, after.fs, dirB, normalise(after.path), { content: options.content === true, onProblem, linkOnTop })) {
           if (options.json) process.stdout.write(`${count === 0 ? '[\n' : ',\n'}  ${JSON.stringify(item)}`);
           else process.stdout.write(`${diffLine(item)}\n`);
           count++;

@@ -55,6 +55,15 @@ export interface GuestFileSystem {
    * that list() or listNames() gave.
    */
   listNames?(dir: GuestName): GuestName[];
+  /** True when a journal was replayed in memory: the volume is read as it is not on disk. */
+  readonly replayed?: boolean;
+  /**
+   * Optional, for diff's shortcut: whether everything a listing of `dir` with these `entries` is read
+   * from (the folder's inode and blocks, its entries' inodes) lies in bytes the chain's top link did not
+   * write, so that the folder and its entries read the same in the parent state (device.sameAsParent).
+   * False when it cannot tell.
+   */
+  unchangedListing?(dir: GuestName, entries: GuestName[]): boolean;
   /**
    * Reads up to buf.length bytes of a file's data (or of a named stream) at offset; returns the count
    * (less only at the end of the file). Sparse and unwritten ranges read as zeros.

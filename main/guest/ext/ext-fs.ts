@@ -41,6 +41,7 @@ export class ExtFileSystem implements GuestFileSystem {
   constructor(
     readonly device: BlockDevice,
     notes: string[] = [],
+    readonly replayed = false,
   ) {
     this.sb = readSuperblock(device);
     this.type = this.sb.type;
@@ -58,6 +59,51 @@ export class ExtFileSystem implements GuestFileSystem {
 
   list(dir: GuestEntry): GuestEntry[] {
     return this.entriesFor(this.dirEntries(dir));
+  }
+
+  unchangedListing(dir: GuestName, entries: GuestName[]): boolean {
+    const same = this.device.sameAsParent?.bind(this.device);
+    if (!same) return false;
+    const bs = this.sb.blockSize;
+    const blocks: number[] = [];
+    try {
+      // The folder's inode, the map blocks and data blocks of the folder, and every entry's inode.
+      // (Inode tables do not move, so the group descriptors that locate them need not be unchanged.)
+      const n = this.inodeNumber(dir);
+      const inode = this.inode(n, dir.name);
+      blocks.push(this.inodeBlock(n));
+      if (!(inode.flags & FLAG_INLINE_DATA)) {
+        const ctx = { ...this.mapContext(inode, dir.name), visit: (b: number) => void blocks.push(b) };
+        const count = Math.ceil(inode.size / bs);
+        for (let logical = 0; logical < count; ) {
+          const run: Run = inode.flags & FLAG_EXTENTS ? mapExtents(ctx, inode.block, logical, count - logical) : mapIndirect(ctx, inode.block, logical, count - logical);
+          if (run.count <= 0) return false;
+          if (run.physical !== null) for (let k = 0; k < run.count; k++) blocks.push(run.physical + k);
+          logical += run.count;
+        }
+      }
+      for (const e of entries) blocks.push(this.inodeBlock(this.inodeNumber(e)));
+    } catch (err) {
+      if (err instanceof DiskchainError) return false;
+      throw err;
+    }
+    // Asked run by run: sorted, and neighbours merged.
+    blocks.sort((a, b) => a - b);
+    for (let i = 0; i < blocks.length; ) {
+      let j = i + 1;
+      while (j < blocks.length && blocks[j]! - blocks[j - 1]! <= 1) j++;
+      if (!same(blocks[i]! * bs, (blocks[j - 1]! - blocks[i]! + 1) * bs)) return false;
+      i = j;
+    }
+    return true;
+  }
+
+  /** The block that holds inode `n` (E_FORMAT when n or its group's table is out of range). */
+  private inodeBlock(n: number): number {
+    const sb = this.sb;
+    if (n < 1 || n > sb.inodesCount) this.damaged(`inode ${n} is outside 1–${sb.inodesCount}`);
+    const group = Math.floor((n - 1) / sb.inodesPerGroup);
+    return this.inodeTable(group) + Math.floor((((n - 1) % sb.inodesPerGroup) * sb.inodeSize) / sb.blockSize);
   }
 
   /** Names and types from the dirents alone; the inodes are read only where a dirent has no type. */
@@ -425,7 +471,7 @@ export function openExt(device: BlockDevice, options: OpenOptions = {}): ExtFile
     onDisk.notes.unshift(...notes);
     return onDisk;
   }
-  return new ExtFileSystem(overlayDevice(device, onDisk.blockSize, replay), notes);
+  return new ExtFileSystem(overlayDevice(device, onDisk.blockSize, replay), notes, true);
 }
 
 export const extDriver: FileSystemDriver = {
