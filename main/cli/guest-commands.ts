@@ -4,7 +4,7 @@ import { usageError } from '../../shared/errors.js';
 import { chainDevice } from '../guest/block-device.js';
 import type { GuestEntry, GuestFileSystem, GuestName } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
-import { byName, listNames, resolveGuestPath, walkFolders, walkGuest, walkNames, type WalkFolder, type WalkProblem } from '../guest/walk.js';
+import { byName, joinGuestPath, listNames, resolveGuestPath, walkFolders, walkGuest, walkNames, type WalkFolder, type WalkProblem } from '../guest/walk.js';
 import { humanBytes, json, table } from './format.js';
 import { openChainAt, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
 import { parseSize } from './size.js';
@@ -154,10 +154,22 @@ export function addGuestCommands(program: Command): void {
       const match = findFilter(pattern, options);
       withGuest(arg, options, (fsys, entry, at) => {
         const problems = problemReporter(fsys.device.file);
-        const out = jsonArray(options.json === true);
-        const items = entry.type === 'dir' ? walkGuest(fsys, entry, at, problems.report) : [{ path: at, entry, depth: 0 }];
-        for (const item of items) if (match(item.path, item.entry)) out.push(item.path, item.entry);
-        out.end();
+        if (entry.type === 'dir' && options.json !== true && options.newer === undefined && options.minSize === undefined) {
+          // Only names and types are tested and printed: read names only (see ls), a folder at a time.
+          for (const folder of walkNames(fsys, entry, at, problems.report)) {
+            let text = '';
+            for (const e of folder.entries) {
+              const path = joinGuestPath(folder.path, e.name);
+              if (match(path, e)) text += `${path}\n`;
+            }
+            emit(text);
+          }
+        } else {
+          const out = jsonArray(options.json === true);
+          const items = entry.type === 'dir' ? walkGuest(fsys, entry, at, problems.report) : [{ path: at, entry, depth: 0 }];
+          for (const item of items) if (match(item.path, item.entry)) out.push(item.path, item.entry);
+          out.end();
+        }
         if (problems.failed()) process.exitCode = 1;
       });
     });
@@ -280,7 +292,10 @@ function jsonArray(asJson: boolean): { push: (path: string, e: GuestEntry) => vo
 }
 
 /** The --newer/--min-size/--type/pattern test of find, checked before the disk is opened. */
-export function findFilter(pattern: string | undefined, options: { newer?: string; minSize?: string; type?: string }): (path: string, e: GuestEntry) => boolean {
+/** What find tests of an entry: a listing by names has no size or time (and is used only when no filter asks for them). */
+export type FindCandidate = GuestName & Partial<Pick<GuestEntry, 'size' | 'mtimeMs'>>;
+
+export function findFilter(pattern: string | undefined, options: { newer?: string; minSize?: string; type?: string }): (path: string, e: FindCandidate) => boolean {
   const regex = pattern === undefined ? null : globRegExp(pattern);
   const whole = pattern?.includes('/') ?? false;
   let newer: number | null = null;
@@ -294,8 +309,8 @@ export function findFilter(pattern: string | undefined, options: { newer?: strin
   const type = options.type === undefined ? null : types[options.type]!;
   return (path, e) => {
     if (type !== null && e.type !== type) return false;
-    if (minSize !== null && (e.type !== 'file' || e.size < minSize)) return false;
-    if (newer !== null && (e.mtimeMs === null || e.mtimeMs <= newer)) return false;
+    if (minSize !== null && (e.type !== 'file' || e.size === undefined || e.size < minSize)) return false;
+    if (newer !== null && (e.mtimeMs === undefined || e.mtimeMs === null || e.mtimeMs <= newer)) return false;
     if (regex !== null && !regex.test(whole ? path : e.name)) return false;
     return true;
   };

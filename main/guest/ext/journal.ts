@@ -15,6 +15,7 @@
 import { DiskchainError } from '../../../shared/errors.js';
 import type { BlockDevice } from '../block-device.js';
 import { crc32cUpdate } from '../crc.js';
+import { BlockCache } from './block-cache.js';
 
 const JBD2_MAGIC = 0xc03b3998;
 const DESCRIPTOR = 1;
@@ -30,6 +31,9 @@ const INCOMPAT_CSUM_V2 = 0x8;
 const INCOMPAT_CSUM_V3 = 0x10;
 const INCOMPAT_FAST_COMMIT = 0x20;
 const KNOWN_INCOMPAT = INCOMPAT_REVOKE | INCOMPAT_64BIT | INCOMPAT_ASYNC_COMMIT | INCOMPAT_CSUM_V2 | INCOMPAT_CSUM_V3 | INCOMPAT_FAST_COMMIT;
+
+const LOG_WINDOW_BYTES = 1024 * 1024;
+const LOG_CACHE_BYTES = 4 * 1024 * 1024;
 
 const FLAG_ESCAPE = 0x1;
 const FLAG_SAME_UUID = 0x2;
@@ -77,7 +81,10 @@ export function replayJournal(device: BlockDevice, log: JournalLog, blockSize: n
   const fail = (what: string): never => {
     throw new DiskchainError('E_FORMAT', `ext journal superblock: ${what}`, device.file);
   };
-  const read = (j: number, buf: Buffer): void => device.read(buf, log.physical(j) * blockSize);
+  // The log is read through 1 MiB windows: a journal file is mostly one extent, and a block-by-block read
+  // of a full log through a chain would take seconds.
+  const cache = new BlockCache(device, blockSize, LOG_CACHE_BYTES, LOG_WINDOW_BYTES);
+  const read = (j: number, buf: Buffer): void => void cache.get(log.physical(j)).copy(buf);
   const sb = Buffer.allocUnsafe(blockSize);
   read(0, sb);
   const h = header(sb);
