@@ -1,7 +1,10 @@
 /**
  * The guest group of `npm run bench` (issue 10): reading files inside a disk, beside sleuthkit on the
- * same sparse VMDK. `ls -R` of 100,000 files (ext4 and FAT32) against `fls -r`, `get` of a 1 GiB file
- * against `icat`, and `parts` of a 2 TiB GPT disk against `mmls` (and an absolute 0.3 s).
+ * same sparse VMDK. `ls -R` of 100,000 files (ext4 and FAT32) against `fls -r`, `ls -lR` (every inode)
+ * against `fls -r -l`, `get` of a 1 GiB file against `icat`, `diff --at 0` of a snapshot link that changed
+ * 3 of the 100,000 files against two `fls -r` listings (sleuthkit cannot read the child; a listing of
+ * each state is what a diff from it would cost), and `parts` of a 2 TiB GPT disk against `mmls` (and an
+ * absolute 0.3 s).
  *
  *   npm run build && node dist/bench/run.js --only guest --runs 3
  *
@@ -13,6 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childWithChanges } from '../test/fixtures/ext-builder.js';
 import { median, runOnce, seconds, TIME_OUT, verdict, type Command, type Sample } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -73,8 +77,8 @@ function contest(c: GuestContest, runs: number): GuestRow {
   };
 }
 
-function run(file: string, args: string[]): string {
-  return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * MiB });
+function run(file: string, args: string[], input?: string): string {
+  return execFileSync(file, args, { encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], input, maxBuffer: 64 * MiB });
 }
 
 /** 100 × 10 folders of 100 files each (100,000 files); every tenth holds 100 bytes, the rest are empty. */
@@ -109,6 +113,8 @@ function makeBig(file: string): string {
 interface Images {
   /** MBR disk as a monolithicSparse VMDK: 1 = ext4 (files/ + big.bin), 2 = FAT32 (files/). */
   disk: string;
+  /** A snapshot child of `disk` in which 3 files of the ext4 volume changed (one removed, one added, one rewritten). */
+  child: string;
   bigInode: string;
   bigSha: string;
   /** 2 TiB GPT disk as a monolithicSparse VMDK: a 64 MiB ext4 and a partition over the rest. */
@@ -129,7 +135,16 @@ function buildImages(dir: string): Images {
   fs.rmSync(tree, { recursive: true });
   const disk = path.join(dir, 'disk.vmdk');
   run('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', raw, disk]);
+  // The snapshot: debugfs changes 3 files in a copy, and the child holds the grains that differ.
+  const changed = path.join(dir, 'changed.raw');
+  run('cp', ['--sparse=always', raw, changed]);
+  const note = path.join(dir, 'note.txt');
+  fs.writeFileSync(note, 'changed\n');
+  run('debugfs', ['-w', '-f', '-', `${changed}?offset=${EXT_START * 512}`], `rm /files/d07/s3/file05.txt\nwrite ${note} /files/d42/s1/new.txt\nrm /files/d88/s9/file50.txt\nwrite ${note} /files/d88/s9/file50.txt\n`);
+  const child = path.join(dir, 'child.vmdk');
+  childWithChanges(disk, raw, changed, 0, child);
   fs.rmSync(raw);
+  fs.rmSync(changed);
 
   const hugeRaw = path.join(dir, 'huge.raw');
   fs.writeFileSync(hugeRaw, '');
@@ -141,7 +156,7 @@ function buildImages(dir: string): Images {
   fs.rmSync(hugeRaw);
 
   const bigInode = run('ifind', ['-i', 'vmdk', '-o', String(EXT_START), '-n', '/big.bin', disk]).trim();
-  return { disk, bigInode, bigSha, huge };
+  return { disk, child, bigInode, bigSha, huge };
 }
 
 /** Checked once before timing: a bench of a command that reads wrong would say nothing. */
@@ -152,6 +167,8 @@ function checkOutputs(img: Images): void {
     const count = Number(execFileSync('/bin/bash', ['-o', 'pipefail', '-c', `node ${BIN} find ${img.disk}:${vol} 'file*.txt' | wc -l`], { encoding: 'utf8' }));
     if (count !== 100_000) throw new Error(`diskchain find saw ${count} of the 100,000 files on volume ${vol}`);
   }
+  const changes = execFileSync('node', [BIN, 'diff', `${img.child}:1`, '--at', '0'], { encoding: 'utf8' }).trim().split('\n').map((l) => l.slice(0, 2)).sort().join('');
+  if (changes !== 'A D M ') throw new Error(`diskchain diff --at 0 gave "${changes}", not one added, one removed and one changed file`);
 }
 
 export function runGuestBench(runs: number): GuestRow[] {
@@ -169,6 +186,10 @@ export function runGuestBench(runs: number): GuestRow[] {
         runs,
       ),
       contest(
+        { task: 'ls -lR ext4, 100,000 files (every inode read)', diskchain: `${dc} ls -lR ${img.disk}:1/ > /dev/null`, peerName: 'fls -rl -i vmdk', peer: `${fls} -l -o ${EXT_START} ${img.disk} > /dev/null`, ratioLimit: 1, timeLimit: 3 },
+        runs,
+      ),
+      contest(
         { task: 'ls -R FAT32, 100,000 files (sparse VMDK)', diskchain: `${dc} ls -R ${img.disk}:2/ > /dev/null`, peerName: 'fls -r -i vmdk', peer: `${fls} -o ${FAT_START} ${img.disk} > /dev/null`, ratioLimit: 1, timeLimit: 3 },
         runs,
       ),
@@ -180,6 +201,17 @@ export function runGuestBench(runs: number): GuestRow[] {
           peer: `icat -i vmdk -o ${EXT_START} ${img.disk} ${img.bigInode} > /dev/null`,
           ratioLimit: 1,
           timeLimit: Infinity,
+        },
+        runs,
+      ),
+      contest(
+        {
+          task: 'diff --at 0, ext4 link that changed 3 of 100,000',
+          diskchain: `${dc} diff ${img.child}:1 --at 0 > /dev/null`,
+          peerName: 'fls -r ×2',
+          peer: `${fls} -o ${EXT_START} ${img.disk} > /dev/null && ${fls} -o ${EXT_START} ${img.disk} > /dev/null`,
+          ratioLimit: 1,
+          timeLimit: 3,
         },
         runs,
       ),

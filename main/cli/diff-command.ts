@@ -21,10 +21,11 @@ export function addDiffCommand(program: Command): void {
     .option('--content', 'also compare the bytes of files whose size and modified time agree (reads them whole)')
     .option('--json', 'print the changes as a JSON array of {path, change, reasons, before, after}')
     .option('--ignore-cid', "read a child even when its parentCID differs from its parent's CID")
+    .option('--no-replay', 'read ext3/4 volumes whose journal needs recovery as they are on disk (by default the journal is replayed in memory)')
     .action((a: string, b: string | undefined, options: ChainOptions & { content?: boolean; json?: boolean }) => {
       if (b !== undefined && options.at !== undefined) throw usageError('give either --at N (a link and its parent) or two disks, not both');
       if (b === undefined && options.at === undefined) throw usageError('give --at N to compare a link with its parent, or a second disk');
-      const read = { ...(options.ignoreCid ? { ignoreCid: true } : {}) };
+      const read = { ...(options.ignoreCid ? { ignoreCid: true } : {}), ...(options.replay === false ? { replay: false } : {}) };
       const after = openGuest(parseGuestTarget(b ?? a), b === undefined ? { ...read, at: options.at! } : read);
       let before: OpenedGuest | undefined;
       try {
@@ -44,7 +45,9 @@ export function addDiffCommand(program: Command): void {
           process.stderr.write(`diskchain: ${after.fs.device.file}: ${p.message}\n`);
         };
         let count = 0;
-        for (const item of diffGuest(before.fs, dirA, after.fs, dirB, normalise(after.path), { content: options.content === true, onProblem })) {
+        // --at N: the after state is the before state plus link N, so folders link N did not write are skipped.
+        const linkOnTop = b === undefined && before.fs.replayed !== true && after.fs.replayed !== true;
+        for (const item of diffGuest(before.fs, dirA, after.fs, dirB, normalise(after.path), { content: options.content === true, onProblem, linkOnTop })) {
           if (options.json) process.stdout.write(`${count === 0 ? '[\n' : ',\n'}  ${JSON.stringify(item)}`);
           else process.stdout.write(`${diffLine(item)}\n`);
           count++;

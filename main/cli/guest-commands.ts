@@ -2,16 +2,16 @@
 import type { Command } from 'commander';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import { chainDevice } from '../guest/block-device.js';
-import type { GuestEntry, GuestFileSystem } from '../guest/types.js';
+import type { GuestEntry, GuestFileSystem, GuestName } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
-import { byName, resolveGuestPath, walkGuest, type WalkProblem } from '../guest/walk.js';
+import { byName, joinGuestPath, listNames, resolveGuestPath, walkFolders, walkGuest, walkNames, type WalkFolder, type WalkProblem } from '../guest/walk.js';
 import { humanBytes, json, table } from './format.js';
-import { getToHost, getToStdout } from '../guest/extract.js';
 import { openDiskOrArchive, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
 import { parseSize } from './size.js';
 
 const IGNORE_CID = ['--ignore-cid', "read a child even when its parentCID differs from its parent's CID"] as const;
 const AT = ['--at <n>', 'read the guest as it was at link N of the chain (0 = the disk named, as `diskchain info` numbers them)'] as const;
+const NO_REPLAY = ['--no-replay', 'read an ext3/4 volume whose journal needs recovery as it is on disk (by default its committed transactions are replayed in memory)'] as const;
 const TARGET =
   'DISK[:VOL]/path or ARCHIVE[:DISK[:VOL]]/path: VOL is a partition number or LV name, optional when one volume holds a file system; DISK is a disk of a backup archive, optional when it holds one';
 
@@ -22,9 +22,14 @@ const TARGET =
  */
 let pending = '';
 
+let flushAtExit = false;
+
 function emit(text: string): void {
   // A command that forgets to flush still prints everything (stdout writes are synchronous at exit).
-  if (pending === '' && process.listeners('exit').indexOf(flushOut) < 0) process.on('exit', flushOut);
+  if (!flushAtExit) {
+    process.on('exit', flushOut);
+    flushAtExit = true;
+  }
   pending += text;
   if (pending.length >= 65536) flushOut();
 }
@@ -80,6 +85,7 @@ export function addGuestCommands(program: Command): void {
     .option('--json', 'print the entries as a JSON array (with their paths)')
     .option(...IGNORE_CID)
     .option(...AT)
+    .option(...NO_REPLAY)
     .action((arg: string, options: ChainOptions & { l?: boolean; R?: boolean; json?: boolean }) => {
       withGuest(arg, options, (fsys, entry, at) => {
         const problems = problemReporter(fsys.device.file);
@@ -97,10 +103,14 @@ export function addGuestCommands(program: Command): void {
     .option('--stream <name>', 'copy a named data stream of the file (NTFS alternate data stream) instead of its data')
     .option(...IGNORE_CID)
     .option(...AT)
-    .action((arg: string, dest: string, options: ChainOptions & { stream?: string }) => {
+    .option(...NO_REPLAY)
+    .action(async (arg: string, dest: string, options: ChainOptions & { stream?: string }) => {
+      // Only get writes files: ls, find and parts do not load the writer.
+      const { getToHost, getToStdout } = await import('../guest/extract.js');
       const target = parseGuestTarget(arg);
       const opened = openGuest(target, options);
       try {
+        sayNotes(opened.fs);
         const entry = resolveGuestPath(opened.fs, opened.path);
         if (dest === '-') {
           if (process.stdout.isTTY) throw usageError('refusing to write file bytes to a terminal: pipe or redirect stdout');
@@ -144,14 +154,27 @@ export function addGuestCommands(program: Command): void {
     .option('--json', 'print the matches as a JSON array')
     .option(...IGNORE_CID)
     .option(...AT)
+    .option(...NO_REPLAY)
     .action((arg: string, pattern: string | undefined, options: ChainOptions & { newer?: string; minSize?: string; type?: string; json?: boolean }) => {
       const match = findFilter(pattern, options);
       withGuest(arg, options, (fsys, entry, at) => {
         const problems = problemReporter(fsys.device.file);
-        const out = jsonArray(options.json === true);
-        const items = entry.type === 'dir' ? walkGuest(fsys, entry, at, problems.report) : [{ path: at, entry, depth: 0 }];
-        for (const item of items) if (match(item.path, item.entry)) out.push(item.path, item.entry);
-        out.end();
+        if (entry.type === 'dir' && options.json !== true && options.newer === undefined && options.minSize === undefined) {
+          // Only names and types are tested and printed: read names only (see ls), a folder at a time.
+          for (const folder of walkNames(fsys, entry, at, problems.report)) {
+            let text = '';
+            for (const e of folder.entries) {
+              const path = joinGuestPath(folder.path, e.name);
+              if (match(path, e)) text += `${path}\n`;
+            }
+            emit(text);
+          }
+        } else {
+          const out = jsonArray(options.json === true);
+          const items = entry.type === 'dir' ? walkGuest(fsys, entry, at, problems.report) : [{ path: at, entry, depth: 0 }];
+          for (const item of items) if (match(item.path, item.entry)) out.push(item.path, item.entry);
+          out.end();
+        }
         if (problems.failed()) process.exitCode = 1;
       });
     });
@@ -160,12 +183,18 @@ export function addGuestCommands(program: Command): void {
 function withGuest(arg: string, options: ChainOptions, use: (fsys: GuestFileSystem, entry: GuestEntry, at: string) => void): void {
   const opened = openGuest(parseGuestTarget(arg), options);
   try {
+    sayNotes(opened.fs);
     const at = opened.path === '' ? '/' : opened.path;
     use(opened.fs, resolveGuestPath(opened.fs, at), normalise(at));
   } finally {
     flushOut();
     opened.chain.close();
   }
+}
+
+/** What the reader wants said about the volume (a journal replayed, a dirty NTFS), on stderr. */
+function sayNotes(fsys: GuestFileSystem): void {
+  for (const n of fsys.notes) process.stderr.write(`diskchain: ${fsys.device.file}: note: ${n}\n`);
 }
 
 function normalise(p: string): string {
@@ -194,23 +223,23 @@ function volumeRow(v: Volume): string[] {
 }
 
 function listText(fsys: GuestFileSystem, entry: GuestEntry, at: string, long: boolean, recursive: boolean, onProblem: (p: WalkProblem) => void): void {
-  const line = (e: GuestEntry, name: string): string => (long ? longLine(e, name) : name);
   if (entry.type !== 'dir') {
-    print(line(entry, at));
+    print(long ? longLine(entry, at) : at);
     return;
   }
-  if (!recursive) {
-    for (const e of byName(fsys.list(entry))) print(line(e, e.name));
-    return;
-  }
-  // Like ls -R: the folder's name, its entries, then each subfolder the same way.
-  print(`${at}:`);
-  let folder = at;
-  for (const item of walkGuest(fsys, entry, at, onProblem)) {
-    const parent = item.path.slice(0, item.path.length - item.entry.name.length - 1) || '/';
-    if (parent !== folder) print(`\n${parent}:`);
-    folder = parent;
-    print(line(item.entry, item.entry.name));
+  // Without -l only names are printed, so only names are read: no inode or record per file where the
+  // folder itself says which entries are folders (as ls uses d_type).
+  const one = (entries: GuestEntry[]): Array<WalkFolder<GuestEntry>> => [{ path: at, depth: 0, entries: byName(entries) }];
+  if (long) printFolders(recursive ? walkFolders((d: GuestEntry) => fsys.list(d), entry, at, onProblem) : one(fsys.list(entry)), recursive, (e) => longLine(e, e.name));
+  else printFolders(recursive ? walkNames(fsys, entry, at, onProblem) : [{ path: at, depth: 0, entries: byName(listNames(fsys, entry)) }], recursive, (e) => e.name);
+}
+
+/** Like ls -R: a folder's name, its entries, then each subfolder the same way (an empty one too); one string per folder. */
+function printFolders<T extends GuestName>(folders: Iterable<WalkFolder<T>>, headed: boolean, line: (e: T) => string): void {
+  for (const folder of folders) {
+    let text = !headed ? '' : folder.depth === 0 ? `${folder.path}:\n` : `\n${folder.path}:\n`;
+    for (const e of folder.entries) text += `${line(e)}\n`;
+    emit(text);
   }
 }
 
@@ -268,7 +297,10 @@ function jsonArray(asJson: boolean): { push: (path: string, e: GuestEntry) => vo
 }
 
 /** The --newer/--min-size/--type/pattern test of find, checked before the disk is opened. */
-export function findFilter(pattern: string | undefined, options: { newer?: string; minSize?: string; type?: string }): (path: string, e: GuestEntry) => boolean {
+/** What find tests of an entry: a listing by names has no size or time (and is used only when no filter asks for them). */
+export type FindCandidate = GuestName & Partial<Pick<GuestEntry, 'size' | 'mtimeMs'>>;
+
+export function findFilter(pattern: string | undefined, options: { newer?: string; minSize?: string; type?: string }): (path: string, e: FindCandidate) => boolean {
   const regex = pattern === undefined ? null : globRegExp(pattern);
   const whole = pattern?.includes('/') ?? false;
   let newer: number | null = null;
@@ -282,8 +314,8 @@ export function findFilter(pattern: string | undefined, options: { newer?: strin
   const type = options.type === undefined ? null : types[options.type]!;
   return (path, e) => {
     if (type !== null && e.type !== type) return false;
-    if (minSize !== null && (e.type !== 'file' || e.size < minSize)) return false;
-    if (newer !== null && (e.mtimeMs === null || e.mtimeMs <= newer)) return false;
+    if (minSize !== null && (e.type !== 'file' || e.size === undefined || e.size < minSize)) return false;
+    if (newer !== null && (e.mtimeMs === undefined || e.mtimeMs === null || e.mtimeMs <= newer)) return false;
     if (regex !== null && !regex.test(whole ? path : e.name)) return false;
     return true;
   };

@@ -80,6 +80,8 @@ function parseArchiveRest(rest: string): Omit<GuestTarget, 'disk'> | null {
 export interface ChainOptions {
   ignoreCid?: boolean;
   at?: string;
+  /** false (--no-replay): read a journalled volume as it is on disk. */
+  replay?: boolean;
 }
 
 /** The chain as the guest saw it at link N (0 = the disk named; links counted from the top towards the base). */
@@ -119,13 +121,14 @@ export function openGuest(target: GuestTarget, options: ChainOptions): OpenedGue
   const withArchive = archive ? { archive } : {};
   try {
     const device = chainDevice(chain);
+    const open = { replay: options.replay !== false };
     try {
-      return { chain, device, fs: openFileSystem(device, volume), path: target.path, ...withArchive };
+      return { chain, device, fs: openFileSystem(device, volume, undefined, open), path: target.path, ...withArchive };
     } catch (e) {
       const [first, ...rest] = splitGuestPath(target.path);
       if (!(e instanceof DiskchainError) || e.code !== 'E_NOTFOUND' || volume === undefined || first === undefined) throw e;
       try {
-        return { chain, device, fs: openFileSystem(device, `${volume}/${first}`), path: `/${rest.join('/')}`, ...withArchive };
+        return { chain, device, fs: openFileSystem(device, `${volume}/${first}`, undefined, open), path: `/${rest.join('/')}`, ...withArchive };
       } catch (second) {
         throw second instanceof DiskchainError && second.code === 'E_NOTFOUND' ? e : second;
       }

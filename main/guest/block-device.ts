@@ -17,12 +17,17 @@ export interface BlockDevice {
   readonly file: string;
   /** Fills buf with the bytes at offset; a read past the end is a DiskchainError, not zeros. */
   read(buf: Buffer, offset: number): void;
+  /**
+   * Optional (a chain of more than one link, and slices of it): whether the top link holds none of
+   * these bytes, so that they read the same in the chain without it. diff's shortcut for folders.
+   */
+  sameAsParent?(offset: number, length: number): boolean;
 }
 
 /** The flattened chain as a device. */
 export function chainDevice(chain: Chain): BlockDevice {
   const file = chain.top.path;
-  return {
+  const device: BlockDevice = {
     size: chain.capacityBytes,
     sectorSize: 512,
     name: file,
@@ -32,6 +37,16 @@ export function chainDevice(chain: Chain): BlockDevice {
       chain.read(buf, offset);
     },
   };
+  if (chain.links.length > 1) {
+    const top = chain.top;
+    device.sameAsParent = (offset, length) => {
+      checkRange(file, chain.capacityBytes, length, offset);
+      // Past the top link's capacity the chain reads zeros, not its parent: not the same.
+      if (offset + length > top.capacityBytes || chain.links[1]!.capacityBytes < offset + length) return false;
+      return top.data.blockStatus(offset, length).every((run) => run.state === 'unallocated');
+    };
+  }
+  return device;
 }
 
 /** A window of a device: a partition, or a linear piece of a logical volume. */
@@ -39,7 +54,7 @@ export function sliceDevice(device: BlockDevice, offset: number, size: number, n
   if (offset < 0 || size < 0 || offset + size > device.size) {
     throw new DiskchainError('E_FORMAT', `${name} (${size} bytes at ${offset}) lies past the end of the disk (${device.size} bytes)`, device.file);
   }
-  return {
+  const slice: BlockDevice = {
     size,
     sectorSize,
     name,
@@ -49,6 +64,14 @@ export function sliceDevice(device: BlockDevice, offset: number, size: number, n
       device.read(buf, offset + at);
     },
   };
+  const parent = device.sameAsParent?.bind(device);
+  if (parent) {
+    slice.sameAsParent = (at, length) => {
+      checkRange(device.file, size, length, at, name);
+      return parent(offset + at, length);
+    };
+  }
+  return slice;
 }
 
 /** A device over bytes in memory: test fixtures and small structures. */

@@ -6,7 +6,7 @@
  * either side is reported and the walk goes on. Results stream out as found (bounded memory).
  */
 import { DiskchainError } from '../../shared/errors.js';
-import type { EntryType, GuestEntry, GuestFileSystem } from './types.js';
+import type { EntryType, GuestEntry, GuestFileSystem, GuestName } from './types.js';
 import { joinGuestPath, MAX_DEPTH, walkGuest, type WalkProblem } from './walk.js';
 
 export type ChangeKind = 'added' | 'removed' | 'changed';
@@ -35,6 +35,15 @@ export interface DiffOptions {
   onProblem?: (p: WalkProblem) => void;
   /** Called between folders and file reads; throws to stop (the app's Cancel). */
   throwIfCancelled?: () => void;
+  /**
+   * `after` is `before` with one more chain link on top (diff --at N), both read as they are on disk:
+   * a folder (same id on both sides) whose listing the top link did not write cannot have changed, so
+   * its entries are not compared, only its subfolders walked (GuestFileSystem.unchangedListing). Not
+   * with `content`: a file's bytes can change under an unchanged inode.
+   */
+  linkOnTop?: boolean;
+  /** Hears of each folder the shortcut skipped comparing. */
+  onUnchanged?: (path: string) => void;
 }
 
 /** Bytes compared per read when --content is asked for; two such buffers, reused. */
@@ -50,10 +59,32 @@ export function* diffGuest(before: GuestFileSystem, dirA: GuestEntry, after: Gue
   const bufs = options.content ? [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] as const : null;
   const seenA = new Set<string>([dirA.id]);
   const seenB = new Set<string>([dirB.id]);
-  const stack: Array<{ a: GuestEntry; b: GuestEntry; path: string; depth: number }> = [{ a: dirA, b: dirB, path: dirPath, depth: 0 }];
+  // Folders reached through the shortcut are known by name and id only (listNames), which is all list() needs of them.
+  const stack: Array<{ a: GuestName; b: GuestName; path: string; depth: number }> = [{ a: dirA, b: dirB, path: dirPath, depth: 0 }];
+  const shortcut = options.linkOnTop === true && !options.content && before.type === after.type && before.uuid === after.uuid && after.listNames !== undefined && after.unchangedListing !== undefined;
   while (stack.length > 0) {
     cancelled();
     const { a, b, path, depth } = stack.pop()!;
+    if (shortcut && a.id === b.id) {
+      const names = unchangedNames(after, b);
+      if (names !== null) {
+        options.onUnchanged?.(path);
+        const below: typeof stack = [];
+        for (const e of names) {
+          if (e.type !== 'dir') continue;
+          const at = joinGuestPath(path, e.name);
+          if (seenA.has(e.id) || seenB.has(e.id)) problem({ path: at, message: `folder loop: ${at} is a folder already walked; not walked again` });
+          else if (depth + 1 >= MAX_DEPTH) problem({ path: at, message: `folders nest deeper than ${MAX_DEPTH}; not walked further` });
+          else {
+            seenA.add(e.id);
+            seenB.add(e.id);
+            below.push({ a: e, b: e, path: at, depth: depth + 1 });
+          }
+        }
+        for (let i = below.length - 1; i >= 0; i--) stack.push(below[i]!);
+        continue;
+      }
+    }
     const listA = listOrReport(before, a, path, 'before', problem);
     const listB = listOrReport(after, b, path, 'after', problem);
     if (listA === null || listB === null) continue;
@@ -113,9 +144,21 @@ function* whole(change: 'added' | 'removed', fsys: GuestFileSystem, e: GuestEntr
   for (const w of walkGuest(fsys, e, at, problem)) yield item(w.entry, w.path);
 }
 
-function listOrReport(fsys: GuestFileSystem, dir: GuestEntry, at: string, which: string, problem: (p: WalkProblem) => void): GuestEntry[] | null {
+/** A folder's names when the top link did not write its listing, else null (and null on any error: the full compare says it). */
+function unchangedNames(fsys: GuestFileSystem, dir: GuestName): GuestName[] | null {
   try {
-    return fsys.list(dir);
+    const names = fsys.listNames!(dir);
+    return fsys.unchangedListing!(dir, names) ? names : null;
+  } catch (e) {
+    if (e instanceof DiskchainError) return null;
+    throw e;
+  }
+}
+
+function listOrReport(fsys: GuestFileSystem, dir: GuestName, at: string, which: string, problem: (p: WalkProblem) => void): GuestEntry[] | null {
+  try {
+    // A GuestName comes only from a file system with listNames, whose list() needs no more of a folder.
+    return fsys.list(dir as GuestEntry);
   } catch (e) {
     if (!(e instanceof DiskchainError)) throw e;
     problem({ path: at, message: `${at} (${which}): ${e.message}` });

@@ -34,6 +34,9 @@ export interface GuestEntry {
   streams?: { name: string; size: number }[];
 }
 
+/** What a listing of names needs of an entry: its name, its type, and the id that lists it when it is a folder. */
+export type GuestName = Pick<GuestEntry, 'name' | 'type' | 'id'>;
+
 export interface GuestFileSystem {
   readonly type: FileSystemType;
   readonly device: BlockDevice;
@@ -46,10 +49,35 @@ export interface GuestFileSystem {
   /** The entries of a folder, without "." and "..", in on-disk order. Throws E_FORMAT on a damaged folder. */
   list(dir: GuestEntry): GuestEntry[];
   /**
+   * Optional, for listings that print names only (`ls -R` without -l): a folder's entries with name,
+   * type and id from the folder alone, where the file system keeps each entry's type there (ext's dirent
+   * file type, which `ls` uses as d_type), so no per-file record is read. `dir` is the root or an entry
+   * that list() or listNames() gave.
+   */
+  listNames?(dir: GuestName): GuestName[];
+  /** True when a journal was replayed in memory: the volume is read as it is not on disk. */
+  readonly replayed?: boolean;
+  /**
+   * Optional, for diff's shortcut: whether everything a listing of `dir` with these `entries` is read
+   * from (the folder's inode and blocks, its entries' inodes) lies in bytes the chain's top link did not
+   * write, so that the folder and its entries read the same in the parent state (device.sameAsParent).
+   * False when it cannot tell.
+   */
+  unchangedListing?(dir: GuestName, entries: GuestName[]): boolean;
+  /**
    * Reads up to buf.length bytes of a file's data (or of a named stream) at offset; returns the count
    * (less only at the end of the file). Sparse and unwritten ranges read as zeros.
    */
   read(file: GuestEntry, buf: Buffer, offset: number, stream?: string): number;
+}
+
+/** How to open a file system. */
+export interface OpenOptions {
+  /**
+   * Replay a journal that needs recovery into an in-memory view of the volume (the default; ext3/4), or
+   * (false) read the volume exactly as it is on disk. Nothing is ever written either way.
+   */
+  replay?: boolean;
 }
 
 /** A driver: recognises its file system from the first bytes and opens it. */
@@ -57,5 +85,5 @@ export interface FileSystemDriver {
   readonly types: readonly FileSystemType[];
   /** Cheap: looks only at the boot sector / superblock; null when this is not its file system. */
   probe(device: BlockDevice): FileSystemType | null;
-  open(device: BlockDevice): GuestFileSystem;
+  open(device: BlockDevice, options?: OpenOptions): GuestFileSystem;
 }

@@ -8,7 +8,7 @@ import { readBytes, sliceDevice, type BlockDevice } from './block-device.js';
 import { DRIVERS, probeFileSystem } from './drivers.js';
 import { assembleVolumeGroups, openLogicalVolume, readPhysicalVolume, type PhysicalVolume } from './lvm/index.js';
 import { gptType, mbrType, readPartitionTable, type PartitionEntry, type TableScheme } from './partitions/index.js';
-import type { FileSystemDriver, FileSystemType, GuestFileSystem } from './types.js';
+import type { FileSystemDriver, FileSystemType, GuestFileSystem, OpenOptions } from './types.js';
 
 export interface Volume {
   /** The partition number as Linux numbers it, or `vg/lv` for a logical volume. */
@@ -63,7 +63,7 @@ export function openVolume(device: BlockDevice, selector?: string, drivers: read
 }
 
 /** The file system on a volume, or a clear refusal: "no reader for NTFS yet", "BitLocker-encrypted". */
-export function openFileSystem(device: BlockDevice, selector?: string, drivers: readonly FileSystemDriver[] = DRIVERS): GuestFileSystem {
+export function openFileSystem(device: BlockDevice, selector?: string, drivers: readonly FileSystemDriver[] = DRIVERS, options: OpenOptions = {}): GuestFileSystem {
   const { volume, device: dev } = openVolume(device, selector, drivers);
   const where = volumeName(volume);
   if (volume.fileSystem === null) {
@@ -72,7 +72,7 @@ export function openFileSystem(device: BlockDevice, selector?: string, drivers: 
   }
   const driver = drivers.find((d) => d.probe(dev) !== null);
   if (!driver) throw new DiskchainError('E_UNSUPPORTED', `${where}: no reader for ${fsName(volume.fileSystem)} yet`, device.file);
-  return driver.open(dev);
+  return driver.open(dev, options);
 }
 
 export function fsName(type: FileSystemType): string {

@@ -4,7 +4,7 @@
  * again) and a depth cap. A folder that cannot be listed is reported and the walk goes on.
  */
 import { DiskchainError } from '../../shared/errors.js';
-import type { GuestEntry, GuestFileSystem } from './types.js';
+import type { GuestEntry, GuestFileSystem, GuestName } from './types.js';
 
 /** Deeper than any real tree (PATH_MAX / 2); a chain of folders this deep is damage. */
 export const MAX_DEPTH = 2048;
@@ -52,28 +52,37 @@ export interface WalkProblem {
   message: string;
 }
 
+/** One folder of a walk: its path, depth (0 for the folder the walk started at) and entries by name. */
+export interface WalkFolder<T extends GuestName = GuestEntry> {
+  path: string;
+  depth: number;
+  entries: T[];
+}
+
 /**
- * Every entry below `dir` (not `dir` itself), parents before children, each folder's entries by name.
- * `onProblem` hears of folders that loop or cannot be listed; the walk skips them and goes on.
+ * Every folder below `dir` and `dir` itself, depth first, each folder before its subfolders and the
+ * subfolders by name (the order of `ls -R`). `onProblem` hears of folders that loop or cannot be listed;
+ * the walk skips them and goes on. A consumer that prints whole folders makes no object per entry.
+ * `list` lists a folder: a file system's list(), or its listNames() where only names are wanted.
  */
-export function* walkGuest(fs: GuestFileSystem, dir: GuestEntry, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<WalkItem> {
+export function* walkFolders<T extends GuestName>(list: (dir: T) => T[], dir: T, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<WalkFolder<T>> {
   const seen = new Set<string>([dir.id]);
-  const stack: Array<{ entry: GuestEntry; path: string; depth: number }> = [{ entry: dir, path: dirPath, depth: 0 }];
+  const stack: Array<{ entry: T; path: string; depth: number }> = [{ entry: dir, path: dirPath, depth: 0 }];
   while (stack.length > 0) {
     const { entry, path, depth } = stack.pop()!;
-    let children: GuestEntry[];
+    let entries: T[];
     try {
-      children = byName(fs.list(entry));
+      entries = byName(list(entry));
     } catch (e) {
       if (!(e instanceof DiskchainError)) throw e;
       onProblem({ path, message: e.message });
       continue;
     }
-    const below: Array<{ entry: GuestEntry; path: string; depth: number }> = [];
-    for (const child of children) {
-      const childPath = joinGuestPath(path, child.name);
-      yield { path: childPath, entry: child, depth: depth + 1 };
+    yield { path, depth, entries };
+    const below: Array<{ entry: T; path: string; depth: number }> = [];
+    for (const child of entries) {
       if (child.type !== 'dir') continue;
+      const childPath = joinGuestPath(path, child.name);
       if (seen.has(child.id)) onProblem({ path: childPath, message: `folder loop: ${childPath} is a folder already walked (id ${child.id}); not walked again` });
       else if (depth + 1 >= MAX_DEPTH) onProblem({ path: childPath, message: `folders nest deeper than ${MAX_DEPTH}; not walked further` });
       else {
@@ -86,7 +95,32 @@ export function* walkGuest(fs: GuestFileSystem, dir: GuestEntry, dirPath: string
   }
 }
 
+/**
+ * Every entry below `dir` (not `dir` itself), parents before children, each folder's entries by name.
+ * `onProblem` hears of folders that loop or cannot be listed; the walk skips them and goes on.
+ */
+export function* walkGuest(fs: GuestFileSystem, dir: GuestEntry, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<WalkItem> {
+  for (const folder of walkFolders((d: GuestEntry) => fs.list(d), dir, dirPath, onProblem)) {
+    for (const entry of folder.entries) yield { path: joinGuestPath(folder.path, entry.name), entry, depth: folder.depth + 1 };
+  }
+}
+
+/** walkFolders by names only, through listNames where the file system has it (see GuestFileSystem). */
+export function walkNames(fs: GuestFileSystem, dir: GuestEntry, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<WalkFolder<GuestName>> {
+  const names = fs.listNames?.bind(fs);
+  return names ? walkFolders<GuestName>(names, dir, dirPath, onProblem) : walkFolders((d: GuestEntry) => fs.list(d), dir, dirPath, onProblem);
+}
+
+/** A folder's names, through listNames where the file system has it. */
+export function listNames(fs: GuestFileSystem, dir: GuestEntry): GuestName[] {
+  return fs.listNames ? fs.listNames(dir) : fs.list(dir);
+}
+
 /** A folder's entries sorted as `LC_ALL=C ls` sorts them (by code point), not in on-disk order. */
-export function byName(entries: GuestEntry[]): GuestEntry[] {
-  return [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+export function byName<T extends { name: string }>(entries: T[]): T[] {
+  return [...entries].sort(compareNames);
+}
+
+function compareNames(a: { name: string }, b: { name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }

@@ -21,6 +21,8 @@ export interface MapContext {
   file: string;
   /** What is being mapped, for errors: "ext4 inode 12 (big.bin)". */
   where: string;
+  /** Hears of every map block read (extent tree nodes, indirect blocks): what a mapping depends on. */
+  visit?: (block: number) => void;
 }
 
 const EXTENT_MAGIC = 0xf30a;
@@ -77,6 +79,7 @@ export function mapExtents(ctx: MapContext, root: Buffer, logical: number, maxCo
     if (visited.has(child)) damaged(ctx, `extent tree loops at block ${child}`);
     visited.add(child);
     const parentDepth = header.depth;
+    ctx.visit?.(child);
     node = ctx.cache.get(child);
     header = nodeHeader(ctx, node, `node at block ${child}`);
     if (header.depth !== parentDepth - 1) damaged(ctx, `extent node at block ${child} has depth ${header.depth} under depth ${parentDepth} (the tree loops or is damaged)`);
@@ -125,6 +128,7 @@ function pointerAt(ctx: MapContext, iblock: Buffer, logical: number): number {
       for (let l = level; l >= 1 && pointer !== 0; l--) {
         checkBlocks(ctx, pointer, 1, `indirect block (level ${l})`);
         const index = Math.floor(rest / perBlock ** (l - 1)) % perBlock;
+        ctx.visit?.(pointer);
         pointer = ctx.cache.get(pointer).readUInt32LE(index * 4);
       }
       return pointer;

@@ -2,16 +2,18 @@
  * A read-only ext2/3/4 volume on a guest block device: folders (linear, htree and inline), files
  * (extents, block maps, inline data; holes and unwritten extents read as zeros), symlinks (fast, inline,
  * slow). Metadata goes through a small LRU; file data goes straight from the device into the caller's
- * buffer, one device read per contiguous run. The journal is never replayed (see notes).
+ * buffer, one device read per contiguous run. A journal that needs recovery is replayed in memory
+ * (journal.ts) unless asked not to.
  */
 import { DiskchainError } from '../../../shared/errors.js';
 import type { BlockDevice } from '../block-device.js';
-import type { FileSystemDriver, FileSystemType, GuestEntry, GuestFileSystem } from '../types.js';
+import type { FileSystemDriver, FileSystemType, GuestEntry, GuestFileSystem, GuestName, OpenOptions } from '../types.js';
+import { overlayDevice, replayJournal, type JournalLog, type JournalReplay } from './journal.js';
 import { BlockCache } from './block-cache.js';
 import { mapExtents, mapIndirect, type MapContext, type Run } from './block-map.js';
-import { direntType, parseDirBlock, type DirEntry } from './directory.js';
-import { attributesOf, decodeInode, entryType, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA, type Inode } from './inode.js';
-import { groupHasSuper, INCOMPAT_FILETYPE, INCOMPAT_META_BG, probeSuperblock, readSuperblock, SUPERBLOCK_OFFSET, type Superblock } from './superblock.js';
+import { DirEntries, direntType, parseDirBlock } from './directory.js';
+import { attributesOf, decodeInode, listedEntry, entryType, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA, type Inode } from './inode.js';
+import { groupHasSuper, INCOMPAT_FILETYPE, INCOMPAT_META_BG, INCOMPAT_RECOVER, probeSuperblock, readSuperblock, SUPERBLOCK_OFFSET, type Superblock } from './superblock.js';
 
 const ROOT_INODE = 2;
 const METADATA_CACHE_BYTES = 8 * 1024 * 1024;
@@ -19,8 +21,10 @@ const METADATA_CACHE_BYTES = 8 * 1024 * 1024;
 const MAX_DIR_BYTES = 256 * 1024 * 1024;
 const MAX_SYMLINK_BYTES = 4096;
 const MAX_REMEMBERED_GROUPS = 65536;
-/** Folders are read in pieces of this size: big enough for one device read per run, small enough to reuse. */
-const DIR_CHUNK_BYTES = 256 * 1024;
+/** A listing reads inodes at most this far apart in one device read (reading past a gap beats another read). */
+const INODE_RUN_GAP = 16 * 1024;
+/** The largest such read. */
+const INODE_RUN_BYTES = 1024 * 1024;
 
 export class ExtFileSystem implements GuestFileSystem {
   readonly type: FileSystemType;
@@ -31,15 +35,20 @@ export class ExtFileSystem implements GuestFileSystem {
   private readonly cache: BlockCache;
   /** Inode table block per group, so a walk reads each descriptor once; cleared when it grows past its cap. */
   private readonly inodeTables = new Map<number, number>();
+  private readonly scratchInodes = Buffer.allocUnsafe(INODE_RUN_BYTES);
 
-  constructor(readonly device: BlockDevice) {
+  /** `notes` are said besides the superblock's (what became of the journal). */
+  constructor(
+    readonly device: BlockDevice,
+    notes: string[] = [],
+    readonly replayed = false,
+  ) {
     this.sb = readSuperblock(device);
     this.type = this.sb.type;
     this.label = this.sb.label;
     this.uuid = this.sb.uuid;
-    this.notes = this.sb.notes;
-    const capacity = Math.max(32, Math.min(2048, Math.floor(METADATA_CACHE_BYTES / this.sb.blockSize)));
-    this.cache = new BlockCache(device, this.sb.blockSize, capacity);
+    this.notes = [...notes, ...this.sb.notes];
+    this.cache = new BlockCache(device, this.sb.blockSize, METADATA_CACHE_BYTES);
     const root = this.inode(ROOT_INODE, '/');
     if (entryType(root.mode) !== 'dir') this.damaged(`root inode ${ROOT_INODE} is not a folder`);
   }
@@ -49,19 +58,82 @@ export class ExtFileSystem implements GuestFileSystem {
   }
 
   list(dir: GuestEntry): GuestEntry[] {
+    return this.entriesFor(this.dirEntries(dir));
+  }
+
+  unchangedListing(dir: GuestName, entries: GuestName[]): boolean {
+    const same = this.device.sameAsParent?.bind(this.device);
+    if (!same) return false;
+    const bs = this.sb.blockSize;
+    const blocks: number[] = [];
+    try {
+      // The folder's inode, the map blocks and data blocks of the folder, and every entry's inode.
+      // (Inode tables do not move, so the group descriptors that locate them need not be unchanged.)
+      const n = this.inodeNumber(dir);
+      const inode = this.inode(n, dir.name);
+      blocks.push(this.inodeBlock(n));
+      if (!(inode.flags & FLAG_INLINE_DATA)) {
+        const ctx = { ...this.mapContext(inode, dir.name), visit: (b: number) => void blocks.push(b) };
+        const count = Math.ceil(inode.size / bs);
+        for (let logical = 0; logical < count; ) {
+          const run: Run = inode.flags & FLAG_EXTENTS ? mapExtents(ctx, inode.block, logical, count - logical) : mapIndirect(ctx, inode.block, logical, count - logical);
+          if (run.count <= 0) return false;
+          if (run.physical !== null) for (let k = 0; k < run.count; k++) blocks.push(run.physical + k);
+          logical += run.count;
+        }
+      }
+      for (const e of entries) blocks.push(this.inodeBlock(this.inodeNumber(e)));
+    } catch (err) {
+      if (err instanceof DiskchainError) return false;
+      throw err;
+    }
+    // Asked run by run: sorted, and neighbours merged.
+    blocks.sort((a, b) => a - b);
+    for (let i = 0; i < blocks.length; ) {
+      let j = i + 1;
+      while (j < blocks.length && blocks[j]! - blocks[j - 1]! <= 1) j++;
+      if (!same(blocks[i]! * bs, (blocks[j - 1]! - blocks[i]! + 1) * bs)) return false;
+      i = j;
+    }
+    return true;
+  }
+
+  /** The block that holds inode `n` (E_FORMAT when n or its group's table is out of range). */
+  private inodeBlock(n: number): number {
+    const sb = this.sb;
+    if (n < 1 || n > sb.inodesCount) this.damaged(`inode ${n} is outside 1–${sb.inodesCount}`);
+    const group = Math.floor((n - 1) / sb.inodesPerGroup);
+    return this.inodeTable(group) + Math.floor((((n - 1) % sb.inodesPerGroup) * sb.inodeSize) / sb.blockSize);
+  }
+
+  /** Names and types from the dirents alone; the inodes are read only where a dirent has no type. */
+  listNames(dir: GuestName): GuestName[] {
+    const d = this.dirEntries(dir);
+    const count = d.inodes.length;
+    const out = new Array<GuestName>(count);
+    for (let i = 0; i < count; i++) {
+      const type = d.types[i]!;
+      // 0 is "unknown" (and every dirent without the filetype feature); 8 and up are not types.
+      if (type === 0 || type > 7) return this.entriesFor(d);
+      out[i] = { name: d.names[i]!, type: direntType(type), id: String(d.inodes[i]!) };
+    }
+    return out;
+  }
+
+  private dirEntries(dir: GuestName): DirEntries {
     const inode = this.inode(this.inodeNumber(dir), dir.name);
     if (entryType(inode.mode) !== 'dir') throw new DiskchainError('E_USAGE', `${dir.name} is not a folder`, this.device.file);
     if (inode.flags & FLAG_ENCRYPT) {
       throw new DiskchainError('E_UNSUPPORTED', `${this.type} folder ${dir.name} (inode ${inode.number}) is encrypted (fscrypt); its names cannot be read`, this.device.file);
     }
-    const entries: DirEntry[] = [];
+    const entries = new DirEntries();
     try {
       this.readDirEntries(inode, dir.name, entries);
     } catch (err) {
       if (!(err instanceof Error) || err instanceof DiskchainError) throw err;
       this.damaged(`folder ${dir.name} (inode ${inode.number}): ${err.message}`);
     }
-    return entries.map((e) => this.entryFor(e));
+    return entries;
   }
 
   read(file: GuestEntry, buf: Buffer, offset: number, stream?: string): number {
@@ -73,40 +145,114 @@ export class ExtFileSystem implements GuestFileSystem {
     return this.readData(inode, file.name, buf, offset);
   }
 
-  private readDirEntries(inode: Inode, name: string, out: DirEntry[]): void {
+  private readDirEntries(inode: Inode, name: string, out: DirEntries): void {
     const hasFileType = (this.sb.featureIncompat & INCOMPAT_FILETYPE) !== 0;
     if (inode.flags & FLAG_INLINE_DATA) {
       // i_block starts with the parent's inode number; entries follow, and continue in system.data.
-      parseDirBlock(inode.block.subarray(4, Math.min(60, Math.max(4, inode.size))), this.sb.blockSize, hasFileType, out);
-      if (inode.inlineTail && inode.inlineTail.length > 0) parseDirBlock(inode.inlineTail, this.sb.blockSize, hasFileType, out);
+      parseDirBlock(inode.block, 4, Math.min(60, Math.max(4, inode.size)), this.sb.blockSize, hasFileType, out);
+      if (inode.inlineTail && inode.inlineTail.length > 0) parseDirBlock(inode.inlineTail, 0, inode.inlineTail.length, this.sb.blockSize, hasFileType, out);
       return;
     }
     const bs = this.sb.blockSize;
     if (inode.size > MAX_DIR_BYTES) throw new Error(`size ${inode.size} is more than a folder can hold`);
     if (inode.size % bs !== 0) throw new Error(`size ${inode.size} is not a whole number of ${bs}-byte blocks`);
-    const chunk = Buffer.allocUnsafe(Math.min(DIR_CHUNK_BYTES, Math.max(bs, inode.size)));
-    for (let at = 0; at < inode.size; at += chunk.length) {
-      const got = this.readData(inode, name, chunk, at);
-      for (let b = 0; b < got; b += bs) {
+    // Folder blocks come through the metadata cache: a folder's blocks sit near its siblings' and its
+    // inode's, so one window read serves many folders of a walk.
+    const blocks = inode.size / bs;
+    const ctx = this.mapContext(inode, name);
+    const extents = (inode.flags & FLAG_EXTENTS) !== 0;
+    for (let logical = 0; logical < blocks; ) {
+      const run: Run = extents ? mapExtents(ctx, inode.block, logical, blocks - logical) : mapIndirect(ctx, inode.block, logical, blocks - logical);
+      if (run.count <= 0) this.damaged(`inode ${inode.number} (${name}): the block map gives an empty run at block ${logical}`);
+      for (let k = 0; k < run.count; k++) {
+        // A hole in a folder reads as zeros, which parseDirBlock reports as a bad entry.
+        const bytes = run.physical === null ? Buffer.alloc(bs) : this.cache.get(run.physical + k);
         try {
-          parseDirBlock(chunk.subarray(b, b + bs), bs, hasFileType, out);
+          parseDirBlock(bytes, 0, bs, bs, hasFileType, out);
         } catch (err) {
-          throw new Error(`block ${(at + b) / bs}: ${(err as Error).message}`);
+          throw new Error(`block ${logical + k}: ${(err as Error).message}`);
         }
       }
+      logical += run.count;
     }
   }
 
-  /** An entry of a listing; an entry whose inode is damaged is still listed, and reading it is the error. */
-  private entryFor(e: DirEntry): GuestEntry {
+  /**
+   * The entries of a folder with their inodes. The inodes are read in runs, in table order: a folder's
+   * files mostly sit side by side in one inode table, so a run of INODE_RUN_GAP-close inodes is one device
+   * read, not one read per inode (that was most of `ls -R`'s time). An inode that cannot be read still
+   * lists its entry, from the dirent.
+   */
+  private entriesFor(d: DirEntries): GuestEntry[] {
+    const sb = this.sb;
+    const count = d.inodes.length;
+    const out = new Array<GuestEntry>(count);
+    const where = new Array<number>(count);
+    const order: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const n = d.inodes[i]!;
+      where[i] = -1;
+      if (n < 1 || n > sb.inodesCount) continue;
+      const group = Math.floor((n - 1) / sb.inodesPerGroup);
+      let table: number;
+      try {
+        table = this.inodeTable(group);
+      } catch (err) {
+        if (!(err instanceof DiskchainError)) throw err;
+        continue;
+      }
+      where[i] = table * sb.blockSize + ((n - 1) % sb.inodesPerGroup) * sb.inodeSize;
+      order.push(i);
+    }
+    order.sort((a, b) => where[a]! - where[b]!);
+    const runBytes = this.scratchInodes;
+    for (let k = 0; k < order.length; ) {
+      const start = where[order[k]!]!;
+      let end = k + 1;
+      while (end < order.length && where[order[end]!]! + sb.inodeSize - start <= runBytes.length && where[order[end]!]! - where[order[end - 1]!]! <= INODE_RUN_GAP) end++;
+      const length = where[order[end - 1]!]! + sb.inodeSize - start;
+      let bytes: Buffer | null = runBytes.subarray(0, length);
+      try {
+        this.device.read(bytes, start);
+      } catch (err) {
+        if (!(err instanceof DiskchainError)) throw err;
+        bytes = null;
+      }
+      for (let j = k; j < end; j++) {
+        const i = order[j]!;
+        out[i] = bytes === null ? this.entryFor(d, i) : this.entryFromTable(d, i, bytes, where[i]! - start);
+      }
+      k = end;
+    }
+    for (let i = 0; i < count; i++) if (where[i] === -1) out[i] = this.entryFor(d, i);
+    return out;
+  }
+
+  /** Entry `i` of a listing from its inode's bytes at `at` of `bytes` (a reused buffer: nothing may point into it). */
+  private entryFromTable(d: DirEntries, i: number, bytes: Buffer, at: number): GuestEntry {
+    const n = d.inodes[i]!;
+    const name = d.names[i]!;
+    const size = this.sb.inodeSize;
+    try {
+      // A symlink's target is read through its i_block, so its inode is decoded from a copy.
+      return listedEntry(name, n, bytes, at, size) ?? this.entryOf(name, decodeInode(n, Buffer.from(bytes.subarray(at, at + size))));
+    } catch (err) {
+      if (err instanceof DiskchainError) throw err;
+      return { name, type: direntType(d.types[i]!), size: 0, id: String(n), mtimeMs: null };
+    }
+  }
+
+  /** Entry `i` of a listing; an entry whose inode is damaged is still listed, and reading it is the error. */
+  private entryFor(d: DirEntries, i: number): GuestEntry {
+    const name = d.names[i]!;
     let inode: Inode;
     try {
-      inode = this.inode(e.inode, e.name);
+      inode = this.inode(d.inodes[i]!, name);
     } catch (err) {
       if (!(err instanceof DiskchainError)) throw err;
-      return { name: e.name, type: direntType(e.fileType), size: 0, id: String(e.inode), mtimeMs: null };
+      return { name, type: direntType(d.types[i]!), size: 0, id: String(d.inodes[i]!), mtimeMs: null };
     }
-    return this.entryOf(e.name, inode);
+    return this.entryOf(name, inode);
   }
 
   private entryOf(name: string, inode: Inode): GuestEntry {
@@ -198,7 +344,7 @@ export class ExtFileSystem implements GuestFileSystem {
     };
   }
 
-  private inodeNumber(entry: GuestEntry): number {
+  private inodeNumber(entry: GuestName): number {
     const n = Number(entry.id);
     if (!Number.isSafeInteger(n) || String(n) !== entry.id) {
       throw new DiskchainError('E_USAGE', `${entry.name}: "${entry.id}" is not an inode number of this volume`, this.device.file);
@@ -258,13 +404,78 @@ export class ExtFileSystem implements GuestFileSystem {
     return table;
   }
 
+  get blockSize(): number {
+    return this.sb.blockSize;
+  }
+
+  /** Whether the superblock says the journal holds changes not yet written to their place (needs_recovery). */
+  get needsRecovery(): boolean {
+    return (this.sb.featureIncompat & INCOMPAT_RECOVER) !== 0;
+  }
+
+  /** The journal's committed transactions, as a map of volume blocks (see journal.ts); E_FORMAT or E_UNSUPPORTED when it cannot be read. */
+  replayJournal(): JournalReplay {
+    const sb = this.sb;
+    if (sb.journalInode === 0) throw new DiskchainError('E_UNSUPPORTED', 'the journal is on another device', this.device.file);
+    const inode = this.inode(sb.journalInode, 'journal');
+    const bs = sb.blockSize;
+    const ctx = this.mapContext(inode, 'journal');
+    const extents = (inode.flags & FLAG_EXTENTS) !== 0;
+    const log: JournalLog = {
+      blocks: Math.floor(inode.size / bs),
+      physical: (j) => {
+        const run = extents ? mapExtents(ctx, inode.block, j, 1) : mapIndirect(ctx, inode.block, j, 1);
+        if (run.physical === null) this.damaged(`journal (inode ${inode.number}): block ${j} of the log is a hole`);
+        return run.physical;
+      },
+    };
+    return replayJournal(this.device, log, bs, sb.blocksCount);
+  }
+
   private damaged(what: string): never {
     throw new DiskchainError('E_FORMAT', `${this.type} ${what}`, this.device.file);
   }
 }
 
+const MISSING = 'changes the guest made just before the snapshot may be missing';
+
+/**
+ * The volume, with its journal replayed in memory when the superblock says it needs recovery (unless
+ * `replay` is false); the notes say which. A journal that cannot be read leaves the volume as it is on
+ * disk, with a note saying why.
+ */
+export function openExt(device: BlockDevice, options: OpenOptions = {}): ExtFileSystem {
+  const onDisk = new ExtFileSystem(device);
+  if (!onDisk.needsRecovery) return onDisk;
+  if (options.replay === false) {
+    onDisk.notes.unshift(`journal not replayed (--no-replay): read as it is on disk; ${MISSING}`);
+    return onDisk;
+  }
+  let replay: JournalReplay;
+  try {
+    replay = onDisk.replayJournal();
+  } catch (err) {
+    if (!(err instanceof DiskchainError)) throw err;
+    onDisk.notes.unshift(`journal not replayed (${err.message}): read as it is on disk; ${MISSING}`);
+    return onDisk;
+  }
+  if (replay.transactions === 0 && replay.stopped === null) {
+    onDisk.notes.unshift('the journal needs recovery (needs_recovery) but holds no committed transaction: nothing to replay');
+    return onDisk;
+  }
+  const notes = [`journal replayed: ${replay.transactions} transaction${replay.transactions === 1 ? '' : 's'} (${replay.copies.size} block${replay.copies.size === 1 ? '' : 's'}, in memory; --no-replay reads the volume as it is on disk)`];
+  if (replay.stopped) notes.push(`journal replay stopped early: ${replay.stopped}; later transactions are not applied`);
+  if (replay.badBlocks > 0) notes.push(`journal: ${replay.badBlocks} logged block${replay.badBlocks === 1 ? '' : 's'} with a wrong checksum skipped`);
+  if (replay.fastCommit) notes.push('journal: fast-commit blocks are not replayed (the last full commit is read)');
+  if (replay.copies.size === 0) {
+    onDisk.notes.unshift(...notes);
+    return onDisk;
+  }
+  return new ExtFileSystem(overlayDevice(device, onDisk.blockSize, replay), notes, true);
+}
+
 export const extDriver: FileSystemDriver = {
   types: ['ext2', 'ext3', 'ext4'],
   probe: (device: BlockDevice) => probeSuperblock(device),
-  open: (device: BlockDevice) => new ExtFileSystem(device),
+  open: (device: BlockDevice, options?: OpenOptions) => openExt(device, options),
 };

@@ -3,7 +3,7 @@
  * inode is large enough to hold them), flags, the 60-byte i_block area and the in-inode xattrs.
  * Layout: the kernel's `struct ext4_inode`.
  */
-import type { EntryType } from '../types.js';
+import type { EntryType, GuestEntry } from '../types.js';
 
 export const FLAG_ENCRYPT = 0x800;
 export const FLAG_EXTENTS = 0x80000;
@@ -40,36 +40,72 @@ export interface Inode {
 export function decodeInode(number: number, raw: Buffer): Inode {
   const mode = raw.readUInt16LE(0x00);
   const flags = raw.readUInt32LE(0x20);
-  const extraSize = raw.length > 128 ? raw.readUInt16LE(0x80) : 0;
-  if (128 + extraSize > raw.length || extraSize % 4 !== 0) {
-    throw new Error(`extra size ${extraSize} runs past the ${raw.length}-byte inode`);
-  }
-  const fieldEnd = 128 + extraSize;
-  const has = (offset: number): boolean => offset + 4 <= fieldEnd;
-  const time = (base: number, extra: number): number => {
-    const seconds = raw.readInt32LE(base);
-    if (!has(extra)) return seconds * 1000;
-    const word = raw.readUInt32LE(extra);
-    // The low two bits extend the signed 32-bit seconds past 2038; the rest are nanoseconds.
-    return (seconds + (word & 3) * 2 ** 32) * 1000 + (word >>> 2) / 1e6;
-  };
-  const size = raw.readUInt32LE(0x04) + raw.readUInt32LE(0x6c) * 2 ** 32;
-  if (!Number.isSafeInteger(size)) throw new Error(`size ${size} is impossible`);
+  const fieldEnd = fieldsEnd(raw, 0, raw.length);
   return {
     number,
     mode,
     uid: raw.readUInt16LE(0x02) + raw.readUInt16LE(0x78) * 65536,
     gid: raw.readUInt16LE(0x18) + raw.readUInt16LE(0x7a) * 65536,
-    size,
+    size: sizeOf(raw, 0),
     linksCount: raw.readUInt16LE(0x1a),
     flags,
-    atimeMs: time(0x08, 0x8c),
-    ctimeMs: time(0x0c, 0x84),
-    mtimeMs: time(0x10, 0x88),
-    birthtimeMs: has(0x90) ? time(0x90, 0x94) : null,
+    atimeMs: inodeTime(raw, 0, fieldEnd, 0x08, 0x8c),
+    ctimeMs: inodeTime(raw, 0, fieldEnd, 0x0c, 0x84),
+    mtimeMs: inodeTime(raw, 0, fieldEnd, 0x10, 0x88),
+    birthtimeMs: fieldEnd >= 0x94 ? inodeTime(raw, 0, fieldEnd, 0x90, 0x94) : null,
     block: raw.subarray(0x28, 0x28 + 60),
     inlineTail: flags & FLAG_INLINE_DATA ? systemData(raw, fieldEnd) : null,
   };
+}
+
+/**
+ * A listing's entry for inode `number` straight from its bytes (`size` bytes at `at`), with no Inode
+ * object in between: a walk makes one per file. Null for a symlink, whose target needs decodeInode.
+ * Throws a message on damage, as decodeInode does.
+ */
+export function listedEntry(name: string, number: number, bytes: Buffer, at: number, size: number): GuestEntry | null {
+  const mode = bytes.readUInt16LE(at);
+  const type = entryType(mode);
+  if (type === 'symlink') return null;
+  const fieldEnd = fieldsEnd(bytes, at, size);
+  const entry: GuestEntry = {
+    name,
+    type,
+    size: sizeOf(bytes, at),
+    id: String(number),
+    mtimeMs: inodeTime(bytes, at, fieldEnd, 0x10, 0x88),
+    atimeMs: inodeTime(bytes, at, fieldEnd, 0x08, 0x8c),
+    ctimeMs: inodeTime(bytes, at, fieldEnd, 0x0c, 0x84),
+    birthtimeMs: fieldEnd >= 0x94 ? inodeTime(bytes, at, fieldEnd, 0x90, 0x94) : null,
+    mode,
+    uid: bytes.readUInt16LE(at + 0x02) + bytes.readUInt16LE(at + 0x78) * 65536,
+    gid: bytes.readUInt16LE(at + 0x18) + bytes.readUInt16LE(at + 0x7a) * 65536,
+  };
+  const attributes = flagWords(bytes.readUInt32LE(at + 0x20));
+  if (attributes) entry.attributes = attributes;
+  return entry;
+}
+
+/** Where the inode's fields end: 128 bytes plus i_extra_isize. */
+function fieldsEnd(bytes: Buffer, at: number, size: number): number {
+  const extraSize = size > 128 ? bytes.readUInt16LE(at + 0x80) : 0;
+  if (128 + extraSize > size || extraSize % 4 !== 0) throw new Error(`extra size ${extraSize} runs past the ${size}-byte inode`);
+  return 128 + extraSize;
+}
+
+function sizeOf(bytes: Buffer, at: number): number {
+  const size = bytes.readUInt32LE(at + 0x04) + bytes.readUInt32LE(at + 0x6c) * 2 ** 32;
+  if (!Number.isSafeInteger(size)) throw new Error(`size ${size} is impossible`);
+  return size;
+}
+
+/** A time in ms: signed 32-bit seconds, and when the inode holds the extra word, its epoch bits and nanoseconds. */
+function inodeTime(bytes: Buffer, at: number, fieldEnd: number, base: number, extra: number): number {
+  const seconds = bytes.readInt32LE(at + base);
+  if (extra + 4 > fieldEnd) return seconds * 1000;
+  const word = bytes.readUInt32LE(at + extra);
+  // The low two bits extend the signed 32-bit seconds past 2038; the rest are nanoseconds.
+  return (seconds + (word & 3) * 2 ** 32) * 1000 + (word >>> 2) / 1e6;
 }
 
 export function entryType(mode: number): EntryType {
@@ -86,10 +122,15 @@ export function entryType(mode: number): EntryType {
 }
 
 export function attributesOf(inode: Inode): string[] | undefined {
+  return flagWords(inode.flags);
+}
+
+function flagWords(flags: number): string[] | undefined {
+  if (!(flags & (FLAG_ENCRYPT | FLAG_COMPRESSED))) return undefined;
   const words: string[] = [];
-  if (inode.flags & FLAG_ENCRYPT) words.push('encrypted');
-  if (inode.flags & FLAG_COMPRESSED) words.push('compressed');
-  return words.length ? words : undefined;
+  if (flags & FLAG_ENCRYPT) words.push('encrypted');
+  if (flags & FLAG_COMPRESSED) words.push('compressed');
+  return words;
 }
 
 /**

@@ -63,6 +63,8 @@ export interface Superblock {
   featureRoCompat: number;
   /** sparse_super2: the only two groups that hold backups. */
   backupGroups: [number, number];
+  /** s_journal_inum: the inode of an internal journal, 0 when the journal is on another device or none. */
+  journalInode: number;
   label: string | null;
   uuid: string | null;
   notes: string[];
@@ -141,10 +143,8 @@ export function readSuperblock(device: BlockDevice): Superblock {
     if (descSize < 32 || descSize > 1024 || (descSize & (descSize - 1)) !== 0) bad(`group descriptor size ${descSize} is not a power of two between 32 and 1024`);
   }
 
+  // needs_recovery is said by the reader, which replays the journal (or was told not to).
   const notes: string[] = [];
-  if (featureIncompat & INCOMPAT_RECOVER) {
-    notes.push('journal not replayed (needs_recovery): changes the guest made just before the snapshot may be missing');
-  }
   const state = sb.readUInt16LE(0x3a);
   if (!(state & 0x1) && !(featureIncompat & INCOMPAT_RECOVER)) {
     notes.push('not cleanly unmounted (mounted when the snapshot was taken, or a crash): recent changes may be missing or inconsistent');
@@ -167,6 +167,7 @@ export function readSuperblock(device: BlockDevice): Superblock {
     featureIncompat,
     featureRoCompat,
     backupGroups: [sb.readUInt32LE(0x24c), sb.readUInt32LE(0x250)],
+    journalInode: featureCompat & COMPAT_HAS_JOURNAL ? sb.readUInt32LE(0xe0) : 0,
     label: cString(sb.subarray(0x78, 0x88)) || null,
     uuid: formatUuid(sb.subarray(0x68, 0x78)),
     notes,

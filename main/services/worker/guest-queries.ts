@@ -104,7 +104,7 @@ export const guestQueries = {
       let truncated = false;
       withGuestFileSystem(q, at + 1, (before) => {
         const onProblem = (p: { message: string }): void => void problems.push(p.message);
-        for (const item of diffGuest(before, resolveGuestPath(before, q.dir), after, resolveGuestPath(after, q.dir), normalise(q.dir), { content: q.content === true, onProblem })) {
+        for (const item of diffGuest(before, resolveGuestPath(before, q.dir), after, resolveGuestPath(after, q.dir), normalise(q.dir), { content: q.content === true, onProblem, linkOnTop: before.replayed !== true && after.replayed !== true })) {
           if (changes.length >= DIFF_MAX) {
             truncated = true;
             break;

@@ -94,6 +94,14 @@ describe('ls, get and find on FAT32 and ext4 volumes', () => {
     expect(r.text).toMatch(/^\/docs:\n/);
     expect(r.text).toContain('\n/docs/deep:\ndeeper\n');
     expect(r.text).toContain('\n/docs/deep/deeper:\nnotes.log\n');
+    // ext4 (names from the dirents alone) lists the same way, an empty folder with its heading as ls does.
+    const ext = diskchain(['ls', '-R', `${disk}:2/`]);
+    expect(ext.status, ext.stderr).toBe(0);
+    expect(ext.text).toMatch(/^\/:\n(.+\n)*lost\+found\n/);
+    expect(ext.text).toMatch(/\n\/lost\+found:\n(\n|$)/);
+    // The same names and folders as ls -lR, which reads every inode.
+    const names = (text: string): string[] => text.split('\n').map((l) => (/^\S{10} {2}/.test(l) ? l.replace(/^.*\d\d:\d\d:\d\d {2}/, '').replace(/ -> .*$/, '') : l));
+    expect(names(ext.text)).toEqual(names(diskchain(['ls', '-lR', `${disk}:2/`]).text));
   });
 
   it('ls -R --json of a whole volume (more than one 64 KiB write of output) holds every path fls lists, once', () => {

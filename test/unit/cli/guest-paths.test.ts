@@ -12,7 +12,7 @@ import { getToHost, hostName } from '../../../main/guest/extract.js';
 import { parseGuestTarget } from '../../../main/cli/guest-target.js';
 import { bufferDevice } from '../../../main/guest/block-device.js';
 import type { GuestEntry, GuestFileSystem } from '../../../main/guest/types.js';
-import { resolveGuestPath, walkGuest, type WalkProblem } from '../../../main/guest/walk.js';
+import { resolveGuestPath, walkFolders, walkGuest, walkNames, type WalkProblem } from '../../../main/guest/walk.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 interface Node {
@@ -96,6 +96,24 @@ describe('guest paths and walks', () => {
     const paths = [...walkGuest(fakeFs(looped), looped.entry, '/', (p) => problems.push(p))].map((i) => i.path);
     expect(paths).toEqual(['/a', '/z', '/a/back', '/a/x']);
     expect(problems).toEqual([{ path: '/a/back', message: expect.stringMatching(/^folder loop: \/a\/back is a folder already walked/) }]);
+  });
+
+  it('walks folder by folder in ls -R order, empty folders too, by names where the file system lists names alone', () => {
+    const t = dir('', [dir('b', [dir('empty', []), file('f', '1')]), dir('a', [file('x', '1')]), file('z', '2')], 'root');
+    const plain = fakeFs(t);
+    const folders = [...walkFolders((d: GuestEntry) => plain.list(d), t.entry, '/', () => undefined)].map((f) => [f.path, f.depth, f.entries.map((e) => e.name)]);
+    expect(folders).toEqual([
+      ['/', 0, ['a', 'b', 'z']],
+      ['/a', 1, ['x']],
+      ['/b', 1, ['empty', 'f']],
+      ['/b/empty', 2, []],
+    ]);
+    // walkNames takes listNames when there is one, and list() otherwise.
+    let named = 0;
+    const withNames: GuestFileSystem = { ...plain, listNames: (d) => (named++, plain.list(d as GuestEntry).map(({ name, type, id }) => ({ name, type, id }))) };
+    expect([...walkNames(withNames, t.entry, '/', () => undefined)].map((f) => f.path)).toEqual(['/', '/a', '/b', '/b/empty']);
+    expect(named).toBe(4);
+    expect([...walkNames(plain, t.entry, '/', () => undefined)].map((f) => f.entries.length)).toEqual([3, 1, 2, 0]);
   });
 });
 

@@ -1,6 +1,11 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bufferDevice } from '../../../main/guest/block-device.js';
+import { openChain } from '../../../main/disk/chain.js';
+import { bufferDevice, chainDevice } from '../../../main/guest/block-device.js';
+import { extDriver } from '../../../main/guest/ext/index.js';
+import { childWithChanges, run } from '../../fixtures/ext-builder.js';
+import { diskchain } from '../../helpers/cli.js';
 import { diffGuest, type DiffItem } from '../../../main/guest/diff.js';
 import { fatDriver } from '../../../main/guest/fat/index.js';
 import type { GuestFileSystem } from '../../../main/guest/types.js';
@@ -85,5 +90,65 @@ describe('diffGuest on FAT32 volumes built by mkfs.vfat + mtools', () => {
     expect(problems[0]!.message).toMatch(/^\/logs \(after\): /);
     expect(brief(items)).toContain('changed /etc/app.conf size,mtime');
     expect(brief(items)).toContain('removed /old');
+  });
+});
+
+describe('diff --at N on ext4: folders the snapshot link did not write are not compared', () => {
+  const work = tmpDir('diskchain-diff-ext-');
+  const src = path.join(work, 'src');
+  for (let d = 0; d < 20; d++) {
+    fs.mkdirSync(path.join(src, `d${d}`, 'sub'), { recursive: true });
+    for (let f = 0; f < 30; f++) fs.writeFileSync(path.join(src, `d${d}`, `f${f}.txt`), `folder ${d} file ${f}\n`);
+    fs.writeFileSync(path.join(src, `d${d}`, 'sub', 'deep.txt'), `deep ${d}\n`);
+    fs.utimesSync(path.join(src, `d${d}`, 'sub', 'deep.txt'), 1e9, 1e9);
+  }
+  const before = path.join(work, 'before.img');
+  run('mkfs.ext4', ['-q', '-F', '-b', '4096', '-d', src, before, '32M']);
+  const after = path.join(work, 'after.img');
+  fs.copyFileSync(before, after);
+  fs.writeFileSync(path.join(work, 'new.txt'), 'a new file\n');
+  // Three files changed: one removed, one added, one rewritten (longer) in a subfolder.
+  run('debugfs', ['-w', '-f', '-', after], `rm /d3/f7.txt\nwrite ${path.join(work, 'new.txt')} /d11/new.txt\nrm /d17/sub/deep.txt\nwrite ${path.join(work, 'new.txt')} /d17/sub/deep.txt\n`);
+  const base = path.join(work, 'base.vmdk');
+  run('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'vmdk', before, base]);
+  const child = path.join(work, 'child.vmdk');
+  childWithChanges(base, before, after, 0, child);
+
+  const openAt = (file: string): { fs: GuestFileSystem; close: () => void } => {
+    const chain = openChain(file);
+    return { fs: extDriver.open(chainDevice(chain)), close: () => chain.close() };
+  };
+
+  it('gives the changes the full compare gives, comparing only the folders the link wrote', () => {
+    const a = openAt(base);
+    const b = openAt(child);
+    try {
+      const full = brief([...diffGuest(a.fs, a.fs.root(), b.fs, b.fs.root(), '/')]);
+      expect(full).toEqual(['added /d11/new.txt', 'changed /d17/sub/deep.txt size,mtime', 'removed /d3/f7.txt']);
+      const skipped: string[] = [];
+      const quick = brief([...diffGuest(a.fs, a.fs.root(), b.fs, b.fs.root(), '/', { linkOnTop: true, onUnchanged: (p) => skipped.push(p) })]);
+      expect(quick).toEqual(full);
+      // The link writes whole 64 KiB grains: folders whose inodes share a grain of the inode table with a
+      // changed inode are compared too (256 inodes a grain, so in this small tree about half of them).
+      expect(skipped.length).toBeGreaterThanOrEqual(5);
+      expect(skipped).not.toContain('/');
+      for (const changed of ['/d3', '/d11', '/d17/sub']) expect(skipped).not.toContain(changed);
+      // Not with --content, and not between two unrelated states.
+      const none: string[] = [];
+      expect(brief([...diffGuest(a.fs, a.fs.root(), b.fs, b.fs.root(), '/', { linkOnTop: true, content: true, onUnchanged: (p) => none.push(p) })])).toHaveLength(3);
+      const base2 = openAt(base);
+      expect([...diffGuest(base2.fs, base2.fs.root(), a.fs, a.fs.root(), '/', { linkOnTop: true, onUnchanged: (p) => none.push(p) })]).toEqual([]);
+      base2.close();
+      expect(none).toEqual([]);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('diskchain diff --at 0 prints the three changes', () => {
+    const r = diskchain(['diff', child, '--at', '0']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.text.trim().split('\n').sort()).toEqual(['A /d11/new.txt', 'D /d3/f7.txt', 'M /d17/sub/deep.txt  (size 8 B → 11 B, mtime)']);
   });
 });
