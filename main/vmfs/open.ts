@@ -24,7 +24,11 @@ export interface FoundVmfs {
   lvm: LvmHeader | null;
 }
 
-/** Where VMFS is on one device: the device itself, a partition typed VMFS, or any partition with the LVM magic. */
+/**
+ * Where VMFS is on one device: the device itself (a partition copy or a bare volume), a partition
+ * typed VMFS, any partition with the LVM magic, and last the rarer header places dissect lists
+ * (taken as a volume that starts 1 MiB before them).
+ */
 export function findVmfs(device: BlockDevice): FoundVmfs {
   const here = probeAt(device);
   if (here) return here;
@@ -45,14 +49,20 @@ export function findVmfs(device: BlockDevice): FoundVmfs {
       p.start + LVM_HEADER_OFFSET,
     );
   }
+  if (table.scheme === 'none') {
+    for (const at of OTHER_LVM_OFFSETS) {
+      if (!hasLvmMagic(device, at)) continue;
+      const start = at - LVM_HEADER_OFFSET;
+      const shifted = sliceDevice(device, start, device.size - start, `${device.name} at ${start}`);
+      return { device: shifted, lvm: readLvmHeader(shifted) };
+    }
+  }
   const scheme = table.scheme === 'none' ? 'no partition table' : `${table.scheme.toUpperCase()}, no VMFS partition`;
   throw new DiskchainError('E_FORMAT', `no VMFS volume found (${scheme}; no VMFS LVM header at 1 MiB, no FS descriptor at 2 MiB)`, device.file);
 }
 
 function probeAt(device: BlockDevice): FoundVmfs | null {
-  for (const at of [LVM_HEADER_OFFSET, ...OTHER_LVM_OFFSETS]) {
-    if (hasLvmMagic(device, at)) return { device, lvm: readLvmHeader(device, at) };
-  }
+  if (hasLvmMagic(device, LVM_HEADER_OFFSET)) return { device, lvm: readLvmHeader(device) };
   if (device.size >= FS_DESCRIPTOR_OFFSET + 512) {
     const magic = readBytes(device, FS_DESCRIPTOR_OFFSET, 4).readUInt32LE(0);
     if (magic === FS_MAGIC || magic === FS_MAGIC_VMFSL) return { device, lvm: null };
