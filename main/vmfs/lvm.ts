@@ -162,7 +162,7 @@ export function logicalDevice(runs: ExtentRun[], missing: string[], size: number
   const file = runs[0]!.header!.device.file;
   const read = (buf: Buffer, offset: number): void => {
     if (!Number.isSafeInteger(offset) || offset < 0 || offset + buf.length > size) {
-      throw new DiskchainError('E_FORMAT', `${name}: a read of ${buf.length} bytes at ${offset} lies past the end of the volume (${size} bytes)`, file, offset);
+      throw new DiskchainError('E_FORMAT', `a read of ${buf.length} bytes at ${offset} lies past the end of the volume (${size} bytes)`, file, offset);
     }
     let done = 0;
     while (done < buf.length) {
@@ -171,14 +171,14 @@ export function logicalDevice(runs: ExtentRun[], missing: string[], size: number
       const run = runs.find((r) => pe >= r.firstPE && pe <= r.lastPE);
       if (!run) {
         const what = missing.length ? missing.join('; ') : `PE ${pe}`;
-        throw new DiskchainError('E_NOTFOUND', `${name}: byte ${at} of the volume is on a missing extent (${what}): give every extent's image`, file, at);
+        throw new DiskchainError('E_NOTFOUND', `byte ${at} of the volume is on a missing extent (${what}): give every extent's image`, file, at);
       }
       const h = run.header!;
       const runEnd = (run.lastPE + 1) * PE_SIZE;
       const n = Math.min(buf.length - done, runEnd - at);
       const physical = h.dataOffset + (at - run.firstPE * PE_SIZE);
       if (physical + n > h.device.size) {
-        throw new DiskchainError('E_FORMAT', `${name}: the extent image ends at ${h.device.size} bytes, the volume needs byte ${physical + n - 1} of it (a truncated copy?)`, h.device.file, physical);
+        throw new DiskchainError('E_FORMAT', `the extent image ends at ${h.device.size} bytes, the volume needs byte ${physical + n - 1} of it (a truncated copy?)`, h.device.file, physical);
       }
       h.device.read(buf.subarray(done, done + n), physical);
       done += n;

@@ -74,7 +74,7 @@ export class VmfsVolume {
   }
 
   private error(message: string, offset?: number): DiskchainError {
-    return new DiskchainError('E_FORMAT', `${this.name}: ${message}`, this.device.file, offset);
+    return new DiskchainError('E_FORMAT', message, this.device.file, offset);
   }
 
   private readVolume(buf: Buffer, offset: number): void {
@@ -397,7 +397,7 @@ export class VmfsVolume {
     } catch (e) {
       if (!(e instanceof DiskchainError) || e.code === 'E_NOTFOUND') throw e;
       const at = e.offset === undefined ? '' : ` (volume byte ${e.offset})`;
-      return { name, type: 'other', address, size: 0, mode: 0, uid: 0, gid: 0, links: 0, mtimeMs: null, ctimeMs: null, atimeMs: null, error: `${e.message.replace(`${this.name}: `, '')}${at}` };
+      return { name, type: 'other', address, size: 0, mode: 0, uid: 0, gid: 0, links: 0, mtimeMs: null, ctimeMs: null, atimeMs: null, error: `${e.message}${at}` };
     }
   }
 
@@ -484,13 +484,13 @@ export class VmfsVolume {
           at = stack.pop() ?? this.root();
           continue;
         }
-        if (at.type !== 'dir') throw new DiskchainError('E_NOTFOUND', `${this.name}: /${parts.slice(0, i).join('/')} is not a folder`, this.device.file);
+        if (at.type !== 'dir') throw new DiskchainError('E_NOTFOUND', `/${parts.slice(0, i).join('/')} is not a folder`, this.device.file);
         const next = this.list(at).find((e) => e.name === part);
-        if (!next) throw new DiskchainError('E_NOTFOUND', `${this.name}: no /${parts.slice(0, i + 1).join('/')} in the volume`, this.device.file);
+        if (!next) throw new DiskchainError('E_NOTFOUND', `no /${parts.slice(0, i + 1).join('/')} in the volume`, this.device.file);
         if (next.type === 'symlink' && (i < parts.length - 1 || followLast)) {
           if (++hops > 8) throw this.error(`too many symlinks in ${path}`);
           const inside = this.volumePath(next.linkTarget ?? '');
-          if (inside === null) throw new DiskchainError('E_NOTFOUND', `${this.name}: /${parts.slice(0, i + 1).join('/')} links to ${next.linkTarget}, outside this volume`, this.device.file);
+          if (inside === null) throw new DiskchainError('E_NOTFOUND', `/${parts.slice(0, i + 1).join('/')} links to ${next.linkTarget}, outside this volume`, this.device.file);
           const base = inside.startsWith('/') ? [] : parts.slice(0, i);
           return walk([...base, ...split(inside), ...parts.slice(i + 1)]);
         }
