@@ -59,8 +59,8 @@ describe('diskchain vmfs ls', () => {
     expect(r.stderr).toBe('');
     const lines = r.text.trim().split('\n');
     const line = (name: string): string => lines.find((l) => l.endsWith(`  ${name}`) || l.includes(`  ${name} `))!;
-    expect(line('thin.bin')).toMatch(/^-rw-------   1  0 0 +6291456 +3\.0 MiB  2023-11-14 22:13:20  thin\.bin$/);
-    expect(line('rdm.vmdk')).toMatch(/^rrw------- .* 42949672960 +0 B .* rdm\.vmdk  \[RDM naa\.600a098038303053453f463045727a61, NETAPP LUN C-Mode, LUN 7\]$/);
+    expect(line('thin.bin')).toMatch(/^-rw------- {3}1 {2}0 0 +6291456 +3\.0 MiB {2}2023-11-14 22:13:20 {2}thin\.bin$/);
+    expect(line('rdm.vmdk')).toMatch(/^rrw------- .* 42949672960 +0 B .* rdm\.vmdk {2}\[RDM naa\.600a098038303053453f463045727a61, NETAPP LUN C-Mode, LUN 7\]$/);
     expect(line('link-to-resident')).toMatch(/^lrwxrwxrwx .*link-to-resident -> \/vmfs\/volumes\/ds-every\/resident\.txt$/);
     expect(line('empty-folder')).toMatch(/^d/);
   });
