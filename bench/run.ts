@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { buildCowd } from '../test/fixtures/cowd-builder.js';
 import { runCatalogBench } from './catalog.js';
 import { runGuestBench, printGuestRows } from './guest.js';
+import { printVmfsRows, runVmfsBench } from './vmfs.js';
 import { median, runOnce, seconds, TIME_OUT, verdict, type Command, type Sample } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -359,6 +360,7 @@ async function main(): Promise<void> {
     if (rows.length > 0) console.log('\nGuest files (issue 10), beside sleuthkit on the same VMDK');
     printGuestRows(runGuestBench(options.runs));
   }
+  if (options.only === null || options.only.has('vmfs')) printVmfsRows(runVmfsBench(options.runs));
   console.log(`(medians of interleaved rounds; load at the end ${os.loadavg()[0]!.toFixed(1)}; ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   if (options.only === null || options.only.has('catalog')) {
     console.log('\nCatalog');
