@@ -170,6 +170,18 @@ describe('finding the volume', () => {
     }
   });
 
+  it('a raw LUN copy named like an extent (lun-flat.vmdk) is read raw', () => {
+    const built = buildVmfs(dir, 'lunflat', { version: 5, files });
+    const named = path.join(dir, 'lun-flat.vmdk');
+    fs.renameSync(built.images[0]!, named);
+    const o = openVmfsImages([named]);
+    try {
+      expect(readAll(o.volume, '/a.txt').toString()).toBe('found me\n');
+    } finally {
+      o.close();
+    }
+  });
+
   it('a spanned volume from its two images in any order; a read across the extent boundary; a missing extent named', () => {
     const big = Buffer.alloc(6 * MiB);
     for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
@@ -192,6 +204,21 @@ describe('finding the volume', () => {
       alone.close();
     }
     expect(() => openVmfsImages([built.images[1]!])).toThrow(/first extent \(PE 0.*\) is missing/);
+  });
+});
+
+describe('VMFS-5 with DENSE_SBPC', () => {
+  const dir = tmpDir('vmfs-dense-');
+  it('reads sub-blocks whose resource numbers need the two extra address bits', () => {
+    const files: VmfsFileSpec[] = [1, 2, 3].map((i) => ({ path: `/s${i}.bin`, content: Buffer.alloc(9000, i), layout: 'subblock' }));
+    const built = buildVmfs(dir, 'dense', { version: 5, denseSbpc: true, files });
+    const o = openVmfsImages(built.images);
+    try {
+      expect(vmfsInfo(o).flags).toContain('dense-sbpc');
+      for (const f of files) expect(md5(readAll(o.volume, f.path))).toBe(md5(f.content!));
+    } finally {
+      o.close();
+    }
   });
 });
 
@@ -249,6 +276,14 @@ describe('refusals and damage', () => {
     } catch (e) {
       expect((e as { code: string }).code).toBe('E_UNSUPPORTED');
     }
+  });
+
+  it('names a VMFS-typed partition without a VMFS-3/5/6 header as an older VMFS', () => {
+    const file = path.join(dir, 'vmfs2.img');
+    fs.writeFileSync(file, '');
+    fs.truncateSync(file, 64 * MiB);
+    execFileSync('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', file], { input: 'label: dos\nstart=2048, type=fb\n' });
+    expect(() => openVmfsImages([file])).toThrow(/partition 1 is typed VMware VMFS but has no VMFS-3\/5\/6 LVM header at 1 MiB: an older VMFS \(VMFS-2 or VMFS-1/);
   });
 
   it('names a file that holds no VMFS', () => {
