@@ -207,6 +207,22 @@ describe('finding the volume', () => {
   });
 });
 
+describe('sub-blocks that straddle two blocks of .sbc.sf', () => {
+  const dir = tmpDir('vmfs-straddle-');
+  it('are read whole, as debugvmfs reads them', () => {
+    const big = Buffer.alloc(1100 * 1024);
+    for (let i = 0; i < big.length; i += 512) big.writeUInt32LE(i, i);
+    const built = buildVmfs(dir, 'straddle', { version: 5, misalignSubBlocks: true, files: [{ path: '/many-sub-blocks.bin', content: big, layout: 'subblock' }] });
+    const o = openVmfsImages(built.images);
+    try {
+      expect(md5(readAll(o.volume, '/many-sub-blocks.bin'))).toBe(md5(big));
+    } finally {
+      o.close();
+    }
+    expect(md5(debugvmfs(built.images, 'cat', '/many-sub-blocks.bin'))).toBe(md5(big));
+  });
+});
+
 describe('VMFS-5 with DENSE_SBPC', () => {
   const dir = tmpDir('vmfs-dense-');
   it('reads sub-blocks whose resource numbers need the two extra address bits', () => {
