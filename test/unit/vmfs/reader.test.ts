@@ -207,6 +207,29 @@ describe('finding the volume', () => {
   });
 });
 
+describe('VMFS-3 with 8 MiB file blocks (the FD cluster file at 8 MiB)', () => {
+  const dir = tmpDir('vmfs-8m-');
+  it('reads files as debugvmfs does', () => {
+    const files: VmfsFileSpec[] = [
+      { path: '/big.bin', content: Buffer.alloc(20 * MiB, 7), layout: 'direct', holes: [1] },
+      { path: '/pb.bin', content: Buffer.alloc(9 * MiB, 9), layout: 'pointer' },
+      { path: '/small.txt', content: Buffer.from('eight\n') },
+    ];
+    const built = buildVmfs(dir, 'v3-8m', { version: 3, blockSize: 8 * MiB, files });
+    const o = openVmfsImages(built.images);
+    try {
+      expect(vmfsInfo(o).blockSize).toBe(8 * MiB);
+      for (const f of files) {
+        const got = readAll(o.volume, f.path);
+        expect(md5(got), f.path).toBe(md5(expectedBytes(f, 8 * MiB)));
+        expect(md5(debugvmfs(built.images, 'cat', f.path)), f.path).toBe(md5(got));
+      }
+    } finally {
+      o.close();
+    }
+  });
+});
+
 describe('sub-blocks that straddle two blocks of .sbc.sf', () => {
   const dir = tmpDir('vmfs-straddle-');
   it('are read whole, as debugvmfs reads them', () => {
