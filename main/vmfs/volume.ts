@@ -478,32 +478,43 @@ export class VmfsVolume {
 
   /** The entry a path names ("/" the root); symlinks in the middle are followed when they stay in the volume. */
   lookup(path: string, followLast = false): VmfsEntry {
+    return this.resolve(path, followLast).entry;
+  }
+
+  /** The entry a path names and its canonical path (symlinks followed, ".." applied). */
+  resolve(path: string, followLast = false): { entry: VmfsEntry; path: string } {
     let hops = 0;
-    const walk = (parts: string[]): VmfsEntry => {
-      let at = this.root();
-      const stack: VmfsEntry[] = [];
-      for (let i = 0; i < parts.length; i++) {
-        const part = parts[i]!;
-        if (part === '..') {
-          at = stack.pop() ?? this.root();
-          continue;
+    let pending = split(path);
+    const names: string[] = [];
+    const dirs: VmfsEntry[] = [this.root()];
+    while (pending.length > 0) {
+      const part = pending.shift()!;
+      if (part === '..') {
+        if (names.length > 0) {
+          names.pop();
+          dirs.pop();
         }
-        if (at.type !== 'dir') throw new DiskchainError('E_NOTFOUND', `/${parts.slice(0, i).join('/')} is not a folder`, this.device.file);
-        const next = this.list(at).find((e) => e.name === part);
-        if (!next) throw new DiskchainError('E_NOTFOUND', `no /${parts.slice(0, i + 1).join('/')} in the volume`, this.device.file);
-        if (next.type === 'symlink' && (i < parts.length - 1 || followLast)) {
-          if (++hops > 8) throw this.error(`too many symlinks in ${path}`);
-          const inside = this.volumePath(next.linkTarget ?? '');
-          if (inside === null) throw new DiskchainError('E_NOTFOUND', `/${parts.slice(0, i + 1).join('/')} links to ${next.linkTarget}, outside this volume`, this.device.file);
-          const base = inside.startsWith('/') ? [] : parts.slice(0, i);
-          return walk([...base, ...split(inside), ...parts.slice(i + 1)]);
-        }
-        stack.push(at);
-        at = next;
+        continue;
       }
-      return at;
-    };
-    return walk(split(path));
+      const at = dirs[dirs.length - 1]!;
+      if (at.type !== 'dir') throw new DiskchainError('E_NOTFOUND', `/${names.join('/')} is not a folder`, this.device.file);
+      const next = this.list(at).find((e) => e.name === part);
+      if (!next) throw new DiskchainError('E_NOTFOUND', `no /${[...names, part].join('/')} in the volume`, this.device.file);
+      if (next.type === 'symlink' && (pending.length > 0 || followLast)) {
+        if (++hops > 16) throw this.error(`too many symlinks (a loop?) in ${path}`);
+        const inside = this.volumePath(next.linkTarget ?? '');
+        if (inside === null) throw new DiskchainError('E_NOTFOUND', `/${[...names, part].join('/')} links to ${next.linkTarget}, outside this volume`, this.device.file);
+        if (inside.startsWith('/')) {
+          names.length = 0;
+          dirs.length = 1;
+        }
+        pending = [...split(inside), ...pending];
+        continue;
+      }
+      names.push(part);
+      dirs.push(next);
+    }
+    return { entry: dirs[dirs.length - 1]!, path: `/${names.join('/')}` };
   }
 
   /** A link target as a path in this volume: /vmfs/volumes/LABEL-or-UUID/x → /x; relative stays relative; null when elsewhere. */

@@ -264,7 +264,7 @@ describe('VMFS-5 with DENSE_SBPC', () => {
 describe('a VM inside the volume, as a file source', () => {
   const dir = tmpDir('vmfs-vm-');
   const vm = snapshotChainFiles(path.join(dir, 'stage'));
-  const built = buildVmfs(dir, 'vms', { version: 5, files: vm.files });
+  const built = buildVmfs(dir, 'vms', { version: 5, label: 'ds-vms', files: [...vm.files, { path: '/current', kind: 'symlink', target: '/vmfs/volumes/ds-vms/web01' }] });
 
   it('opens the 3-link snapshot chain inside the volume and reads it as the guest saw it', () => {
     const o = openVmfsImages(built.images);
@@ -286,6 +286,15 @@ describe('a VM inside the volume, as a file source', () => {
         { start: 6 * MiB, end: 8 * MiB },
       ]);
       expect(source.stat('/web01')).toMatchObject({ kind: 'directory' });
+      // Through a symlink (as ESXi writes them) to the folder: the same file, by its canonical name.
+      expect(source.realpath('/current/web01.vmdk')).toBe('/web01/web01.vmdk');
+      expect(source.realpath('/web01/../web01/./web01.vmdk')).toBe('/web01/web01.vmdk');
+      const viaLink = openChain('/current/web01-000002.vmdk', { source });
+      try {
+        expect(viaLink.links).toHaveLength(3);
+      } finally {
+        viaLink.close();
+      }
       expect(source.stat('/web01/nothing.vmdk')).toBeNull();
       expect(() => source.open('/web01/web01.vmdk', 'write')).toThrow(/read-only/);
     } finally {
@@ -323,6 +332,26 @@ describe('refusals and damage', () => {
     fs.truncateSync(file, 64 * MiB);
     execFileSync('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', file], { input: 'label: dos\nstart=2048, type=fb\n' });
     expect(() => openVmfsImages([file])).toThrow(/partition 1 is typed VMware VMFS but has no VMFS-3\/5\/6 LVM header at 1 MiB: an older VMFS \(VMFS-2 or VMFS-1/);
+  });
+
+  it('stops at a symlink loop with one line', () => {
+    const built = buildVmfs(dir, 'symloop', {
+      version: 5,
+      label: 'ds-loop',
+      files: [
+        { path: '/a', kind: 'symlink', target: '/vmfs/volumes/ds-loop/b' },
+        { path: '/b', kind: 'symlink', target: 'a' },
+        { path: '/elsewhere', kind: 'symlink', target: '/vmfs/volumes/other-ds/x' },
+      ],
+    });
+    const o = openVmfsImages(built.images);
+    try {
+      expect(() => o.volume.lookup('/a/x')).toThrow(/too many symlinks \(a loop\?\) in \/a\/x/);
+      expect(() => o.volume.lookup('/elsewhere', true)).toThrow(/\/elsewhere links to \/vmfs\/volumes\/other-ds\/x, outside this volume/);
+      expect(vmfsFileSource(o.volume).stat('/elsewhere/y')).toBeNull();
+    } finally {
+      o.close();
+    }
   });
 
   it('names a file that holds no VMFS', () => {
