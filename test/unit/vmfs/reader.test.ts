@@ -145,6 +145,20 @@ describe('finding the volume', () => {
     if (partition === 'mbr') expect(debugvmfs(built.images, 'cat', '/a.txt').toString()).toBe('found me\n');
   });
 
+  it('VMFS-6 on a GPT LUN, spanned over two images (LVM6: volume table at mdAlignment)', () => {
+    const big = Buffer.alloc(4 * MiB);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i ^ 0x5a5a, i);
+    const built = buildVmfs(dir, 'v6span', { version: 6, partition: 'gpt', spanAtPE: 1, pes: 2, firstDataBlock: 254, files: [...files, { path: '/across.bin', content: big, layout: 'direct' }] });
+    const o = openVmfsImages([built.images[1]!, built.images[0]!]);
+    try {
+      expect(readAll(o.volume, '/a.txt').toString()).toBe('found me\n');
+      expect(readAll(o.volume, '/across.bin').equals(big)).toBe(true);
+      expect(vmfsInfo(o)).toMatchObject({ family: 6, lvmVersion: '6.82', experimental: true });
+    } finally {
+      o.close();
+    }
+  });
+
   it('on a bare volume (no LVM header, the FS descriptor at 2 MiB)', () => {
     const built = buildVmfs(dir, 'bare', { version: 6, lvm: false, files });
     const o = openVmfsImages(built.images);
