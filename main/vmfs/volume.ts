@@ -36,6 +36,7 @@ const V6_BLOCK_HEADER = 0x40;
 /** A directory bigger than this is damage, not a folder (a VMFS folder holds at most ~100,000 files). */
 const MAX_DIR_BYTES = 256 * MiB;
 const MAX_SYMLINK = 4096;
+const MAX_PB_BYTES = MiB;
 
 /** A run of a file: `length` bytes at `volumeOffset`, or zeros (a hole, or lazy-zeroed) when null. */
 export interface FileRun {
@@ -180,6 +181,8 @@ export class VmfsVolume {
     if (a.type === ADDR_PB2) file = this.systemFile('pb2', '.pb2.sf');
     else if (this.family === 6) file = this.systemFile('sbc', '.sbc.sf'); // VMFS-6 keeps pointer blocks in sub-blocks
     else file = this.systemFile('pbc', '.pbc.sf');
+    // Pointer blocks are 4 KiB (VMFS-3/5) or 64 KiB (VMFS-6): a bigger resource is damage, not a buffer to allocate.
+    if (file.geometry.resourceSize > MAX_PB_BYTES) throw this.error(`${file.geometry.name}: ${file.geometry.resourceSize}-byte resources cannot be pointer blocks`, file.fd.volumeOffset);
     const offset = resourceOffset(file.geometry, a.cluster, a.resource, this.device.file);
     const buf = this.readSystemBytes(file.fd, offset, file.geometry.resourceSize, file.geometry.name);
     if (this.pbCache.size >= 64) this.pbCache.delete(this.pbCache.keys().next().value!);
