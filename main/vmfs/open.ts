@@ -96,7 +96,7 @@ export function openVmfsVolume(devices: BlockDevice[]): OpenedVolume {
   const { runs, missing } = assembleExtents(headers);
   const first = runs[0]!.header;
   if (first.firstPE !== 0) {
-    throw new DiskchainError('E_NOTFOUND', `this is extent ${headers.length === 1 ? 'of PEs ' : ''}${first.firstPE}–${first.lastPE} of a spanned volume; its first extent (PE 0, which holds the file system's metadata) is missing: ${missing.join('; ')}`, first.device.file);
+    throw new DiskchainError('E_NOTFOUND', `${headers.length === 1 ? 'this image holds' : 'these images hold'} PEs ${first.firstPE}–${Math.max(...runs.map((r) => r.lastPE))} of a spanned volume; its first extent (PE 0, which holds the file system's metadata) is missing: ${missing.join('; ')}`, first.device.file);
   }
   const size = Math.min(first.logicalSize || Infinity, (Math.max(...runs.map((r) => r.lastPE)) + 1) * PE_SIZE, Number.MAX_SAFE_INTEGER);
   const name = devices.length === 1 ? devices[0]!.name : `${devices[0]!.name} (+${devices.length - 1} extent${devices.length > 2 ? 's' : ''})`;
