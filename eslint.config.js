@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 import { builtinModules } from 'node:module';
 
-const MAIN_FOLDERS = ['io', 'formats', 'disk', 'guest', 'convert', 'mutate', 'backup', 'catalog', 'jobs', 'services', 'ipc', 'host', 'cli', 'electron'];
+const MAIN_FOLDERS = ['io', 'formats', 'disk', 'guest', 'vmfs', 'convert', 'mutate', 'backup', 'catalog', 'jobs', 'services', 'ipc', 'host', 'cli', 'electron'];
 
 /** One no-restricted-imports block per main/ folder: every other main/ folder is off limits. */
 function layers(allowed) {
@@ -63,15 +63,16 @@ export default tseslint.config(
     formats: ['io'],
     disk: ['formats', 'io'],
     guest: ['disk', 'io'],
+    vmfs: ['guest', 'disk', 'io'],
     convert: ['disk', 'formats', 'io'],
     mutate: ['disk', 'formats', 'io'],
     backup: ['convert', 'disk', 'formats', 'io'],
     catalog: ['guest', 'disk', 'formats', 'io'],
-    jobs: ['backup', 'convert', 'mutate', 'guest', 'disk', 'formats', 'io'],
-    services: ['jobs', 'catalog', 'backup', 'convert', 'mutate', 'guest', 'disk', 'formats', 'io'],
+    jobs: ['backup', 'convert', 'mutate', 'vmfs', 'guest', 'disk', 'formats', 'io'],
+    services: ['jobs', 'catalog', 'backup', 'convert', 'mutate', 'vmfs', 'guest', 'disk', 'formats', 'io'],
     ipc: ['services'],
     host: ['ipc', 'services', 'catalog', 'io'],
-    cli: ['host', 'services', 'jobs', 'catalog', 'backup', 'convert', 'mutate', 'guest', 'disk', 'formats', 'io'],
+    cli: ['host', 'services', 'jobs', 'catalog', 'backup', 'convert', 'mutate', 'vmfs', 'guest', 'disk', 'formats', 'io'],
   }),
   // The desktop shell answers the window (Electron's main thread, the browser host's event loop): nothing
   // there may block on the file system. Engine work goes to the query worker (services/worker/, exempt:

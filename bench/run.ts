@@ -17,6 +17,7 @@ import { buildCowd } from '../test/fixtures/cowd-builder.js';
 import { printArchiveRows, runArchiveBench } from './archive.js';
 import { formatValue, runCatalogBench } from './catalog.js';
 import { runGuestBench, printGuestRows } from './guest.js';
+import { printVmfsRows, runVmfsBench } from './vmfs.js';
 import { median, runOnce, seconds, TIME_OUT, verdict, type Command, type Sample } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -361,6 +362,7 @@ async function main(): Promise<void> {
     printGuestRows(runGuestBench(options.runs));
   }
   if (options.only === null || options.only.has('archive')) printArchiveRows(runArchiveBench(options.runs));
+  if (options.only === null || options.only.has('vmfs')) printVmfsRows(runVmfsBench(options.runs));
   console.log(`(medians of interleaved rounds; load at the end ${os.loadavg()[0]!.toFixed(1)}; ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   if (options.only === null || options.only.has('catalog')) {
     console.log('\nCatalog');

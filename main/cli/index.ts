@@ -16,6 +16,7 @@ const GROUPS: Array<{ commands: string[]; load: () => Promise<Register> }> = [
   { commands: ['backup', 'restore', 'vms'], load: async () => (await import('./backup-commands.js')).addBackupCommands },
   { commands: ['catalog'], load: async () => (await import('./catalog-commands.js')).addCatalogCommands },
   { commands: ['parts', 'ls', 'get', 'find'], load: async () => (await import('./guest-commands.js')).addGuestCommands },
+  { commands: ['vmfs'], load: async () => (await import('./vmfs-commands.js')).addVmfsCommands },
   { commands: ['diff'], load: async () => (await import('./diff-command.js')).addDiffCommand },
   { commands: ['serve'], load: async () => (await import('./serve-command.js')).addServeCommand },
 ];
