@@ -35,6 +35,53 @@ function print(text: string): void {
 const IGNORE_CID = ['--ignore-cid', "read a child even when its parentCID differs from its parent's CID"] as const;
 const ALLOW_DEVICES = ['--allow-devices', 'read extents on host devices (/dev/...) that a descriptor names'] as const;
 
+/** What each read command does with its disk and options: commander's actions, and index.ts's plain path. */
+export const readActions = {
+  info(disk: string, options: ReadOptions): void {
+    const info = withChain(disk, options, diskInfo);
+    print(options.json ? json(info) : infoText(info));
+  },
+
+  geometry(disk: string, options: ReadOptions): void {
+    const report = withChain(disk, options, geometryReport);
+    print(options.json ? json(report) : geometryText(report));
+  },
+
+  map(disk: string, options: ReadOptions & { all?: boolean; hex?: boolean }): void {
+    withChain(disk, options, (chain) => printMap(chain, options.json === true, options.all === true, options.hex === true));
+  },
+
+  check(disk: string, options: ReadOptions): void {
+    let report;
+    try {
+      report = checkDisk(disk);
+    } catch (e) {
+      if (e instanceof DiskchainError) throw Object.assign(e, { exitCode: 2 });
+      throw e;
+    }
+    if (options.json) print(json(report));
+    else if (report.problems.length === 0) print(`${report.path}: no problems found`);
+    else {
+      for (const line of problemLines(report.problems)) print(line);
+      print(`${report.errors} error(s), ${report.warnings} warning(s)`);
+    }
+    // A warning alone (an IDE geometry over the cap, an unclean shutdown flag) is not a failure.
+    if (report.errors > 0) process.exitCode = 1;
+  },
+
+  cat(disk: string, options: ReadOptions & { force?: boolean }): void {
+    if (process.stdout.isTTY && !options.force) {
+      throw usageError('refusing to write disk bytes to a terminal: pipe or redirect stdout (or use --force)');
+    }
+    const chain = openChain(disk, { ignoreCid: options.ignoreCid === true, allowDevices: options.allowDevices === true });
+    try {
+      writeAll(flatChunks(chain));
+    } finally {
+      chain.close();
+    }
+  },
+};
+
 export function addReadCommands(program: Command): void {
   program
     .command('info')
@@ -43,10 +90,7 @@ export function addReadCommands(program: Command): void {
     .option('--json', 'print the DiskInfo object as JSON')
     .option(...IGNORE_CID)
     .option(...ALLOW_DEVICES)
-    .action((disk: string, options: ReadOptions) => {
-      const info = withChain(disk, options, diskInfo);
-      print(options.json ? json(info) : infoText(info));
-    });
+    .action(readActions.info);
 
   program
     .command('geometry')
@@ -55,10 +99,7 @@ export function addReadCommands(program: Command): void {
     .option('--json', 'print the geometry report as JSON')
     .option(...IGNORE_CID)
     .option(...ALLOW_DEVICES)
-    .action((disk: string, options: ReadOptions) => {
-      const report = withChain(disk, options, geometryReport);
-      print(options.json ? json(report) : geometryText(report));
-    });
+    .action(readActions.geometry);
 
   program
     .command('map')
@@ -69,32 +110,14 @@ export function addReadCommands(program: Command): void {
     .option('--hex', 'offsets and lengths as exact hexadecimal bytes instead of human sizes')
     .option(...IGNORE_CID)
     .option(...ALLOW_DEVICES)
-    .action((disk: string, options: ReadOptions & { all?: boolean; hex?: boolean }) => {
-      withChain(disk, options, (chain) => printMap(chain, options.json === true, options.all === true, options.hex === true));
-    });
+    .action(readActions.map);
 
   program
     .command('check')
     .description('check the structure of every link: exit 0 clean (warnings allowed), 1 errors found, 2 cannot open')
     .argument('<disk>')
     .option('--json', 'print the check report as JSON')
-    .action((disk: string, options: ReadOptions) => {
-      let report;
-      try {
-        report = checkDisk(disk);
-      } catch (e) {
-        if (e instanceof DiskchainError) throw Object.assign(e, { exitCode: 2 });
-        throw e;
-      }
-      if (options.json) print(json(report));
-      else if (report.problems.length === 0) print(`${report.path}: no problems found`);
-      else {
-        for (const line of problemLines(report.problems)) print(line);
-        print(`${report.errors} error(s), ${report.warnings} warning(s)`);
-      }
-      // A warning alone (an IDE geometry over the cap, an unclean shutdown flag) is not a failure.
-      if (report.errors > 0) process.exitCode = 1;
-    });
+    .action(readActions.check);
 
   program
     .command('cat')
@@ -103,17 +126,7 @@ export function addReadCommands(program: Command): void {
     .option('--force', 'write even when stdout is a terminal')
     .option(...IGNORE_CID)
     .option(...ALLOW_DEVICES)
-    .action(async (disk: string, options: ReadOptions & { force?: boolean }) => {
-      if (process.stdout.isTTY && !options.force) {
-        throw usageError('refusing to write disk bytes to a terminal: pipe or redirect stdout (or use --force)');
-      }
-      const chain = openChain(disk, { ignoreCid: options.ignoreCid === true, allowDevices: options.allowDevices === true });
-      try {
-        writeAll(flatChunks(chain));
-      } finally {
-        chain.close();
-      }
-    });
+    .action(readActions.cat);
 }
 
 /**
