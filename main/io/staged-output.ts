@@ -3,13 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
 import { ioError } from './disk-file.js';
-import { writeFully } from './write.js';
+import { WRITE_BEHIND_BYTES, writeFully } from './write.js';
 
-/**
- * Bytes written between two background syncs (writeBehind): large enough that the syncs are few,
- * small enough that the final fsync finds little left to write.
- */
-export const WRITE_BEHIND_BYTES = 64 * 1024 * 1024;
+export { WRITE_BEHIND_BYTES };
 
 /** A file being written inside a staging folder; positional writes, synchronous like the readers. */
 export class OutFile {
