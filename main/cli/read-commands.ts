@@ -4,12 +4,9 @@ import type { Command } from 'commander';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import type { DiskInfo, GeometryReport, LayerInfo, MapRun, Problem } from '../../shared/types.js';
 import { openChain, type Chain } from '../disk/chain.js';
-import { checkDisk } from '../disk/check.js';
 import { geometryReport } from '../disk/geometry.js';
 import { diskInfo } from '../disk/info.js';
-import { diskMap } from '../disk/map.js';
-import { flatChunks } from '../disk/stream.js';
-import { FdSink } from '../io/sink.js';
+import type { ByteSink } from '../io/sink.js';
 import { humanBytes, json } from './format.js';
 
 interface ReadOptions {
@@ -35,7 +32,10 @@ function print(text: string): void {
 const IGNORE_CID = ['--ignore-cid', "read a child even when its parentCID differs from its parent's CID"] as const;
 const ALLOW_DEVICES = ['--allow-devices', 'read extents on host devices (/dev/...) that a descriptor names'] as const;
 
-/** What each read command does with its disk and options: commander's actions, and index.ts's plain path. */
+/**
+ * What each read command does with its disk and options: commander's actions, and index.ts's plain
+ * path. What only one command needs is imported when it runs (info's start-up loads no more).
+ */
 export const readActions = {
   info(disk: string, options: ReadOptions): void {
     const info = withChain(disk, options, diskInfo);
@@ -47,11 +47,13 @@ export const readActions = {
     print(options.json ? json(report) : geometryText(report));
   },
 
-  map(disk: string, options: ReadOptions & { all?: boolean; hex?: boolean }): void {
-    withChain(disk, options, (chain) => printMap(chain, options.json === true, options.all === true, options.hex === true));
+  async map(disk: string, options: ReadOptions & { all?: boolean; hex?: boolean }): Promise<void> {
+    const { diskMap } = await import('../disk/map.js');
+    withChain(disk, options, (chain) => printMap(diskMap(chain), chain, options.json === true, options.all === true, options.hex === true));
   },
 
-  check(disk: string, options: ReadOptions): void {
+  async check(disk: string, options: ReadOptions): Promise<void> {
+    const { checkDisk } = await import('../disk/check.js');
     let report;
     try {
       report = checkDisk(disk);
@@ -69,13 +71,14 @@ export const readActions = {
     if (report.errors > 0) process.exitCode = 1;
   },
 
-  cat(disk: string, options: ReadOptions & { force?: boolean }): void {
+  async cat(disk: string, options: ReadOptions & { force?: boolean }): Promise<void> {
     if (process.stdout.isTTY && !options.force) {
       throw usageError('refusing to write disk bytes to a terminal: pipe or redirect stdout (or use --force)');
     }
+    const [{ flatChunks }, { FdSink }] = await Promise.all([import('../disk/stream.js'), import('../io/sink.js')]);
     const chain = openChain(disk, { ignoreCid: options.ignoreCid === true, allowDevices: options.allowDevices === true });
     try {
-      writeAll(flatChunks(chain));
+      writeAll(flatChunks(chain), FdSink.blocking(1));
     } finally {
       chain.close();
     }
@@ -135,8 +138,7 @@ export function addReadCommands(program: Command): void {
  * process.stdout, the promise per chunk cost more than the reads.) A reader that went away
  * (`| head`) ends it quietly with the status a shell gives SIGPIPE.
  */
-function writeAll(chunks: Iterable<Buffer>): void {
-  const out = FdSink.blocking(1);
+function writeAll(chunks: Iterable<Buffer>, out: ByteSink & { close(): void }): void {
   try {
     for (const chunk of chunks) out.write(chunk);
   } catch (e) {
@@ -147,13 +149,13 @@ function writeAll(chunks: Iterable<Buffer>): void {
   }
 }
 
-function printMap(chain: Chain, asJson: boolean, all: boolean, hexSizes: boolean): void {
+function printMap(runs: Iterable<MapRun>, chain: Chain, asJson: boolean, all: boolean, hexSizes: boolean): void {
   const keep = (r: MapRun): boolean => all || r.layer !== null;
   if (asJson) {
     // Streamed element by element: a fragmented 2 TiB disk has more runs than one string should hold.
     process.stdout.write('[');
     let first = true;
-    for (const run of diskMap(chain)) {
+    for (const run of runs) {
       if (!keep(run)) continue;
       process.stdout.write(`${first ? '\n' : ',\n'}  ${JSON.stringify(run)}`);
       first = false;
@@ -168,7 +170,7 @@ function printMap(chain: Chain, asJson: boolean, all: boolean, hexSizes: boolean
   const row = (offset: string, length: string, state: string, file: string): string =>
     `${offset.padStart(width)}  ${length.padStart(width)}  ${state.padEnd(5)}  ${file}`;
   print(row('Offset', 'Length', 'State', 'File'));
-  for (const run of diskMap(chain)) {
+  for (const run of runs) {
     if (!keep(run)) continue;
     const file = run.file === null ? '-' : path.relative(dir, run.file) || run.file;
     print(row(size(run.start), size(run.length), run.state, file));
