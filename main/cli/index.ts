@@ -96,8 +96,8 @@ async function main(argv: string[]): Promise<void> {
     }
     await (await buildProgram(argv)).parseAsync(argv);
   } catch (e) {
-    const { CommanderError } = await import('commander');
-    if (e instanceof CommanderError) {
+    // Only commander's own runs can throw its errors; a plain run's failure does not load it.
+    if (!plain && e instanceof (await import('commander')).CommanderError) {
       // Help and version exit 0; usage errors (already printed by commander) exit 2.
       process.exitCode = e.exitCode === 0 ? 0 : 2;
       return;
