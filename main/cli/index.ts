@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `diskchain` command line: the engine, scriptable. */
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { VERSION } from '../io/version.js';
 
 type Register = (program: Command) => void;
@@ -21,8 +21,39 @@ const GROUPS: Array<{ commands: string[]; load: () => Promise<Register> }> = [
   { commands: ['serve'], load: async () => (await import('./serve-command.js')).addServeCommand },
 ];
 
+/** A command run without commander: its disk and its flags as commander would name them (`--ignore-cid` → ignoreCid). */
+type PlainAction = (disk: string, options: Record<string, true>) => void | Promise<void>;
+
+/**
+ * Read commands whose command line is often just a disk and a few flags: such a line runs the
+ * action straight away, without loading commander (a third of `info`'s start-up). Any other line
+ * (help, an unknown flag, a missing disk) goes to commander as before, so usage and its errors
+ * stay commander's.
+ */
+const PLAIN: Record<string, { flags: string[]; load: () => Promise<PlainAction> }> = {
+  info: { flags: ['--json', '--ignore-cid', '--allow-devices'], load: async () => (await import('./read-commands.js')).readActions.info },
+  geometry: { flags: ['--json', '--ignore-cid', '--allow-devices'], load: async () => (await import('./read-commands.js')).readActions.geometry },
+  map: { flags: ['--json', '--all', '--hex', '--ignore-cid', '--allow-devices'], load: async () => (await import('./read-commands.js')).readActions.map },
+  check: { flags: ['--json'], load: async () => (await import('./read-commands.js')).readActions.check },
+  cat: { flags: ['--force', '--ignore-cid', '--allow-devices'], load: async () => (await import('./read-commands.js')).readActions.cat },
+};
+
+/** `diskchain info disk.vmdk --json` as a plain run, or null when commander must parse the line. */
+function plainRun(argv: string[]): { disk: string; options: Record<string, true>; load: () => Promise<PlainAction> } | null {
+  const [name, ...rest] = argv.slice(2);
+  const plain = name === undefined ? undefined : Object.hasOwn(PLAIN, name) ? PLAIN[name] : undefined;
+  if (plain === undefined) return null;
+  const disks = rest.filter((a) => !a.startsWith('-'));
+  const flags = rest.filter((a) => a.startsWith('-'));
+  if (disks.length !== 1 || disks[0] === '' || !flags.every((f) => plain.flags.includes(f))) return null;
+  const options: Record<string, true> = {};
+  for (const f of flags) options[f.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = true;
+  return { disk: disks[0]!, options, load: plain.load };
+}
+
 /** The program with the groups `argv` may use: the one its command names, or all (help, typos). */
 export async function buildProgram(argv: string[] = []): Promise<Command> {
+  const { Command } = await import('commander');
   const program = new Command('diskchain')
     .description('Open, check, convert and archive VMware virtual disks and their snapshot chains, offline')
     .version(VERSION)
@@ -54,11 +85,20 @@ function isVersionOnly(argv: string[]): boolean {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const program = await buildProgram(argv);
+  if (isVersionOnly(argv) && argv.length === 3) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  const plain = plainRun(argv);
   try {
-    await program.parseAsync(argv);
+    if (plain) {
+      await (await plain.load())(plain.disk, plain.options);
+      return;
+    }
+    await (await buildProgram(argv)).parseAsync(argv);
   } catch (e) {
-    if (e instanceof CommanderError) {
+    // Only commander's own runs can throw its errors; a plain run's failure does not load it.
+    if (!plain && e instanceof (await import('commander')).CommanderError) {
       // Help and version exit 0; usage errors (already printed by commander) exit 2.
       process.exitCode = e.exitCode === 0 ? 0 : 2;
       return;

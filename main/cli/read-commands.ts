@@ -4,12 +4,9 @@ import type { Command } from 'commander';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import type { DiskInfo, GeometryReport, LayerInfo, MapRun, Problem } from '../../shared/types.js';
 import { openChain, type Chain } from '../disk/chain.js';
-import { checkDisk } from '../disk/check.js';
 import { geometryReport } from '../disk/geometry.js';
 import { diskInfo } from '../disk/info.js';
-import { diskMap } from '../disk/map.js';
-import { flatChunks } from '../disk/stream.js';
-import { FdSink } from '../io/sink.js';
+import type { ByteSink } from '../io/sink.js';
 import { humanBytes, json } from './format.js';
 
 interface ReadOptions {
@@ -35,6 +32,59 @@ function print(text: string): void {
 const IGNORE_CID = ['--ignore-cid', "read a child even when its parentCID differs from its parent's CID"] as const;
 const ALLOW_DEVICES = ['--allow-devices', 'read extents on host devices (/dev/...) that a descriptor names'] as const;
 
+/**
+ * What each read command does with its disk and options: commander's actions, and index.ts's plain
+ * path. What only one command needs is imported when it runs (info's start-up loads no more).
+ */
+export const readActions = {
+  info(disk: string, options: ReadOptions): void {
+    const info = withChain(disk, options, diskInfo);
+    print(options.json ? json(info) : infoText(info));
+  },
+
+  geometry(disk: string, options: ReadOptions): void {
+    const report = withChain(disk, options, geometryReport);
+    print(options.json ? json(report) : geometryText(report));
+  },
+
+  async map(disk: string, options: ReadOptions & { all?: boolean; hex?: boolean }): Promise<void> {
+    const { diskMap } = await import('../disk/map.js');
+    withChain(disk, options, (chain) => printMap(diskMap(chain), chain, options.json === true, options.all === true, options.hex === true));
+  },
+
+  async check(disk: string, options: ReadOptions): Promise<void> {
+    const { checkDisk } = await import('../disk/check.js');
+    let report;
+    try {
+      report = checkDisk(disk);
+    } catch (e) {
+      if (e instanceof DiskchainError) throw Object.assign(e, { exitCode: 2 });
+      throw e;
+    }
+    if (options.json) print(json(report));
+    else if (report.problems.length === 0) print(`${report.path}: no problems found`);
+    else {
+      for (const line of problemLines(report.problems)) print(line);
+      print(`${report.errors} error(s), ${report.warnings} warning(s)`);
+    }
+    // A warning alone (an IDE geometry over the cap, an unclean shutdown flag) is not a failure.
+    if (report.errors > 0) process.exitCode = 1;
+  },
+
+  async cat(disk: string, options: ReadOptions & { force?: boolean }): Promise<void> {
+    if (process.stdout.isTTY && !options.force) {
+      throw usageError('refusing to write disk bytes to a terminal: pipe or redirect stdout (or use --force)');
+    }
+    const [{ flatChunks }, { FdSink }] = await Promise.all([import('../disk/stream.js'), import('../io/sink.js')]);
+    const chain = openChain(disk, { ignoreCid: options.ignoreCid === true, allowDevices: options.allowDevices === true });
+    try {
+      writeAll(flatChunks(chain), FdSink.blocking(1));
+    } finally {
+      chain.close();
+    }
+  },
+};
+
 export function addReadCommands(program: Command): void {
   program
     .command('info')
@@ -43,10 +93,7 @@ export function addReadCommands(program: Command): void {
     .option('--json', 'print the DiskInfo object as JSON')
     .option(...IGNORE_CID)
     .option(...ALLOW_DEVICES)
-    .action((disk: string, options: ReadOptions) => {
-      const info = withChain(disk, options, diskInfo);
-      print(options.json ? json(info) : infoText(info));
-    });
+    .action(readActions.info);
 
   program
     .command('geometry')
@@ -55,10 +102,7 @@ export function addReadCommands(program: Command): void {
     .option('--json', 'print the geometry report as JSON')
     .option(...IGNORE_CID)
     .option(...ALLOW_DEVICES)
-    .action((disk: string, options: ReadOptions) => {
-      const report = withChain(disk, options, geometryReport);
-      print(options.json ? json(report) : geometryText(report));
-    });
+    .action(readActions.geometry);
 
   program
     .command('map')
@@ -69,32 +113,14 @@ export function addReadCommands(program: Command): void {
     .option('--hex', 'offsets and lengths as exact hexadecimal bytes instead of human sizes')
     .option(...IGNORE_CID)
     .option(...ALLOW_DEVICES)
-    .action((disk: string, options: ReadOptions & { all?: boolean; hex?: boolean }) => {
-      withChain(disk, options, (chain) => printMap(chain, options.json === true, options.all === true, options.hex === true));
-    });
+    .action(readActions.map);
 
   program
     .command('check')
     .description('check the structure of every link: exit 0 clean (warnings allowed), 1 errors found, 2 cannot open')
     .argument('<disk>')
     .option('--json', 'print the check report as JSON')
-    .action((disk: string, options: ReadOptions) => {
-      let report;
-      try {
-        report = checkDisk(disk);
-      } catch (e) {
-        if (e instanceof DiskchainError) throw Object.assign(e, { exitCode: 2 });
-        throw e;
-      }
-      if (options.json) print(json(report));
-      else if (report.problems.length === 0) print(`${report.path}: no problems found`);
-      else {
-        for (const line of problemLines(report.problems)) print(line);
-        print(`${report.errors} error(s), ${report.warnings} warning(s)`);
-      }
-      // A warning alone (an IDE geometry over the cap, an unclean shutdown flag) is not a failure.
-      if (report.errors > 0) process.exitCode = 1;
-    });
+    .action(readActions.check);
 
   program
     .command('cat')
@@ -103,17 +129,7 @@ export function addReadCommands(program: Command): void {
     .option('--force', 'write even when stdout is a terminal')
     .option(...IGNORE_CID)
     .option(...ALLOW_DEVICES)
-    .action(async (disk: string, options: ReadOptions & { force?: boolean }) => {
-      if (process.stdout.isTTY && !options.force) {
-        throw usageError('refusing to write disk bytes to a terminal: pipe or redirect stdout (or use --force)');
-      }
-      const chain = openChain(disk, { ignoreCid: options.ignoreCid === true, allowDevices: options.allowDevices === true });
-      try {
-        writeAll(flatChunks(chain));
-      } finally {
-        chain.close();
-      }
-    });
+    .action(readActions.cat);
 }
 
 /**
@@ -122,8 +138,7 @@ export function addReadCommands(program: Command): void {
  * process.stdout, the promise per chunk cost more than the reads.) A reader that went away
  * (`| head`) ends it quietly with the status a shell gives SIGPIPE.
  */
-function writeAll(chunks: Iterable<Buffer>): void {
-  const out = FdSink.blocking(1);
+function writeAll(chunks: Iterable<Buffer>, out: ByteSink & { close(): void }): void {
   try {
     for (const chunk of chunks) out.write(chunk);
   } catch (e) {
@@ -134,13 +149,13 @@ function writeAll(chunks: Iterable<Buffer>): void {
   }
 }
 
-function printMap(chain: Chain, asJson: boolean, all: boolean, hexSizes: boolean): void {
+function printMap(runs: Iterable<MapRun>, chain: Chain, asJson: boolean, all: boolean, hexSizes: boolean): void {
   const keep = (r: MapRun): boolean => all || r.layer !== null;
   if (asJson) {
     // Streamed element by element: a fragmented 2 TiB disk has more runs than one string should hold.
     process.stdout.write('[');
     let first = true;
-    for (const run of diskMap(chain)) {
+    for (const run of runs) {
       if (!keep(run)) continue;
       process.stdout.write(`${first ? '\n' : ',\n'}  ${JSON.stringify(run)}`);
       first = false;
@@ -155,7 +170,7 @@ function printMap(chain: Chain, asJson: boolean, all: boolean, hexSizes: boolean
   const row = (offset: string, length: string, state: string, file: string): string =>
     `${offset.padStart(width)}  ${length.padStart(width)}  ${state.padEnd(5)}  ${file}`;
   print(row('Offset', 'Length', 'State', 'File'));
-  for (const run of diskMap(chain)) {
+  for (const run of runs) {
     if (!keep(run)) continue;
     const file = run.file === null ? '-' : path.relative(dir, run.file) || run.file;
     print(row(size(run.start), size(run.length), run.state, file));

@@ -99,10 +99,10 @@ async function writeOutput(chain: Chain, spec: ConvertSpec, plan: OutputPlan, ou
       writeDescriptorFile(out, plan, descriptorFor(chain, spec, plan));
       return;
     case 'monolithicSparse':
-      writeHostedSparse(chain, plan, out, { skipZeroGrains, embeddedDescriptor: descriptorFor(chain, spec, plan) }, ctx);
+      await writeHostedSparse(chain, plan, out, { skipZeroGrains, embeddedDescriptor: descriptorFor(chain, spec, plan) }, ctx);
       return;
     case 'twoGbMaxExtentSparse':
-      writeHostedSparse(chain, plan, out, { skipZeroGrains, embeddedDescriptor: null }, ctx);
+      await writeHostedSparse(chain, plan, out, { skipZeroGrains, embeddedDescriptor: null }, ctx);
       writeDescriptorFile(out, plan, descriptorFor(chain, spec, plan));
       return;
     case 'streamOptimized': {

@@ -94,10 +94,10 @@ async function writeRecovered(chain: Chain, to: DiskKind, spec: RecoverSpec, pla
       writeDescriptorFile();
       return;
     case 'monolithicSparse':
-      writeHostedSparse(chain, plan, out, { skipZeroGrains: true, embeddedDescriptor: descriptor() }, ctx);
+      await writeHostedSparse(chain, plan, out, { skipZeroGrains: true, embeddedDescriptor: descriptor() }, ctx);
       return;
     case 'twoGbMaxExtentSparse':
-      writeHostedSparse(chain, plan, out, { skipZeroGrains: true, embeddedDescriptor: null }, ctx);
+      await writeHostedSparse(chain, plan, out, { skipZeroGrains: true, embeddedDescriptor: null }, ctx);
       writeDescriptorFile();
       return;
     case 'streamOptimized':

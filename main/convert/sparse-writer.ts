@@ -39,23 +39,23 @@ const MAX_FILE_SECTORS = 2 ** 32;
  * Writes every extent of `plan` into `out.open(e.name)`, each a KDMV file of `e.sizeBytes`
  * covering the next range of the chain. Does not commit or abort `out`.
  */
-export function writeHostedSparse(chain: Chain, plan: OutputPlan, out: StagedOutput, options: SparseWriteOptions, ctx: JobContext): void {
+export async function writeHostedSparse(chain: Chain, plan: OutputPlan, out: StagedOutput, options: SparseWriteOptions, ctx: JobContext): Promise<void> {
   const progress = new CopyProgress(ctx, dataBytes(chain));
   const ranges = dataRanges(chain);
   let pending = nextRange(ranges);
   let extentStart = 0;
-  plan.extents.forEach((extent, index) => {
+  for (const [index, extent] of plan.extents.entries()) {
     const extentEnd = extentStart + extent.sizeBytes;
     const descriptor = index === 0 ? options.embeddedDescriptor : null;
     const writer = new SparseExtentWriter(chain, out.open(extent.name), extentStart, extent.sizeBytes, descriptor, options.skipZeroGrains, progress);
     while (pending && pending.offset < extentEnd) {
       const end = Math.min(pending.offset + pending.length, extentEnd);
-      writer.writeRange(pending.offset - extentStart, end - pending.offset);
+      await writer.writeRange(pending.offset - extentStart, end - pending.offset);
       pending = end < pending.offset + pending.length ? { offset: end, length: pending.offset + pending.length - end } : nextRange(ranges);
     }
     writer.finish();
     extentStart = extentEnd;
-  });
+  }
 }
 
 function nextRange(ranges: Generator<{ offset: number; length: number }>): { offset: number; length: number } | null {
@@ -113,8 +113,8 @@ class SparseExtentWriter {
     this.writeMetadata();
   }
 
-  /** Copies the grains touching [offset, offset+length) of this extent. */
-  writeRange(offset: number, length: number): void {
+  /** Copies the grains touching [offset, offset+length) of this extent; the disk writes behind the copy (OutFile.writeBehind). */
+  async writeRange(offset: number, length: number): Promise<void> {
     const rangeEnd = offset + length;
     const lastGrain = Math.ceil(rangeEnd / GRAIN_BYTES);
     let reported = 0;
@@ -123,6 +123,8 @@ class SparseExtentWriter {
       this.progress.checkpoint();
       const count = Math.min(CHUNK_GRAINS, lastGrain - grain);
       this.copyGrains(grain, count);
+      const behind = this.file.writeBehind();
+      if (behind) await behind;
       grain += count;
       const covered = Math.min(grain * GRAIN_BYTES, rangeEnd) - offset;
       this.progress.advance(covered - reported);

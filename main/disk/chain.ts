@@ -73,6 +73,18 @@ export class Chain {
     this.readFrom(0, buf, offset);
   }
 
+  /**
+   * Reads from link `layer` alone, where mapRuns said that link holds the bytes: no walk down the
+   * chain (cat's hot path). Unallocated bytes of that link read as zeros, not as its parent's.
+   */
+  readLayer(layer: number, buf: Buffer, offset: number): void {
+    const link = this.links[layer];
+    if (!link || offset < 0 || offset + buf.length > link.capacityBytes) {
+      throw new DiskchainError('E_USAGE', `read of ${buf.length} bytes at ${offset} is outside link ${layer}`, this.top.path);
+    }
+    link.data.read(buf, offset);
+  }
+
   /** The flattened disk's allocation picture over [offset, offset+length). */
   mapRuns(offset: number, length: number): LayerRun[] {
     const runs: LayerRun[] = [];

@@ -1,6 +1,7 @@
 import { DiskchainError, formatError } from '../../shared/errors.js';
 import { hostFiles, ioError, type FileSource, type RandomAccessFile } from './file-source.js';
 import type { DataRegion } from './holes.js';
+import { WRITE_BEHIND_BYTES } from './write.js';
 
 /** Largest single metadata read we allow; anything bigger means a header field is lying. */
 export const MAX_METADATA_READ = 64 * 1024 * 1024;
@@ -85,6 +86,23 @@ export class DiskFile {
     if (!handle.write) throw new DiskchainError('E_INTERNAL', 'file was opened read-only', this.path);
     handle.write(buf, position);
     this.size = Math.max(this.size, position + buf.length);
+    this.unsynced += buf.length;
+  }
+
+  private unsynced = 0;
+
+  /**
+   * Write-behind for long writes (commit's parent): every WRITE_BEHIND_BYTES an fdatasync starts
+   * on the thread pool while the writer goes on, so the final sync waits only for the tail.
+   * Returns a promise to await between writes when it is time (it yields to the event loop, which
+   * lets a finished sync report), else null; the common call costs nothing.
+   */
+  writeBehind(): Promise<void> | null {
+    if (this.unsynced < WRITE_BEHIND_BYTES) return null;
+    this.unsynced = 0;
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.handle?.syncInBackground?.();
+    });
   }
 
   writeZeros(position: number, length: number): void {

@@ -39,6 +39,11 @@ export interface RandomAccessFile {
   /** Absent on read-only sources. */
   write?(buf: Uint8Array, position: number): void;
   sync?(): void;
+  /**
+   * Starts an fdatasync on the thread pool and returns at once (write-behind); false when one is
+   * still running. close() waits for it before the descriptor goes.
+   */
+  syncInBackground?(): boolean;
   /** Whether the file has holes (its blocks cover less than its size). */
   isThin?(): boolean;
   /** The ranges within [start, end) that hold data (holes left out); absent: all of it. */
@@ -88,6 +93,20 @@ class HostFile implements RandomAccessFile {
     }
   }
 
+  syncInBackground(): boolean {
+    if (this.syncing || this.fd < 0) return false;
+    this.syncing = true;
+    // An error here shows again in the final fsync, which is the one that counts.
+    fs.fdatasync(this.fd, () => {
+      this.syncing = false;
+      if (this.closeWhenSynced) this.close();
+    });
+    return true;
+  }
+
+  private syncing = false;
+  private closeWhenSynced = false;
+
   isThin(): boolean {
     const st = fs.fstatSync(this.fd);
     return st.blocks * 512 < st.size;
@@ -101,7 +120,12 @@ class HostFile implements RandomAccessFile {
 
   private thin: boolean | undefined;
 
+  /** Closes now, or when a background sync ends: its descriptor must not be reused under it. */
   close(): void {
+    if (this.syncing) {
+      this.closeWhenSynced = true;
+      return;
+    }
     if (this.fd >= 0) {
       fs.closeSync(this.fd);
       this.fd = -1;

@@ -3,13 +3,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
 import { ioError } from './disk-file.js';
-import { writeFully } from './write.js';
+import { WRITE_BEHIND_BYTES, writeFully } from './write.js';
+
+export { WRITE_BEHIND_BYTES };
 
 /** A file being written inside a staging folder; positional writes, synchronous like the readers. */
 export class OutFile {
   private fd: number;
   /** Highest byte written so far (the file's logical size). */
   size = 0;
+  /** Bytes written since the last background sync started. */
+  private unsynced = 0;
+  /** A background fdatasync on the thread pool, until its callback runs. */
+  private syncing: Promise<void> | null = null;
+  private closeWhenSynced = false;
 
   constructor(readonly path: string) {
     try {
@@ -26,6 +33,32 @@ export class OutFile {
       throw ioError(this.path, e);
     }
     this.size = Math.max(this.size, position + buf.length);
+    this.unsynced += buf.length;
+  }
+
+  /**
+   * Write-behind for long copies: every WRITE_BEHIND_BYTES, an fdatasync starts on the thread
+   * pool while the writer goes on filling the page cache, so the disk writes during the copy and
+   * the final fsync (commit) waits only for the tail; written then synced, the two take their sum.
+   * Returns a promise to await between writes when it is time (it yields to the event loop, which
+   * is what lets a finished sync report), else null: the common call costs nothing.
+   */
+  writeBehind(): Promise<void> | null {
+    if (this.unsynced < WRITE_BEHIND_BYTES) return null;
+    // Asked again after the next WRITE_BEHIND_BYTES, whether a sync starts now or one is still running.
+    this.unsynced = 0;
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      if (this.syncing || this.fd < 0) return;
+      const fd = this.fd;
+      this.syncing = new Promise<void>((resolve) => {
+        // An error here shows again in the final fsync, which is the one that counts.
+        fs.fdatasync(fd, () => {
+          this.syncing = null;
+          if (this.closeWhenSynced) this.closeNow();
+          resolve();
+        });
+      });
+    });
   }
 
   append(buf: Uint8Array): number {
@@ -44,7 +77,13 @@ export class OutFile {
     fs.fsyncSync(this.fd);
   }
 
+  /** Closes now, or when a background sync ends: its descriptor must not be reused under it. */
   close(): void {
+    if (this.syncing) this.closeWhenSynced = true;
+    else this.closeNow();
+  }
+
+  private closeNow(): void {
     if (this.fd >= 0) {
       fs.closeSync(this.fd);
       this.fd = -1;

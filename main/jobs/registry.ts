@@ -1,35 +1,30 @@
 import type { JobResult, JobSpec } from '../../shared/jobs.js';
-import { backupJob } from '../backup/backup.js';
-import { restoreJob } from '../backup/restore.js';
-import { convertJob } from '../convert/convert.js';
-import { recoverJob } from '../convert/recover.js';
-import { extractJob } from './extract.js';
-import { restoreFileJob } from './restore-file.js';
-import { extendJob } from '../mutate/extend.js';
-import { commitJob } from '../mutate/commit.js';
-import { snapshotJob } from '../mutate/snapshot.js';
 import type { JobContext } from '../io/job-context.js';
 
-/** Runs one job in the current thread; the worker calls this. */
-export function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
+/**
+ * Runs one job in the current thread; the worker calls this. Each kind's module is loaded when a
+ * job of that kind runs: a commit's worker has no use for the guest readers of extract or the
+ * manifest schemas (zod) of backup, which were half of its start-up.
+ */
+export async function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
   switch (spec.kind) {
     case 'convert':
-      return convertJob(spec, ctx);
+      return (await import('../convert/convert.js')).convertJob(spec, ctx);
     case 'commit':
-      return commitJob(spec, ctx);
+      return (await import('../mutate/commit.js')).commitJob(spec, ctx);
     case 'snapshot':
-      return snapshotJob(spec, ctx);
+      return (await import('../mutate/snapshot.js')).snapshotJob(spec, ctx);
     case 'extend':
-      return extendJob(spec, ctx);
+      return (await import('../mutate/extend.js')).extendJob(spec, ctx);
     case 'backup':
-      return backupJob(spec, ctx);
+      return (await import('../backup/backup.js')).backupJob(spec, ctx);
     case 'restore':
-      return restoreJob(spec, ctx);
+      return (await import('../backup/restore.js')).restoreJob(spec, ctx);
     case 'recover':
-      return recoverJob(spec, ctx);
+      return (await import('../convert/recover.js')).recoverJob(spec, ctx);
     case 'extract':
-      return extractJob(spec, ctx);
+      return (await import('./extract.js')).extractJob(spec, ctx);
     case 'restoreFile':
-      return restoreFileJob(spec, ctx);
+      return (await import('./restore-file.js')).restoreFileJob(spec, ctx);
   }
 }

@@ -37,6 +37,8 @@ export async function copyTopIntoParent(chain: Chain, ctx: JobContext): Promise<
     const land = async (p: PendingRead): Promise<void> => {
       await p.done;
       store.write(p.buf, p.offset);
+      const behind = store.writeBehind();
+      if (behind) await behind;
       doneBytes += p.buf.length;
       ctx.progress('commit', doneBytes, totalBytes);
     };

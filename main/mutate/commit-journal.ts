@@ -12,6 +12,7 @@ import { cowdParentNameField, COWD_FIELD } from '../formats/cowd/create.js';
 import { writeEmbeddedDescriptor } from '../formats/sparse/embedded.js';
 import { ioError } from '../io/disk-file.js';
 import { replaceFile, syncDir } from '../io/staged-output.js';
+import { unlinkBehind } from '../io/unlink-behind.js';
 import { commitResult, planCommit, samePath, type CommitPlan, type Rewrite } from './commit-plan.js';
 
 export function applyMetadata(plan: CommitPlan): void {
@@ -211,9 +212,10 @@ function writeCowdParentName(file: string, field: Buffer): void {
   }
 }
 
+/** TOP's large files are freed behind the commit (io/unlink-behind.ts): their names go at once. */
 function removeFile(file: string): void {
   try {
-    fs.unlinkSync(file);
+    unlinkBehind(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(file, e);
   }

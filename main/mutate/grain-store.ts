@@ -30,6 +30,8 @@ export interface GrainStore {
   write(buf: Buffer, offset: number): void;
   /** Makes [offset, offset+length) read as zeros in this link (not from its parent). */
   writeZeros(offset: number, length: number): void;
+  /** Starts writing what is dirty to disk in the background when enough is (DiskFile.writeBehind); await it between writes. */
+  writeBehind(): Promise<void> | null;
   /** Writes every pointer and fsyncs every file: after it the link reads what was written. */
   flush(): void;
   close(): void;
@@ -54,7 +56,7 @@ export function openGrainStore(link: Link, below: FillSource | null): GrainStore
     for (const e of link.extents) {
       const sizeBytes = e.sectors * SECTOR;
       const fill: FillSource | null = below ? shifted(below, start) : null;
-      pieces.push({ start, sizeBytes, writer: openExtentWriter(link, e, sizeBytes, fill) });
+      pieces.push({ start, sizeBytes, ...openExtentWriter(link, e, sizeBytes, fill) });
       start += sizeBytes;
     }
   } catch (e) {
@@ -68,14 +70,14 @@ function shifted(below: FillSource, start: number): FillSource {
   return (buf, offset) => below(buf, start + offset);
 }
 
-function openExtentWriter(link: Link, e: ExtentInfo, sizeBytes: number, fill: FillSource | null): ExtentWriter {
+function openExtentWriter(link: Link, e: ExtentInfo, sizeBytes: number, fill: FillSource | null): { writer: ExtentWriter; disk: DiskFile | null } {
   // The file the reader opened (never a name re-derived from the descriptor); sizeBytes is the
   // descriptor's, a sparse writer checks ranges against its own header instead.
   const file = e.path;
-  if (e.type === 'ZERO' || file === null) return new ZeroExtentWriter(link.path, sizeBytes);
+  if (e.type === 'ZERO' || file === null) return { writer: new ZeroExtentWriter(link.path, sizeBytes), disk: null };
   const disk = DiskFile.openForWrite(file);
   try {
-    return extentDriver(e.type, disk).openWriter(disk, { sizeBytes, offsetBytes: e.offset * SECTOR }, fill);
+    return { writer: extentDriver(e.type, disk).openWriter(disk, { sizeBytes, offsetBytes: e.offset * SECTOR }, fill), disk };
   } catch (err) {
     disk.close();
     throw err;
@@ -86,6 +88,8 @@ interface Piece {
   start: number;
   sizeBytes: number;
   writer: ExtentWriter;
+  /** The file the writer owns (it closes it); null for ZERO extents. */
+  disk: DiskFile | null;
 }
 
 /** The link's extents laid end to end, each written by its own writer. */
@@ -121,6 +125,11 @@ class LinkStore implements GrainStore {
       for (const p of this.pieces) p.writer.endEpoch();
       this.sinceEpoch = 0;
     }
+  }
+
+  writeBehind(): Promise<void> | null {
+    const started = this.pieces.map((p) => p.disk?.writeBehind() ?? null).filter((b) => b !== null);
+    return started.length === 0 ? null : Promise.all(started).then(() => undefined);
   }
 
   flush(): void {

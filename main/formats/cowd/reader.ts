@@ -19,6 +19,14 @@ const GTE_ZERO_GRAIN = 1;
 const GT_CACHE_TABLES = 64;
 
 const COWD_MAGIC = Buffer.from('COWD', 'latin1');
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Entries of table[0, limit) that point at data. */
+function countData(table: Uint32Array, limit: number): number {
+  let count = 0;
+  for (let entry = 0; entry < limit; entry++) if ((table[entry] ?? 0) > GTE_ZERO_GRAIN) count++;
+  return count;
+}
 
 export interface CowdGeometry {
   cylinders: number;
@@ -412,9 +420,20 @@ class CowdReader implements CowdExtent {
 
   /** Tables are read into one reused buffer (the first read checks its size) and copied out. */
   private loadTable(gtSector: number): Uint32Array {
+    return littleEndianWords(this.readTable(gtSector), this.header.gtEntries);
+  }
+
+  /** A table for one look, without a copy where the host allows: valid until the next table is read. */
+  private viewTable(gtSector: number): Uint32Array {
+    const raw = this.readTable(gtSector);
+    if (LITTLE_ENDIAN && raw.byteOffset % 4 === 0) return new Uint32Array(raw.buffer, raw.byteOffset, this.header.gtEntries);
+    return littleEndianWords(raw, this.header.gtEntries);
+  }
+
+  private readTable(gtSector: number): Buffer {
     if (this.tableScratch.length !== this.gtBytes) this.tableScratch = this.disk.readBlock(this.gtBytes, gtSector * SECTOR, 'grain table');
     else this.disk.readAt(this.tableScratch, gtSector * SECTOR, 'grain table');
-    return littleEndianWords(this.tableScratch, this.header.gtEntries);
+    return this.tableScratch;
   }
 
   /**
@@ -432,7 +451,7 @@ class CowdReader implements CowdExtent {
         pushLost(lost, spanStart, Math.min(rangeBytes, this.sizeBytes - spanStart));
         continue;
       }
-      const table = this.tableCache.get(gdIndex) ?? this.loadTable(gtSector);
+      const table = this.tableCache.get(gdIndex) ?? this.viewTable(gtSector);
       // Cheap test first: a whole grain that ends inside the file loses nothing (REDO logs hold millions).
       const wholeGrainFits = this.disk.size / SECTOR - this.header.grainSizeSectors;
       for (let entry = 0; entry < table.length; entry++) {
@@ -452,12 +471,12 @@ class CowdReader implements CowdExtent {
   allocatedBytes(): number {
     let grains = 0;
     const grainsInCapacity = Math.ceil(this.header.capacitySectors / this.header.grainSizeSectors);
-    this.forEachReadableTable((gdIndex, table) => {
-      const limit = Math.min(table.length, grainsInCapacity - gdIndex * this.header.gtEntries);
-      for (let entry = 0; entry < limit; entry++) {
-        if ((table[entry] ?? 0) > GTE_ZERO_GRAIN) grains++;
-      }
-    });
+    for (let gdIndex = 0; gdIndex < this.directory.length; gdIndex++) {
+      const gtSector = this.directory[gdIndex] ?? 0;
+      if (gtSector === 0 || this.tableLocationProblem(gdIndex, gtSector)) continue;
+      const table = this.tableCache.get(gdIndex) ?? this.viewTable(gtSector);
+      grains += countData(table, Math.min(table.length, grainsInCapacity - gdIndex * this.header.gtEntries));
+    }
     return grains * this.grainBytes;
   }
 

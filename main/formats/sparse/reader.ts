@@ -400,6 +400,8 @@ interface GrainTables {
   get(gdIndex: number): Uint32Array | undefined;
   /** Why table gdIndex cannot be read, or undefined. */
   problem(gdIndex: number): string | undefined;
+  /** False when problem() is undefined for every table (so callers need not ask each one). */
+  mayHaveProblems(): boolean;
   /** Sector where table gdIndex is stored, 0 when none is. */
   sectorOf(gdIndex: number): number;
   /** The first directory entry at or after gdIndex that may hold a table; `count` when none does. */
@@ -429,6 +431,10 @@ class DirectoryTables implements GrainTables {
   private readonly gtBytes: number;
   private readonly gtSectors: number;
   private runBuffer = Buffer.alloc(0);
+  /** The highest table sector the directory names: one comparison tells whether every table is in the file. */
+  readonly lastSector: number;
+  /** Whether some directory entry names no table. */
+  readonly hasEmptyEntries: boolean;
 
   constructor(
     private readonly disk: DiskFile,
@@ -438,6 +444,15 @@ class DirectoryTables implements GrainTables {
     this.knownEmpty = new Uint8Array(entries.length);
     this.gtBytes = gtEntries * 4;
     this.gtSectors = Math.ceil(this.gtBytes / SECTOR);
+    let last = 0;
+    for (let i = 0; i < entries.length; i++) if (entries[i]! > last) last = entries[i]!;
+    this.lastSector = last;
+    this.hasEmptyEntries = entries.includes(0);
+  }
+
+  /** Whether every table the directory names lies inside the file (the file may grow, so asked each time). */
+  allInFile(): boolean {
+    return this.lastSector * SECTOR + this.gtBytes <= this.disk.size;
   }
 
   get count(): number {
@@ -461,6 +476,10 @@ class DirectoryTables implements GrainTables {
     const problem = this.problem(gdIndex);
     if (problem) throw formatError(this.disk.path, problem);
     return this.loadRun(gdIndex);
+  }
+
+  mayHaveProblems(): boolean {
+    return !this.allInFile();
   }
 
   problem(gdIndex: number): string | undefined {
@@ -497,31 +516,39 @@ class DirectoryTables implements GrainTables {
   }
 
   /**
-   * Reads runs of adjacent tables in chunks of at most SCAN_CHUNK_BYTES into one buffer, skipping
-   * runs that are file holes (they read as zeros): the verdict on a 2 TiB disk passes over its
-   * 128 MiB of tables without keeping them, and over a fresh disk's unwritten tables without reading.
+   * Reads runs of adjacent tables in chunks of at most SCAN_CHUNK_BYTES into one buffer, reading
+   * only the tables that overlap data regions of the file: tables in file holes read as zeros, so
+   * they hold no grain. The verdict on a 2 TiB disk passes over its 128 MiB of tables without
+   * keeping them, and over a fresh disk's unwritten tables without reading them.
    */
   forEachTable(visit: (gdIndex: number, table: Uint32Array) => void): void {
     const stride = this.gtSectors * SECTOR;
     const maxRun = Math.max(1, Math.floor(SCAN_CHUNK_BYTES / stride));
+    const checked = this.mayHaveProblems();
     let chunk: Buffer | undefined;
     for (let gdIndex = 0; gdIndex < this.entries.length; ) {
       const first = this.sectorOf(gdIndex);
-      if (first === 0 || this.problem(gdIndex)) {
+      if (first === 0 || (checked && this.problem(gdIndex))) {
         gdIndex++;
         continue;
       }
       let count = 1;
-      while (count < maxRun && gdIndex + count < this.entries.length && this.sectorOf(gdIndex + count) === first + count * this.gtSectors && !this.problem(gdIndex + count)) {
+      while (count < maxRun && gdIndex + count < this.entries.length && this.sectorOf(gdIndex + count) === first + count * this.gtSectors && !(checked && this.problem(gdIndex + count))) {
         count++;
       }
       const start = first * SECTOR;
       const end = start + (count - 1) * stride + this.gtBytes;
-      if (this.disk.dataRegions(start, end).length > 0) {
+      let next = 0;
+      for (const region of this.disk.dataRegions(start, end)) {
+        // The tables of the run that this region touches, from the first not yet visited.
+        const from = Math.max(next, Math.floor((region.start - start) / stride));
+        const to = Math.min(count, Math.ceil((region.end - start) / stride));
+        if (to <= from) continue;
         chunk ??= Buffer.allocUnsafeSlow(Math.min(maxRun, this.entries.length) * stride);
-        const raw = chunk.subarray(0, end - start);
-        this.disk.readAt(raw, start, 'grain tables');
-        for (let k = 0; k < count; k++) visit(gdIndex + k, wordsView(raw, k * stride, this.gtEntries));
+        const raw = chunk.subarray(0, (to - from - 1) * stride + this.gtBytes);
+        this.disk.readAt(raw, start + from * stride, 'grain tables');
+        for (let k = from; k < to; k++) visit(gdIndex + k, wordsView(raw, (k - from) * stride, this.gtEntries));
+        next = to;
       }
       gdIndex += count;
     }
@@ -586,6 +613,10 @@ class MergedTables implements GrainTables {
     return this.spare.problem(gdIndex) === undefined ? undefined : this.primary.problem(gdIndex);
   }
 
+  mayHaveProblems(): boolean {
+    return this.primary.mayHaveProblems() && this.spare.mayHaveProblems();
+  }
+
   sectorOf(gdIndex: number): number {
     return this.primary.sectorOf(gdIndex) || this.spare.sectorOf(gdIndex);
   }
@@ -638,6 +669,10 @@ class ScannedTables implements GrainTables {
 
   problem(): string | undefined {
     return undefined;
+  }
+
+  mayHaveProblems(): boolean {
+    return false;
   }
 
   sectorOf(): number {
@@ -994,7 +1029,8 @@ class SparseReader implements SparseExtent {
   lostRanges(): LostRange[] {
     if (this.lostMemo) return this.lostMemo;
     const lostTables: LostRange[] = [];
-    for (let gdIndex = 0; gdIndex < this.tables.count; gdIndex++) {
+    const count = this.tables.mayHaveProblems() ? this.tables.count : 0;
+    for (let gdIndex = 0; gdIndex < count; gdIndex++) {
       if (!this.tables.problem(gdIndex)) continue;
       const spanStart = gdIndex * this.tableSpanBytes;
       pushLost(lostTables, spanStart, Math.min(this.tableSpanBytes, this.sizeBytes - spanStart));
@@ -1085,23 +1121,17 @@ class SparseReader implements SparseExtent {
     const grainArea = this.header.overheadSectors * SECTOR;
     if (grainArea % this.grainBytes !== 0 || this.disk.size < grainArea) return undefined;
     const gtBytes = this.header.numGTEsPerGT * 4;
-    for (const sector of this.tables.entries) {
-      if (sector === 0 || sector * SECTOR + gtBytes > grainArea) return undefined;
-    }
+    if (this.tables.hasEmptyEntries || this.tables.lastSector * SECTOR + gtBytes > grainArea) return undefined;
     return Math.ceil((this.disk.size - grainArea) / this.grainBytes);
   }
 
   private hasNoGrainArea(): boolean {
     if (this.isStream || !(this.tables instanceof DirectoryTables)) return false;
     const gtBytes = this.header.numGTEsPerGT * 4;
-    let metadataEnd = this.header.overheadSectors * SECTOR;
-    for (const sector of this.tables.entries) {
-      const tableEnd = sector * SECTOR + gtBytes;
-      // A table past the end is damage: no shortcut, so that the full count reports it.
-      if (tableEnd > this.disk.size) return false;
-      metadataEnd = Math.max(metadataEnd, tableEnd);
-    }
-    return this.disk.size <= metadataEnd;
+    const tablesEnd = this.tables.lastSector * SECTOR + gtBytes;
+    // A table past the end is damage: no shortcut, so that the full count reports it.
+    if (tablesEnd > this.disk.size) return false;
+    return this.disk.size <= Math.max(this.header.overheadSectors * SECTOR, tablesEnd);
   }
 
   check(): Problem[] {

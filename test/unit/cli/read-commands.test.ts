@@ -119,6 +119,41 @@ describe('diskchain info, geometry, map, check and cat on a hosted chain', () =>
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^diskchain: /);
   });
+
+  // A plain line (one disk, known flags) runs without loading commander; `--` sends the same line through commander.
+  it.each([
+    ['info', '--json'],
+    ['info', '--ignore-cid'],
+    ['geometry', '--json'],
+    ['map', '--hex'],
+    ['check', '--json'],
+    ['cat', '--force'],
+  ])('%s %s gives the same output and status without commander as through it', (command, flag) => {
+    const plain = diskchain([command, top, flag], { NODE_DEBUG: 'esm' });
+    const parsed = diskchain([command, flag, '--', top], { NODE_DEBUG: 'esm' });
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stderr).not.toMatch(/node_modules\/commander/);
+    expect(parsed.stderr).toMatch(/node_modules\/commander/);
+    expect(parsed.status).toBe(0);
+    expect(sha(plain.stdout)).toBe(sha(parsed.stdout));
+  });
+
+  it('--version answers without loading commander', () => {
+    const r = diskchain(['--version'], { NODE_DEBUG: 'esm' });
+    expect(r.text).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(r.stderr).not.toMatch(/node_modules\/commander/);
+  });
+
+  it('a failure on the plain path is the same one line with the same status', () => {
+    const missing = path.join(dir, 'nothing.vmdk');
+    for (const command of ['info', 'check', 'cat']) {
+      const plain = diskchain([command, missing]);
+      const parsed = diskchain([command, '--', missing]);
+      expect(plain.stderr).toBe(parsed.stderr);
+      expect(plain.status).toBe(parsed.status);
+      expect(plain.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
+  });
 });
 
 describe('bad input gets one clear line naming the file', () => {

@@ -35,7 +35,7 @@ interface WriteOptions {
 }
 
 /** Converts `src` the way the convert dispatcher does and returns the committed plan. */
-function writeSparse(src: string, kind: DiskKind, dstName: string, options: WriteOptions = {}): OutputPlan {
+async function writeSparse(src: string, kind: DiskKind, dstName: string, options: WriteOptions = {}): Promise<OutputPlan> {
   const chain = openChain(src);
   try {
     options.onChain?.(chain);
@@ -45,7 +45,7 @@ function writeSparse(src: string, kind: DiskKind, dstName: string, options: Writ
       const cid = randomCid();
       const descriptor = outputDescriptor(kind, plan, outputDdb(chain, chain.capacityBytes, { kind }, cid), { cid });
       const embeddedDescriptor = plan.separateDescriptor ? null : descriptor;
-      writeHostedSparse(chain, plan, out, { skipZeroGrains: options.skipZeroGrains ?? false, embeddedDescriptor }, options.ctx ?? inlineContext());
+      await writeHostedSparse(chain, plan, out, { skipZeroGrains: options.skipZeroGrains ?? false, embeddedDescriptor }, options.ctx ?? inlineContext());
       if (plan.separateDescriptor) out.open(plan.primary).append(Buffer.from(descriptor, 'utf8'));
       out.commit(plan.primary);
     } catch (e) {
@@ -58,9 +58,9 @@ function writeSparse(src: string, kind: DiskKind, dstName: string, options: Writ
   }
 }
 
-function errorOf(fn: () => unknown): { code: string } {
+async function errorOf(fn: () => Promise<unknown>): Promise<{ code: string }> {
   try {
-    fn();
+    await fn();
   } catch (e) {
     return e as { code: string };
   }
@@ -166,8 +166,8 @@ describe('monolithicSparse output', () => {
   qemuFill(src, 20 * MiB, 256 * KiB, 0);
   qemuFill(src, 40 * MiB - 512, 512, 0xab);
 
-  it('passes qemu-img check, compares identical with the source and opens in vmdkinfo', () => {
-    const plan = writeSparse(src, 'monolithicSparse', 'mono-out.vmdk');
+  it('passes qemu-img check, compares identical with the source and opens in vmdkinfo', async () => {
+    const plan = await writeSparse(src, 'monolithicSparse', 'mono-out.vmdk');
     expect(plan.extents.map((e) => e.name)).toEqual(['mono-out.vmdk']);
     const info = expectQemuAndLibvmdkAccept(src, fileOf(plan));
     expect(info).toContain('Monolithic sparse');
@@ -180,8 +180,8 @@ describe('monolithicSparse output', () => {
     }
   });
 
-  it('writes each grain the source holds once, allocated zeros included, in LBA order after overHead', () => {
-    const plan = writeSparse(src, 'monolithicSparse', 'mono-all.vmdk');
+  it('writes each grain the source holds once, allocated zeros included, in LBA order after overHead', async () => {
+    const plan = await writeSparse(src, 'monolithicSparse', 'mono-all.vmdk');
     const file = fileOf(plan);
     const h = readHeader(file);
     // Grains touched: 16-19 (1 MiB + 700 .. +200_000), 159-160 (10 MiB - 100 straddles), 320-323 (zeros), 639 (last).
@@ -196,20 +196,20 @@ describe('monolithicSparse output', () => {
     expect(second[639 - 512]).toBe(h.overHead + 10 * 128);
   });
 
-  it('leaves out grains that read as zeros with skipZeroGrains and still reads the same', () => {
-    const all = writeSparse(src, 'monolithicSparse', 'mono-keep.vmdk');
-    const skipped = writeSparse(src, 'monolithicSparse', 'mono-skip.vmdk', { skipZeroGrains: true });
+  it('leaves out grains that read as zeros with skipZeroGrains and still reads the same', async () => {
+    const all = await writeSparse(src, 'monolithicSparse', 'mono-keep.vmdk');
+    const skipped = await writeSparse(src, 'monolithicSparse', 'mono-skip.vmdk', { skipZeroGrains: true });
     expect(fs.statSync(fileOf(all)).size - fs.statSync(fileOf(skipped)).size).toBe(4 * GRAIN_BYTES);
     expectQemuAndLibvmdkAccept(src, fileOf(skipped));
     const map = JSON.parse(qemuImg('map', '--output=json', fileOf(skipped))) as { start: number; length: number; data: boolean }[];
     expect(map.some((r) => r.data && r.start < 20 * MiB + 256 * KiB && r.start + r.length > 20 * MiB)).toBe(false);
   });
 
-  it('reads only grains that hold data and reports progress in data bytes up to dataBytes', () => {
+  it('reads only grains that hold data and reports progress in data bytes up to dataBytes', async () => {
     const reads: { offset: number; length: number }[] = [];
     const events: { phase: string; done: number; total: number }[] = [];
     let spans: { start: number; end: number }[] = [];
-    writeSparse(src, 'monolithicSparse', 'mono-watch.vmdk', {
+    await writeSparse(src, 'monolithicSparse', 'mono-watch.vmdk', {
       ctx: inlineContext((phase, done, total) => events.push({ phase, done, total })),
       onChain: (chain) => {
         spans = [...dataRanges(chain)].map((r) => ({
@@ -233,8 +233,8 @@ describe('monolithicSparse output', () => {
     expect(events.at(-1)!.done).toBe(total);
   });
 
-  it('embeds the descriptor at sector 1, NUL-padded, and keeps GT and redundant GT identical', () => {
-    const plan = writeSparse(src, 'monolithicSparse', 'mono-meta.vmdk');
+  it('embeds the descriptor at sector 1, NUL-padded, and keeps GT and redundant GT identical', async () => {
+    const plan = await writeSparse(src, 'monolithicSparse', 'mono-meta.vmdk');
     const file = fileOf(plan);
     const h = readHeader(file);
     const text = readBytes(file, SECTOR, h.descriptorSize * SECTOR);
@@ -252,13 +252,13 @@ describe('monolithicSparse output', () => {
     }
   });
 
-  it('stops between chunks when cancelled and leaves nothing behind after abort', () => {
+  it('stops between chunks when cancelled and leaves nothing behind after abort', async () => {
     let cancel = false;
     const ctx = inlineContext(
       () => (cancel = true),
       () => cancel,
     );
-    expect(errorOf(() => writeSparse(src, 'monolithicSparse', 'mono-cancel.vmdk', { ctx })).code).toBe('E_CANCELLED');
+    expect((await errorOf(() => writeSparse(src, 'monolithicSparse', 'mono-cancel.vmdk', { ctx }))).code).toBe('E_CANCELLED');
     expect(fs.readdirSync(dir).filter((n) => n.includes('mono-cancel') || n.endsWith('.partial'))).toEqual([]);
   });
 });
@@ -268,8 +268,8 @@ describe('1 MiB monolithicSparse header (§2.5)', () => {
   qemuWrite(src, 100, patternBytes(1000, 5));
   qemuFill(src, 9 * GRAIN_BYTES + 512, 512, 0x5a);
 
-  it('carries exactly the fields VMware writes', () => {
-    const plan = writeSparse(src, 'monolithicSparse', 'tiny-out.vmdk');
+  it('carries exactly the fields VMware writes', async () => {
+    const plan = await writeSparse(src, 'monolithicSparse', 'tiny-out.vmdk');
     const file = fileOf(plan);
     expect(readHeader(file)).toEqual({
       magic: 'KDMV',
@@ -297,9 +297,9 @@ describe('1 MiB monolithicSparse header (§2.5)', () => {
     expectQemuAndLibvmdkAccept(src, file);
   });
 
-  it('writes a disk without data as metadata alone', () => {
+  it('writes a disk without data as metadata alone', async () => {
     const empty = createSparse('empty-src.vmdk', '1M');
-    const plan = writeSparse(empty, 'monolithicSparse', 'empty-out.vmdk', { skipZeroGrains: true });
+    const plan = await writeSparse(empty, 'monolithicSparse', 'empty-out.vmdk', { skipZeroGrains: true });
     expect(fs.statSync(fileOf(plan)).size).toBe(128 * SECTOR);
     expectQemuAndLibvmdkAccept(empty, fileOf(plan));
   });
@@ -314,15 +314,15 @@ describe('flattening a chain', () => {
   qemuFill(child, 2 * MiB, 128 * KiB, 0);
   qemuFill(child, 6 * MiB + 4096, 4096, 0x77);
 
-  it('writes the child over its parent as one disk', () => {
-    const plan = writeSparse(child, 'monolithicSparse', 'chain-out.vmdk');
+  it('writes the child over its parent as one disk', async () => {
+    const plan = await writeSparse(child, 'monolithicSparse', 'chain-out.vmdk');
     expectQemuAndLibvmdkAccept(child, fileOf(plan));
     expect(readHeader(fileOf(plan)).magic).toBe('KDMV');
     expect(fs.readFileSync(fileOf(plan), 'latin1')).not.toContain('parentFileNameHint');
   });
 
-  it('drops the child zeros that hide parent data only as grains, and still reads them as zeros', () => {
-    const plan = writeSparse(child, 'monolithicSparse', 'chain-skip.vmdk', { skipZeroGrains: true });
+  it('drops the child zeros that hide parent data only as grains, and still reads them as zeros', async () => {
+    const plan = await writeSparse(child, 'monolithicSparse', 'chain-skip.vmdk', { skipZeroGrains: true });
     expectQemuAndLibvmdkAccept(child, fileOf(plan));
     // 3 MiB of base (48 grains) + 1 grain at 6 MiB, minus the 2 zeroed grains at 2 MiB.
     expect(fs.statSync(fileOf(plan)).size).toBe(128 * SECTOR + (48 - 2 + 1) * GRAIN_BYTES);
@@ -337,8 +337,8 @@ describe('twoGbMaxExtentSparse output', () => {
   qemuFill(src, 2047 * MiB, 64 * KiB, 0);
   qemuFill(src, size - 4096, 4096, 0xee);
 
-  it('splits a disk over 2047 MiB into -s00N extents that qemu-img and vmdkinfo read as the source', () => {
-    const plan = writeSparse(src, 'twoGbMaxExtentSparse', 'big-out.vmdk', { segmentBytes: 64 * MiB, skipZeroGrains: true });
+  it('splits a disk over 2047 MiB into -s00N extents that qemu-img and vmdkinfo read as the source', async () => {
+    const plan = await writeSparse(src, 'twoGbMaxExtentSparse', 'big-out.vmdk', { segmentBytes: 64 * MiB, skipZeroGrains: true });
     expect(plan.extents).toHaveLength(33);
     expect(plan.extents.map((e) => e.name).slice(0, 2)).toEqual(['big-out-s001.vmdk', 'big-out-s002.vmdk']);
     for (const e of plan.extents) expect(fs.existsSync(fileOf(plan, e.name))).toBe(true);
@@ -347,8 +347,8 @@ describe('twoGbMaxExtentSparse output', () => {
     expect(fs.readFileSync(fileOf(plan), 'utf8')).toContain('RW 131072 SPARSE "big-out-s001.vmdk"');
   });
 
-  it('gives every extent its own header without a descriptor, sized to its range', () => {
-    const plan = writeSparse(src, 'twoGbMaxExtentSparse', 'big-hdr.vmdk', { segmentBytes: 64 * MiB });
+  it('gives every extent its own header without a descriptor, sized to its range', async () => {
+    const plan = await writeSparse(src, 'twoGbMaxExtentSparse', 'big-hdr.vmdk', { segmentBytes: 64 * MiB });
     const headers = plan.extents.map((e) => readHeader(fileOf(plan, e.name)));
     for (const h of headers) {
       expect(h).toMatchObject({ magic: 'KDMV', version: 1, flags: 3, grainSize: 128, descriptorOffset: 0, descriptorSize: 0, rgdOffset: 1 });
@@ -363,18 +363,18 @@ describe('twoGbMaxExtentSparse output', () => {
     expectQemuAndLibvmdkAccept(src, fileOf(plan));
   });
 
-  it('ends the last extent inside a grain when the capacity is not a grain multiple', () => {
+  it('ends the last extent inside a grain when the capacity is not a grain multiple', async () => {
     // Segments are grain multiples (convert refuses others; qemu misreads split extents that are not).
     const odd = 5 * MiB + 3 * SECTOR;
     const small = createSparse('odd-src.vmdk', `${odd}`);
     qemuWrite(small, 0, patternBytes(odd, 31));
-    const plan = writeSparse(small, 'twoGbMaxExtentSparse', 'odd-out.vmdk', { segmentBytes: MiB });
+    const plan = await writeSparse(small, 'twoGbMaxExtentSparse', 'odd-out.vmdk', { segmentBytes: MiB });
     expect(plan.extents).toHaveLength(6);
     const last = fileOf(plan, plan.extents[5]!.name);
     expect(readHeader(last).capacity).toBe(3);
     expect(fs.statSync(last).size).toBe(128 * SECTOR + GRAIN_BYTES);
     expectQemuAndLibvmdkAccept(small, fileOf(plan));
-    const mono = writeSparse(small, 'monolithicSparse', 'odd-mono.vmdk');
+    const mono = await writeSparse(small, 'monolithicSparse', 'odd-mono.vmdk');
     expect(readHeader(fileOf(mono)).capacity).toBe(odd / SECTOR);
     expectQemuAndLibvmdkAccept(small, fileOf(mono));
   });

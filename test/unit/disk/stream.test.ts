@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openChain } from '../../../main/disk/chain.js';
+import { flatChunks } from '../../../main/disk/stream.js';
+import { qemuFill, qemuImg, qemuRaw, qemuWrite } from '../../helpers/qemu.js';
+import { patternBytes, tmpDir } from '../../helpers/tmp.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** The disk as flatChunks hands it on, hashed piece by piece (each piece used before the next is taken). */
+function flatHash(disk: string, chunkBytes?: number, pieceBytes?: number): { sha: string; bytes: number; pieces: number } {
+  const chain = openChain(disk);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let pieces = 0;
+  try {
+    for (const piece of flatChunks(chain, chunkBytes, pieceBytes)) {
+      hash.update(piece);
+      bytes += piece.length;
+      pieces++;
+    }
+  } finally {
+    chain.close();
+  }
+  return { sha: hash.digest('hex'), bytes, pieces };
+}
+
+const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+describe('flatChunks reads each run from the link that holds it', () => {
+  const dir = tmpDir();
+  const base = path.join(dir, 'base.vmdk');
+  const top = path.join(dir, 'top.vmdk');
+  // A parent with data across chunk boundaries, a child that covers parts of it at odd offsets
+  // (partial grains fall through to the parent), and a zeroed range in the child over parent data.
+  qemuImg('create', '-q', '-f', 'vmdk', base, '24M');
+  qemuFill(base, 3 * MiB - 5 * KiB, 6 * MiB, 0x11);
+  qemuWrite(base, 17 * MiB + 3, patternBytes(700_000, 2));
+  qemuImg('create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', top);
+  qemuWrite(top, 4 * MiB + 1000, patternBytes(300_000, 3));
+  qemuFill(top, 20 * MiB, 2 * MiB, 0x7e);
+  const expected = fileSha(qemuRaw(top));
+
+  it.each([
+    ['the default chunk and piece sizes', undefined, undefined],
+    ['1 MiB chunks of 48 KiB pieces (pieces end inside grains)', MiB, 48 * KiB],
+    ['64 KiB chunks of 4 KiB pieces', 64 * KiB, 4 * KiB],
+  ])('a hosted chain reads as qemu-img reads it, with %s', (_name, chunk, piece) => {
+    const got = flatHash(top, chunk, piece);
+    expect(got.bytes).toBe(24 * MiB);
+    expect(got.sha).toBe(expected);
+  });
+
+  it('a streamOptimized disk (compressed grains, no plain bytes to read) reads as qemu-img reads it', () => {
+    const stream = path.join(dir, 'stream.vmdk');
+    qemuImg('convert', '-O', 'vmdk', '-o', 'subformat=streamOptimized', top, stream);
+    expect(flatHash(stream, MiB, 48 * KiB).sha).toBe(expected);
+  });
+
+  it('a twoGbMaxExtentFlat disk (flat extents) reads as qemu-img reads it', () => {
+    const flat = path.join(dir, 'flat.vmdk');
+    qemuImg('convert', '-O', 'vmdk', '-o', 'subformat=twoGbMaxExtentFlat', top, flat);
+    expect(flatHash(flat, MiB, 48 * KiB).sha).toBe(expected);
+  });
+
+  it('holes come as slices of one zero buffer, not as reads', () => {
+    const empty = path.join(dir, 'empty.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', empty, '64M');
+    const got = flatHash(empty);
+    expect(got.pieces).toBe(16);
+    expect(got.sha).toBe(createHash('sha256').update(Buffer.alloc(64 * MiB)).digest('hex'));
+  });
+});
