@@ -1,6 +1,7 @@
 /**
  * `DISK[:VOL]/path` for parts, ls, get and find: which file is the disk (the longest prefix that is
- * an existing file, so `C:\vms\web.vmdk:2/etc` and names with ':' work), which volume, which path;
+ * an existing file, so `C:\vms\web.vmdk:2/etc` and names with ':' work; or a file inside a VMFS
+ * volume image, `lun.img:/web01/web01.vmdk:1/etc`), which volume, which path;
  * and the chain at `--at N` with the file system on the chosen volume.
  */
 import * as fs from 'node:fs';
@@ -10,6 +11,7 @@ import { chainDevice, type BlockDevice } from '../guest/block-device.js';
 import type { GuestFileSystem } from '../guest/types.js';
 import { openFileSystem } from '../guest/volumes.js';
 import { splitGuestPath } from '../guest/walk.js';
+import { imageSourceOf } from '../io/path-sources.js';
 
 export interface GuestTarget {
   disk: string;
@@ -19,13 +21,24 @@ export interface GuestTarget {
   path: string;
 }
 
+/** A host file, or a file inside a volume image (`lun.img:/web01/web01.vmdk:1/etc`: the disk is in the image). */
 const isFile = (p: string): boolean => {
   try {
     return fs.statSync(p).isFile();
   } catch {
-    return false;
+    return isImageFile(p);
   }
 };
+
+function isImageFile(p: string): boolean {
+  const source = p.includes(':/') ? imageSourceOf(p) : null;
+  try {
+    return source?.stat(p)?.kind === 'file';
+  } catch (e) {
+    if (e instanceof DiskchainError) return false; // the image holds no VMFS volume: not a path into one
+    throw e;
+  }
+}
 
 export function parseGuestTarget(arg: string, exists: (p: string) => boolean = isFile): GuestTarget {
   for (let cut = arg.length; cut > 0; cut--) {

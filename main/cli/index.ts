@@ -55,6 +55,11 @@ function isVersionOnly(argv: string[]): boolean {
 
 async function main(argv: string[]): Promise<void> {
   const program = await buildProgram(argv);
+  // `IMAGE:/dir/disk.vmdk` names a disk inside a VMFS volume image; the reader is loaded only when asked for.
+  if (argv.slice(2).some((a) => a.includes(':/'))) {
+    (await import('../vmfs/paths.js')).installVmfsPaths();
+    (await import('./read-only.js')).refuseWritesInsideImages(program);
+  }
   try {
     await program.parseAsync(argv);
   } catch (e) {

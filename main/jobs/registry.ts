@@ -8,9 +8,11 @@ import { extendJob } from '../mutate/extend.js';
 import { commitJob } from '../mutate/commit.js';
 import { snapshotJob } from '../mutate/snapshot.js';
 import type { JobContext } from '../io/job-context.js';
+import { refuseWriteInside } from '../io/path-sources.js';
 
 /** Runs one job in the current thread; the worker calls this. */
 export function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
+  for (const target of writesTo(spec)) refuseWriteInside(target);
   switch (spec.kind) {
     case 'convert':
       return convertJob(spec, ctx);
@@ -28,5 +30,25 @@ export function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
       return recoverJob(spec, ctx);
     case 'extract':
       return extractJob(spec, ctx);
+  }
+}
+
+/** What a job writes or changes: never a file inside a read-only image (a disk in a VMFS volume image). */
+function writesTo(spec: JobSpec): string[] {
+  switch (spec.kind) {
+    case 'convert':
+    case 'recover':
+      return spec.dst === '-' ? [] : [spec.dst];
+    case 'commit':
+      return [spec.top];
+    case 'snapshot':
+    case 'extend':
+      return [spec.disk];
+    case 'backup':
+      return spec.archiveDir === '-' ? [] : [spec.archiveDir];
+    case 'restore':
+      return [spec.destDir];
+    case 'extract':
+      return [spec.destDir];
   }
 }
