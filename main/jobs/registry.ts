@@ -11,7 +11,7 @@ import type { JobContext } from '../io/job-context.js';
 import { refuseWriteInside } from '../io/path-sources.js';
 
 /** Runs one job in the current thread; the worker calls this. */
-export function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
+export async function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
   for (const target of writesTo(spec)) refuseWriteInside(target);
   switch (spec.kind) {
     case 'convert':
