@@ -111,6 +111,8 @@ export function createServices(options: ServiceOptions): Services {
     'guest:list': ({ diskId, at, volume, dir, ignoreCid }) => queries.ask('guestList', { path: disks.pathOf(diskId), at, volume, dir, ignoreCid }),
     'guest:preview': ({ diskId, at, volume, file, ignoreCid }) => queries.ask('guestPreview', { path: disks.pathOf(diskId), at, volume, file, ignoreCid }),
     'guest:diff': ({ diskId, at, volume, dir, content, ignoreCid }) => queries.ask('guestDiff', { path: disks.pathOf(diskId), at, volume, dir, content, ignoreCid }),
+    'volumes:tree': ({ diskId }) => disks.volumeTree(diskId),
+    'volumes:openDisk': ({ diskId, entry }) => disks.openInVolume(diskId, entry),
     'files:target': async ({ path, type, mode }) => {
       const browser = browsing();
       const target = await targets.fromPath(absolute(path), type, mode);

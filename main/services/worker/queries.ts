@@ -23,6 +23,7 @@ import { jobSafety, type JobSafety } from '../../jobs/safety.js';
 import { estimateSpace } from '../../jobs/estimate.js';
 import { summarizeMap } from '../map-summary.js';
 import { guestQueries } from './guest-queries.js';
+import { vmfsQueries } from './vmfs-queries.js';
 
 const MAP_CACHE = 8;
 
@@ -73,6 +74,7 @@ export const queries = {
   catalogScan: async (q: { db: string; folders: string[] }): Promise<ScanSummary> => (await catalogOf(q.db)).scan(q.folders),
   catalogVerify: async (q: { db: string; id: number }): Promise<VerifyReport> => (await catalogOf(q.db)).verify(q.id),
   ...guestQueries,
+  ...vmfsQueries,
 };
 
 export type Queries = typeof queries;
