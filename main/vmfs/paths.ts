@@ -35,13 +35,18 @@ const isHostFile = (p: string): boolean => {
 
 /** `IMAGE[+IMAGE…]:/path` split, or null when `p` is not of that form (a host path). */
 export function splitVmfsPath(p: string, isFile: (p: string) => boolean = isHostFile): VmfsPath | null {
-  for (let cut = p.lastIndexOf(':/'); cut > 0; cut = p.lastIndexOf(':/', cut - 1)) {
+  // On Windows, path.resolve (link.ts) turns `lun.img:/web01/x.vmdk` into `…\lun.img:\web01\x.vmdk`.
+  const cuts = path.sep === '\\' ? /:[\\/]/g : /:\//g;
+  const at = [...p.matchAll(cuts)].map((m) => m.index).reverse();
+  for (const cut of at) {
+    if (cut === 0) continue;
     const head = p.slice(0, cut);
     const images = isFile(head) ? [head] : head.includes('+') ? head.split('+') : null;
     if (!images || !images.every((i) => i !== '' && isFile(i))) continue;
     // A host folder named `lun.img:` beside the image is still a host path.
     if (fs.existsSync(p)) return null;
-    return { images, inner: posix.resolve('/', p.slice(cut + 1)) };
+    const inner = path.sep === '\\' ? p.slice(cut + 1).replace(/\\/g, '/') : p.slice(cut + 1);
+    return { images, inner: posix.resolve('/', inner) };
   }
   return null;
 }

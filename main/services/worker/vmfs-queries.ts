@@ -19,7 +19,8 @@ export const vmfsQueries = {
     try {
       return withVolume([q.path], () => true);
     } catch (e) {
-      if (e instanceof DiskchainError && (e.code === 'E_FORMAT' || e.code === 'E_UNSUPPORTED' || e.code === 'E_NOTFOUND')) return false;
+      // Not a volume Diskchain reads (none, VMFS-2, damaged, unreadable): the file is opened as a disk, which says why not.
+      if (e instanceof DiskchainError) return false;
       throw e;
     }
   },
