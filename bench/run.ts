@@ -14,7 +14,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCowd } from '../test/fixtures/cowd-builder.js';
-import { runCatalogBench } from './catalog.js';
+import { printArchiveRows, runArchiveBench } from './archive.js';
+import { formatValue, runCatalogBench } from './catalog.js';
 import { runGuestBench, printGuestRows } from './guest.js';
 import { printVmfsRows, runVmfsBench } from './vmfs.js';
 import { median, runOnce, seconds, TIME_OUT, verdict, type Command, type Sample } from './measure.js';
@@ -361,12 +362,12 @@ async function main(): Promise<void> {
     printGuestRows(runGuestBench(options.runs));
   }
   if (options.only === null || options.only.has('vmfs')) printVmfsRows(runVmfsBench(options.runs));
+  if (options.only === null || options.only.has('archive')) printArchiveRows(runArchiveBench(options.runs));
   console.log(`(medians of interleaved rounds; load at the end ${os.loadavg()[0]!.toFixed(1)}; ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   if (options.only === null || options.only.has('catalog')) {
     console.log('\nCatalog');
     for (const r of await runCatalogBench()) {
-      const value = r.unit === 's' ? `${r.value.toFixed(2)} s` : `${r.value.toFixed(2)} ms`;
-      console.log(`${r.task.padEnd(58)} ${value.padStart(10)} ${r.target.padStart(10)}`);
+      console.log(`${r.task.padEnd(58)} ${formatValue(r).padStart(10)} ${r.target.padStart(10)}`);
     }
   }
 }

@@ -127,6 +127,8 @@ export interface ExtractSpec {
   /** An existing folder. */
   destDir: string;
   ignoreCid?: boolean;
+  /** A disk of a backup archive, by its name in its manifest: `disk` is then the archive (issue 11). */
+  archiveDisk?: string;
 }
 
 /** A run of the disk recover could not read: `start` is the first LBA, `length` in 512-byte sectors. */
@@ -147,7 +149,25 @@ export interface RecoveryReport {
   notes: string[];
 }
 
-export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec | BackupSpec | RestoreSpec | RecoverSpec | ExtractSpec;
+/**
+ * One version of a file the catalog indexed, copied out of its archive's (or loose disk's) volume
+ * into a host folder (the catalog's Restore file…, `diskchain catalog get`'s copy code).
+ */
+export interface RestoreFileSpec {
+  kind: 'restoreFile';
+  /** The disk the index found it on: an archive's descriptor inside its folder, or a loose disk. */
+  disk: string;
+  /** The volume the index recorded (a partition number or LV). */
+  volume: string;
+  /** The path in the volume. */
+  path: string;
+  /** An existing folder. */
+  destDir: string;
+  /** The archive or disk as people know it (its name and date), for the job's title. */
+  from: string;
+}
+
+export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec | BackupSpec | RestoreSpec | RecoverSpec | ExtractSpec | RestoreFileSpec;
 
 export interface JobProgress {
   phase: string;

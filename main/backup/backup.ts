@@ -28,11 +28,12 @@ import { FdSink, FileSink, type ByteSink } from '../io/sink.js';
 import { StagedOutput } from '../io/staged-output.js';
 import type { JobContext } from '../io/job-context.js';
 import { chainFiles, findLocks, inUseError } from '../disk/in-use.js';
-import { MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, serializeManifest, type ArchiveFile, type ArchivedDisk, type Manifest } from '../formats/manifest.js';
+import { MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, serializeManifest, type ArchiveFile, type ArchivedDisk, type ChunkHashes, type Manifest } from '../formats/manifest.js';
 import { cleanStem, diskStemOf, linkStem, NameBook } from './names.js';
 import { ownGrains, scanChain, sha256Of } from './scan.js';
 import { emitSparseExtent, sparseExtentBytes, type GrainSet, type SparseExtentSpec } from './segment-emitter.js';
 import { TAR_END, tarHeader, tarPadding } from './tar.js';
+import { ChunkHasher, chunkBytesFor } from './chunk-hashes.js';
 import { readVmx, rewriteVmx, vmxDisks, vmxNvram, vmxValue, type Vmx, type VmxDisk } from '../formats/vmx.js';
 
 /** A file of the archive as planned: its bytes are produced on demand, as often as needed. */
@@ -42,6 +43,8 @@ interface PlannedFile {
   sizeBytes: number;
   /** Known up front for files held in memory; segments get theirs when first emitted. */
   sha256: string | null;
+  /** Segments: hashes of their chunks, got with sha256 (single-file restore checks only what it reads). */
+  chunks?: ChunkHashes;
   content: () => Iterable<Buffer>;
 }
 
@@ -331,8 +334,9 @@ function writeFolder(plan: Plan, archiveDir: string, ctx: JobContext): JobResult
   const out = StagedOutput.create(archiveDir, [...plan.files.map((f) => f.name), MANIFEST_NAME]);
   try {
     const progress = byteProgress(ctx, 'write', plan.files.reduce((s, f) => s + f.sizeBytes, 0));
+    const chunkBytes = chunkBytesOf(plan);
     for (const file of plan.files) {
-      file.sha256 = emitChecked(file, new FileSink(out.open(file.name)), ctx, progress);
+      file.sha256 = emitChecked(file, new FileSink(out.open(file.name)), ctx, progress, chunkBytes);
     }
     refuseChangedSource(plan.fingerprints);
     out.open(MANIFEST_NAME).append(Buffer.from(serializeManifest(finalManifest(plan)), 'utf8'));
@@ -347,7 +351,8 @@ function writeFolder(plan: Plan, archiveDir: string, ctx: JobContext): JobResult
 function writeStream(plan: Plan, sink: ByteSink, ctx: JobContext): void {
   const segments = plan.files.filter((f) => f.sha256 === null);
   const hashing = byteProgress(ctx, 'hash', segments.reduce((s, f) => s + f.sizeBytes, 0));
-  for (const file of segments) file.sha256 = emitChecked(file, null, ctx, hashing);
+  const chunkBytes = chunkBytesOf(plan);
+  for (const file of segments) file.sha256 = emitChecked(file, null, ctx, hashing, chunkBytes);
 
   const mtime = new Date(plan.manifest.createdAt);
   const manifest = Buffer.from(serializeManifest(finalManifest(plan)), 'utf8');
@@ -358,7 +363,7 @@ function writeStream(plan: Plan, sink: ByteSink, ctx: JobContext): void {
   const progress = byteProgress(ctx, 'write', plan.files.reduce((s, f) => s + f.sizeBytes, 0));
   for (const file of plan.files) {
     out.write(tarHeader(file.name, file.sizeBytes, mtime));
-    emitChecked(file, out, ctx, progress);
+    emitChecked(file, out, ctx, progress, chunkBytes);
     out.write(tarPadding(file.sizeBytes));
   }
   refuseChangedSource(plan.fingerprints);
@@ -370,12 +375,14 @@ function writeStream(plan: Plan, sink: ByteSink, ctx: JobContext): void {
  * Emits a file into `sink` (or only hashes it) and returns its SHA-256. The size must be what the
  * plan says and, when a hash is already known, the hash too: otherwise the source changed since.
  */
-function emitChecked(file: PlannedFile, sink: ByteSink | null, ctx: JobContext, progress: (bytes: number) => void): string {
+function emitChecked(file: PlannedFile, sink: ByteSink | null, ctx: JobContext, progress: (bytes: number) => void, chunkBytes: number): string {
   const hash = crypto.createHash('sha256');
+  const pieces = file.role === 'segment' && file.sha256 === null ? new ChunkHasher(chunkBytes) : null;
   let size = 0;
   for (const chunk of file.content()) {
     ctx.throwIfCancelled();
     hash.update(chunk);
+    pieces?.update(chunk);
     sink?.write(chunk);
     size += chunk.length;
     progress(chunk.length);
@@ -384,7 +391,12 @@ function emitChecked(file: PlannedFile, sink: ByteSink | null, ctx: JobContext, 
   if (size !== file.sizeBytes || (file.sha256 !== null && sha256 !== file.sha256)) {
     throw new DiskchainError('E_IO', `the source changed while it was being backed up (${file.name} came out different the second time); run the backup again`);
   }
+  if (pieces) file.chunks = pieces.result();
   return sha256;
+}
+
+function chunkBytesOf(plan: Plan): number {
+  return chunkBytesFor(plan.files.reduce((s, f) => s + (f.role === 'segment' ? f.sizeBytes : 0), 0));
 }
 
 function refuseChangedSource(before: Fingerprint[]): void {
@@ -404,7 +416,7 @@ function refuseChangedSource(before: Fingerprint[]): void {
 function finalManifest(plan: Plan): Manifest {
   const files = plan.files.map((f) => {
     if (f.sha256 === null) throw new DiskchainError('E_INTERNAL', `no hash for ${f.name}`);
-    return { name: f.name, role: f.role, bytes: f.sizeBytes, sha256: f.sha256 };
+    return { name: f.name, role: f.role, bytes: f.sizeBytes, sha256: f.sha256, ...(f.chunks ? { chunks: f.chunks } : {}) };
   });
   return { ...plan.manifest, files };
 }

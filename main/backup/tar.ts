@@ -94,9 +94,14 @@ export class TarReader {
   /** Bytes of the stream consumed so far, for error messages. */
   position = 0;
 
+  /**
+   * `seek`, on a seekable input (a tar file rather than a pipe): moves the input on by that many
+   * bytes, so skipping an entry costs no reads (archive-source.ts indexes a tar by its headers).
+   */
   constructor(
     private readonly input: ReadInput,
     private readonly what: string,
+    private readonly seek?: (bytes: number) => void,
   ) {}
 
   next(): TarEntry | null {
@@ -164,6 +169,13 @@ export class TarReader {
   }
 
   private skip(bytes: number): void {
+    if (this.seek) {
+      this.seek(bytes);
+      this.position += bytes;
+      this.remaining = 0;
+      this.padding = 0;
+      return;
+    }
     const scratch = Buffer.alloc(Math.min(bytes, 1024 * 1024));
     let left = bytes;
     while (left > 0) {

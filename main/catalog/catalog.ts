@@ -14,17 +14,25 @@
 import type { Database } from 'better-sqlite3';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import { openCatalogDb, sqliteToDiskchain, type OpenDbOptions } from './db.js';
+import { findFiles } from './file-find.js';
+import type { FileRef, OpenedVersion } from './file-get.js';
+import type { IndexOptions } from './file-index.js';
+import { FileStore } from './file-store.js';
 import { archiveFilePath } from './manifest.js';
 import { statFile } from './records.js';
 import { scan, type ScanOptions } from './scan.js';
 import { buildCount, buildQuery, PAGE, STREAM } from './search.js';
 import { statsOf } from './status.js';
-import { CatalogStore, toSummary, type SummaryRow } from './store.js';
+import { CatalogStore, pathRange, toSummary, type SummaryRow } from './store.js';
 import type {
   CatalogPage,
   EntryDetail,
   EntryQuery,
   EntrySummary,
+  FilePage,
+  FileQuery,
+  IndexedVolume,
+  IndexSummary,
   ScanProgress,
   ScanSummary,
   VerifyReport,
@@ -144,6 +152,61 @@ export class Catalog {
       for (const id of ids) yield await this.verify(id, options);
       after = ids[ids.length - 1]!;
     }
+  }
+
+  /**
+   * Lists every file of the entries' guest file systems into the file catalog (`ids` undefined:
+   * every entry); an entry whose manifest (or disk files) is the one it was indexed from is not opened.
+   */
+  async index(ids: number[] | undefined, options: IndexOptions = {}): Promise<IndexSummary> {
+    // Loaded here: list, search and find do not pay for the guest readers.
+    const { FileIndexer } = await import('./file-index.js');
+    const all = ids ?? this.guard(() => this.db.prepare<[], { id: number }>('SELECT id FROM entries ORDER BY id').all().map((r) => r.id));
+    if (ids) for (const id of ids) this.guard(() => this.entry(id));
+    try {
+      return await new FileIndexer(this.store, options).run(all);
+    } catch (e) {
+      throw sqliteToDiskchain(e, this.path);
+    }
+  }
+
+  /** Ids of the entries at or under a folder (what a scan of it found), in id order. */
+  idsUnder(root: string): number[] {
+    const { lo, hi } = pathRange(root);
+    return this.guard(() =>
+      this.db
+        .prepare<[string, string, string], { id: number }>('SELECT id FROM entries WHERE path = ? OR (path >= ? AND path < ?) ORDER BY id')
+        .all(root, lo, hi)
+        .map((r) => r.id),
+    );
+  }
+
+  /** Every indexed version of the files matching, grouped by path, newest first; one page. */
+  findFiles(query: FileQuery): FilePage {
+    return this.guard(() => findFiles(this.db, query));
+  }
+
+  /** The volumes of an entry as the last index left them. */
+  indexedVolumes(id: number): IndexedVolume[] {
+    return this.guard(() => {
+      this.entry(id);
+      return new FileStore(this.db).volumes(id);
+    });
+  }
+
+  /** Opens the version `ref` names (ID[:DISK][:VOL]:/path) on its disk and volume; close its chain when done. */
+  async openVersion(ref: string | FileRef): Promise<OpenedVersion> {
+    const { openVersion, parseFileRef } = await import('./file-get.js');
+    return this.guard(() => openVersion(this.store, typeof ref === 'string' ? parseFileRef(ref) : ref));
+  }
+
+  /** Where the version `ref` names is (the disk file, volume and path); nothing is opened. */
+  async locateFile(ref: string): Promise<{ disk: string; volume: string; path: string; from: string }> {
+    const { parseFileRef, versionFile } = await import('./file-get.js');
+    return this.guard(() => {
+      const found = versionFile(this.store, parseFileRef(ref));
+      return { disk: found.file, volume: found.volume, path: found.path, from: found.from };
+    });
   }
 
   /** Removes an entry from the catalog (never any file); a later scan of its folder finds it again. */

@@ -145,6 +145,70 @@ DELETE FROM entry_files WHERE entry_id IN (
   SELECT id FROM entries WHERE (type = 'archive' OR health = 'unverified') AND error IS NULL);
 `;
 
+/**
+ * The file catalog (issue 11): every file of every indexed volume, never its content. Directory
+ * paths and names are interned once for all volumes (a file seen in ten backups costs one name),
+ * so a row is a few small integers; names and folder paths are in external-content FTS5 tables
+ * (the text is kept once, in file_names and file_dirs) for as-you-type prefix search. `file_volumes` says what was indexed, from
+ * what (`source_key`: the manifest's hash, or a loose disk's size+mtime+CID), when, and why a
+ * volume could not be read. A volume being indexed has `complete = 0` and is invisible to find.
+ */
+const V3 = `
+CREATE TABLE file_volumes (
+  id          INTEGER PRIMARY KEY,
+  entry_id    INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+  disk        TEXT NOT NULL,
+  volume      TEXT NOT NULL,
+  fs_type     TEXT,
+  label       TEXT,
+  source_key  TEXT NOT NULL,
+  indexed_ms  INTEGER NOT NULL,
+  file_count  INTEGER NOT NULL DEFAULT 0,
+  error       TEXT,
+  notes       TEXT,
+  complete    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX file_volumes_entry ON file_volumes(entry_id);
+
+CREATE TABLE file_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE file_dirs (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
+
+-- kind: 0 file, 1 folder, 2 symlink, 3 other. Times in ms since 1970 (UTC). Clustered by name,
+-- so every version of a name across all volumes is one range of the table.
+CREATE TABLE files (
+  name_id   INTEGER NOT NULL,
+  dir_id    INTEGER NOT NULL,
+  volume_id INTEGER NOT NULL,
+  kind      INTEGER NOT NULL,
+  size      INTEGER NOT NULL,
+  mtime_ms  INTEGER,
+  ctime_ms  INTEGER,
+  PRIMARY KEY (name_id, dir_id, volume_id)
+) WITHOUT ROWID;
+CREATE INDEX files_volume ON files(volume_id);
+
+CREATE VIRTUAL TABLE file_names_fts USING fts5(
+  name, content = 'file_names', content_rowid = 'id',
+  tokenize = 'unicode61 remove_diacritics 2', detail = none
+);
+CREATE VIRTUAL TABLE file_dirs_fts USING fts5(
+  path, content = 'file_dirs', content_rowid = 'id',
+  tokenize = 'unicode61 remove_diacritics 2', detail = none
+);
+CREATE TRIGGER file_names_ai AFTER INSERT ON file_names BEGIN
+  INSERT INTO file_names_fts (rowid, name) VALUES (new.id, new.name);
+END;
+CREATE TRIGGER file_names_ad AFTER DELETE ON file_names BEGIN
+  INSERT INTO file_names_fts (file_names_fts, rowid, name) VALUES ('delete', old.id, old.name);
+END;
+CREATE TRIGGER file_dirs_ai AFTER INSERT ON file_dirs BEGIN
+  INSERT INTO file_dirs_fts (rowid, path) VALUES (new.id, new.path);
+END;
+CREATE TRIGGER file_dirs_ad AFTER DELETE ON file_dirs BEGIN
+  INSERT INTO file_dirs_fts (file_dirs_fts, rowid, path) VALUES ('delete', old.id, old.path);
+END;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -155,6 +219,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     description: 'entry health (damaged, chain broken, missing file, changed since verify…) and verify-time file stats',
     up: (db) => db.exec(V2),
+  },
+  {
+    version: 3,
+    description: 'file catalog: every file of every indexed volume (names and folders interned, in FTS5), and what was indexed',
+    up: (db) => db.exec(V3),
   },
 ];
 

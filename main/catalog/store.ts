@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import type { Database, Statement } from 'better-sqlite3';
 import type { Problem } from '../../shared/types.js';
+import { forgetFiles } from './file-store.js';
 import type { ArchiveRecord, DiskRecord, EntryRecord } from './records.js';
 import { archiveStatus, type ArchiveStatus, type VerifyFileStats } from './status.js';
 import type {
@@ -303,6 +304,7 @@ export class CatalogStore {
 
   /** Removes an entry and everything about it (detail rows cascade). */
   forget(id: number): boolean {
+    forgetFiles(this.db, id);
     this.ftsDelete.run(id);
     this.deleteDiskRow.run(id);
     this.deleteArchiveRow.run(id);

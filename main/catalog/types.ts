@@ -209,3 +209,6 @@ export interface VerifyProgress {
   doneBytes: number;
   totalBytes: number;
 }
+
+
+export type { FileKind, FilePage, FileQuery, FileVersion, IndexEntryResult, IndexedVolume, IndexOutcome, IndexProgress, IndexSummary } from '../../shared/catalog-files.js';

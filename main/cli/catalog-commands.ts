@@ -1,9 +1,11 @@
-/** `diskchain catalog …`: scan, list, search, show, verify, forget — a thin layer over main/catalog. */
+/** `diskchain catalog …`: scan, list, search, show, verify, forget, index, find, get — a thin layer over main/catalog. */
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { usageError } from '../../shared/errors.js';
-import { Catalog } from '../catalog/catalog.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { openCatalogDb, sqliteToDiskchain } from '../catalog/db.js';
 import { defaultCatalogPath } from '../catalog/default-path.js';
+import { findFiles } from '../catalog/file-find.js';
 import {
   ENTRY_STATUSES,
   parseStatus,
@@ -12,6 +14,11 @@ import {
   type EntryQuery,
   type EntrySummary,
   type EntryType,
+  type FilePage,
+  type FileQuery,
+  type FileVersion,
+  type IndexProgress,
+  type IndexSummary,
   type ScanProgress,
   type ScanSummary,
   type VerifyReport,
@@ -58,6 +65,8 @@ function optionsOf<T extends CatalogOptions>(command: Command): T {
 }
 
 async function withCatalog<T>(options: CatalogOptions, use: (catalog: Catalog) => Promise<T> | T): Promise<T> {
+  // Loaded here: `catalog find` answers from SQLite alone and does not pay for the disk readers.
+  const { Catalog } = await import('../catalog/catalog.js');
   const catalog = Catalog.open(options.db ?? defaultCatalogPath());
   try {
     return await use(catalog);
@@ -99,17 +108,117 @@ export function addCatalogCommands(program: Command): void {
     .command('scan')
     .description('find archives (manifest.json) and disks under folders and record them; unchanged files are not read again')
     .argument('<dir...>', 'folders (or single files) to scan')
-    .option('--json', 'print the scan summary as JSON')
+    .option('--json', 'print the scan summary as JSON (with --index: {scan, index})')
+    .option('--index', 'then index the files inside the archives and disks found (as catalog index)')
     .addOption(progressOption())
-    .action(async (dirs: string[], _options: CatalogOptions, command: Command) => {
-      const options = optionsOf<CatalogOptions>(command);
-      const summary = await withCatalog(options, (c) =>
-        cancellable((signal) => {
+    .action(async (dirs: string[], _options: CatalogOptions & { index?: boolean }, command: Command) => {
+      const options = optionsOf<CatalogOptions & { index?: boolean }>(command);
+      await withCatalog(options, (c) =>
+        cancellable(async (signal) => {
           const show = scanProgress(progressMode(options.progress));
-          return c.scan(dirs, show.update, { signal }).finally(show.finish);
+          const summary = await c.scan(dirs, show.update, { signal }).finally(show.finish);
+          if (!options.index) {
+            print(options.json ? json(summary) : scanText(summary));
+            return;
+          }
+          if (!options.json) print(scanText(summary));
+          const indexed = await runIndex(c, foundIds(c, summary), options, signal);
+          print(options.json ? json({ scan: summary, index: indexed }) : indexText(indexed));
         }),
       );
-      print(options.json ? json(summary) : scanText(summary));
+    });
+
+  catalog
+    .command('index')
+    .description("list every file inside catalogued archives' and disks' guest file systems (name, path, size, times; never content)")
+    .argument('[id...]', 'entries to index')
+    .option('--all', 'every catalogued entry')
+    .option('--force', 'read again entries whose manifest (or disk files) did not change')
+    .option('--json', 'print the summary as JSON')
+    .addOption(progressOption())
+    .action(async (ids: string[], _options: CatalogOptions & { all?: boolean; force?: boolean }, command: Command) => {
+      const options = optionsOf<CatalogOptions & { all?: boolean; force?: boolean }>(command);
+      if ((ids.length === 0) === (options.all !== true)) throw usageError('name entry ids, or --all');
+      const summary = await withCatalog(options, (c) =>
+        cancellable((signal) => runIndex(c, options.all ? undefined : ids.map(parseId), options, signal)),
+      );
+      print(options.json ? json(summary) : indexText(summary));
+      if (summary.failed > 0) process.exitCode = 1;
+    });
+
+  catalog
+    .command('find')
+    .description('every indexed version of the files named, across archives and disks: newest first, changes marked')
+    .argument('<pattern>', 'words that begin the file name ("nginx conf", "ngi"), or a glob over the name ("*.conf")')
+    .option('--path <glob>', 'a glob over the whole path in the volume: /etc/nginx/* (* also crosses /)')
+    .option('--vm <name>', 'words of the VM name')
+    .option('--since <when>', 'versions in archives dated on or after: 2024-05-01, 2024-05-01T14:30, or 12h, 7d, 2w ago')
+    .option('--until <when>', 'versions in archives dated before the end of (a date) or at (a date-time)')
+    .option('--min-size <size>', 'file size at least, e.g. 10M')
+    .option('--max-size <size>', 'file size at most')
+    .option('--limit <n>', 'versions per page (at most 10000)', '1000')
+    .option('--offset <n>', 'versions to skip', '0')
+    .option('--json', 'print {versions, offset, limit, more} as JSON')
+    .action((pattern: string, _options: FindOptions, command: Command) => {
+      const options = optionsOf<FindOptions>(command);
+      const query: FileQuery = {
+        pattern,
+        path: options.path,
+        vm: options.vm,
+        since: options.since,
+        until: options.until,
+        minSizeBytes: sizeOption(options.minSize, 'minimum size'),
+        maxSizeBytes: sizeOption(options.maxSize, 'maximum size'),
+        limit: countOption(options.limit, 'limit'),
+        offset: countOption(options.offset, 'offset'),
+      };
+      const file = options.db ?? defaultCatalogPath();
+      const db = openCatalogDb(file);
+      try {
+        let page: FilePage;
+        try {
+          page = findFiles(db, query);
+        } catch (e) {
+          throw sqliteToDiskchain(e, file);
+        }
+        if (options.json) print(json(page));
+        else {
+          print(findText(page.versions));
+          if (page.more) process.stderr.write(`more versions follow: --offset ${page.offset + page.limit}\n`);
+        }
+      } finally {
+        db.close();
+      }
+    });
+
+  catalog
+    .command('get')
+    .description('restore one version of a file (or folder) that catalog find shows, from its archive or disk')
+    .argument('<file>', 'ID:/path (or ID:DISK:VOL:/path) as catalog find prints it')
+    .argument('<dest>', 'a host file or folder, or - for stdout')
+    .action(async (ref: string, dest: string, _options: CatalogOptions, command: Command) => {
+      const options = optionsOf<CatalogOptions>(command);
+      // Loaded here: find and search do not pay for the extractor.
+      const { getToHost, getToStdout } = await import('../guest/extract.js');
+      await withCatalog(options, async (c) => {
+        const opened = await c.openVersion(ref);
+        try {
+          if (dest === '-') {
+            getToStdout(opened.fs, opened.entry, opened.path);
+            return;
+          }
+          const report = getToHost(opened.fs, opened.entry, opened.path, dest, {
+            onNote: (line) => process.stderr.write(`diskchain: ${line}\n`),
+          });
+          process.stderr.write(
+            `#${opened.entryId} ${opened.disk}:${opened.volume}:${opened.path}: ${report.files} file${report.files === 1 ? '' : 's'}, ` +
+              `${report.folders} folder${report.folders === 1 ? '' : 's'}, ${humanBytes(report.bytes)} copied\n`,
+          );
+          if (report.failed.length > 0) process.exitCode = 1;
+        } finally {
+          opened.chain.close();
+        }
+      });
     });
 
   catalog
@@ -204,6 +313,89 @@ export function addCatalogCommands(program: Command): void {
         else for (const e of forgotten) print(`forgot #${e.id} ${e.path}`);
       });
     });
+}
+
+interface FindOptions extends CatalogOptions {
+  path?: string;
+  vm?: string;
+  since?: string;
+  until?: string;
+  minSize?: string;
+  maxSize?: string;
+  limit?: string;
+  offset?: string;
+}
+
+/** The archives and disks a scan found, in id order: what `scan --index` indexes (unchanged ones cost nothing). */
+function foundIds(catalog: Catalog, summary: ScanSummary): number[] {
+  const ids: number[] = [];
+  // A root that is an archive's manifest.json stands for its folder.
+  for (const root of summary.roots) ids.push(...catalog.idsUnder(path.basename(root) === 'manifest.json' ? path.dirname(root) : root));
+  return [...new Set(ids)].sort((a, b) => a - b);
+}
+
+async function runIndex(catalog: Catalog, ids: number[] | undefined, options: CatalogOptions & { force?: boolean }, signal: AbortSignal): Promise<IndexSummary> {
+  const mode = progressMode(options.progress);
+  let drawn = false;
+  const onProgress = (p: IndexProgress): void => {
+    if (mode === 'json') process.stderr.write(`${JSON.stringify(p)}\n`);
+    else if (mode === 'bar') {
+      const where = `${p.entriesDone + 1}/${p.entriesTotal} #${p.id} ${path.basename(p.path)} ${p.disk}:${p.volume}`;
+      process.stderr.write(`\rindexing ${where}: ${p.volumeFiles} files (${p.files} in all)   `);
+      drawn = true;
+    }
+  };
+  try {
+    return await catalog.index(ids, { onProgress, signal, force: options.force === true });
+  } finally {
+    if (drawn) process.stderr.write('\n');
+  }
+}
+
+function indexText(s: IndexSummary): string {
+  const lines = [
+    `indexed ${s.indexed} entr${s.indexed === 1 ? 'y' : 'ies'} (${s.files} files), ${s.unchanged} unchanged, ` +
+      `${s.skipped} skipped, ${s.failed} failed, in ${(s.elapsedMs / 1000).toFixed(1)} s`,
+  ];
+  for (const e of s.entries) {
+    if (e.outcome === 'unchanged') continue;
+    lines.push(`  #${e.id} ${e.path}: ${e.outcome}${e.reason ? `: ${e.reason}` : ''}`);
+    if (e.outcome !== 'indexed') continue;
+    for (const v of e.volumes) {
+      const what = v.fileSystem ? `${v.fileSystem}${v.label ? ` "${v.label}"` : ''}, ${v.files} files` : 'not read';
+      lines.push(`    ${v.disk}:${v.volume || '-'}  ${what}${v.error ? `: ${v.error}` : ''}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Versions grouped by path (and VM), newest first: `*` marks a version whose size or mtime differ
+ * from the next older one shown, so the row where a file changed stands out.
+ */
+function findText(versions: FileVersion[]): string {
+  if (versions.length === 0) return '(no files)';
+  const lines: string[] = [];
+  let group = '';
+  for (const v of versions) {
+    const key = `${v.vmName ?? ''}\0${v.path}`;
+    if (key !== group) {
+      if (group !== '') lines.push('');
+      lines.push(`${v.path}${v.vmName ? `  (VM ${v.vmName})` : ''}${v.kind === 'file' ? '' : `  [${v.kind}]`}`);
+      group = key;
+    }
+    lines.push(
+      [
+        v.changed ? '*' : ' ',
+        localTime(v.date),
+        humanBytes(v.size).padStart(10),
+        `modified ${v.mtime === null ? '-'.padEnd(16) : localTime(v.mtime)}`,
+        v.ref,
+        `(${v.entryName})`,
+      ].join('  '),
+    );
+  }
+  return lines.join('\n');
 }
 
 function parseId(text: string): number {

@@ -15,8 +15,8 @@ export function addDiffCommand(program: Command): void {
   program
     .command('diff')
     .description('list the files a snapshot link (--at N) or a second disk added (A), changed (M) and removed (D)')
-    .argument('<a>', 'DISK[:VOL][/path]: with --at N, link N is compared with its parent; else the state before')
-    .argument('[b]', 'DISK[:VOL][/path]: the state after (not with --at)')
+    .argument('<a>', 'DISK[:VOL][/path] or ARCHIVE[:DISK[:VOL]][/path]: with --at N, link N is compared with its parent; else the state before')
+    .argument('[b]', 'DISK[:VOL][/path] or ARCHIVE[:DISK[:VOL]][/path]: the state after (not with --at)')
     .option('--at <n>', 'compare link N of the chain (0 = the disk named) with its parent link')
     .option('--content', 'also compare the bytes of files whose size and modified time agree (reads them whole)')
     .option('--json', 'print the changes as a JSON array of {path, change, reasons, before, after}')
@@ -29,9 +29,9 @@ export function addDiffCommand(program: Command): void {
       let before: OpenedGuest | undefined;
       try {
         if (b === undefined) {
-          const parent = after.chain.links[1];
-          if (!parent) throw usageError(`--at ${options.at}: link ${options.at} is the base of the chain; it has no parent to compare with`);
-          before = openGuest({ ...parseGuestTarget(a), disk: parent.path }, read);
+          if (after.chain.links.length < 2) throw usageError(`--at ${options.at}: link ${options.at} is the base of the chain; it has no parent to compare with`);
+          // Link N+1 of the same disk or archive: the state link N was made over.
+          before = openGuest(parseGuestTarget(a), { ...read, at: String(Number(options.at) + 1) });
         } else {
           before = openGuest(parseGuestTarget(a), read);
         }

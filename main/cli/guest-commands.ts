@@ -1,18 +1,19 @@
 /** Inside the guest: parts (partitions and LVs), ls, get and find on a volume's file system. */
 import type { Command } from 'commander';
-import { usageError } from '../../shared/errors.js';
+import { DiskchainError, usageError } from '../../shared/errors.js';
 import { chainDevice } from '../guest/block-device.js';
 import type { GuestEntry, GuestFileSystem } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
 import { byName, resolveGuestPath, walkGuest, type WalkProblem } from '../guest/walk.js';
 import { humanBytes, json, table } from './format.js';
 import { getToHost, getToStdout } from '../guest/extract.js';
-import { openChainAt, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
+import { openDiskOrArchive, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
 import { parseSize } from './size.js';
 
 const IGNORE_CID = ['--ignore-cid', "read a child even when its parentCID differs from its parent's CID"] as const;
 const AT = ['--at <n>', 'read the guest as it was at link N of the chain (0 = the disk named, as `diskchain info` numbers them)'] as const;
-const TARGET = 'DISK[:VOL]/path: VOL is a partition number or LV name, optional when one volume holds a file system';
+const TARGET =
+  'DISK[:VOL]/path or ARCHIVE[:DISK[:VOL]]/path: VOL is a partition number or LV name, optional when one volume holds a file system; DISK is a disk of a backup archive, optional when it holds one';
 
 /**
  * Output collects here and goes to stdout in 64 KiB writes: one write per line was a fifth of the
@@ -55,12 +56,12 @@ export function addGuestCommands(program: Command): void {
   program
     .command('parts')
     .description('list the partitions and LVM logical volumes of a disk, with type, offset, size, file system, label and UUID')
-    .argument('<disk>')
+    .argument('<disk>', 'a disk, or ARCHIVE[:DISK] (a backup archive folder or .tar)')
     .option('--json', 'print {scheme, sectorSize, notes, volumes} as JSON')
     .option(...IGNORE_CID)
     .option(...AT)
     .action((disk: string, options: ChainOptions & { json?: boolean }) => {
-      const chain = openChainAt(disk, options);
+      const chain = openDiskOrArchive(disk, options);
       try {
         const volumes = readVolumes(chainDevice(chain));
         print(options.json ? json({ disk: chain.top.path, ...volumes }) : partsText(chain.top.path, volumes));
@@ -106,6 +107,10 @@ export function addGuestCommands(program: Command): void {
           try {
             getToStdout(opened.fs, entry, opened.path, options.stream);
           } catch (e) {
+            // A damaged archive names its segment: say which file needed it, as a folder's get does.
+            if (e instanceof DiskchainError && opened.archive && e.file === opened.archive.archivePath) {
+              throw new DiskchainError(e.code, `${normalise(opened.path)}: ${e.message}`, e.file);
+            }
             // The reader went away (| head): stop quietly with the status a shell gives SIGPIPE.
             if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
             process.exitCode = 141;

@@ -19,7 +19,7 @@
  * `diskchain cat DISK | sha256sum` prints.
  *
  * Compatibility: readers accept any `version` up to MANIFEST_VERSION and refuse newer ones;
- * fields are only ever added (optional) within a version.
+ * fields are only ever added (optional) within a version (segments' `chunks` was, for single-file restore).
  */
 import { z } from 'zod';
 import { DiskchainError } from '../../shared/errors.js';
@@ -45,11 +45,26 @@ export const ArchiveFileName = z
 
 export const Geometry = z.object({ cylinders: bytes, heads: bytes, sectors: bytes });
 
+/** Bytes of the leading part of each chunk's SHA-256 that `chunks` keeps. */
+export const CHUNK_DIGEST_BYTES = 16;
+
+/**
+ * Hashes of a segment's pieces, so that a single-file restore checks only what it reads, not a
+ * whole 2 GB segment (added within version 1; older archives lack it and are checked per file).
+ */
+export const ChunkHashes = z.object({
+  /** Bytes per chunk, a power of two; the last chunk holds the rest. */
+  chunkBytes: z.int().min(64 * 1024).max(1024 ** 3).refine((n) => (n & (n - 1)) === 0, 'a power of two'),
+  /** The first CHUNK_DIGEST_BYTES bytes of each chunk's SHA-256, one after another, as one base64 string. */
+  sha256: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'),
+});
+
 export const ArchiveFile = z.object({
   name: ArchiveFileName,
   role: z.enum(['vmx', 'nvram', 'descriptor', 'segment']),
   bytes,
   sha256,
+  chunks: ChunkHashes.optional(),
 });
 
 /** One link of a source chain as archived: a twoGbMaxExtentSparse descriptor and its segments. */
@@ -134,6 +149,7 @@ export const Manifest = z.object({
 });
 
 export type ArchiveFile = z.output<typeof ArchiveFile>;
+export type ChunkHashes = z.output<typeof ChunkHashes>;
 export type ArchivedLink = z.output<typeof ArchivedLink>;
 export type ArchivedDisk = z.output<typeof ArchivedDisk>;
 export type Manifest = z.output<typeof Manifest>;
@@ -172,6 +188,9 @@ function checkReferences(m: Manifest, file: string): void {
   for (const f of m.files) {
     if (names.has(f.name)) throw new DiskchainError('E_FORMAT', `manifest lists ${f.name} twice`, file);
     names.add(f.name);
+    if (f.chunks && Buffer.from(f.chunks.sha256, 'base64').length !== CHUNK_DIGEST_BYTES * Math.ceil(f.bytes / f.chunks.chunkBytes)) {
+      throw new DiskchainError('E_FORMAT', `manifest's chunk hashes of ${f.name} do not cover its ${f.bytes} bytes`, file);
+    }
   }
   const need = (name: string, what: string): void => {
     if (!names.has(name)) throw new DiskchainError('E_FORMAT', `manifest names ${what} ${name} but does not list it in files`, file);

@@ -68,6 +68,13 @@ export function estimateSpace(spec: JobSpec): SpaceEstimate {
         basis: 'the size of the chosen files',
         purpose: `extract ${spec.paths.length === 1 ? spec.paths[0]! : `${spec.paths.length} items`}`,
       }));
+    case 'restoreFile':
+      return withGuestFileSystem(spec, (fsys) => ({
+        folder: spec.destDir,
+        requiredBytes: extractBytes(fsys, [{ entry: resolveGuestPath(fsys, spec.path), path: spec.path }]),
+        basis: 'the size of the file (or folder) restored',
+        purpose: `restore ${spec.path} from ${spec.from}`,
+      }));
     case 'recover': {
       const { chain } = openSalvaged(spec.src, { ignoreCid: spec.ignoreCid === true, allowDevices: spec.allowDevices === true });
       try {

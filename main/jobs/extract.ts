@@ -5,6 +5,7 @@
  */
 import { DiskchainError } from '../../shared/errors.js';
 import type { ExtractSpec, JobResult } from '../../shared/jobs.js';
+import { archiveDisk, openArchive, openArchivedDisk } from '../backup/archive-source.js';
 import { openChain, type Chain } from '../disk/chain.js';
 import { formatBytes } from '../../shared/bytes.js';
 import { chainDevice } from '../guest/block-device.js';
@@ -24,9 +25,15 @@ export function openChainAtLink(disk: string, at: number, ignoreCid: boolean): C
   return openChain(link.path, { ignoreCid });
 }
 
+/** A disk of a backup archive at archived link `at`, read through the archive (each chunk checked against its manifest). */
+export function openArchiveChain(archive: string, disk: string, at: number, ignoreCid: boolean): Chain {
+  const files = openArchive(archive);
+  return openArchivedDisk(files, archiveDisk(files, disk), at, { ignoreCid });
+}
+
 /** Opens the guest file system a spec names and hands it to `use`; the chain is closed after. */
-export function withGuestFileSystem<T>(spec: Pick<ExtractSpec, 'disk' | 'at' | 'volume' | 'ignoreCid'>, use: (fsys: GuestFileSystem) => T): T {
-  const chain = openChainAtLink(spec.disk, spec.at ?? 0, spec.ignoreCid === true);
+export function withGuestFileSystem<T>(spec: Pick<ExtractSpec, 'disk' | 'at' | 'volume' | 'ignoreCid' | 'archiveDisk'>, use: (fsys: GuestFileSystem) => T): T {
+  const chain = spec.archiveDisk === undefined ? openChainAtLink(spec.disk, spec.at ?? 0, spec.ignoreCid === true) : openArchiveChain(spec.disk, spec.archiveDisk, spec.at ?? 0, spec.ignoreCid === true);
   try {
     return use(openFileSystem(chainDevice(chain), spec.volume));
   } finally {

@@ -4,6 +4,7 @@ import { restoreJob } from '../backup/restore.js';
 import { convertJob } from '../convert/convert.js';
 import { recoverJob } from '../convert/recover.js';
 import { extractJob } from './extract.js';
+import { restoreFileJob } from './restore-file.js';
 import { extendJob } from '../mutate/extend.js';
 import { commitJob } from '../mutate/commit.js';
 import { snapshotJob } from '../mutate/snapshot.js';
@@ -30,6 +31,8 @@ export async function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult
       return recoverJob(spec, ctx);
     case 'extract':
       return extractJob(spec, ctx);
+    case 'restoreFile':
+      return restoreFileJob(spec, ctx);
   }
 }
 
@@ -47,8 +50,8 @@ function writesTo(spec: JobSpec): string[] {
     case 'backup':
       return spec.archiveDir === '-' ? [] : [spec.archiveDir];
     case 'restore':
-      return [spec.destDir];
     case 'extract':
+    case 'restoreFile':
       return [spec.destDir];
   }
 }

@@ -27,7 +27,9 @@ export type PathRequest =
   /** What a damaged disk still holds, into a new disk (default kind: the engine's, monolithicSparse). */
   | { kind: 'recover'; src: string; dst: string; to?: DiskKind | undefined; force?: boolean | undefined; ignoreCid?: boolean | undefined; allowDevices?: boolean | undefined }
   /** Guest files and folders into a host folder. */
-  | { kind: 'extract'; disk: string; at?: number | undefined; volume?: string | undefined; paths: string[]; destDir: string; ignoreCid?: boolean | undefined };
+  | { kind: 'extract'; disk: string; at?: number | undefined; volume?: string | undefined; paths: string[]; destDir: string; ignoreCid?: boolean | undefined; archiveDisk?: string | undefined }
+  /** One indexed version of a file, from the disk and volume the catalog's index names, into a host folder. */
+  | { kind: 'restoreFile'; disk: string; volume: string; path: string; destDir: string; from: string };
 
 export function specOf(request: PathRequest): JobSpec {
   switch (request.kind) {
@@ -80,7 +82,9 @@ export function specOf(request: PathRequest): JobSpec {
     case 'recover':
       return { kind: 'recover', src: request.src, dst: request.dst, ...defined({ to: request.to }), ...readOptions(request) };
     case 'extract':
-      return { kind: 'extract', disk: request.disk, paths: request.paths, destDir: request.destDir, ...defined({ at: request.at, volume: request.volume }), ignoreCid: request.ignoreCid === true };
+      return { kind: 'extract', disk: request.disk, paths: request.paths, destDir: request.destDir, ...defined({ at: request.at, volume: request.volume, archiveDisk: request.archiveDisk }), ignoreCid: request.ignoreCid === true };
+    case 'restoreFile':
+      return { kind: 'restoreFile', disk: request.disk, volume: request.volume, path: request.path, destDir: request.destDir, from: request.from };
   }
 }
 

@@ -51,6 +51,7 @@ function findings(spec: JobSpec): Omit<JobSafety, 'vmNames'> {
     }
     case 'restore':
     case 'extract':
+    case 'restoreFile':
       return { locks: [], vms: [], existing: [] };
   }
 }

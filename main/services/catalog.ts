@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import type { CatalogDetail, CatalogEntry, CatalogPage, Parsed, ScanSummary, VerifyReport } from '../../shared/ipc/contract.js';
 import type { Catalog } from '../catalog/catalog.js';
-import type { EntryDetail, EntryQuery, EntrySummary, VerifyReport as CatalogVerifyReport } from '../catalog/types.js';
+import type { EntryDetail, EntryQuery, EntrySummary, FilePage, FileQuery, IndexSummary, VerifyReport as CatalogVerifyReport } from '../catalog/types.js';
 import { sharedQueryClient, type QueryClient } from './query-client.js';
 
 const TOTAL_TTL_MS = 5000;
@@ -32,6 +32,12 @@ export interface CatalogService {
   diskPath(id: number): string;
   /** The folder of a catalogued archive. */
   archivePath(id: number): string;
+  /** Indexes the files inside entries (every entry when ids is left out), in the query worker. */
+  indexFiles(ids: number[] | undefined): Promise<IndexSummary>;
+  /** Every indexed version of the files matching, in the query worker. */
+  findFiles(query: Parsed<'catalog:findFiles'>): Promise<FilePage>;
+  /** Where an indexed version is (for the restore-file job), in the query worker. */
+  locateFile(ref: string): Promise<{ disk: string; volume: string; path: string; from: string }>;
   close(): void;
 }
 
@@ -74,6 +80,30 @@ export class CatalogAdapter implements CatalogService {
       errors: s.errors,
       durationMs: s.elapsedMs,
     };
+  }
+
+  indexFiles(ids: number[] | undefined): Promise<IndexSummary> {
+    return this.queries.ask('catalogIndexFiles', { db: this.dbPath, ids });
+  }
+
+  findFiles(q: Parsed<'catalog:findFiles'>): Promise<FilePage> {
+    const query: FileQuery = {
+      pattern: q.pattern,
+      limit: q.limit,
+      offset: q.offset,
+      ...(q.path === undefined || q.path.trim() === '' ? {} : { path: q.path }),
+      ...(q.vm === undefined || q.vm.trim() === '' ? {} : { vm: q.vm }),
+      ...(q.from === undefined ? {} : { since: new Date(q.from).toISOString() }),
+      ...(q.to === undefined ? {} : { until: new Date(q.to).toISOString() }),
+      ...(q.minBytes === undefined ? {} : { minSizeBytes: q.minBytes }),
+      ...(q.maxBytes === undefined ? {} : { maxSizeBytes: q.maxBytes }),
+      ...(q.entryId === undefined ? {} : { entryId: q.entryId }),
+    };
+    return this.queries.ask('catalogFindFiles', { db: this.dbPath, query });
+  }
+
+  locateFile(ref: string): Promise<{ disk: string; volume: string; path: string; from: string }> {
+    return this.queries.ask('catalogLocateFile', { db: this.dbPath, ref });
   }
 
   list(query: Parsed<'catalog:list'>): CatalogPage {

@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
+import { findArchivedDisk } from '../backup/archive-source.js';
+import { MANIFEST_NAME, parseManifest } from '../formats/manifest.js';
 import type { DiskRef, DisksOpenedEvent, MapSummary, OrphanExtent, RecentEntry } from '../../shared/ipc/contract.js';
 import type { CheckReport, DiskInfo, GeometryReport, LayerInfo } from '../../shared/types.js';
 import type { VolumeTree } from '../../shared/vmfs-tree.js';
@@ -25,6 +27,8 @@ interface RecentRecord {
 
 export class DiskService {
   private readonly disks = new Map<string, DiskRef>();
+  /** Disks opened from an archive: diskId → the archive folder and the disk's name in its manifest. */
+  private readonly archived = new Map<string, { archive: string; disk: string }>();
   private readonly recentIds = new Map<string, string>();
   private readonly recentFile: StateFile<RecentRecord[]>;
   /** Per open volume image: entry number → `IMAGE:/path` of its disks, as last listed. */
@@ -48,6 +52,31 @@ export class DiskService {
     return refs;
   }
 
+  /**
+   * Opens a disk of an archive folder (chosen from the catalog) by its archived descriptor, so every
+   * tab reads it; guestTarget() then sends the Files tab's reads through the archive. Not a recent file.
+   */
+  async openArchived(archive: string, disk: string): Promise<DiskRef> {
+    const dir = await fs.realpath(archive).catch(() => {
+      throw new DiskchainError('E_NOTFOUND', 'no such archive folder', archive);
+    });
+    const file = path.join(dir, MANIFEST_NAME);
+    const text = await fs.readFile(file, 'utf8').catch(() => {
+      throw new DiskchainError('E_NOTFOUND', `no ${MANIFEST_NAME}: not a diskchain archive folder`, dir);
+    });
+    const archived = findArchivedDisk(parseManifest(text, file), disk, dir);
+    const ref = this.register(await realFile(path.join(dir, archived.links[0]!.descriptor)), false);
+    this.archived.set(ref.diskId, { archive: dir, disk: archived.name });
+    this.emit('disks:opened', { disks: [ref], source: 'catalog' });
+    return ref;
+  }
+
+  /** What the guest queries read for a disk: its file, or its archive and name there. */
+  guestTarget(diskId: string): { path: string; archiveDisk?: string } {
+    const archived = this.archived.get(diskId);
+    return archived ? { path: archived.archive, archiveDisk: archived.disk } : { path: this.pathOf(diskId) };
+  }
+
   list(): DiskRef[] {
     return [...this.disks.values()];
   }
@@ -56,6 +85,7 @@ export class DiskService {
     this.ref(diskId);
     this.disks.delete(diskId);
     this.volumeDisks.delete(diskId);
+    this.archived.delete(diskId);
   }
 
   /** The real path behind an id, for jobs. */

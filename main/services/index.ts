@@ -46,7 +46,11 @@ export function createServices(options: ServiceOptions): Services {
   const queries = new QueryClient();
   const disks = new DiskService(options.stateDir, emit, queries);
   const targets = new TargetService(dialogs);
-  const jobs = new JobService(disks, targets, emit, options.startJob ?? startJob, async (id) => (await catalog()).archivePath(id), queries);
+  const lookup = {
+    archivePath: async (id: number) => (await catalog()).archivePath(id),
+    locateFile: async (ref: string) => (await catalog()).locateFile(ref),
+  };
+  const jobs = new JobService(disks, targets, emit, options.startJob ?? startJob, lookup, queries);
   let catalogService: Promise<CatalogService> | null = null;
   const catalog = (): Promise<CatalogService> => (catalogService ??= openCatalogService(options.catalogDb, queries).catch((e: unknown) => {
     catalogService = null;
@@ -98,6 +102,9 @@ export function createServices(options: ServiceOptions): Services {
     'catalog:verify': async ({ id }) => (await catalog()).verify(id),
     'catalog:forget': async ({ id }) => ((await catalog()).forget(id), null),
     'catalog:openDisk': async ({ id }) => (await disks.open([(await catalog()).diskPath(id)], 'catalog'))[0]!,
+    'catalog:indexFiles': async ({ ids }) => (await catalog()).indexFiles(ids),
+    'catalog:findFiles': async (query) => (await catalog()).findFiles(query),
+    'catalog:openArchiveDisk': async ({ id, disk }) => disks.openArchived((await catalog()).archivePath(id), disk),
     'files:look': ({ path }) => browsing().look(path),
     'files:list': ({ path }) => browsing().list(path),
     'files:recentFolders': () => browsing().recentFolders(),
@@ -107,10 +114,10 @@ export function createServices(options: ServiceOptions): Services {
       if (refs.length > 0) await browser.remember(dirname(refs[refs.length - 1]!.path));
       return refs;
     },
-    'guest:volumes': ({ diskId, at, ignoreCid }) => queries.ask('guestVolumes', { path: disks.pathOf(diskId), at, ignoreCid }),
-    'guest:list': ({ diskId, at, volume, dir, ignoreCid }) => queries.ask('guestList', { path: disks.pathOf(diskId), at, volume, dir, ignoreCid }),
-    'guest:preview': ({ diskId, at, volume, file, ignoreCid }) => queries.ask('guestPreview', { path: disks.pathOf(diskId), at, volume, file, ignoreCid }),
-    'guest:diff': ({ diskId, at, volume, dir, content, ignoreCid }) => queries.ask('guestDiff', { path: disks.pathOf(diskId), at, volume, dir, content, ignoreCid }),
+    'guest:volumes': ({ diskId, at, ignoreCid }) => queries.ask('guestVolumes', { ...disks.guestTarget(diskId), at, ignoreCid }),
+    'guest:list': ({ diskId, at, volume, dir, ignoreCid }) => queries.ask('guestList', { ...disks.guestTarget(diskId), at, volume, dir, ignoreCid }),
+    'guest:preview': ({ diskId, at, volume, file, ignoreCid }) => queries.ask('guestPreview', { ...disks.guestTarget(diskId), at, volume, file, ignoreCid }),
+    'guest:diff': ({ diskId, at, volume, dir, content, ignoreCid }) => queries.ask('guestDiff', { ...disks.guestTarget(diskId), at, volume, dir, content, ignoreCid }),
     'volumes:tree': ({ diskId }) => disks.volumeTree(diskId),
     'volumes:openDisk': ({ diskId, entry }) => disks.openInVolume(diskId, entry),
     'files:target': async ({ path, type, mode }) => {

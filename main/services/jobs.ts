@@ -31,6 +31,21 @@ interface Entry {
   spec: JobSpec;
 }
 
+/** Where an indexed file version is: the disk file, volume and path a restore-file job reads. */
+export interface FileLocation {
+  disk: string;
+  volume: string;
+  path: string;
+  /** The archive or disk as people know it. */
+  from: string;
+}
+
+export interface CatalogLookup {
+  archivePath(catalogId: number): Promise<string>;
+  /** A catalog find ref (ID:/path, ID:DISK:VOL:/path). */
+  locateFile(ref: string): Promise<FileLocation>;
+}
+
 export class JobService {
   private readonly jobs = new Map<string, Entry>();
 
@@ -39,8 +54,8 @@ export class JobService {
     private readonly targets: TargetService,
     private readonly emit: Emit,
     private readonly startJob: StartJob,
-    /** The folder of a catalogued archive (restore from the catalog). */
-    private readonly archives?: (catalogId: number) => Promise<string>,
+    /** The catalog's answers a job needs: an archive's folder (restore), where an indexed file version is (restore file). */
+    private readonly catalog?: CatalogLookup,
     private readonly queries: QueryClient = sharedQueryClient(),
   ) {}
 
@@ -187,8 +202,15 @@ export class JobService {
       }
       case 'recover':
         return { kind: 'recover', src: disk(request.diskId), dst: file(request.targetId), to: request.to, force: request.force, ignoreCid: request.ignoreCid };
-      case 'extract':
-        return { kind: 'extract', disk: disk(request.diskId), at: request.at, volume: request.volume, paths: request.paths, destDir: folder(request.targetId), ignoreCid: request.ignoreCid };
+      case 'extract': {
+        // A disk opened from an archive is read through the archive, as its Files tab reads it.
+        const { path: guestDisk, archiveDisk } = this.disks.guestTarget(request.diskId);
+        return { kind: 'extract', disk: guestDisk, archiveDisk, at: request.at, volume: request.volume, paths: request.paths, destDir: folder(request.targetId), ignoreCid: request.ignoreCid };
+      }
+      case 'restoreFile': {
+        const destDir = folder(request.targetId);
+        return { kind: 'restoreFile', ...(await this.lookup().locateFile(request.ref)), destDir };
+      }
     }
   }
 
@@ -204,8 +226,12 @@ export class JobService {
   }
 
   private archivePath(catalogId: number): Promise<string> {
-    if (!this.archives) throw new DiskchainError('E_UNSUPPORTED', 'the catalog is not available');
-    return this.archives(catalogId);
+    return this.lookup().archivePath(catalogId);
+  }
+
+  private lookup(): CatalogLookup {
+    if (!this.catalog) throw new DiskchainError('E_UNSUPPORTED', 'the catalog is not available');
+    return this.catalog;
   }
 }
 
@@ -227,6 +253,8 @@ function titleOf(kind: JobRecord['kind'], spec: JobSpec): string {
       return `recover ${path.basename(spec.src)} → ${shownPath(spec.dst)}`;
     case 'extract':
       return `extract ${spec.paths.length === 1 ? spec.paths[0]! : `${spec.paths.length} items`} from ${path.basename(spec.disk)} → ${shownPath(spec.destDir)}`;
+    case 'restoreFile':
+      return `restore ${spec.path} from ${spec.from} → ${shownPath(spec.destDir)}`;
   }
 }
 

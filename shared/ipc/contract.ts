@@ -23,6 +23,7 @@ import type { ChannelName, EventName } from './channels.js';
 import { isAbsolutePath } from '../paths.js';
 import type { GuestDiff, GuestListing, GuestPreview, GuestVolumeRow } from '../guest-files.js';
 import type { VolumeTree } from '../vmfs-tree.js';
+import type { FilePage, IndexSummary } from '../catalog-files.js';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -104,7 +105,8 @@ export type MapSummary = z.output<typeof MapSummary>;
 
 // changed 2026-12-04: 'recover' added.
 // changed 2026-12-06: 'extract' added (the Files tab's Extract…).
-export const JobKind = z.enum(['convert', 'export', 'import', 'commit', 'snapshot', 'extend', 'backup', 'restore', 'recover', 'extract']);
+// changed 2026-12-07: 'restoreFile' added (the catalog's Files search, issue 11).
+export const JobKind = z.enum(['convert', 'export', 'import', 'commit', 'snapshot', 'extend', 'backup', 'restore', 'recover', 'extract', 'restoreFile']);
 export type JobKind = z.output<typeof JobKind>;
 
 const ignoreCid = z.boolean().optional();
@@ -205,6 +207,13 @@ export const JobRequest = z.discriminatedUnion('kind', [
     paths: z.array(guestPath).min(1).max(10_000),
     targetId: id,
     ignoreCid,
+  }),
+  // added 2026-12-07: restoreFile (issue 11).
+  z.strictObject({
+    /** One indexed version of a file (a catalog find ref: ID:/path or ID:DISK:VOL:/path) into a folder target. */
+    kind: z.literal('restoreFile'),
+    ref: z.string().min(3).max(33 * 1024).refine((r) => !r.includes('\0'), 'a file reference holds no NUL'),
+    targetId: id,
   }),
 ]);
 export type JobRequest = z.output<typeof JobRequest>;
@@ -483,6 +492,30 @@ export const contract = {
   'catalog:forget': { input: z.strictObject({ id: count }), output: nothing },
   /** Opens a catalogued loose disk in the disk views. */
   'catalog:openDisk': { input: z.strictObject({ id: count }), output: typed<DiskRef>() },
+  // added 2026-12-07: the file catalog (issue 11); both run in the query worker.
+  /** Lists the files inside entries' guest file systems (every entry when ids is left out); unchanged entries are not opened. */
+  'catalog:indexFiles': { input: z.strictObject({ ids: z.array(count).min(1).max(100_000).optional() }), output: typed<IndexSummary>() },
+  /** Every indexed version of the files whose name matches (words that begin it, or a glob), grouped by path, newest first. */
+  'catalog:findFiles': {
+    input: z.strictObject({
+      pattern: text(200),
+      /** A glob over the whole path in the volume. */
+      path: text(4096).optional(),
+      vm: text(200).optional(),
+      /** Archive (or disk) date range, ms since the epoch. */
+      from: count.optional(),
+      to: count.optional(),
+      minBytes: bytes.optional(),
+      maxBytes: bytes.optional(),
+      entryId: count.optional(),
+      offset: count.max(10_000_000).default(0),
+      limit: z.int().min(1).max(10_000).default(1000),
+    }),
+    output: typed<FilePage>(),
+  },
+  // added 2026-12-06 (issue 11): a disk of a catalogued archive, opened to read its files; the Files
+  // tab then reads it through the archive, each chunk checked against the manifest. `disk`: its name there.
+  'catalog:openArchiveDisk': { input: z.strictObject({ id: count, disk: z.string().min(1).max(255) }), output: typed<DiskRef>() },
 
   // added 2026-12-06: the in-app file browser (browser host only; Electron answers E_UNSUPPORTED).
   /** Whether a typed path is a folder, a file or nothing. */

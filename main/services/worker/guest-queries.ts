@@ -1,19 +1,25 @@
 /**
  * The Files tab's engine calls, run in the query worker: the volumes of a disk, a folder's
- * entries, a bounded preview of a file and what a chain link changed over its parent.
+ * entries, a bounded preview of a file and what a chain link changed over its parent. A disk of a
+ * backup archive is read through the archive (archive-source.ts), each chunk it reads checked
+ * against the manifest, at any of its archived links.
  */
 import { DiskchainError } from '../../../shared/errors.js';
 import type { GuestDiff, GuestListing, GuestPreview, GuestRow, GuestVolumeRow } from '../../../shared/guest-files.js';
 import { chainDevice } from '../../guest/block-device.js';
 import { diffGuest } from '../../guest/diff.js';
 import { DRIVERS } from '../../guest/drivers.js';
-import type { GuestEntry } from '../../guest/types.js';
-import { listVolumes } from '../../guest/volumes.js';
+import type { GuestEntry, GuestFileSystem } from '../../guest/types.js';
+import { listVolumes, openFileSystem } from '../../guest/volumes.js';
 import { resolveGuestPath } from '../../guest/walk.js';
-import { openChainAtLink, withGuestFileSystem } from '../../jobs/extract.js';
+import { openArchiveChain, openChainAtLink } from '../../jobs/extract.js';
+import type { Chain } from '../../disk/chain.js';
 
 export interface GuestQuery {
+  /** The disk, or the archive folder when `archiveDisk` is given. */
   path: string;
+  /** A disk of the archive at `path`, by its name in the manifest. */
+  archiveDisk?: string | undefined;
   at?: number | undefined;
   volume?: string | undefined;
   ignoreCid?: boolean | undefined;
@@ -27,16 +33,25 @@ export const IMAGE_MAX = 4 * 1024 * 1024;
 const HEX_MAX = 4096;
 export const DIFF_MAX = 10_000;
 
-const spec = (q: GuestQuery): { disk: string; at: number; volume?: string; ignoreCid: boolean } => ({
-  disk: q.path,
-  at: q.at ?? 0,
-  ...(q.volume !== undefined ? { volume: q.volume } : {}),
-  ignoreCid: q.ignoreCid === true,
-});
+/** The chain a query names at link `at`: a disk on the host, or a disk of an archive. */
+function openQueryChain(q: GuestQuery, at: number): Chain {
+  const ignoreCid = q.ignoreCid === true;
+  return q.archiveDisk === undefined ? openChainAtLink(q.path, at, ignoreCid) : openArchiveChain(q.path, q.archiveDisk, at, ignoreCid);
+}
+
+/** The file system on the query's volume, handed to `use`; the chain is closed after. */
+function withGuestFileSystem<T>(q: GuestQuery, at: number, use: (fsys: GuestFileSystem) => T): T {
+  const chain = openQueryChain(q, at);
+  try {
+    return use(openFileSystem(chainDevice(chain), q.volume));
+  } finally {
+    chain.close();
+  }
+}
 
 export const guestQueries = {
   guestVolumes: (q: GuestQuery): GuestVolumeRow[] => {
-    const chain = openChainAtLink(q.path, q.at ?? 0, q.ignoreCid === true);
+    const chain = openQueryChain(q, q.at ?? 0);
     try {
       return listVolumes(chainDevice(chain)).map((v) => ({
         volume: String(v.index),
@@ -54,7 +69,7 @@ export const guestQueries = {
   },
 
   guestList: (q: GuestQuery & { dir: string }): GuestListing =>
-    withGuestFileSystem(spec(q), (fsys) => {
+    withGuestFileSystem(q, q.at ?? 0, (fsys) => {
       const dir = resolveGuestPath(fsys, q.dir);
       if (dir.type !== 'dir') throw new DiskchainError('E_USAGE', `${q.dir} is not a folder`, q.path);
       const all = fsys.list(dir);
@@ -62,7 +77,7 @@ export const guestQueries = {
     }),
 
   guestPreview: (q: GuestQuery & { file: string }): GuestPreview =>
-    withGuestFileSystem(spec(q), (fsys) => {
+    withGuestFileSystem(q, q.at ?? 0, (fsys) => {
       const file = resolveGuestPath(fsys, q.file);
       if (file.type !== 'file') throw new DiskchainError('E_USAGE', `${q.file} is not a file`, q.path);
       const head = Buffer.alloc(Math.min(file.size, PREVIEW_MAX));
@@ -79,15 +94,15 @@ export const guestQueries = {
   /** What link `at` changed over link `at + 1` (its parent). */
   guestDiff: (q: GuestQuery & { dir: string; content?: boolean | undefined }): GuestDiff => {
     const at = q.at ?? 0;
-    const chain = openChainAtLink(q.path, at, q.ignoreCid === true);
+    const chain = openQueryChain(q, at);
     const parents = chain.links.length - 1;
     chain.close();
     if (parents === 0) throw new DiskchainError('E_USAGE', `link ${at} is the base of the chain; it has no parent to compare with`, q.path);
-    return withGuestFileSystem(spec(q), (after) => {
+    return withGuestFileSystem(q, at, (after) => {
       const problems: string[] = [];
       const changes: GuestDiff['changes'] = [];
       let truncated = false;
-      withGuestFileSystem({ ...spec(q), at: at + 1 }, (before) => {
+      withGuestFileSystem(q, at + 1, (before) => {
         const onProblem = (p: { message: string }): void => void problems.push(p.message);
         for (const item of diffGuest(before, resolveGuestPath(before, q.dir), after, resolveGuestPath(after, q.dir), normalise(q.dir), { content: q.content === true, onProblem })) {
           if (changes.length >= DIFF_MAX) {

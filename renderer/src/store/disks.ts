@@ -47,7 +47,7 @@ export interface DisksState {
   selectLayer(diskId: string, layer: number | null): void;
   dismissOpenError(): void;
   /** Opens a finished job's output, or a catalogued disk, and selects it; rejects with main's reason. */
-  openFrom(source: { jobId: string } | { catalogId: number }): Promise<void>;
+  openFrom(source: { jobId: string } | { catalogId: number } | { catalogId: number; archiveDisk: string }): Promise<void>;
   /** Writes an orphan extent's missing descriptor beside it and opens (selects) that disk; rejects with main's reason. */
   rebuildDescriptor(diskId: string): Promise<void>;
   /** A parent is missing: main asks for it (its open dialog), reparents, and the chain is read again. The summary, or null when cancelled; rejects with main's reason. */
@@ -82,7 +82,12 @@ export function createDisksStore(api: Api, browseForDisk?: BrowseForDisk): Disks
       lastOpenEmpty: false,
 
       async openFrom(source) {
-        const ref = 'jobId' in source ? await api.invoke('jobs:openOutput', { jobId: source.jobId }) : await api.invoke('catalog:openDisk', { id: source.catalogId });
+        const ref =
+          'jobId' in source
+            ? await api.invoke('jobs:openOutput', { jobId: source.jobId })
+            : 'archiveDisk' in source
+              ? await api.invoke('catalog:openArchiveDisk', { id: source.catalogId, disk: source.archiveDisk })
+              : await api.invoke('catalog:openDisk', { id: source.catalogId });
         get().add([ref], true);
       },
 

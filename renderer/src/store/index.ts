@@ -4,6 +4,7 @@ import { useStore } from 'zustand';
 import type { Api } from '../../../shared/ipc/contract';
 import { createBrowseStore, type BrowseState, type BrowseStore } from './browse';
 import { createCatalogStore, type CatalogState, type CatalogStore } from './catalog';
+import { createCatalogFilesStore, type CatalogFilesState, type CatalogFilesStore } from './catalog-files';
 import { createDisksStore, type DisksState, type DisksStore } from './disks';
 import { createJobsStore, type JobsState, type JobsStore } from './jobs';
 import { createTargetsStore, type TargetsStore } from './targets';
@@ -14,6 +15,8 @@ export interface Stores {
   disks: DisksStore;
   jobs: JobsStore;
   catalog: CatalogStore;
+  /** The catalog's Files search (files inside every indexed archive and disk). */
+  catalogFiles: CatalogFilesStore;
   targets: TargetsStore;
   ui: UiStore;
   /** The browser host's in-app file browser. */
@@ -27,13 +30,22 @@ export function createStores(api: Api, options: { catalogDebounceMs?: number } =
   const inApp = (): boolean => ui.getState().appInfo?.dialogs === 'scripted';
   const targets = createTargetsStore(api, { browse, inApp });
   const browseForDisk = async (): Promise<string | null> => (inApp() ? browse.getState().ask({ mode: 'open', title: 'Open a disk' }) : null);
+  const jobs = createJobsStore(api);
   return {
     api,
     disks: createDisksStore(api, browseForDisk),
-    jobs: createJobsStore(api),
+    jobs,
     catalog: createCatalogStore(api, {
       ...(options.catalogDebounceMs === undefined ? {} : { debounceMs: options.catalogDebounceMs }),
       chooseFolder: (o) => targets.getState().chooseFolder(o),
+    }),
+    catalogFiles: createCatalogFilesStore(api, {
+      ...(options.catalogDebounceMs === undefined ? {} : { debounceMs: options.catalogDebounceMs }),
+      chooseFolder: (o) => targets.getState().chooseFolder(o),
+      startJob: async (request) => {
+        await jobs.getState().start(request);
+        ui.getState().setJobsOpen(true);
+      },
     }),
     targets,
     ui,
@@ -61,5 +73,6 @@ export function useStores(): Stores {
 export const useDisks = <T,>(select: (s: DisksState) => T): T => useStore(useStores().disks, select);
 export const useJobs = <T,>(select: (s: JobsState) => T): T => useStore(useStores().jobs, select);
 export const useCatalog = <T,>(select: (s: CatalogState) => T): T => useStore(useStores().catalog, select);
+export const useCatalogFiles = <T,>(select: (s: CatalogFilesState) => T): T => useStore(useStores().catalogFiles, select);
 export const useBrowse = <T,>(select: (s: BrowseState) => T): T => useStore(useStores().browse, select);
 export const useUi = <T,>(select: (s: UiState) => T): T => useStore(useStores().ui, select);

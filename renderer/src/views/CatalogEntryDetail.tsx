@@ -77,6 +77,18 @@ export function EntryDetail({ detail }: { detail: CatalogDetail }) {
     }
   };
 
+  /** A disk of this archive, opened on its Files tab (read through the archive, checked against its manifest). */
+  const openFiles = async (disk: string): Promise<void> => {
+    setOpenError(null);
+    try {
+      await disks.getState().openFrom({ catalogId: entry.id, archiveDisk: disk });
+      ui.getState().setTab('files');
+      ui.getState().setScreen('disks');
+    } catch (e) {
+      setOpenError(toWireError(e));
+    }
+  };
+
   return (
     <section className="card" aria-labelledby="entry-title">
       <div className="card-head">
@@ -178,6 +190,9 @@ export function EntryDetail({ detail }: { detail: CatalogDetail }) {
                   <th scope="col" className="num">
                     Capacity
                   </th>
+                  <th scope="col">
+                    <span className="visually-hidden">Files</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -186,6 +201,11 @@ export function EntryDetail({ detail }: { detail: CatalogDetail }) {
                     <td>{cleanText(d.name, 255)}</td>
                     <td>{d.kind ? cleanText(d.kind, 64) : '—'}</td>
                     <td className="num">{d.capacityBytes === null ? '—' : formatBytes(d.capacityBytes)}</td>
+                    <td>
+                      <button type="button" onClick={() => void openFiles(d.name)} disabled={entry.missing} aria-label={`Open files of ${cleanText(d.name, 255)}`}>
+                        Open files
+                      </button>
+                    </td>
                   </tr>
                 ))}
               </tbody>

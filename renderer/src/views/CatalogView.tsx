@@ -4,12 +4,21 @@ import { CREATE_TYPE_NAMES } from '../../../shared/capabilities';
 import { ENTRY_STATUSES, STATUS_MEANINGS, statusLabel, type EntryStatus } from '../../../shared/catalog-status';
 import type { CatalogEntry } from '../../../shared/ipc/contract';
 import { EmptyState } from '../components/EmptyState';
+import { TabPanel, Tabs, type TabSpec } from '../components/Tabs';
 import { ErrorNote, OkNote } from '../components/ErrorNote';
 import { baseName, cleanText, dirName, formatBytes, formatDate } from '../format';
 import { useCatalog, useStores } from '../store';
 import { NO_FILTERS, sinceFilter, sizeFilter, type CatalogColumn, type TypeFilter } from '../store/catalog';
 import { EntryDetail } from './CatalogEntryDetail';
+import { CatalogFiles } from './CatalogFiles';
 import { StatusBadge } from './CatalogStatus';
+
+type CatalogTab = 'entries' | 'files';
+/** Files: every file inside the indexed archives and disks (issue 11). */
+const CATALOG_TABS: TabSpec<CatalogTab>[] = [
+  { key: 'entries', label: 'Disks and archives' },
+  { key: 'files', label: 'Files' },
+];
 
 const ROW_HEIGHT = 46;
 const MAX_TABLE_HEIGHT = 560;
@@ -235,6 +244,7 @@ export function CatalogView() {
   const selectedId = useCatalog((s) => s.selectedId);
   const actionError = useCatalog((s) => s.actionError);
   const searchRef = useRef<HTMLInputElement | null>(null);
+  const [tab, setTab] = useState<CatalogTab>('entries');
 
   useEffect(() => {
     if (catalog.getState().listing.status === 'idle') void catalog.getState().refresh();
@@ -273,171 +283,178 @@ export function CatalogView() {
           </button>
         </div>
       </div>
-      <div className="content">
-        {scan.status === 'error' && (
-          <div className="spaced-bottom">
-            <ErrorNote error={scan.error} title="The scan failed" />
-          </div>
-        )}
-        {summary && (
-          <div className="spaced-bottom">
-            <OkNote>
-              Scanned {summary.folders.map((f) => cleanText(f, 500)).join(', ')} in {(summary.durationMs / 1000).toFixed(1)} s: {summary.added} added, {summary.updated} updated,{' '}
-              {summary.unchanged} unchanged, {summary.missing} missing.
-              {summary.errors.length > 0 && (
-                <ul className="reasons">
-                  {summary.errors.map((e, i) => (
-                    <li key={i}>
-                      <span className="mono">{cleanText(baseName(e.path), 255)}</span>: {cleanText(e.message)}
-                    </li>
-                  ))}
-                </ul>
-              )}
-            </OkNote>
-          </div>
-        )}
-        {actionError && (
-          <div className="spaced-bottom">
-            <ErrorNote error={actionError} title="That did not work">
-              <button type="button" onClick={() => catalog.getState().dismissActionError()}>
-                Dismiss
-              </button>
-            </ErrorNote>
-          </div>
-        )}
-        <div className="catalog-toolbar">
-          <input
-            ref={searchRef}
-            type="search"
-            aria-label="Search the catalog"
-            placeholder="Search names and VMs (Ctrl+F)"
-            value={query}
-            onChange={(e) => catalog.getState().setQuery(e.target.value)}
-          />
-          <select aria-label="Show" value={type} onChange={(e) => catalog.getState().setType(e.target.value as TypeFilter)}>
-            <option value="all">Disks and archives</option>
-            <option value="disk">Disks only</option>
-            <option value="archive">Archives only</option>
-          </select>
-          <select aria-label="Kind" value={kind} onChange={(e) => catalog.getState().setKind(e.target.value)}>
-            <option value="">Any kind</option>
-            {KINDS.map((k) => (
-              <option key={k} value={k}>
-                {k}
-              </option>
-            ))}
-          </select>
-          <select
-            aria-label="Status"
-            value={filters.status}
-            onChange={(e) => catalog.getState().setFilters({ status: e.target.value as EntryStatus | '' })}
-          >
-            <option value="">Any status</option>
-            {ENTRY_STATUSES.map((st) => (
-              <option key={st} value={st} title={STATUS_MEANINGS[st]}>
-                {statusLabel(st)}
-              </option>
-            ))}
-          </select>
-          <input
-            type="search"
-            className="catalog-vm"
-            aria-label="VM"
-            placeholder="VM name"
-            value={filters.vm}
-            onChange={(e) => catalog.getState().setFilters({ vm: e.target.value })}
-          />
-          <label className="catalog-filter">
-            Since
-            <input
-              type="date"
-              aria-label="Dated since"
-              aria-invalid={badSince}
-              value={filters.since}
-              onChange={(e) => catalog.getState().setFilters({ since: e.target.value })}
-            />
-          </label>
-          <label className="catalog-filter">
-            Size
-            <input
-              type="text"
-              className="catalog-size"
-              aria-label="Capacity at least"
-              aria-invalid={badMin}
-              title="Capacity at least, e.g. 20G"
-              placeholder="min"
-              value={filters.minSize}
-              onChange={(e) => catalog.getState().setFilters({ minSize: e.target.value })}
-            />
-            –
-            <input
-              type="text"
-              className="catalog-size"
-              aria-label="Capacity at most"
-              aria-invalid={badMax}
-              title="Capacity at most, e.g. 2T"
-              placeholder="max"
-              value={filters.maxSize}
-              onChange={(e) => catalog.getState().setFilters({ maxSize: e.target.value })}
-            />
-          </label>
-          {filtered && (
-            <button type="button" className="quiet" onClick={() => catalog.getState().clearFilters()}>
-              Clear filters
-            </button>
+      <Tabs tabs={CATALOG_TABS} selected={tab} onSelect={setTab} label="Catalog views" idPrefix="catalog" />
+      {tab === 'files' ? (
+        <TabPanel idPrefix="catalog" tab="files">
+          <CatalogFiles />
+        </TabPanel>
+      ) : (
+        <TabPanel idPrefix="catalog" tab="entries">
+          {scan.status === 'error' && (
+            <div className="spaced-bottom">
+              <ErrorNote error={scan.error} title="The scan failed" />
+            </div>
           )}
-          <span className="muted" aria-live="polite" role="status">
-            {listing.status === 'loading' ? 'Searching…' : `${total.toLocaleString()} ${total === 1 ? 'entry' : 'entries'}`}
-          </span>
-        </div>
-        {(badMin || badMax) && (
-          <p className="muted" role="alert">
-            A size reads like 20G, 512M or 1.5T; that filter is left out until it does.
-          </p>
-        )}
-        {listing.status === 'error' && <ErrorNote error={listing.error} title="Could not read the catalog" />}
-        {selectedId === null && total > 0 && (
-          <p className="muted detail-hint">Select an entry (click, or ↑ ↓ in the table) to see its disks, files and chain; archives can be verified and restored.</p>
-        )}
-        <div className={`split ${selectedId === null ? 'single' : ''}`}>
-          <div>
-            {total === 0 && listing.status === 'ready' ? (
-              filtered ? (
-                <EmptyState title="Nothing matches">
-                  <p>No entry matches these filters.</p>
-                  <button type="button" onClick={() => catalog.getState().clearFilters()}>
-                    Clear filters
-                  </button>
-                </EmptyState>
-              ) : (
-                <EmptyState
-                  title="The catalog is empty"
-                  actions={
-                    <button type="button" className="primary" onClick={() => void catalog.getState().scanFolder()}>
-                      Scan folder…
+          {summary && (
+            <div className="spaced-bottom">
+              <OkNote>
+                Scanned {summary.folders.map((f) => cleanText(f, 500)).join(', ')} in {(summary.durationMs / 1000).toFixed(1)} s: {summary.added} added, {summary.updated} updated,{' '}
+                {summary.unchanged} unchanged, {summary.missing} missing.
+                {summary.errors.length > 0 && (
+                  <ul className="reasons">
+                    {summary.errors.map((e, i) => (
+                      <li key={i}>
+                        <span className="mono">{cleanText(baseName(e.path), 255)}</span>: {cleanText(e.message)}
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </OkNote>
+            </div>
+          )}
+          {actionError && (
+            <div className="spaced-bottom">
+              <ErrorNote error={actionError} title="That did not work">
+                <button type="button" onClick={() => catalog.getState().dismissActionError()}>
+                  Dismiss
+                </button>
+              </ErrorNote>
+            </div>
+          )}
+          <div className="catalog-toolbar">
+            <input
+              ref={searchRef}
+              type="search"
+              aria-label="Search the catalog"
+              placeholder="Search names and VMs (Ctrl+F)"
+              value={query}
+              onChange={(e) => catalog.getState().setQuery(e.target.value)}
+            />
+            <select aria-label="Show" value={type} onChange={(e) => catalog.getState().setType(e.target.value as TypeFilter)}>
+              <option value="all">Disks and archives</option>
+              <option value="disk">Disks only</option>
+              <option value="archive">Archives only</option>
+            </select>
+            <select aria-label="Kind" value={kind} onChange={(e) => catalog.getState().setKind(e.target.value)}>
+              <option value="">Any kind</option>
+              {KINDS.map((k) => (
+                <option key={k} value={k}>
+                  {k}
+                </option>
+              ))}
+            </select>
+            <select
+              aria-label="Status"
+              value={filters.status}
+              onChange={(e) => catalog.getState().setFilters({ status: e.target.value as EntryStatus | '' })}
+            >
+              <option value="">Any status</option>
+              {ENTRY_STATUSES.map((st) => (
+                <option key={st} value={st} title={STATUS_MEANINGS[st]}>
+                  {statusLabel(st)}
+                </option>
+              ))}
+            </select>
+            <input
+              type="search"
+              className="catalog-vm"
+              aria-label="VM"
+              placeholder="VM name"
+              value={filters.vm}
+              onChange={(e) => catalog.getState().setFilters({ vm: e.target.value })}
+            />
+            <label className="catalog-filter">
+              Since
+              <input
+                type="date"
+                aria-label="Dated since"
+                aria-invalid={badSince}
+                value={filters.since}
+                onChange={(e) => catalog.getState().setFilters({ since: e.target.value })}
+              />
+            </label>
+            <label className="catalog-filter">
+              Size
+              <input
+                type="text"
+                className="catalog-size"
+                aria-label="Capacity at least"
+                aria-invalid={badMin}
+                title="Capacity at least, e.g. 20G"
+                placeholder="min"
+                value={filters.minSize}
+                onChange={(e) => catalog.getState().setFilters({ minSize: e.target.value })}
+              />
+              –
+              <input
+                type="text"
+                className="catalog-size"
+                aria-label="Capacity at most"
+                aria-invalid={badMax}
+                title="Capacity at most, e.g. 2T"
+                placeholder="max"
+                value={filters.maxSize}
+                onChange={(e) => catalog.getState().setFilters({ maxSize: e.target.value })}
+              />
+            </label>
+            {filtered && (
+              <button type="button" className="quiet" onClick={() => catalog.getState().clearFilters()}>
+                Clear filters
+              </button>
+            )}
+            <span className="muted" aria-live="polite" role="status">
+              {listing.status === 'loading' ? 'Searching…' : `${total.toLocaleString()} ${total === 1 ? 'entry' : 'entries'}`}
+            </span>
+          </div>
+          {(badMin || badMax) && (
+            <p className="muted" role="alert">
+              A size reads like 20G, 512M or 1.5T; that filter is left out until it does.
+            </p>
+          )}
+          {listing.status === 'error' && <ErrorNote error={listing.error} title="Could not read the catalog" />}
+          {selectedId === null && total > 0 && (
+            <p className="muted detail-hint">Select an entry (click, or ↑ ↓ in the table) to see its disks, files and chain; archives can be verified and restored.</p>
+          )}
+          <div className={`split ${selectedId === null ? 'single' : ''}`}>
+            <div>
+              {total === 0 && listing.status === 'ready' ? (
+                filtered ? (
+                  <EmptyState title="Nothing matches">
+                    <p>No entry matches these filters.</p>
+                    <button type="button" onClick={() => catalog.getState().clearFilters()}>
+                      Clear filters
                     </button>
-                  }
-                >
-                  <p>Scan a folder (a NAS share, a USB drive) to list the archives and loose disks in it. Later scans only re-read what changed.</p>
-                </EmptyState>
-              )
-            ) : (
-              <CatalogTable compact={selectedId !== null} />
-            )}
+                  </EmptyState>
+                ) : (
+                  <EmptyState
+                    title="The catalog is empty"
+                    actions={
+                      <button type="button" className="primary" onClick={() => void catalog.getState().scanFolder()}>
+                        Scan folder…
+                      </button>
+                    }
+                  >
+                    <p>Scan a folder (a NAS share, a USB drive) to list the archives and loose disks in it. Later scans only re-read what changed.</p>
+                  </EmptyState>
+                )
+              ) : (
+                <CatalogTable compact={selectedId !== null} />
+              )}
+            </div>
+            <div hidden={selectedId === null}>
+              {selectedId === null ? null : detail.status === 'error' ? (
+                <ErrorNote error={detail.error} title="Could not read this entry" />
+              ) : detail.status === 'ready' ? (
+                <EntryDetail detail={detail.value} />
+              ) : (
+                <p className="muted" role="status">
+                  Reading the entry…
+                </p>
+              )}
+            </div>
           </div>
-          <div hidden={selectedId === null}>
-            {selectedId === null ? null : detail.status === 'error' ? (
-              <ErrorNote error={detail.error} title="Could not read this entry" />
-            ) : detail.status === 'ready' ? (
-              <EntryDetail detail={detail.value} />
-            ) : (
-              <p className="muted" role="status">
-                Reading the entry…
-              </p>
-            )}
-          </div>
-        </div>
-      </div>
+        </TabPanel>
+      )}
     </>
   );
 }

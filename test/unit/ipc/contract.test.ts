@@ -80,6 +80,10 @@ const cases: Record<ChannelName, { valid: unknown; bad: unknown[] }> = {
       { request: { kind: 'extract', diskId: ID, targetId: '/tmp', paths: ['/etc'] } },
       { request: { kind: 'extract', diskId: ID, targetId: ID, paths: ['/etc'], at: -1 } },
       { request: { kind: 'extract', diskId: ID, targetId: ID, paths: ['/a\0b'] } },
+      // restoreFile: a catalog find ref and a folder target, never a host path.
+      { request: { kind: 'restoreFile', ref: '12:/etc/hosts', destDir: '/tmp' } },
+      { request: { kind: 'restoreFile', ref: '12:/a\0b', targetId: ID } },
+      { request: { kind: 'restoreFile', ref: 12, targetId: ID } },
     ],
   },
   'jobs:cancel': { valid: { jobId: ID }, bad: [{}, { jobId: 1 }, { jobId: 'job-1' }] },
@@ -99,6 +103,12 @@ const cases: Record<ChannelName, { valid: unknown; bad: unknown[] }> = {
   'catalog:verify': { valid: { id: 12 }, bad: [{}, { id: 'all' }] },
   'catalog:forget': { valid: { id: 12 }, bad: [{}, { id: null }] },
   'catalog:openDisk': { valid: { id: 12 }, bad: [{}, { id: '/mnt/nas/x.vmdk' }] },
+  'catalog:indexFiles': { valid: { ids: [1, 2] }, bad: [{ ids: [] }, { ids: ['1'] }, { ids: [-1] }, { all: true }] },
+  'catalog:findFiles': {
+    valid: { pattern: 'nginx.conf', path: '/etc/*', vm: 'web', from: 0, to: Date.now(), minBytes: 0, maxBytes: 2 ** 41, entryId: 3, limit: 5000 },
+    bad: [{}, { pattern: LONG }, { pattern: 'x', limit: 20_000 }, { pattern: 'x', from: -1 }, { pattern: 'x', entryId: '3' }, { pattern: 'x', sql: '1' }],
+  },
+  'catalog:openArchiveDisk': { valid: { id: 12, disk: 'sys' }, bad: [{ id: 12 }, { id: 12, disk: '' }, { id: -1, disk: 'sys' }, { id: 12, disk: 'x'.repeat(256) }] },
   'files:look': { valid: { path: '/home/me/vms' }, bad: [{}, { path: 'vms/web01.vmdk' }, { path: '../etc' }, { path: '' }, { path: '/a\u0000b' }, { path: LONG }] },
   'files:list': { valid: { path: '/' }, bad: [{}, { path: '.' }, { path: '~/vms' }, { path: 'C:relative' }, { path: '/tmp', hidden: true }] },
   'files:recentFolders': { valid: {}, bad: [{ path: '/tmp' }] },
