@@ -11,6 +11,7 @@ import { vmfsInfo } from '../vmfs/open.js';
 import type { VmfsEntry, VmfsInfo } from '../vmfs/types.js';
 import type { VmfsVolume } from '../vmfs/volume.js';
 import { joinPath, walkVmfs, type VmfsProblem } from '../vmfs/walk.js';
+import { FdSink } from '../io/sink.js';
 import { humanBytes, json } from './format.js';
 
 const TARGET = 'IMAGE... then optionally :/path on the last one (a raw LUN or partition copy, or a VMDK holding one; every extent of a spanned volume)';
@@ -116,7 +117,7 @@ export function addVmfsCommands(program: Command): void {
   vmfs
     .command('get')
     .description('copy a file or a folder (a whole VM folder) out of the volume; thin files stay sparse')
-    .argument('<target...>', `${TARGET}, then DEST (a folder to copy into, or a new name)`)
+    .argument('<target...>', `${TARGET}, then DEST (a folder to copy into, a new name, or - for stdout)`)
     .action((args: string[]) => {
       if (args.length < 2) throw usageError('give IMAGE...:/path and DEST');
       const dest = args[args.length - 1]!;
@@ -124,6 +125,10 @@ export function addVmfsCommands(program: Command): void {
       withVolume(target.images, ({ volume }) => {
         const at = normalise(target.path);
         const entry = volume.lookup(at);
+        if (dest === '-') {
+          toStdout(volume, entry, at);
+          return;
+        }
         const report = getFromVmfs(volume, entry, at, dest, { onNote: (line) => process.stderr.write(`diskchain: ${line}\n`) });
         const extra = [report.skipped.length ? `${report.skipped.length} skipped` : '', report.failed.length ? `${report.failed.length} failed` : ''].filter((s) => s !== '');
         process.stderr.write(
@@ -132,6 +137,27 @@ export function addVmfsCommands(program: Command): void {
         if (report.failed.length > 0) process.exitCode = 1;
       });
     });
+}
+
+/** One file to stdout through one reused buffer; holes are zeros made here, not read. */
+function toStdout(volume: VmfsVolume, entry: VmfsEntry, at: string): void {
+  if (entry.type !== 'file') throw usageError(`${at} is a ${entry.type === 'dir' ? 'folder' : entry.type}: only a file can go to stdout (-)`);
+  if (process.stdout.isTTY) throw usageError('refusing to write file bytes to a terminal: pipe or redirect stdout');
+  const fd = volume.readFd(entry.address);
+  const out = FdSink.blocking(1);
+  const buf = Buffer.allocUnsafe(Math.min(4 * 1024 * 1024, Math.max(fd.length, 1)));
+  try {
+    for (let off = 0; off < fd.length; off += buf.length) {
+      const n = volume.readFile(fd, buf.subarray(0, Math.min(buf.length, fd.length - off)), off);
+      out.write(buf.subarray(0, n));
+    }
+  } catch (e) {
+    // The reader went away (| head): stop quietly with the status a shell gives SIGPIPE.
+    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+    process.exitCode = 141;
+  } finally {
+    out.close();
+  }
 }
 
 function normalise(p: string): string {

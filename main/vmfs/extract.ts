@@ -85,10 +85,12 @@ export function getFromVmfs(volume: VmfsVolume, entry: VmfsEntry, at: string, de
           return fail(p, err);
         }
         const used = new Set<string>();
+        // Windows and macOS compare names without case: README and readme would land in one file there.
+        const key = (name: string): string => (platform === 'win32' || platform === 'darwin' ? name.toLowerCase() : name);
         for (const child of children) {
           let name = hostName(child.name, platform);
-          for (let n = 2; used.has(name.toLowerCase()); n++) name = `${hostName(child.name, platform)}~${n}`;
-          used.add(name.toLowerCase());
+          for (let n = 2; used.has(key(name)); n++) name = `${hostName(child.name, platform)}~${n}`;
+          used.add(key(name));
           copy(child, joinPath(p, child.name), path.join(to, name), false);
         }
         setTimes(to, e, false);

@@ -62,8 +62,12 @@ export function vmfsFileSource(volume: VmfsVolume): FileSource {
       }
     },
     realpath(p) {
-      // Symlinks inside the volume are followed by lookup; the name stays the canonical path asked for.
-      return resolve(p);
+      try {
+        return volume.resolve(resolve(p), true).path;
+      } catch (e) {
+        if (e instanceof DiskchainError && e.code === 'E_NOTFOUND') return resolve(p);
+        throw e;
+      }
     },
   };
 }

@@ -6,7 +6,7 @@ import { DiskchainError } from '../../shared/errors.js';
 import { openChain, type Chain } from '../disk/chain.js';
 import { hostFiles, type RandomAccessFile } from '../io/file-source.js';
 import { chainDevice, type BlockDevice } from '../guest/block-device.js';
-import { openVmfsVolume, type OpenedVolume } from './open.js';
+import { findVmfs, openVmfsVolume, type OpenedVolume } from './open.js';
 
 export interface OpenedImages extends OpenedVolume {
   close(): void;
@@ -33,6 +33,18 @@ export function hostFileDevice(file: RandomAccessFile, name: string): BlockDevic
   };
 }
 
+function rawHoldsVmfs(p: string): boolean {
+  const file = hostFiles.open(p, 'read');
+  try {
+    findVmfs(hostFileDevice(file, p));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    file.close();
+  }
+}
+
 export function openVmfsImages(paths: string[], options: { ignoreCid?: boolean } = {}): OpenedImages {
   const chains: Chain[] = [];
   const files: RandomAccessFile[] = [];
@@ -43,9 +55,14 @@ export function openVmfsImages(paths: string[], options: { ignoreCid?: boolean }
   try {
     const devices = paths.map((p) => {
       if (/\.vmdk$/i.test(p)) {
-        const chain = openChain(p, { ignoreCid: options.ignoreCid === true });
-        chains.push(chain);
-        return chainDevice(chain);
+        try {
+          const chain = openChain(p, { ignoreCid: options.ignoreCid === true });
+          chains.push(chain);
+          return chainDevice(chain);
+        } catch (e) {
+          // A LUN copy named like an extent (lun-flat.vmdk) is no VMDK: read it raw if it holds VMFS.
+          if (!(e instanceof DiskchainError) || e.code !== 'E_FORMAT' || !rawHoldsVmfs(p)) throw e;
+        }
       }
       const file = hostFiles.open(p, 'read');
       files.push(file);

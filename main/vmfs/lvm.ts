@@ -118,9 +118,7 @@ export function readScsiId(b: Buffer, at: number): ScsiId {
 
 /** One device's run of the logical volume. */
 export interface ExtentRun {
-  header: LvmHeader | null;
-  /** The image's name, or for a missing one what is known of it. */
-  name: string;
+  header: LvmHeader;
   firstPE: number;
   lastPE: number;
 }
@@ -145,21 +143,20 @@ export function assembleExtents(headers: LvmHeader[]): { runs: ExtentRun[]; miss
       throw new DiskchainError('E_FORMAT', `its PEs ${h.firstPE}–${h.lastPE} overlap those of ${sorted[i - 1]!.device.file} (the same extent given twice?)`, h.device.file);
     }
     if (h.firstPE > next) missing.push(gap(next, h.firstPE - 1));
-    runs.push({ header: h, name: h.device.file, firstPE: h.firstPE, lastPE: h.lastPE });
+    runs.push({ header: h, firstPE: h.firstPE, lastPE: h.lastPE });
     next = h.lastPE + 1;
   });
   const lastNeeded = Math.ceil(first.logicalSize / PE_SIZE) - 1;
   if (next <= lastNeeded) missing.push(gap(next, lastNeeded));
   if (sorted.length < first.numDevs && missing.length === 0) missing.push(`${first.numDevs - sorted.length} of ${first.numDevs} extents`);
-  for (const m of missing) runs.push({ header: null, name: m, firstPE: -1, lastPE: -1 });
-  return { runs: runs.filter((r) => r.header !== null), missing };
+  return { runs, missing };
 }
 
 const gap = (from: number, to: number): string => `the extent holding PEs ${from}–${to} (bytes ${from * PE_SIZE}–${(to + 1) * PE_SIZE - 1} of the volume)`;
 
 /** The logical volume as one device; reads are split at extent boundaries, a missing extent is named. */
 export function logicalDevice(runs: ExtentRun[], missing: string[], size: number, name: string): BlockDevice {
-  const file = runs[0]!.header!.device.file;
+  const file = runs[0]!.header.device.file;
   const read = (buf: Buffer, offset: number): void => {
     if (!Number.isSafeInteger(offset) || offset < 0 || offset + buf.length > size) {
       throw new DiskchainError('E_FORMAT', `a read of ${buf.length} bytes at ${offset} lies past the end of the volume (${size} bytes)`, file, offset);
@@ -173,7 +170,7 @@ export function logicalDevice(runs: ExtentRun[], missing: string[], size: number
         const what = missing.length ? missing.join('; ') : `PE ${pe}`;
         throw new DiskchainError('E_NOTFOUND', `byte ${at} of the volume is on a missing extent (${what}): give every extent's image`, file, at);
       }
-      const h = run.header!;
+      const h = run.header;
       const runEnd = (run.lastPE + 1) * PE_SIZE;
       const n = Math.min(buf.length - done, runEnd - at);
       const physical = h.dataOffset + (at - run.firstPE * PE_SIZE);

@@ -14,7 +14,7 @@ import { VmfsVolume } from './volume.js';
 /** dissect lists these as other places the LVM header has been seen; 1 MiB is by far the usual one. */
 const OTHER_LVM_OFFSETS = [0x110000, 0x180000, 0x200000, 0x900000];
 const HEARTBEAT_OFFSET = 0x300000;
-const HB_FREE = 0xabcdef01;
+/** A held slot; a free one says 0xABCDEF01. */
 const HB_HELD = 0xabcdef02;
 
 export interface FoundVmfs {
@@ -94,9 +94,9 @@ export function openVmfsVolume(devices: BlockDevice[]): OpenedVolume {
     if (h.flags & 1) throw new DiskchainError('E_UNSUPPORTED', "a VMFS-L volume (ESXi 7 OSDATA, the host's own system volume): not a datastore, Diskchain does not read it", h.device.file, h.headerOffset);
   }
   const { runs, missing } = assembleExtents(headers);
-  const first = runs[0]!.header!;
+  const first = runs[0]!.header;
   if (first.firstPE !== 0) {
-    throw new DiskchainError('E_NOTFOUND', `this is extent ${headers.length === 1 ? 'of PEs ' : ''}${first.firstPE}–${first.lastPE} of a spanned volume; its first extent (PE 0, which holds the file system's metadata) is missing: ${missing.join('; ')}`, first.device.file);
+    throw new DiskchainError('E_NOTFOUND', `${headers.length === 1 ? 'this image holds' : 'these images hold'} PEs ${first.firstPE}–${Math.max(...runs.map((r) => r.lastPE))} of a spanned volume; its first extent (PE 0, which holds the file system's metadata) is missing: ${missing.join('; ')}`, first.device.file);
   }
   const size = Math.min(first.logicalSize || Infinity, (Math.max(...runs.map((r) => r.lastPE)) + 1) * PE_SIZE, Number.MAX_SAFE_INTEGER);
   const name = devices.length === 1 ? devices[0]!.name : `${devices[0]!.name} (+${devices.length - 1} extent${devices.length > 2 ? 's' : ''})`;
@@ -171,6 +171,5 @@ function readHeartbeats(volume: VmfsVolume): VmfsHeartbeat[] {
     if (magic !== HB_HELD) continue;
     out.push({ slot, hostUuid: formatUuid(region, at + 0x1c), sequence: Number(region.readBigUInt64LE(at + 0x0c)) });
   }
-  void HB_FREE;
   return out;
 }

@@ -122,6 +122,15 @@ describe('diskchain vmfs get', () => {
     }
   });
 
+  it('streams one file to stdout with -', () => {
+    const r = diskchain(['vmfs', 'get', `${image}:/web01/web01-flat.vmdk`, '-']);
+    expect(r.status).toBe(0);
+    const want = Buffer.alloc(8 * MiB);
+    vm.files.find((f) => f.path.endsWith('-flat.vmdk'))!.content!.copy(want);
+    expect(md5(r.stdout)).toBe(md5(want));
+    expect(diskchain(['vmfs', 'get', `${image}:/web01`, '-']).stderr).toMatch(/\/web01 is a folder: only a file can go to stdout/);
+  });
+
   it('copies one file under a new name; an RDM is skipped with its device named', () => {
     const r = diskchain(['vmfs', 'get', `${image}:/files/pointer.bin`, path.join(dir, 'p.bin')]);
     expect(r.status).toBe(0);

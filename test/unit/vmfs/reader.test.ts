@@ -145,6 +145,20 @@ describe('finding the volume', () => {
     if (partition === 'mbr') expect(debugvmfs(built.images, 'cat', '/a.txt').toString()).toBe('found me\n');
   });
 
+  it('VMFS-6 on a GPT LUN, spanned over two images (LVM6: volume table at mdAlignment)', () => {
+    const big = Buffer.alloc(4 * MiB);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i ^ 0x5a5a, i);
+    const built = buildVmfs(dir, 'v6span', { version: 6, partition: 'gpt', spanAtPE: 1, pes: 2, firstDataBlock: 254, files: [...files, { path: '/across.bin', content: big, layout: 'direct' }] });
+    const o = openVmfsImages([built.images[1]!, built.images[0]!]);
+    try {
+      expect(readAll(o.volume, '/a.txt').toString()).toBe('found me\n');
+      expect(readAll(o.volume, '/across.bin').equals(big)).toBe(true);
+      expect(vmfsInfo(o)).toMatchObject({ family: 6, lvmVersion: '6.82', experimental: true });
+    } finally {
+      o.close();
+    }
+  });
+
   it('on a bare volume (no LVM header, the FS descriptor at 2 MiB)', () => {
     const built = buildVmfs(dir, 'bare', { version: 6, lvm: false, files });
     const o = openVmfsImages(built.images);
@@ -163,6 +177,18 @@ describe('finding the volume', () => {
     const sectors = fs.statSync(path.join(dir, 'nested-flat.vmdk')).size / 512;
     fs.writeFileSync(vmdk, `# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType="vmfs"\n\nRW ${sectors} VMFS "nested-flat.vmdk"\n\nddb.adapterType = "lsilogic"\n`);
     const o = openVmfsImages([vmdk]);
+    try {
+      expect(readAll(o.volume, '/a.txt').toString()).toBe('found me\n');
+    } finally {
+      o.close();
+    }
+  });
+
+  it('a raw LUN copy named like an extent (lun-flat.vmdk) is read raw', () => {
+    const built = buildVmfs(dir, 'lunflat', { version: 5, files });
+    const named = path.join(dir, 'lun-flat.vmdk');
+    fs.renameSync(built.images[0]!, named);
+    const o = openVmfsImages([named]);
     try {
       expect(readAll(o.volume, '/a.txt').toString()).toBe('found me\n');
     } finally {
@@ -195,10 +221,64 @@ describe('finding the volume', () => {
   });
 });
 
+describe('VMFS-3 with 8 MiB file blocks (the FD cluster file at 8 MiB)', () => {
+  const dir = tmpDir('vmfs-8m-');
+  it('reads files as debugvmfs does', () => {
+    const files: VmfsFileSpec[] = [
+      { path: '/big.bin', content: Buffer.alloc(20 * MiB, 7), layout: 'direct', holes: [1] },
+      { path: '/pb.bin', content: Buffer.alloc(9 * MiB, 9), layout: 'pointer' },
+      { path: '/small.txt', content: Buffer.from('eight\n') },
+    ];
+    const built = buildVmfs(dir, 'v3-8m', { version: 3, blockSize: 8 * MiB, files });
+    const o = openVmfsImages(built.images);
+    try {
+      expect(vmfsInfo(o).blockSize).toBe(8 * MiB);
+      for (const f of files) {
+        const got = readAll(o.volume, f.path);
+        expect(md5(got), f.path).toBe(md5(expectedBytes(f, 8 * MiB)));
+        expect(md5(debugvmfs(built.images, 'cat', f.path)), f.path).toBe(md5(got));
+      }
+    } finally {
+      o.close();
+    }
+  });
+});
+
+describe('sub-blocks that straddle two blocks of .sbc.sf', () => {
+  const dir = tmpDir('vmfs-straddle-');
+  it('are read whole, as debugvmfs reads them', () => {
+    const big = Buffer.alloc(1100 * 1024);
+    for (let i = 0; i < big.length; i += 512) big.writeUInt32LE(i, i);
+    const built = buildVmfs(dir, 'straddle', { version: 5, misalignSubBlocks: true, files: [{ path: '/many-sub-blocks.bin', content: big, layout: 'subblock' }] });
+    const o = openVmfsImages(built.images);
+    try {
+      expect(md5(readAll(o.volume, '/many-sub-blocks.bin'))).toBe(md5(big));
+    } finally {
+      o.close();
+    }
+    expect(md5(debugvmfs(built.images, 'cat', '/many-sub-blocks.bin'))).toBe(md5(big));
+  });
+});
+
+describe('VMFS-5 with DENSE_SBPC', () => {
+  const dir = tmpDir('vmfs-dense-');
+  it('reads sub-blocks whose resource numbers need the two extra address bits', () => {
+    const files: VmfsFileSpec[] = [1, 2, 3].map((i) => ({ path: `/s${i}.bin`, content: Buffer.alloc(9000, i), layout: 'subblock' }));
+    const built = buildVmfs(dir, 'dense', { version: 5, denseSbpc: true, files });
+    const o = openVmfsImages(built.images);
+    try {
+      expect(vmfsInfo(o).flags).toContain('dense-sbpc');
+      for (const f of files) expect(md5(readAll(o.volume, f.path))).toBe(md5(f.content!));
+    } finally {
+      o.close();
+    }
+  });
+});
+
 describe('a VM inside the volume, as a file source', () => {
   const dir = tmpDir('vmfs-vm-');
   const vm = snapshotChainFiles(path.join(dir, 'stage'));
-  const built = buildVmfs(dir, 'vms', { version: 5, files: vm.files });
+  const built = buildVmfs(dir, 'vms', { version: 5, label: 'ds-vms', files: [...vm.files, { path: '/current', kind: 'symlink', target: '/vmfs/volumes/ds-vms/web01' }] });
 
   it('opens the 3-link snapshot chain inside the volume and reads it as the guest saw it', () => {
     const o = openVmfsImages(built.images);
@@ -220,6 +300,15 @@ describe('a VM inside the volume, as a file source', () => {
         { start: 6 * MiB, end: 8 * MiB },
       ]);
       expect(source.stat('/web01')).toMatchObject({ kind: 'directory' });
+      // Through a symlink (as ESXi writes them) to the folder: the same file, by its canonical name.
+      expect(source.realpath('/current/web01.vmdk')).toBe('/web01/web01.vmdk');
+      expect(source.realpath('/web01/../web01/./web01.vmdk')).toBe('/web01/web01.vmdk');
+      const viaLink = openChain('/current/web01-000002.vmdk', { source });
+      try {
+        expect(viaLink.links).toHaveLength(3);
+      } finally {
+        viaLink.close();
+      }
       expect(source.stat('/web01/nothing.vmdk')).toBeNull();
       expect(() => source.open('/web01/web01.vmdk', 'write')).toThrow(/read-only/);
     } finally {
@@ -248,6 +337,34 @@ describe('refusals and damage', () => {
       openVmfsImages(built.images);
     } catch (e) {
       expect((e as { code: string }).code).toBe('E_UNSUPPORTED');
+    }
+  });
+
+  it('names a VMFS-typed partition without a VMFS-3/5/6 header as an older VMFS', () => {
+    const file = path.join(dir, 'vmfs2.img');
+    fs.writeFileSync(file, '');
+    fs.truncateSync(file, 64 * MiB);
+    execFileSync('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', file], { input: 'label: dos\nstart=2048, type=fb\n' });
+    expect(() => openVmfsImages([file])).toThrow(/partition 1 is typed VMware VMFS but has no VMFS-3\/5\/6 LVM header at 1 MiB: an older VMFS \(VMFS-2 or VMFS-1/);
+  });
+
+  it('stops at a symlink loop with one line', () => {
+    const built = buildVmfs(dir, 'symloop', {
+      version: 5,
+      label: 'ds-loop',
+      files: [
+        { path: '/a', kind: 'symlink', target: '/vmfs/volumes/ds-loop/b' },
+        { path: '/b', kind: 'symlink', target: 'a' },
+        { path: '/elsewhere', kind: 'symlink', target: '/vmfs/volumes/other-ds/x' },
+      ],
+    });
+    const o = openVmfsImages(built.images);
+    try {
+      expect(() => o.volume.lookup('/a/x')).toThrow(/too many symlinks \(a loop\?\) in \/a\/x/);
+      expect(() => o.volume.lookup('/elsewhere', true)).toThrow(/\/elsewhere links to \/vmfs\/volumes\/other-ds\/x, outside this volume/);
+      expect(vmfsFileSource(o.volume).stat('/elsewhere/y')).toBeNull();
+    } finally {
+      o.close();
     }
   });
 
