@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import { DEFAULT_SEGMENT_BYTES, MAX_SEGMENT_BYTES, type BackupSpec, type DiskKind, type JobResult } from '../../shared/jobs.js';
 import { VERSION } from '../io/version.js';
+import { readWholeFile, sourceFor } from '../io/path-sources.js';
 import { GRAIN_BYTES, outputDdb, outputDescriptor, planOutput } from '../convert/layout.js';
 import { Chain, openChain } from '../disk/chain.js';
 import { geometryReport } from '../disk/geometry.js';
@@ -119,11 +120,11 @@ function planBackup(spec: BackupSpec, segmentBytes: number, ctx: JobContext): Pl
     let vmEntry: Manifest['vm'] = null;
     if (vmx) {
       const vmxName = names.claimFile(path.basename(vmx.path));
-      files.push(memoryFile(vmxName, 'vmx', fs.readFileSync(vmx.path))); // re-pointed below, once the disks are named
+      files.push(memoryFile(vmxName, 'vmx', readWholeFile(vmx.path, MAX_SMALL_FILE))); // re-pointed below, once the disks are named
       let nvramName: string | null = null;
       if (nvram) {
         nvramName = names.claimFile(path.basename(nvram));
-        files.push(memoryFile(nvramName, 'nvram', fs.readFileSync(nvram)));
+        files.push(memoryFile(nvramName, 'nvram', readWholeFile(nvram, MAX_SMALL_FILE)));
       }
       vmEntry = { vmx: vmxName, nvram: nvramName, displayName: vmxValue(vmx, 'displayName') ?? null };
     }
@@ -194,8 +195,13 @@ function inUse(source: string, locks: string[]): DiskchainError {
   return inUseError(source, locks, 'back it up anyway (its disks may change while they are read)');
 }
 
+/** A .vmx or an .nvram is read whole into the plan: a few KiB, never this much. */
+const MAX_SMALL_FILE = 64 * 1024 * 1024;
+
+/** Size and mtime through the file's source (the host, or a VMFS volume image it is inside). */
 function fingerprint(file: string): Fingerprint {
-  const st = fs.statSync(file);
+  const st = sourceFor(file).stat(file);
+  if (!st) throw new DiskchainError('E_NOTFOUND', 'no such file', file);
   return { path: file, size: st.size, mtimeMs: st.mtimeMs };
 }
 

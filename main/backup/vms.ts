@@ -47,9 +47,21 @@ export interface VmListing {
 /** Folders are searched this deep; VM folders are rarely more than a few levels down. */
 const MAX_DEPTH = 16;
 
-export function listVms(roots: string[]): VmListing[] {
+/**
+ * The .vmx files inside an image a root names (a VMFS volume image, `IMAGE[:/folder]`), as paths
+ * every reader opens (`IMAGE:/web01/web01.vmx`); null when the root is no such image. Given by
+ * the layer that reads images (vmfs/), which this one cannot import.
+ */
+export type VmxInImage = (root: string) => string[] | null;
+
+export function listVms(roots: string[], inImage: VmxInImage = () => null): VmListing[] {
   const found: string[] = [];
   for (const root of roots) {
+    const inside = inImage(root);
+    if (inside) {
+      found.push(...inside);
+      continue;
+    }
     const abs = path.resolve(root);
     let st: fs.Stats;
     try {

@@ -1,4 +1,5 @@
 /** backup, restore (worker-thread jobs with progress and Ctrl-C cancel) and vms (a quick listing). */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { usageError } from '../../shared/errors.js';
@@ -71,8 +72,11 @@ export function addBackupCommands(program: Command): void {
     .description('list the VMs (.vmx) under folders with their disks, whether each chain opens, and whether the VM is in use')
     .argument('<dir...>', 'folders to search (or .vmx files)')
     .option('--json', 'print a JSON array of VM listings')
-    .action((dirs: string[], options: { json?: boolean }) => {
-      const vms = listVms(dirs);
+    .action(async (dirs: string[], options: { json?: boolean }) => {
+      // A volume image (or IMAGE:/folder) is searched inside; the reader is loaded only when one is given.
+      const images = dirs.some(isFileOrImagePath) ? await import('../vmfs/paths.js') : null;
+      images?.installVmfsPaths();
+      const vms = listVms(dirs, images?.vmxInImage);
       process.stdout.write(`${options.json ? json(vms) : vmsText(vms)}\n`);
     });
 }
@@ -98,4 +102,14 @@ function vmsText(vms: VmListing[]): string {
       return [head, ...rows].join('\n');
     })
     .join('\n');
+}
+
+/** A root that may be a volume image: a file other than a .vmx, or `IMAGE:/…`. */
+function isFileOrImagePath(root: string): boolean {
+  if (root.includes(':/')) return true;
+  try {
+    return fs.statSync(root).isFile() && !/\.vmx$/i.test(root);
+  } catch {
+    return false;
+  }
 }

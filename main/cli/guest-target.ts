@@ -1,6 +1,7 @@
 /**
  * `DISK[:VOL]/path` for parts, ls, get, find and diff: which file is the disk (the longest prefix that is
- * an existing file, so `C:\vms\web.vmdk:2/etc` and names with ':' work), which volume, which path;
+ * an existing file, so `C:\vms\web.vmdk:2/etc` and names with ':' work; or a file inside a VMFS
+ * volume image, `lun.img:/web01/web01.vmdk:1/etc`, a disk file like any other), which volume, which path;
  * and the chain at `--at N` with the file system on the chosen volume.
  *
  * A prefix may also be a container that holds disks: an archive made by `backup` (a folder with
@@ -16,6 +17,7 @@ import { chainDevice, type BlockDevice } from '../guest/block-device.js';
 import type { GuestFileSystem } from '../guest/types.js';
 import { openFileSystem } from '../guest/volumes.js';
 import { splitGuestPath } from '../guest/walk.js';
+import { imageSourceOf } from '../io/path-sources.js';
 
 /** What holds the disk when `disk` is not a disk file: its kind and what the target says inside it. */
 export interface GuestContainer {
@@ -34,13 +36,24 @@ export interface GuestTarget {
   path: string;
 }
 
+/** A host file, or a file inside a volume image (`lun.img:/web01/web01.vmdk:1/etc`: the disk is in the image). */
 const isFile = (p: string): boolean => {
   try {
     return fs.statSync(p).isFile();
   } catch {
-    return false;
+    return isImageFile(p);
   }
 };
+
+function isImageFile(p: string): boolean {
+  const source = p.includes(':/') ? imageSourceOf(p) : null;
+  try {
+    return source?.stat(p)?.kind === 'file';
+  } catch (e) {
+    if (e instanceof DiskchainError) return false; // the image holds no VMFS volume: not a path into one
+    throw e;
+  }
+}
 
 /** The kinds of container a target's prefix may name, tried in order before disk files. */
 const CONTAINERS: Array<{ kind: GuestContainer['kind']; is: (p: string) => boolean; parse: (rest: string) => Omit<GuestTarget, 'disk'> | null }> = [

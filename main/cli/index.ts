@@ -90,12 +90,17 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const plain = plainRun(argv);
+  // `IMAGE:/dir/disk.vmdk` names a disk inside a VMFS volume image; the reader is loaded only when asked for.
+  const inImage = argv.slice(2).some((a) => a.includes(':/'));
   try {
+    if (inImage) (await import('../vmfs/paths.js')).installVmfsPaths();
     if (plain) {
       await (await plain.load())(plain.disk, plain.options);
       return;
     }
-    await (await buildProgram(argv)).parseAsync(argv);
+    const program = await buildProgram(argv);
+    if (inImage) (await import('./read-only.js')).refuseWritesInsideImages(program);
+    await program.parseAsync(argv);
   } catch (e) {
     // Only commander's own runs can throw its errors; a plain run's failure does not load it.
     if (!plain && e instanceof (await import('commander')).CommanderError) {

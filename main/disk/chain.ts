@@ -5,6 +5,7 @@ import { formatCid, NO_PARENT_CID } from '../formats/descriptor.js';
 import { hostFileSource, hostFiles, shownPath, type FileSource } from '../io/file-source.js';
 import { damageError, linksDamage } from './damage.js';
 import { openLink, rawCandidates, type Link } from './link.js';
+import { imageSourceOf } from '../io/path-sources.js';
 
 export interface OpenOptions {
   /** Read a child whose parentCID differs from its parent's CID (reported as a problem instead). */
@@ -141,7 +142,7 @@ export function openChain(filePath: string, options: OpenOptions = {}): Chain {
   const seen = new Set<string>();
   let missingParent: MissingParent | null = null;
   try {
-    const source = options.source ?? (options.allowDevices ? hostFileSource({ allowDevices: true }) : hostFiles);
+    const source = options.source ?? imageSourceOf(filePath) ?? (options.allowDevices ? hostFileSource({ allowDevices: true }) : hostFiles);
     let link: Link | null = openLink(filePath, source);
     while (link) {
       links.push(link);

@@ -73,7 +73,7 @@ export function chainFiles(chain: Chain): string[] {
   const files = new Set<string>();
   for (const link of chain.links) {
     files.add(link.path);
-    for (const e of link.extents) if (e.path !== null && fs.existsSync(e.path)) files.add(e.path);
+    for (const e of link.extents) if (e.path !== null && link.source.stat(e.path) !== null) files.add(e.path);
   }
   return [...files];
 }

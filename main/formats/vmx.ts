@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError } from '../../shared/errors.js';
+import { imageSourceOf, readWholeFile } from '../io/path-sources.js';
 
 /** A .vmx larger than this is not a configuration file (real ones are a few KiB). */
 const MAX_VMX_BYTES = 4 * 1024 * 1024;
@@ -45,6 +46,8 @@ const LINE = /^\s*([^=#\s][^=]*?)\s*=\s*(.*?)\s*$/;
 
 export function readVmx(file: string): Vmx {
   const abs = path.resolve(file);
+  // A .vmx inside a VMFS volume image (`lun.img:/web01/web01.vmx`) is read through the image.
+  if (imageSourceOf(abs)) return parseVmx(readWholeFile(abs, MAX_VMX_BYTES).toString('utf8'), abs);
   let size: number;
   try {
     size = fs.statSync(abs).size;
@@ -141,6 +144,8 @@ function encodeValue(value: string): string {
 }
 
 function isFile(p: string): boolean {
+  const inImage = imageSourceOf(p);
+  if (inImage) return inImage.stat(p)?.kind === 'file';
   try {
     return fs.statSync(p).isFile();
   } catch {

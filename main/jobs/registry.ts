@@ -1,5 +1,6 @@
 import type { JobResult, JobSpec } from '../../shared/jobs.js';
 import type { JobContext } from '../io/job-context.js';
+import { refuseWriteInside } from '../io/path-sources.js';
 
 /**
  * Runs one job in the current thread; the worker calls this. Each kind's module is loaded when a
@@ -7,6 +8,7 @@ import type { JobContext } from '../io/job-context.js';
  * manifest schemas (zod) of backup, which were half of its start-up.
  */
 export async function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
+  for (const target of writesTo(spec)) refuseWriteInside(target);
   switch (spec.kind) {
     case 'convert':
       return (await import('../convert/convert.js')).convertJob(spec, ctx);
@@ -26,5 +28,25 @@ export async function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult
       return (await import('./extract.js')).extractJob(spec, ctx);
     case 'restoreFile':
       return (await import('./restore-file.js')).restoreFileJob(spec, ctx);
+  }
+}
+
+/** What a job writes or changes: never a file inside a read-only image (a disk in a VMFS volume image). */
+function writesTo(spec: JobSpec): string[] {
+  switch (spec.kind) {
+    case 'convert':
+    case 'recover':
+      return spec.dst === '-' ? [] : [spec.dst];
+    case 'commit':
+      return [spec.top];
+    case 'snapshot':
+    case 'extend':
+      return [spec.disk];
+    case 'backup':
+      return spec.archiveDir === '-' ? [] : [spec.archiveDir];
+    case 'restore':
+    case 'extract':
+    case 'restoreFile':
+      return [spec.destDir];
   }
 }

@@ -7,6 +7,10 @@ import { DiskchainError } from '../../shared/errors.js';
 import type { JobContext } from '../io/job-context.js';
 import type { JobMessage, JobWorkerData } from './protocol.js';
 import { runSpec } from './registry.js';
+import { installVmfsPaths } from '../vmfs/paths.js';
+
+// A job may read a disk inside a VMFS volume image (`IMAGE:/dir/disk.vmdk`).
+installVmfsPaths();
 
 const data = workerData as JobWorkerData;
 const cancel = new Int32Array(data.cancel);

@@ -13,6 +13,7 @@ import { findArchivedDisk } from '../backup/archive-source.js';
 import { MANIFEST_NAME, parseManifest } from '../formats/manifest.js';
 import type { DiskRef, DisksOpenedEvent, MapSummary, OrphanExtent, RecentEntry } from '../../shared/ipc/contract.js';
 import type { CheckReport, DiskInfo, GeometryReport, LayerInfo } from '../../shared/types.js';
+import type { VolumeTree } from '../../shared/vmfs-tree.js';
 import type { Emit } from './events.js';
 import { sharedQueryClient, type QueryClient } from './query-client.js';
 import { StateFile } from './state.js';
@@ -30,6 +31,8 @@ export class DiskService {
   private readonly archived = new Map<string, { archive: string; disk: string }>();
   private readonly recentIds = new Map<string, string>();
   private readonly recentFile: StateFile<RecentRecord[]>;
+  /** Per open volume image: entry number → `IMAGE:/path` of its disks, as last listed. */
+  private readonly volumeDisks = new Map<string, Map<number, string>>();
 
   constructor(
     stateDir: string,
@@ -42,7 +45,8 @@ export class DiskService {
   /** Registers files (already chosen by main) and tells every window. Unreadable files are refused before any is added. */
   async open(files: readonly string[], source: DisksOpenedEvent['source']): Promise<DiskRef[]> {
     const reals = await Promise.all(files.map(realFile));
-    const refs = reals.map((real) => this.register(real));
+    const volumes = await Promise.all(reals.map((real) => this.isVolumeImage(real)));
+    const refs = reals.map((real, i) => this.register(real, volumes[i]!));
     await this.remember(reals);
     if (refs.length > 0) this.emit('disks:opened', { disks: refs, source });
     return refs;
@@ -61,7 +65,7 @@ export class DiskService {
       throw new DiskchainError('E_NOTFOUND', `no ${MANIFEST_NAME}: not a diskchain archive folder`, dir);
     });
     const archived = findArchivedDisk(parseManifest(text, file), disk, dir);
-    const ref = this.register(await realFile(path.join(dir, archived.links[0]!.descriptor)));
+    const ref = this.register(await realFile(path.join(dir, archived.links[0]!.descriptor)), false);
     this.archived.set(ref.diskId, { archive: dir, disk: archived.name });
     this.emit('disks:opened', { disks: [ref], source: 'catalog' });
     return ref;
@@ -80,6 +84,7 @@ export class DiskService {
   close(diskId: string): void {
     this.ref(diskId);
     this.disks.delete(diskId);
+    this.volumeDisks.delete(diskId);
     this.archived.delete(diskId);
   }
 
@@ -153,10 +158,35 @@ export class DiskService {
     return this.recentFile.write([]);
   }
 
-  private register(real: string): DiskRef {
+  /** The VM folders of an open volume image; its disks are then opened by their entry number. */
+  async volumeTree(diskId: string): Promise<VolumeTree> {
+    const ref = this.ref(diskId);
+    if (!ref.volume) throw new DiskchainError('E_USAGE', 'not a VMFS volume image', ref.path);
+    const tree = await this.queries.ask('vmfsTree', { path: ref.path });
+    this.volumeDisks.set(diskId, new Map(tree.folders.flatMap((f) => f.disks.map((d) => [d.entry, d.path] as const))));
+    return tree;
+  }
+
+  /** Opens a disk of a volume's tree (`IMAGE:/web01/web01.vmdk`): read through the image by every query and job. */
+  async openInVolume(diskId: string, entry: number): Promise<DiskRef> {
+    if (!this.volumeDisks.has(diskId)) await this.volumeTree(diskId);
+    const inside = this.volumeDisks.get(diskId)?.get(entry);
+    if (inside === undefined) throw new DiskchainError('E_NOTFOUND', `the volume has no disk number ${entry} (it changed since it was listed?)`, this.ref(diskId).path);
+    const ref = this.register(inside, false, true);
+    this.emit('disks:opened', { disks: [ref], source: 'dialog' });
+    return ref;
+  }
+
+  /** Image files (not a disk's own names) are asked whether they hold a VMFS volume, in the query worker. */
+  private async isVolumeImage(real: string): Promise<boolean> {
+    if (/\.(vmdk|vmx|dsk|redo)$/i.test(real)) return false;
+    return this.queries.ask('vmfsProbe', { path: real });
+  }
+
+  private register(real: string, volume: boolean, readOnly = false): DiskRef {
     const existing = [...this.disks.values()].find((d) => d.path === real);
     if (existing) return existing;
-    const ref: DiskRef = { diskId: randomUUID(), path: real, name: path.basename(real), openedAt: Date.now() };
+    const ref: DiskRef = { diskId: randomUUID(), path: real, name: path.basename(real), openedAt: Date.now(), ...(volume ? { volume: true } : {}), ...(readOnly ? { readOnly: true } : {}) };
     this.disks.set(ref.diskId, ref);
     return ref;
   }

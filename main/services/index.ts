@@ -118,6 +118,8 @@ export function createServices(options: ServiceOptions): Services {
     'guest:list': ({ diskId, at, volume, dir, ignoreCid }) => queries.ask('guestList', { ...disks.guestTarget(diskId), at, volume, dir, ignoreCid }),
     'guest:preview': ({ diskId, at, volume, file, ignoreCid }) => queries.ask('guestPreview', { ...disks.guestTarget(diskId), at, volume, file, ignoreCid }),
     'guest:diff': ({ diskId, at, volume, dir, content, ignoreCid }) => queries.ask('guestDiff', { ...disks.guestTarget(diskId), at, volume, dir, content, ignoreCid }),
+    'volumes:tree': ({ diskId }) => disks.volumeTree(diskId),
+    'volumes:openDisk': ({ diskId, entry }) => disks.openInVolume(diskId, entry),
     'files:target': async ({ path, type, mode }) => {
       const browser = browsing();
       const target = await targets.fromPath(absolute(path), type, mode);

@@ -49,6 +49,9 @@ export const CHANNELS = [
   'guest:list',
   'guest:preview',
   'guest:diff',
+  // added 2026-12-06: VMFS volume images (issue 12)
+  'volumes:tree',
+  'volumes:openDisk',
 ] as const;
 export type ChannelName = (typeof CHANNELS)[number];
 

@@ -22,6 +22,7 @@ import { ADAPTERS, DISK_KINDS, type JobProgress, type JobResult } from '../jobs.
 import type { ChannelName, EventName } from './channels.js';
 import { isAbsolutePath } from '../paths.js';
 import type { GuestDiff, GuestListing, GuestPreview, GuestVolumeRow } from '../guest-files.js';
+import type { VolumeTree } from '../vmfs-tree.js';
 import type { FilePage, IndexSummary } from '../catalog-files.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -53,6 +54,10 @@ export const DiskRef = z.strictObject({
   name: z.string(),
   /** ms since the epoch */
   openedAt: count,
+  // added 2026-12-06: a VMFS volume image (issue 12), shown as its tree of VMs (volumes:tree), not as a disk.
+  volume: z.boolean().optional(),
+  // added 2026-12-06: a disk inside a volume image: read-only (commit, snapshot, extend are refused).
+  readOnly: z.boolean().optional(),
 });
 export type DiskRef = z.output<typeof DiskRef>;
 
@@ -539,6 +544,12 @@ export const contract = {
     input: z.strictObject({ diskId: id, at: linkIndex, volume: guestVolume, dir: guestPath, content: z.boolean().optional(), ignoreCid }),
     output: typed<GuestDiff>(),
   },
+
+  // added 2026-12-06: VMFS volume images (issue 12). diskId is an open volume image (DiskRef.volume).
+  /** Its VM folders: .vmx files and the disks in each. */
+  'volumes:tree': { input: diskOnly, output: typed<VolumeTree>() },
+  /** Opens a disk of the tree (by its entry number) as a disk like any other (emits disks:opened). */
+  'volumes:openDisk': { input: z.strictObject({ diskId: id, entry: count }), output: typed<DiskRef>() },
 } as const satisfies Record<ChannelName, { input: z.ZodType; output: z.ZodType }>;
 
 // ---------------------------------------------------------------------------------------------

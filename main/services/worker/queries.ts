@@ -23,6 +23,7 @@ import { jobSafety, type JobSafety } from '../../jobs/safety.js';
 import { estimateSpace } from '../../jobs/estimate.js';
 import { summarizeMap } from '../map-summary.js';
 import { guestQueries } from './guest-queries.js';
+import { vmfsQueries } from './vmfs-queries.js';
 
 const MAP_CACHE = 8;
 
@@ -78,6 +79,7 @@ export const queries = {
   catalogLocateFile: async (q: { db: string; ref: string }): Promise<{ disk: string; volume: string; path: string; from: string }> =>
     (await catalogOf(q.db)).locateFile(q.ref),
   ...guestQueries,
+  ...vmfsQueries,
 };
 
 export type Queries = typeof queries;

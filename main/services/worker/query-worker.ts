@@ -3,6 +3,10 @@ import { parentPort } from 'node:worker_threads';
 import { DiskchainError } from '../../../shared/errors.js';
 import type { QueryReply, QueryRequest } from './protocol.js';
 import { queries } from './queries.js';
+import { installVmfsPaths } from '../../vmfs/paths.js';
+
+// The app opens disks inside VMFS volume images (`IMAGE:/dir/disk.vmdk`) like host disks.
+installVmfsPaths();
 
 const port = parentPort!;
 

@@ -184,7 +184,8 @@ export function createDisksStore(api: Api, browseForDisk?: BrowseForDisk): Disks
         const disk = get().byId[diskId];
         if (!disk) return;
         set({ selectedId: diskId });
-        if (disk.info.status === 'idle') void get().loadInfo(diskId);
+        // A volume image is shown as its tree of VMs (VolumeView), not read as a disk.
+        if (disk.info.status === 'idle' && !disk.ref.volume) void get().loadInfo(diskId);
       },
 
       async close(diskId) {

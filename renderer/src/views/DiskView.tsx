@@ -12,24 +12,26 @@ import { GeometryPanel } from '../components/GeometryPanel';
 import { LinkDetail } from '../components/LinkDetail';
 import { MissingParentNote } from '../components/MissingParentNote';
 import { TabPanel, Tabs, type TabSpec } from '../components/Tabs';
+import { VolumeView } from '../components/VolumeView';
 import { appText, baseName, cleanText, formatBytes } from '../format';
 import { useDisks, useStores, useUi } from '../store';
 import type { OpenDisk } from '../store/disks';
 import { valueOf } from '../store/loadable';
 import type { DiskTab } from '../store/ui';
 
-const DISK_ACTIONS: Array<{ kind: Exclude<JobKind, 'extract' | 'restoreFile'>; label: string; needsParent?: boolean }> = [
+const DISK_ACTIONS: Array<{ kind: Exclude<JobKind, 'extract' | 'restoreFile'>; label: string; needsParent?: boolean; writes?: boolean }> = [
   { kind: 'convert', label: 'Convert…' },
   { kind: 'export', label: 'Export…' },
   { kind: 'import', label: 'Import…' },
-  { kind: 'commit', label: 'Commit…', needsParent: true },
-  { kind: 'snapshot', label: 'Snapshot…' },
-  { kind: 'extend', label: 'Extend…' },
+  { kind: 'commit', label: 'Commit…', needsParent: true, writes: true },
+  { kind: 'snapshot', label: 'Snapshot…', writes: true },
+  { kind: 'extend', label: 'Extend…', writes: true },
   { kind: 'backup', label: 'Back up…' },
 ];
 
 /** Why a disk action is disabled, as a tooltip. */
-function actionHint(info: DiskInfo | null | undefined, noParent: boolean): string | undefined {
+function actionHint(info: DiskInfo | null | undefined, noParent: boolean, readOnly = false): string | undefined {
+  if (readOnly) return 'Read-only: the disk is inside a VMFS volume image (convert or export it to change a copy).';
   if (info?.missingParent) return 'Locate the missing parent first: the disk’s data is not whole without it.';
   return noParent ? 'This disk has no parent to commit into.' : undefined;
 }
@@ -222,6 +224,7 @@ export function DiskView() {
     );
   }
 
+  if (disk.ref.volume) return <VolumeView volume={disk.ref} />;
   const info = valueOf(disk.info);
   const check = valueOf(disk.check);
   const broken = info ? info.layers.some((l, i) => i + 1 < info.layers.length && l.parentCid !== null && info.layers[i + 1]!.cid !== null && parseInt(l.parentCid, 16) !== parseInt(info.layers[i + 1]!.cid!, 16)) : false;
@@ -252,8 +255,8 @@ export function DiskView() {
             <button
               key={a.kind}
               type="button"
-              disabled={!info || info.missingParent !== undefined || (a.needsParent === true && !hasParent)}
-              title={actionHint(info, a.needsParent === true && !hasParent)}
+              disabled={!info || info.missingParent !== undefined || (a.needsParent === true && !hasParent) || (a.writes === true && disk.ref.readOnly === true)}
+              title={actionHint(info, a.needsParent === true && !hasParent, a.writes === true && disk.ref.readOnly === true)}
               onClick={() => ui.getState().openDialog({ kind: a.kind, diskId: selectedId })}
             >
               {a.label}

@@ -121,6 +121,8 @@ const cases: Record<ChannelName, { valid: unknown; bad: unknown[] }> = {
   'guest:list': { valid: { diskId: ID, volume: '1', dir: '/etc' }, bad: [{ diskId: ID }, { diskId: ID, dir: 7 }, { diskId: ID, dir: '/', volume: '' }, { diskId: ID, dir: 'x'.repeat(40_000) }] },
   'guest:preview': { valid: { diskId: ID, at: 0, file: '/etc/hosts' }, bad: [{ diskId: ID }, { diskId: ID, file: '/a\0b' }, { diskId: '/tmp/x.vmdk', file: '/etc/hosts' }] },
   'guest:diff': { valid: { diskId: ID, at: 0, dir: '/', content: true }, bad: [{ diskId: ID, dir: '/', content: 'yes' }, { diskId: ID, at: '1', dir: '/' }] },
+  'volumes:tree': { valid: { diskId: ID }, bad: [{}, { diskId: ID, path: '/etc' }] },
+  'volumes:openDisk': { valid: { diskId: ID, entry: 3 }, bad: [{ diskId: ID }, { diskId: ID, entry: -1 }, { diskId: ID, path: '/lun.img:/web01/web01.vmdk' }] },
 };
 
 describe('the IPC contract', () => {
