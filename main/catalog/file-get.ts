@@ -1,15 +1,16 @@
 /**
  * `catalog get ID[:DISK][:VOL]:/path`: the version a `catalog find` row names, opened where the
- * index found it — the archive's disk (its descriptor inside the archive folder) or the loose disk,
- * the volume recorded — ready for main/guest/extract.ts to copy out. Nothing is written to it.
+ * index found it — the archive's disk (read through the archive source, chunk-checked) or the
+ * loose disk, the volume recorded — ready for main/guest/extract.ts to copy out. Nothing is written to it.
  */
 import { DiskchainError, usageError } from '../../shared/errors.js';
-import { openChain, type Chain } from '../disk/chain.js';
+import type { Chain } from '../disk/chain.js';
 import { chainDevice } from '../guest/block-device.js';
 import type { GuestEntry, GuestFileSystem } from '../guest/types.js';
 import { openFileSystem } from '../guest/volumes.js';
 import { resolveGuestPath, splitGuestPath } from '../guest/walk.js';
 import { planEntry } from './file-index.js';
+import { openCatalogDisk, type DiskAt } from './open-disk.js';
 import type { CatalogStore } from './store.js';
 
 export interface FileRef {
@@ -27,6 +28,8 @@ export interface IndexedLocation {
 }
 
 export interface OpenedVersion extends IndexedLocation {
+  /** The archive it is read through (its damage errors name this path), when it is in one. */
+  archive?: string;
   chain: Chain;
   fs: GuestFileSystem;
   entry: GuestEntry;
@@ -73,9 +76,7 @@ export function locate(store: CatalogStore, ref: FileRef): IndexedLocation {
   return { entryId: ref.entryId, disk: rows[0]!.disk, volume: rows[0]!.volume, path: ref.path };
 }
 
-export interface VersionFile extends IndexedLocation {
-  /** The disk to open: an archive's descriptor inside its folder, or the loose disk. */
-  file: string;
+export interface VersionFile extends IndexedLocation, DiskAt {
   /** The entry as people know it: its name and date. */
   from: string;
 }
@@ -86,16 +87,16 @@ export function versionFile(store: CatalogStore, ref: FileRef): VersionFile {
   const entry = store.summary(at.entryId)!;
   const disk = planEntry(store, entry).disks.find((d) => d.name === at.disk);
   if (!disk || disk.file === null) throw new DiskchainError('E_NOTFOUND', `disk ${at.disk}: ${disk?.problem ?? 'no longer in the entry'}`, entry.path);
-  return { ...at, file: disk.file, from: `${entry.name} (${entry.date.slice(0, 16).replace('T', ' ')})` };
+  return { ...at, file: disk.file, ...(disk.archive ? { archive: disk.archive } : {}), from: `${entry.name} (${entry.date.slice(0, 16).replace('T', ' ')})` };
 }
 
 /** Opens the disk and volume the index names and finds the path on it; the caller closes `chain`. */
-export function openVersion(store: CatalogStore, ref: FileRef, open: (file: string) => Chain = (f) => openChain(f)): OpenedVersion {
-  const { file, from: _from, ...at } = versionFile(store, ref);
-  const chain = open(file);
+export function openVersion(store: CatalogStore, ref: FileRef, open: (disk: DiskAt) => Chain = openCatalogDisk): OpenedVersion {
+  const { file, archive, from: _from, ...at } = versionFile(store, ref);
+  const chain = open({ file, ...(archive ? { archive } : {}) });
   try {
     const fs = openFileSystem(chainDevice(chain), at.volume);
-    return { ...at, chain, fs, entry: resolveGuestPath(fs, at.path) };
+    return { ...at, ...(archive ? { archive: archive.path } : {}), chain, fs, entry: resolveGuestPath(fs, at.path) };
   } catch (e) {
     chain.close();
     throw e;

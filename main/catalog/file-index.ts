@@ -1,6 +1,6 @@
 /**
- * `catalog index`: open each catalogued archive's disks (the VMDK descriptors inside its folder)
- * and each loose disk, list their volumes, walk every guest file system and record each file's
+ * `catalog index`: open each catalogued archive's disks (through the archive source, each chunk
+ * read checked against the manifest: see open-disk.ts) and each loose disk, list their volumes, walk every guest file system and record each file's
  * path, size and times (never its content). An entry whose source key (its manifest's SHA-256, a
  * loose disk's files' size+mtime and CID) is the one it was indexed from is not opened at all.
  * A volume that cannot be read (BitLocker, swap, no reader, a damaged folder) is recorded with
@@ -9,13 +9,14 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { DiskchainError } from '../../shared/errors.js';
-import { openChain, type Chain } from '../disk/chain.js';
+import type { Chain } from '../disk/chain.js';
 import { chainDevice, type BlockDevice } from '../guest/block-device.js';
 import type { GuestFileSystem } from '../guest/types.js';
 import { openFileSystem, readVolumes, type Volume } from '../guest/volumes.js';
 import { walkGuest, type WalkItem } from '../guest/walk.js';
 import { FileStore, type FileRow } from './file-store.js';
 import { archiveFilePath } from './manifest.js';
+import { openCatalogDisk, type DiskAt } from './open-disk.js';
 import { oneLine } from './records.js';
 import type { CatalogStore } from './store.js';
 import type { EntrySummary, FileKind, IndexEntryResult, IndexProgress, IndexSummary } from './types.js';
@@ -31,8 +32,8 @@ export interface IndexOptions {
   signal?: AbortSignal;
   /** Index again even when the source key is the same. */
   force?: boolean;
-  /** Opens a disk file as a chain (tests count opens through it). */
-  openDisk?: (file: string) => Chain;
+  /** Opens a disk of an entry (tests count opens through it); default openCatalogDisk. */
+  openDisk?: (disk: DiskAt) => Chain;
 }
 
 /** A disk of an entry to open: its name and the file that is the top of its chain. */
@@ -41,6 +42,8 @@ export interface EntryDisk {
   file: string | null;
   /** Why there is no file to open. */
   problem: string | null;
+  /** Set for an archive's disk: it is read through the archive (chunk-checked), at this archived link. */
+  archive?: DiskAt['archive'];
 }
 
 /** What an entry's index is keyed by, and the disks to open; read from the catalog alone (no file is opened). */
@@ -144,7 +147,7 @@ export class FileIndexer {
     }
     let chain: Chain;
     try {
-      chain = (this.options.openDisk ?? ((f: string) => openChain(f)))(disk.file);
+      chain = (this.options.openDisk ?? openCatalogDisk)({ file: disk.file, ...(disk.archive ? { archive: disk.archive } : {}) });
     } catch (e) {
       if (!(e instanceof DiskchainError)) throw e;
       record('', oneLine(disk.file, e));
@@ -277,7 +280,7 @@ function archiveDisks(store: CatalogStore, entry: EntrySummary): EntryDisk[] {
     if (typeof descriptor !== 'string') return { name: d.name, file: null, problem: 'the manifest names no descriptor for this disk' };
     const file = archiveFilePath(entry.path, descriptor);
     if (file === null) return { name: d.name, file: null, problem: `descriptor name "${descriptor}" leaves the archive folder: not opened` };
-    return { name: d.name, file, problem: null };
+    return { name: d.name, file, problem: null, archive: { path: entry.path, disk: d.name, at: 0 } };
   });
 }
 

@@ -1,7 +1,7 @@
 /** `diskchain catalog …`: scan, list, search, show, verify, forget, index, find, get — a thin layer over main/catalog. */
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { usageError } from '../../shared/errors.js';
+import { DiskchainError, usageError } from '../../shared/errors.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { openCatalogDb, sqliteToDiskchain } from '../catalog/db.js';
 import { defaultCatalogPath } from '../catalog/default-path.js';
@@ -204,7 +204,15 @@ export function addCatalogCommands(program: Command): void {
         const opened = await c.openVersion(ref);
         try {
           if (dest === '-') {
-            getToStdout(opened.fs, opened.entry, opened.path);
+            try {
+              getToStdout(opened.fs, opened.entry, opened.path);
+            } catch (e) {
+              // A damaged archive names its segment: say which file needed it, as a folder's get does.
+              if (e instanceof DiskchainError && opened.archive !== undefined && e.file === opened.archive) {
+                throw new DiskchainError(e.code, `${opened.path}: ${e.message}`, e.file);
+              }
+              throw e;
+            }
             return;
           }
           const report = getToHost(opened.fs, opened.entry, opened.path, dest, {
