@@ -196,9 +196,16 @@ export class Catalog {
   }
 
   /** Opens the version `ref` names (ID[:DISK][:VOL]:/path) on its disk and volume; close its chain when done. */
-  async openVersion(ref: string | FileRef): Promise<OpenedVersion> {
+  async openVersion(ref: string | FileRef, at?: number): Promise<OpenedVersion> {
     const { openVersion, parseFileRef } = await import('./file-get.js');
-    return this.guard(() => openVersion(this.store, typeof ref === 'string' ? parseFileRef(ref) : ref));
+    return this.guard(() => {
+      const parsed = typeof ref === 'string' ? parseFileRef(ref) : ref;
+      if (at !== undefined) {
+        if (parsed.link !== 0 && parsed.link !== at) throw usageError(`--at ${at} and the reference's @${parsed.link} name different links: give one`);
+        parsed.link = at;
+      }
+      return openVersion(this.store, parsed);
+    });
   }
 
   /** Where the version `ref` names is (the disk file, volume and path); nothing is opened. */

@@ -196,12 +196,14 @@ export function addCatalogCommands(program: Command): void {
     .description('restore one version of a file (or folder) that catalog find shows, from its archive or disk')
     .argument('<file>', 'ID:/path (or ID:DISK:VOL:/path) as catalog find prints it')
     .argument('<dest>', 'a host file or folder, or - for stdout')
+    .option('--at <n>', 'the archived link of a --keep-chain archive (0 = the top; find shows ID@N for link N)')
     .action(async (ref: string, dest: string, _options: CatalogOptions, command: Command) => {
-      const options = optionsOf<CatalogOptions>(command);
+      const options = optionsOf<CatalogOptions & { at?: string }>(command);
+      const at = options.at === undefined ? undefined : linkNumber(options.at);
       // Loaded here: find and search do not pay for the extractor.
       const { getToHost, getToStdout } = await import('../guest/extract.js');
       await withCatalog(options, async (c) => {
-        const opened = await c.openVersion(ref);
+        const opened = await c.openVersion(ref, at);
         try {
           if (dest === '-') {
             try {
@@ -399,11 +401,16 @@ function findText(versions: FileVersion[]): string {
         humanBytes(v.size).padStart(10),
         `modified ${v.mtime === null ? '-'.padEnd(16) : localTime(v.mtime)}`,
         v.ref,
-        `(${v.entryName})`,
+        `(${v.entryName}${v.link > 0 ? `, link ${v.link}` : ''})`,
       ].join('  '),
     );
   }
   return lines.join('\n');
+}
+
+function linkNumber(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text))) throw usageError(`bad --at "${text}": an archived link number (0 = the top)`);
+  return Number(text);
 }
 
 function parseId(text: string): number {
