@@ -53,8 +53,10 @@ function isVersionOnly(argv: string[]): boolean {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const program = await buildProgram(argv);
   try {
+    // A plain `catalog find` line answers from SQLite alone, before any command group is built.
+    if (argv[2] === 'catalog' && (await import('./catalog-find.js')).findFastPath(argv.slice(2))) return;
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
