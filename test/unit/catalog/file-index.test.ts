@@ -90,7 +90,16 @@ describe('file catalog: index, find, get, forget', () => {
       }
       expect(fs.readFileSync(path.join(out, `nginx-${version}.conf`))).toEqual(guestFiles(version).ext['/etc/nginx/nginx.conf']);
     }
-    await expect(catalog.openVersion(`${ids.first}:/etc/nginx/nginx.conf`)).resolves.toMatchObject({ volume: '1' });
+    // The Restore file… job reads the archived disk through its archive (chunk-checked), not its descriptor as a host disk.
+    await expect(catalog.locateFile(`${ids.first}:/etc/nginx/nginx.conf`)).resolves.toEqual({
+      disk: catalog.show(ids.first).path,
+      archiveDisk: 'web',
+      at: 0,
+      volume: '1',
+      path: '/etc/nginx/nginx.conf',
+      from: expect.stringMatching(/^web-1 \(/),
+    });
+    await expect(catalog.openVersion(`${ids.first}:/etc/nginx/nginx.conf`)).resolves.toMatchObject({ volume: '1', archive: catalog.show(ids.first).path });
     await expect(catalog.openVersion(`${ids.first}:/etc/missing`)).rejects.toThrow(/\/etc\/missing is not in the file index of #\d+/);
   });
 
