@@ -67,7 +67,7 @@ export default tseslint.config(
     convert: ['disk', 'formats', 'io'],
     mutate: ['disk', 'formats', 'io'],
     backup: ['convert', 'disk', 'formats', 'io'],
-    catalog: ['guest', 'disk', 'formats', 'io'],
+    catalog: ['backup', 'guest', 'disk', 'formats', 'io'],
     jobs: ['backup', 'convert', 'mutate', 'vmfs', 'guest', 'disk', 'formats', 'io'],
     services: ['jobs', 'catalog', 'backup', 'convert', 'mutate', 'vmfs', 'guest', 'disk', 'formats', 'io'],
     ipc: ['services'],

@@ -436,7 +436,7 @@ function fileCatalog(rows: number): string {
         store.write(archiveRecord(n, `vm${vm}`, 100 * 1024 * MiB, dateMs, random), null, scanId, now, `vm${vm}`);
       })();
       const entryId = store.known(`/mnt/nas/backups/vm${vm}-${new Date(dateMs).toISOString().slice(0, 10)}-${n}`)!.id;
-      const volumeId = files.startVolume({ entryId, disk: `vm${vm}`, volume: '1', fileSystem: 'ext4', label: null, sourceKey: 'bench', now });
+      const volumeId = files.startVolume({ entryId, disk: `vm${vm}`, link: 0, volume: '1', fileSystem: 'ext4', label: null, sourceKey: 'bench', now });
       const batch = db.transaction((from: number, to: number) => {
         for (let f = from; f < to; f++) {
           const changed = (f + backup) % 5 === 0;

@@ -13,6 +13,8 @@ export type FileKind = 'file' | 'dir' | 'symlink' | 'other';
 export interface IndexedVolume {
   /** The disk's name in the archive's manifest, or the loose disk's file name. */
   disk: string;
+  /** The archived link it was read at: 0 = the top; a --keep-chain archive is indexed at every link (1 = the top's parent…). */
+  link: number;
   /** The partition number or LV (`vg0/root`) as `diskchain parts` shows it; empty when the disk did not open. */
   volume: string;
   fileSystem: string | null;
@@ -92,13 +94,18 @@ export interface FileVersion {
   /** The entry's date (an archive's createdAt, a disk's modification time), ISO 8601: versions sort by it. */
   date: string;
   disk: string;
+  /** The archived link (0 = the top): a --keep-chain archive holds a version of the guest at each link. */
+  link: number;
   volume: string;
   path: string;
   kind: FileKind;
   size: number;
   mtime: string | null;
   ctime: string | null;
-  /** What `catalog get` takes to restore this version: ID:/path, or ID:DISK:VOL:/path when the entry has several volumes. */
+  /**
+   * What `catalog get` takes to restore this version: ID:/path, or ID:DISK:VOL:/path when the entry
+   * has several volumes; ID@N:… at archived link N > 0 (`catalog get --at N` says the same).
+   */
   ref: string;
   /**
    * Whether size or mtime differ from the next older version of the same path (same VM); null

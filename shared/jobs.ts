@@ -165,7 +165,14 @@ export interface RestoreFileSpec {
   destDir: string;
   /** The archive or disk as people know it (its name and date), for the job's title. */
   from: string;
+  /** Set when `disk` is an archive: the disk in it, read through the archive (each chunk checked against the manifest). */
+  archiveDisk?: string;
+  /** The archived link (0 = the top) of a --keep-chain archive. */
+  at?: number;
 }
+
+/** Where an indexed version is, for a restore-file job (the catalog's answer). */
+export type FileLocation = Omit<RestoreFileSpec, 'kind' | 'destDir'>;
 
 export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec | BackupSpec | RestoreSpec | RecoverSpec | ExtractSpec | RestoreFileSpec;
 

@@ -17,6 +17,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { diskStem } from '../../shared/disk-names.js';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import { openChain, type Chain } from '../disk/chain.js';
 import { CHUNK_DIGEST_BYTES, MANIFEST_NAME, parseManifest, type ArchiveFile, type ArchivedDisk, type ChunkHashes, type Manifest } from '../formats/manifest.js';
@@ -319,9 +320,12 @@ function indexTar(fd: number, file: string): { entries: Map<string, { offset: nu
 // ---------------------------------------------------------------------------------------------
 // Its disks
 
-/** What users type for a disk: its name in the manifest (the stem), or the descriptor's file name. */
+/**
+ * What users type for a disk: its name in the manifest (the top link's stem), the descriptor's file
+ * name, or the base name they know (`sys` for a --keep-chain disk whose top is `sys-000001`).
+ */
 function diskNames(d: ArchivedDisk): string[] {
-  return [d.name, d.links[0]!.descriptor];
+  return [d.name, d.links[0]!.descriptor, diskStem(d.links[d.links.length - 1]!.descriptor)];
 }
 
 /** The disk `name` names, or the only one; a usage error lists the names otherwise. */

@@ -15,6 +15,7 @@ import type { Database } from 'better-sqlite3';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import { openCatalogDb, sqliteToDiskchain, type OpenDbOptions } from './db.js';
 import { findFiles } from './file-find.js';
+import type { FileLocation } from '../../shared/jobs.js';
 import type { FileRef, OpenedVersion } from './file-get.js';
 import type { IndexOptions } from './file-index.js';
 import { FileStore } from './file-store.js';
@@ -195,17 +196,26 @@ export class Catalog {
   }
 
   /** Opens the version `ref` names (ID[:DISK][:VOL]:/path) on its disk and volume; close its chain when done. */
-  async openVersion(ref: string | FileRef): Promise<OpenedVersion> {
+  async openVersion(ref: string | FileRef, at?: number): Promise<OpenedVersion> {
     const { openVersion, parseFileRef } = await import('./file-get.js');
-    return this.guard(() => openVersion(this.store, typeof ref === 'string' ? parseFileRef(ref) : ref));
+    return this.guard(() => {
+      const parsed = typeof ref === 'string' ? parseFileRef(ref) : ref;
+      if (at !== undefined) {
+        if (parsed.link !== 0 && parsed.link !== at) throw usageError(`--at ${at} and the reference's @${parsed.link} name different links: give one`);
+        parsed.link = at;
+      }
+      return openVersion(this.store, parsed);
+    });
   }
 
   /** Where the version `ref` names is (the disk file, volume and path); nothing is opened. */
-  async locateFile(ref: string): Promise<{ disk: string; volume: string; path: string; from: string }> {
+  async locateFile(ref: string): Promise<FileLocation> {
     const { parseFileRef, versionFile } = await import('./file-get.js');
     return this.guard(() => {
       const found = versionFile(this.store, parseFileRef(ref));
-      return { disk: found.file, volume: found.volume, path: found.path, from: found.from };
+      const where = { volume: found.volume, path: found.path, from: found.from };
+      // An archived disk is read through its archive (chunk-checked), as the extract job reads one.
+      return found.archive ? { disk: found.archive.path, archiveDisk: found.archive.disk, at: found.archive.at, ...where } : { disk: found.file, ...where };
     });
   }
 

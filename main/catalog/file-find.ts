@@ -23,6 +23,7 @@ interface VersionRow {
   vm_name: string | null;
   date_ms: number;
   disk: string;
+  link: number;
   volume: string;
   dir: string;
   name: string;
@@ -105,12 +106,13 @@ export function buildFileQuery(q: FileQuery, now: number = Date.now()): BuiltFil
     params['entryId'] = count(q.entryId, 'entry id', 1, Number.MAX_SAFE_INTEGER);
   }
   const group = "coalesce(e.vm_name, ''), d.path, n.name";
-  const order = 'e.date_ms DESC, e.id DESC, v.disk, v.volume';
-  const sql = `SELECT e.id AS entry_id, e.type AS entry_type, e.name AS entry_name, e.vm_name, e.date_ms, v.disk, v.volume,
+  // Link 0 is the top of a --keep-chain archive: newer than its parents.
+  const order = 'e.date_ms DESC, e.id DESC, v.link, v.disk, v.volume';
+  const sql = `SELECT e.id AS entry_id, e.type AS entry_type, e.name AS entry_name, e.vm_name, e.date_ms, v.disk, v.link, v.volume,
       d.path AS dir, n.name, f.kind, f.size, f.mtime_ms, f.ctime_ms,
       lead(f.size) OVER w AS older_size, lead(f.mtime_ms) OVER w AS older_mtime,
       lead(1, 1, 0) OVER w AS has_older,
-      (SELECT count(*) FROM file_volumes x WHERE x.entry_id = e.id AND x.complete = 1 AND x.file_count > 0) AS volumes
+      (SELECT count(*) FROM file_volumes x WHERE x.entry_id = e.id AND x.link = v.link AND x.complete = 1 AND x.file_count > 0) AS volumes
     FROM files f
     JOIN file_volumes v ON v.id = f.volume_id
     JOIN entries e ON e.id = v.entry_id
@@ -143,13 +145,14 @@ function toVersion(r: VersionRow): FileVersion {
     vmName: r.vm_name,
     date: new Date(r.date_ms).toISOString(),
     disk: r.disk,
+    link: r.link,
     volume: r.volume,
     path,
     kind: FILE_KINDS[r.kind] ?? 'other',
     size: r.size,
     mtime: r.mtime_ms === null ? null : new Date(r.mtime_ms).toISOString(),
     ctime: r.ctime_ms === null ? null : new Date(r.ctime_ms).toISOString(),
-    ref: r.volumes > 1 ? `${r.entry_id}:${r.disk}:${r.volume}:${path}` : `${r.entry_id}:${path}`,
+    ref: `${r.entry_id}${r.link > 0 ? `@${r.link}` : ''}${r.volumes > 1 ? `:${r.disk}:${r.volume}` : ''}:${path}`,
     changed: r.has_older === 0 ? null : r.older_size !== r.size || r.older_mtime !== r.mtime_ms,
   };
 }

@@ -1,6 +1,6 @@
 /**
- * `catalog index`: open each catalogued archive's disks (the VMDK descriptors inside its folder)
- * and each loose disk, list their volumes, walk every guest file system and record each file's
+ * `catalog index`: open each catalogued archive's disks (through the archive source, each chunk
+ * read checked against the manifest: see open-disk.ts) and each loose disk, list their volumes, walk every guest file system and record each file's
  * path, size and times (never its content). An entry whose source key (its manifest's SHA-256, a
  * loose disk's files' size+mtime and CID) is the one it was indexed from is not opened at all.
  * A volume that cannot be read (BitLocker, swap, no reader, a damaged folder) is recorded with
@@ -8,14 +8,16 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import { diskStem } from '../../shared/disk-names.js';
 import { DiskchainError } from '../../shared/errors.js';
-import { openChain, type Chain } from '../disk/chain.js';
+import type { Chain } from '../disk/chain.js';
 import { chainDevice, type BlockDevice } from '../guest/block-device.js';
 import type { GuestFileSystem } from '../guest/types.js';
 import { openFileSystem, readVolumes, type Volume } from '../guest/volumes.js';
 import { walkGuest, type WalkItem } from '../guest/walk.js';
 import { FileStore, type FileRow } from './file-store.js';
 import { archiveFilePath } from './manifest.js';
+import { openCatalogDisk, type DiskAt } from './open-disk.js';
 import { oneLine } from './records.js';
 import type { CatalogStore } from './store.js';
 import type { EntrySummary, FileKind, IndexEntryResult, IndexProgress, IndexSummary } from './types.js';
@@ -31,16 +33,20 @@ export interface IndexOptions {
   signal?: AbortSignal;
   /** Index again even when the source key is the same. */
   force?: boolean;
-  /** Opens a disk file as a chain (tests count opens through it). */
-  openDisk?: (file: string) => Chain;
+  /** Opens a disk of an entry (tests count opens through it); default openCatalogDisk. */
+  openDisk?: (disk: DiskAt) => Chain;
 }
 
 /** A disk of an entry to open: its name and the file that is the top of its chain. */
 export interface EntryDisk {
   name: string;
+  /** The archived link (0 = the top; a --keep-chain archive's disk is indexed at each of its links). */
+  link: number;
   file: string | null;
   /** Why there is no file to open. */
   problem: string | null;
+  /** Set for an archive's disk: it is read through the archive (chunk-checked), at this archived link. */
+  archive?: DiskAt['archive'];
 }
 
 /** What an entry's index is keyed by, and the disks to open; read from the catalog alone (no file is opened). */
@@ -130,6 +136,7 @@ export class FileIndexer {
       const volumeId = this.files.startVolume({
         entryId: entry.id,
         disk: disk.name,
+        link: disk.link,
         volume,
         fileSystem: v?.fileSystem ?? null,
         label: v?.label ?? null,
@@ -144,7 +151,7 @@ export class FileIndexer {
     }
     let chain: Chain;
     try {
-      chain = (this.options.openDisk ?? ((f: string) => openChain(f)))(disk.file);
+      chain = (this.options.openDisk ?? openCatalogDisk)({ file: disk.file, ...(disk.archive ? { archive: disk.archive } : {}) });
     } catch (e) {
       if (!(e instanceof DiskchainError)) throw e;
       record('', oneLine(disk.file, e));
@@ -178,7 +185,7 @@ export class FileIndexer {
 
   private async indexVolume(entry: EntrySummary, disk: EntryDisk, device: BlockDevice, v: Volume, key: string, done: number, total: number): Promise<void> {
     const volume = String(v.index);
-    const volumeId = this.files.startVolume({ entryId: entry.id, disk: disk.name, volume, fileSystem: v.fileSystem, label: v.label, sourceKey: key, now: Date.now() });
+    const volumeId = this.files.startVolume({ entryId: entry.id, disk: disk.name, link: disk.link, volume, fileSystem: v.fileSystem, label: v.label, sourceKey: key, now: Date.now() });
     const problems: string[] = [];
     let problemCount = 0;
     let count = 0;
@@ -254,7 +261,10 @@ export function planEntry(store: CatalogStore, entry: EntrySummary): IndexPlan {
   if (entry.type === 'archive') {
     const manifest = store.manifestText(entry.id);
     if (manifest === null) throw new DiskchainError('E_FORMAT', 'its manifest was not read: run catalog scan on it again', entry.path);
-    return { key: `manifest:${sha256(manifest)}`, disks: archiveDisks(store, entry) };
+    const disks = archiveDisks(store, entry);
+    // Catalogs indexed before links were indexed read a --keep-chain archive at its top only: the new key indexes it again.
+    const links = disks.some((d) => d.link > 0) ? ':links' : '';
+    return { key: `manifest${links}:${sha256(manifest)}`, disks };
   }
   const files = store.files(entry.id).filter((f) => f.role !== 'missing');
   const stats = files.map((f) => {
@@ -266,19 +276,36 @@ export function planEntry(store: CatalogStore, entry: EntrySummary): IndexPlan {
     }
   });
   const cid = store.diskDetail(entry.id)?.cid ?? null;
-  return { key: `disk:${sha256(JSON.stringify({ stats, cid }))}`, disks: [{ name: entry.name, file: entry.path, problem: null }] };
+  return { key: `disk:${sha256(JSON.stringify({ stats, cid }))}`, disks: [{ name: entry.name, link: 0, file: entry.path, problem: null }] };
 }
 
+/** Each disk of an archive at each archived link (a flattened disk has one; --keep-chain one per source link, top first). */
 function archiveDisks(store: CatalogStore, entry: EntrySummary): EntryDisk[] {
   const detail = store.archiveDetail(entry.id);
-  return (detail?.disks ?? []).map((d): EntryDisk => {
+  return (detail?.disks ?? []).flatMap((d): EntryDisk[] => {
     const m = d.manifest as ManifestDisk;
-    const descriptor = m.links?.[0]?.descriptor;
-    if (typeof descriptor !== 'string') return { name: d.name, file: null, problem: 'the manifest names no descriptor for this disk' };
-    const file = archiveFilePath(entry.path, descriptor);
-    if (file === null) return { name: d.name, file: null, problem: `descriptor name "${descriptor}" leaves the archive folder: not opened` };
-    return { name: d.name, file, problem: null };
+    const links = m.links ?? [];
+    if (links.length === 0) return [{ name: d.name, link: 0, file: null, problem: 'the manifest names no descriptor for this disk' }];
+    return links.map((l, link): EntryDisk => {
+      const descriptor = l.descriptor;
+      if (typeof descriptor !== 'string') return { name: d.name, link, file: null, problem: 'the manifest names no descriptor for this disk' };
+      const file = archiveFilePath(entry.path, descriptor);
+      if (file === null) return { name: d.name, link, file: null, problem: `descriptor name "${descriptor}" leaves the archive folder: not opened` };
+      return { name: d.name, link, file, problem: null, archive: { path: entry.path, disk: d.name, at: link } };
+    });
   });
+}
+
+/** The names a user may give an archived disk: its name in the manifest (the top link's stem) and its base link's stem (`sys` for `sys-000001`). */
+export function archiveDiskAliases(store: CatalogStore, entry: EntrySummary): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (entry.type !== 'archive') return out;
+  for (const d of store.archiveDetail(entry.id)?.disks ?? []) {
+    const links = (d.manifest as ManifestDisk).links ?? [];
+    const base = links.at(-1)?.descriptor;
+    out.set(d.name, typeof base === 'string' ? [d.name, diskStem(base)] : [d.name]);
+  }
+  return out;
 }
 
 function sha256(text: string): string {

@@ -14,6 +14,8 @@ const NAME_CACHE_MAX = 200_000;
 export interface VolumeStart {
   entryId: number;
   disk: string;
+  /** The archived link (0 = the top). */
+  link: number;
   volume: string;
   fileSystem: string | null;
   label: string | null;
@@ -32,6 +34,7 @@ export interface FileRow {
 
 interface VolumeRow {
   disk: string;
+  link: number;
   volume: string;
   fs_type: string | null;
   label: string | null;
@@ -63,12 +66,12 @@ export class FileStore {
       'INSERT OR IGNORE INTO files (name_id, dir_id, volume_id, kind, size, mtime_ms, ctime_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.addVolume = db.prepare(
-      `INSERT INTO file_volumes (entry_id, disk, volume, fs_type, label, source_key, indexed_ms)
-       VALUES (@entryId, @disk, @volume, @fileSystem, @label, @sourceKey, @now)`,
+      `INSERT INTO file_volumes (entry_id, disk, link, volume, fs_type, label, source_key, indexed_ms)
+       VALUES (@entryId, @disk, @link, @volume, @fileSystem, @label, @sourceKey, @now)`,
     );
     this.endVolume = db.prepare('UPDATE file_volumes SET file_count = ?, error = ?, label = coalesce(?, label) WHERE id = ?');
     this.volumesOf = db.prepare(
-      'SELECT disk, volume, fs_type, label, file_count, error, indexed_ms, source_key FROM file_volumes WHERE entry_id = ? AND complete = 1 ORDER BY id',
+      'SELECT disk, link, volume, fs_type, label, file_count, error, indexed_ms, source_key FROM file_volumes WHERE entry_id = ? AND complete = 1 ORDER BY id',
     );
   }
 
@@ -83,6 +86,7 @@ export class FileStore {
   volumes(entryId: number): IndexedVolume[] {
     return this.volumesOf.all(entryId).map((r) => ({
       disk: r.disk,
+      link: r.link,
       volume: r.volume,
       fileSystem: r.fs_type,
       label: r.label,

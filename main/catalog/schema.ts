@@ -153,6 +153,11 @@ DELETE FROM entry_files WHERE entry_id IN (
  * what (`source_key`: the manifest's hash, or a loose disk's size+mtime+CID), when, and why a
  * volume could not be read. A volume being indexed has `complete = 0` and is invisible to find.
  */
+/** The archived link (0 = the top) a volume was read at; a --keep-chain archive has one set of volumes per link. */
+const V4 = `
+ALTER TABLE file_volumes ADD COLUMN link INTEGER NOT NULL DEFAULT 0;
+`;
+
 const V3 = `
 CREATE TABLE file_volumes (
   id          INTEGER PRIMARY KEY,
@@ -224,6 +229,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: 'file catalog: every file of every indexed volume (names and folders interned, in FTS5), and what was indexed',
     up: (db) => db.exec(V3),
+  },
+  {
+    version: 4,
+    description: 'file catalog: the archived link a volume was read at (a --keep-chain archive is indexed at every link)',
+    up: (db) => db.exec(V4),
   },
 ];
 

@@ -1,11 +1,9 @@
 /** `diskchain catalog …`: scan, list, search, show, verify, forget, index, find, get — a thin layer over main/catalog. */
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { usageError } from '../../shared/errors.js';
+import { DiskchainError, usageError } from '../../shared/errors.js';
 import type { Catalog } from '../catalog/catalog.js';
-import { openCatalogDb, sqliteToDiskchain } from '../catalog/db.js';
 import { defaultCatalogPath } from '../catalog/default-path.js';
-import { findFiles } from '../catalog/file-find.js';
 import {
   ENTRY_STATUSES,
   parseStatus,
@@ -14,15 +12,13 @@ import {
   type EntryQuery,
   type EntrySummary,
   type EntryType,
-  type FilePage,
-  type FileQuery,
-  type FileVersion,
   type IndexProgress,
   type IndexSummary,
   type ScanProgress,
   type ScanSummary,
   type VerifyReport,
 } from '../catalog/types.js';
+import { localTime, runFind, type FindOptions } from './catalog-find.js';
 import { humanBytes, json } from './format.js';
 import { progressMode, progressPrinter, type ProgressMode } from './progress.js';
 import { parseSize } from './size.js';
@@ -159,52 +155,32 @@ export function addCatalogCommands(program: Command): void {
     .option('--limit <n>', 'versions per page (at most 10000)', '1000')
     .option('--offset <n>', 'versions to skip', '0')
     .option('--json', 'print {versions, offset, limit, more} as JSON')
-    .action((pattern: string, _options: FindOptions, command: Command) => {
-      const options = optionsOf<FindOptions>(command);
-      const query: FileQuery = {
-        pattern,
-        path: options.path,
-        vm: options.vm,
-        since: options.since,
-        until: options.until,
-        minSizeBytes: sizeOption(options.minSize, 'minimum size'),
-        maxSizeBytes: sizeOption(options.maxSize, 'maximum size'),
-        limit: countOption(options.limit, 'limit'),
-        offset: countOption(options.offset, 'offset'),
-      };
-      const file = options.db ?? defaultCatalogPath();
-      const db = openCatalogDb(file);
-      try {
-        let page: FilePage;
-        try {
-          page = findFiles(db, query);
-        } catch (e) {
-          throw sqliteToDiskchain(e, file);
-        }
-        if (options.json) print(json(page));
-        else {
-          print(findText(page.versions));
-          if (page.more) process.stderr.write(`more versions follow: --offset ${page.offset + page.limit}\n`);
-        }
-      } finally {
-        db.close();
-      }
-    });
+    .action((pattern: string, _options: FindOptions, command: Command) => runFind(pattern, optionsOf<FindOptions & CatalogOptions>(command)));
 
   catalog
     .command('get')
     .description('restore one version of a file (or folder) that catalog find shows, from its archive or disk')
     .argument('<file>', 'ID:/path (or ID:DISK:VOL:/path) as catalog find prints it')
     .argument('<dest>', 'a host file or folder, or - for stdout')
+    .option('--at <n>', 'the archived link of a --keep-chain archive (0 = the top; find shows ID@N for link N)')
     .action(async (ref: string, dest: string, _options: CatalogOptions, command: Command) => {
-      const options = optionsOf<CatalogOptions>(command);
+      const options = optionsOf<CatalogOptions & { at?: string }>(command);
+      const at = options.at === undefined ? undefined : linkNumber(options.at);
       // Loaded here: find and search do not pay for the extractor.
       const { getToHost, getToStdout } = await import('../guest/extract.js');
       await withCatalog(options, async (c) => {
-        const opened = await c.openVersion(ref);
+        const opened = await c.openVersion(ref, at);
         try {
           if (dest === '-') {
-            getToStdout(opened.fs, opened.entry, opened.path);
+            try {
+              getToStdout(opened.fs, opened.entry, opened.path);
+            } catch (e) {
+              // A damaged archive names its segment: say which file needed it, as a folder's get does.
+              if (e instanceof DiskchainError && opened.archive !== undefined && e.file === opened.archive) {
+                throw new DiskchainError(e.code, `${opened.path}: ${e.message}`, e.file);
+              }
+              throw e;
+            }
             return;
           }
           const report = getToHost(opened.fs, opened.entry, opened.path, dest, {
@@ -315,17 +291,6 @@ export function addCatalogCommands(program: Command): void {
     });
 }
 
-interface FindOptions extends CatalogOptions {
-  path?: string;
-  vm?: string;
-  since?: string;
-  until?: string;
-  minSize?: string;
-  maxSize?: string;
-  limit?: string;
-  offset?: string;
-}
-
 /** The archives and disks a scan found, in id order: what `scan --index` indexes (unchanged ones cost nothing). */
 function foundIds(catalog: Catalog, summary: ScanSummary): number[] {
   const ids: number[] = [];
@@ -369,33 +334,9 @@ function indexText(s: IndexSummary): string {
   return lines.join('\n');
 }
 
-/**
- * Versions grouped by path (and VM), newest first: `*` marks a version whose size or mtime differ
- * from the next older one shown, so the row where a file changed stands out.
- */
-function findText(versions: FileVersion[]): string {
-  if (versions.length === 0) return '(no files)';
-  const lines: string[] = [];
-  let group = '';
-  for (const v of versions) {
-    const key = `${v.vmName ?? ''}\0${v.path}`;
-    if (key !== group) {
-      if (group !== '') lines.push('');
-      lines.push(`${v.path}${v.vmName ? `  (VM ${v.vmName})` : ''}${v.kind === 'file' ? '' : `  [${v.kind}]`}`);
-      group = key;
-    }
-    lines.push(
-      [
-        v.changed ? '*' : ' ',
-        localTime(v.date),
-        humanBytes(v.size).padStart(10),
-        `modified ${v.mtime === null ? '-'.padEnd(16) : localTime(v.mtime)}`,
-        v.ref,
-        `(${v.entryName})`,
-      ].join('  '),
-    );
-  }
-  return lines.join('\n');
+function linkNumber(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text))) throw usageError(`bad --at "${text}": an archived link number (0 = the top)`);
+  return Number(text);
 }
 
 function parseId(text: string): number {
@@ -482,12 +423,6 @@ function entryRow(e: EntrySummary): string {
     e.vmName ?? '-',
     e.path,
   ]);
-}
-
-function localTime(iso: string): string {
-  const d = new Date(iso);
-  const two = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
 }
 
 function scanProgress(mode: ProgressMode): { update(p: ScanProgress): void; finish(): void } {

@@ -93,6 +93,8 @@ async function main(argv: string[]): Promise<void> {
   // `IMAGE:/dir/disk.vmdk` names a disk inside a VMFS volume image; the reader is loaded only when asked for.
   const inImage = argv.slice(2).some((a) => a.includes(':/'));
   try {
+    // A plain `catalog find` line answers from SQLite alone, before any command group is built.
+    if (argv[2] === 'catalog' && (await import('./catalog-find.js')).findFastPath(argv.slice(2))) return;
     if (inImage) (await import('../vmfs/paths.js')).installVmfsPaths();
     if (plain) {
       await (await plain.load())(plain.disk, plain.options);

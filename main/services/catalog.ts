@@ -13,6 +13,7 @@
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
 import type { CatalogDetail, CatalogEntry, CatalogPage, Parsed, ScanSummary, VerifyReport } from '../../shared/ipc/contract.js';
+import type { FileLocation } from '../../shared/jobs.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EntryDetail, EntryQuery, EntrySummary, FilePage, FileQuery, IndexSummary, VerifyReport as CatalogVerifyReport } from '../catalog/types.js';
 import { sharedQueryClient, type QueryClient } from './query-client.js';
@@ -37,7 +38,7 @@ export interface CatalogService {
   /** Every indexed version of the files matching, in the query worker. */
   findFiles(query: Parsed<'catalog:findFiles'>): Promise<FilePage>;
   /** Where an indexed version is (for the restore-file job), in the query worker. */
-  locateFile(ref: string): Promise<{ disk: string; volume: string; path: string; from: string }>;
+  locateFile(ref: string): Promise<FileLocation>;
   close(): void;
 }
 
@@ -102,7 +103,7 @@ export class CatalogAdapter implements CatalogService {
     return this.queries.ask('catalogFindFiles', { db: this.dbPath, query });
   }
 
-  locateFile(ref: string): Promise<{ disk: string; volume: string; path: string; from: string }> {
+  locateFile(ref: string): Promise<FileLocation> {
     return this.queries.ask('catalogLocateFile', { db: this.dbPath, ref });
   }
 

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { diskStem } from '../../shared/disk-names.js';
 import { DiskchainError, type WireError } from '../../shared/errors.js';
 import type { JobRecord, JobRequest, Preflight } from '../../shared/ipc/contract.js';
-import type { JobProgress, JobSpec } from '../../shared/jobs.js';
+import type { FileLocation, JobProgress, JobSpec } from '../../shared/jobs.js';
 import type { JobHandle } from '../jobs/engine.js';
 import { specOf, type PathRequest } from '../jobs/requests.js';
 import { throttle } from '../jobs/throttle.js';
@@ -31,14 +31,7 @@ interface Entry {
   spec: JobSpec;
 }
 
-/** Where an indexed file version is: the disk file, volume and path a restore-file job reads. */
-export interface FileLocation {
-  disk: string;
-  volume: string;
-  path: string;
-  /** The archive or disk as people know it. */
-  from: string;
-}
+export type { FileLocation };
 
 export interface CatalogLookup {
   archivePath(catalogId: number): Promise<string>;

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { extentDescriptorName } from '../../../shared/disk-names.js';
 import type { MapSummary, OrphanExtent } from '../../../shared/ipc/contract.js';
-import type { JobSpec } from '../../../shared/jobs.js';
+import type { FileLocation, JobSpec } from '../../../shared/jobs.js';
 import type { CheckReport, DiskInfo, GeometryReport, LayerInfo } from '../../../shared/types.js';
 import type { FilePage, FileQuery, IndexSummary, ScanSummary, VerifyReport } from '../../catalog/types.js';
 import { DiskchainError } from '../../../shared/errors.js';
@@ -76,7 +76,7 @@ export const queries = {
   catalogIndexFiles: async (q: { db: string; ids?: number[] | undefined }): Promise<IndexSummary> => (await catalogOf(q.db)).index(q.ids),
   catalogFindFiles: async (q: { db: string; query: FileQuery }): Promise<FilePage> => (await catalogOf(q.db)).findFiles(q.query),
   /** The disk file, volume and path of an indexed version, for the restore-file job. */
-  catalogLocateFile: async (q: { db: string; ref: string }): Promise<{ disk: string; volume: string; path: string; from: string }> =>
+  catalogLocateFile: async (q: { db: string; ref: string }): Promise<FileLocation> =>
     (await catalogOf(q.db)).locateFile(q.ref),
   ...guestQueries,
   ...vmfsQueries,

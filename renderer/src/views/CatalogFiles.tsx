@@ -27,6 +27,11 @@ function rowsOf(groups: FileGroup[]): Row[] {
   return rows;
 }
 
+/** A --keep-chain archive holds a version at each archived link: say which (0, the top, says nothing). */
+function linkText(v: FileVersion): string {
+  return v.link > 0 ? `, link ${v.link}` : '';
+}
+
 function VersionCells({ version }: { version: FileVersion }) {
   const { catalogFiles } = useStores();
   return (
@@ -35,8 +40,9 @@ function VersionCells({ version }: { version: FileVersion }) {
         {version.changed ? 'changed' : version.changed === false ? 'same' : 'oldest'}
       </span>
       <span className="file-date">{formatDate(version.date)}</span>
-      <span className="file-entry" title={`${version.entryName} — ${version.disk}:${version.volume}`}>
+      <span className="file-entry" title={`${version.entryName} — ${version.disk}:${version.volume}${linkText(version)}`}>
         {cleanText(version.entryName, 255)}
+        {linkText(version)}
       </span>
       <span className="num">{formatBytes(version.size)}</span>
       <span className="file-date" title="modified in the guest">
@@ -133,7 +139,7 @@ function Timeline({ group }: { group: FileGroup }) {
       <div className="timeline-track" aria-hidden="true">
         {versions.map((v, i) => (
           <span
-            key={`${v.entryId}:${v.disk}:${v.volume}`}
+            key={v.ref}
             className={`timeline-dot ${v.changed !== false ? 'changed' : ''}`}
             style={{ left: `${versions.length === 1 ? 50 : ((times[i]! - first) / span) * 100}%` }}
             title={`${formatDate(v.date)}: ${formatBytes(v.size)}`}
@@ -142,8 +148,8 @@ function Timeline({ group }: { group: FileGroup }) {
       </div>
       <ol className="timeline-list">
         {versions.map((v) => (
-          <li key={`${v.entryId}:${v.disk}:${v.volume}`}>
-            <strong>{formatDate(v.date)}</strong> {cleanText(v.entryName, 255)}: {formatBytes(v.size)}, modified {v.mtime === null ? '—' : formatDate(v.mtime)}
+          <li key={v.ref}>
+            <strong>{formatDate(v.date)}</strong> {cleanText(v.entryName, 255)}{linkText(v)}: {formatBytes(v.size)}, modified {v.mtime === null ? '—' : formatDate(v.mtime)}
             {v.changed === null ? ' (first seen)' : v.changed ? ' (changed)' : ' (unchanged)'}
           </li>
         ))}
@@ -210,8 +216,8 @@ export function CatalogFiles() {
                   ...e.volumes
                     .filter((v) => v.error)
                     .map((v) => (
-                      <li key={`${e.id}:${v.disk}:${v.volume}`}>
-                        #{e.id} {cleanText(v.disk, 255)}:{v.volume || '—'}: {cleanText(v.error ?? '')}
+                      <li key={`${e.id}@${v.link}:${v.disk}:${v.volume}`}>
+                        #{e.id}{v.link > 0 ? `@${v.link}` : ''} {cleanText(v.disk, 255)}:{v.volume || '—'}: {cleanText(v.error ?? '')}
                       </li>
                     )),
                 ])}

@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../../../main/catalog/catalog.js';
 import { MIGRATIONS } from '../../../main/catalog/schema.js';
-import { openChain } from '../../../main/disk/chain.js';
+import { openCatalogDisk, type DiskAt } from '../../../main/catalog/open-disk.js';
 import { getToHost } from '../../../main/guest/extract.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { guestFiles, MTIME, twoBackups } from '../../helpers/file-catalog.js';
@@ -90,15 +90,26 @@ describe('file catalog: index, find, get, forget', () => {
       }
       expect(fs.readFileSync(path.join(out, `nginx-${version}.conf`))).toEqual(guestFiles(version).ext['/etc/nginx/nginx.conf']);
     }
-    await expect(catalog.openVersion(`${ids.first}:/etc/nginx/nginx.conf`)).resolves.toMatchObject({ volume: '1' });
+    // The Restore file… job reads the archived disk through its archive (chunk-checked), not its descriptor as a host disk.
+    await expect(catalog.locateFile(`${ids.first}:/etc/nginx/nginx.conf`)).resolves.toEqual({
+      disk: catalog.show(ids.first).path,
+      archiveDisk: 'web',
+      at: 0,
+      volume: '1',
+      path: '/etc/nginx/nginx.conf',
+      from: expect.stringMatching(/^web-1 \(/),
+    });
+    await expect(catalog.openVersion(`${ids.first}:/etc/nginx/nginx.conf`)).resolves.toMatchObject({ volume: '1', archive: catalog.show(ids.first).path });
     await expect(catalog.openVersion(`${ids.first}:/etc/missing`)).rejects.toThrow(/\/etc\/missing is not in the file index of #\d+/);
   });
 
   it('a re-index of unchanged archives opens nothing, even when the archives cannot be read', async () => {
     let opens = 0;
-    const counting = (file: string): ReturnType<typeof openChain> => {
+    const counting = (disk: DiskAt): ReturnType<typeof openCatalogDisk> => {
       opens++;
-      return openChain(file);
+      // An archived disk is read through its archive, never as a plain host disk.
+      expect(disk.archive).toMatchObject({ path: catalog.show(ids.first).path, disk: 'web', at: 0 });
+      return openCatalogDisk(disk);
     };
     const again = await catalog.index(undefined, { openDisk: counting });
     expect(again).toMatchObject({ indexed: 0, unchanged: 2 });

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FilePage, IndexSummary, ScanSummary } from '../../../main/catalog/types.js';
+import { parseFindLine } from '../../../main/cli/catalog-find.js';
 import { diskchain } from '../../helpers/cli.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { guestFiles, twoBackups } from '../../helpers/file-catalog.js';
@@ -53,6 +54,24 @@ describe('diskchain catalog index, find, get', () => {
     const page = JSON.parse(catalog('find', '--json', '--path', '/etc/*', '*').text) as FilePage;
     expect([...new Set(page.versions.map((v) => v.path))]).toEqual(['/etc/hostname', '/etc/nginx', '/etc/nginx/nginx.conf']);
     expect(catalog('find', 'nothing-like-it').text).toBe('(no files)\n');
+  });
+
+  it('a plain find line is answered without commander, the same as through it; anything else goes to commander', () => {
+    expect(parseFindLine(['catalog', '--db', db, 'find', '--json', '--path=/etc/*', 'nginx', '--limit', '5'])).toEqual({
+      pattern: 'nginx',
+      options: { db, json: true, path: '/etc/*', limit: '5' },
+    });
+    for (const line of [['catalog', 'find', '--help', 'x'], ['catalog', 'find', '--', 'x'], ['catalog', 'find', 'a', 'b'], ['catalog', 'find', '--limit'], ['catalog', '--json', 'find', 'x'], ['catalog', 'search', 'x'], ['catalog', 'find', '--vm', 'a', '--vm', 'b', 'x']]) {
+      expect(parseFindLine(line), line.join(' ')).toBeNull();
+    }
+    // `--` is not a plain line: commander answers it, with the same bytes.
+    const fast = catalog('find', '--json', '--path', '/etc/*', '*');
+    const full = catalog('find', '--json', '--path', '/etc/*', '--', '*');
+    expect(fast.status, fast.stderr).toBe(0);
+    expect(fast.text).toBe(full.text);
+    expect(catalog('find', 'nginx.conf').text).toBe(catalog('find', '--', 'nginx.conf').text);
+    const bad = catalog('find', '--limit', 'x', 'nginx');
+    expect([bad.status, bad.stderr]).toEqual([2, 'diskchain: bad limit "x": use a whole number\n']);
   });
 
   it('get restores the chosen version to a file or to stdout, with the source bytes', () => {

@@ -15,6 +15,7 @@ function version(entryId: number, path: string, size: number, changed: boolean |
     vmName: 'web',
     date: new Date(Date.UTC(2026, 10, entryId)).toISOString(),
     disk: 'web',
+    link: 0,
     volume: '1',
     path,
     kind: 'file',
