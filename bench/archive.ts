@@ -104,9 +104,9 @@ function withoutChunks(archive: string, to: string): string {
 }
 
 /** `get ARCHIVE/srv/report.bin DEST` in this process; returns what the archive source read. */
-function restoreOnce(archive: string, dest: string, targetSha: string): { archiveBytes: number; rcharBytes: number } {
+async function restoreOnce(archive: string, dest: string, targetSha: string): Promise<{ archiveBytes: number; rcharBytes: number }> {
   const before = rchar();
-  const opened = openGuest(parseGuestTarget(`${archive}/srv/report.bin`), {});
+  const opened = await openGuest(parseGuestTarget(`${archive}/srv/report.bin`), {});
   try {
     const report = getToHost(opened.fs, resolveGuestPath(opened.fs, opened.path), opened.path, dest);
     if (report.failed.length > 0) throw new Error(`restore failed: ${report.failed[0]!.reason}`);
@@ -120,15 +120,15 @@ function restoreOnce(archive: string, dest: string, targetSha: string): { archiv
   return { archiveBytes: opened.archive!.bytesRead, rcharBytes };
 }
 
-export function runArchiveBench(runs: number): ArchiveRow[] {
+export async function runArchiveBench(runs: number): Promise<ArchiveRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diskchain-archive-bench-'));
   try {
     const { archive, targetSha, storedBytes } = build(dir);
     const dest = path.join(dir, 'out');
     fs.mkdirSync(dest);
     const stored = `archive of a 40 GiB disk, ${(storedBytes / GiB).toFixed(2)} GiB stored`;
-    const chunked = restoreOnce(archive, dest, targetSha);
-    const old = restoreOnce(withoutChunks(archive, path.join(dir, 'old')), dest, targetSha);
+    const chunked = await restoreOnce(archive, dest, targetSha);
+    const old = await restoreOnce(withoutChunks(archive, path.join(dir, 'old')), dest, targetSha);
     const walls: number[] = [];
     for (let i = 0; i < runs; i++) {
       walls.push(runOnce(`node ${BIN} get ${archive}/srv/report.bin - > /dev/null`).wall);
@@ -155,5 +155,5 @@ export function printArchiveRows(rows: ArchiveRow[]): void {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  printArchiveRows(runArchiveBench(3));
+  printArchiveRows(await runArchiveBench(3));
 }

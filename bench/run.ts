@@ -369,7 +369,7 @@ async function main(): Promise<void> {
     if (rows.length > 0) console.log('\nGuest files (issue 10), beside sleuthkit on the same VMDK');
     printGuestRows(runGuestBench(options.runs));
   }
-  if (options.only === null || options.only.has('archive')) printArchiveRows(runArchiveBench(options.runs));
+  if (options.only === null || options.only.has('archive')) printArchiveRows(await runArchiveBench(options.runs));
   if (options.only === null || options.only.has('vmfs')) printVmfsRows(runVmfsBench(options.runs));
   console.log(`(medians of interleaved rounds; load at the end ${os.loadavg()[0]!.toFixed(1)}; ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   if (options.only === null || options.only.has('catalog')) {

@@ -26,6 +26,8 @@ import { ioError, shownPath, type FileSource, type FileStat, type RandomAccessFi
 import { readFolderArchive } from './restore.js';
 import { TarReader } from './tar.js';
 
+export { looksLikeArchive } from './archive-probe.js';
+
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 /** The buffer a segment is hashed through. */
 const HASH_CHUNK = 1024 * 1024;
@@ -226,17 +228,6 @@ class MemberFile implements RandomAccessFile {
 
 // ---------------------------------------------------------------------------------------------
 // Opening an archive
-
-/** A folder holding manifest.json, or a file whose name ends in .tar: what `ARCHIVE` may name. */
-export function looksLikeArchive(p: string): boolean {
-  try {
-    const st = fs.statSync(p);
-    if (st.isDirectory()) return fs.statSync(path.join(p, MANIFEST_NAME), { throwIfNoEntry: false })?.isFile() === true;
-    return st.isFile() && /\.tar$/i.test(p);
-  } catch {
-    return false;
-  }
-}
 
 /** Opens an archive folder or tar file for reading; nothing in it is ever written. */
 export function openArchive(archive: string): ArchiveFiles {

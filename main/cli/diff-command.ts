@@ -22,19 +22,19 @@ export function addDiffCommand(program: Command): void {
     .option('--json', 'print the changes as a JSON array of {path, change, reasons, before, after}')
     .option('--ignore-cid', "read a child even when its parentCID differs from its parent's CID")
     .option('--no-replay', 'read ext3/4 volumes whose journal needs recovery as they are on disk (by default the journal is replayed in memory)')
-    .action((a: string, b: string | undefined, options: ChainOptions & { content?: boolean; json?: boolean }) => {
+    .action(async (a: string, b: string | undefined, options: ChainOptions & { content?: boolean; json?: boolean }) => {
       if (b !== undefined && options.at !== undefined) throw usageError('give either --at N (a link and its parent) or two disks, not both');
       if (b === undefined && options.at === undefined) throw usageError('give --at N to compare a link with its parent, or a second disk');
       const read = { ...(options.ignoreCid ? { ignoreCid: true } : {}), ...(options.replay === false ? { replay: false } : {}) };
-      const after = openGuest(parseGuestTarget(b ?? a), b === undefined ? { ...read, at: options.at! } : read);
+      const after = await openGuest(parseGuestTarget(b ?? a), b === undefined ? { ...read, at: options.at! } : read);
       let before: OpenedGuest | undefined;
       try {
         if (b === undefined) {
           if (after.chain.links.length < 2) throw usageError(`--at ${options.at}: link ${options.at} is the base of the chain; it has no parent to compare with`);
           // Link N+1 of the same disk or archive: the state link N was made over.
-          before = openGuest(parseGuestTarget(a), { ...read, at: String(Number(options.at) + 1) });
+          before = await openGuest(parseGuestTarget(a), { ...read, at: String(Number(options.at) + 1) });
         } else {
-          before = openGuest(parseGuestTarget(a), read);
+          before = await openGuest(parseGuestTarget(a), read);
         }
         const dirA = resolveGuestPath(before.fs, before.path);
         const dirB = resolveGuestPath(after.fs, after.path);

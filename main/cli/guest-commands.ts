@@ -65,8 +65,8 @@ export function addGuestCommands(program: Command): void {
     .option('--json', 'print {scheme, sectorSize, notes, volumes} as JSON')
     .option(...IGNORE_CID)
     .option(...AT)
-    .action((disk: string, options: ChainOptions & { json?: boolean }) => {
-      const chain = openDiskOrArchive(disk, options);
+    .action(async (disk: string, options: ChainOptions & { json?: boolean }) => {
+      const chain = await openDiskOrArchive(disk, options);
       try {
         const volumes = readVolumes(chainDevice(chain));
         print(options.json ? json({ disk: chain.top.path, ...volumes }) : partsText(chain.top.path, volumes));
@@ -87,7 +87,7 @@ export function addGuestCommands(program: Command): void {
     .option(...AT)
     .option(...NO_REPLAY)
     .action((arg: string, options: ChainOptions & { l?: boolean; R?: boolean; json?: boolean }) => {
-      withGuest(arg, options, (fsys, entry, at) => {
+      return withGuest(arg, options, (fsys, entry, at) => {
         const problems = problemReporter(fsys.device.file);
         if (options.json) listJson(fsys, entry, at, options.R === true, problems.report);
         else listText(fsys, entry, at, options.l === true, options.R === true, problems.report);
@@ -108,7 +108,7 @@ export function addGuestCommands(program: Command): void {
       // Only get writes files: ls, find and parts do not load the writer.
       const { getToHost, getToStdout } = await import('../guest/extract.js');
       const target = parseGuestTarget(arg);
-      const opened = openGuest(target, options);
+      const opened = await openGuest(target, options);
       try {
         sayNotes(opened.fs);
         const entry = resolveGuestPath(opened.fs, opened.path);
@@ -157,7 +157,7 @@ export function addGuestCommands(program: Command): void {
     .option(...NO_REPLAY)
     .action((arg: string, pattern: string | undefined, options: ChainOptions & { newer?: string; minSize?: string; type?: string; json?: boolean }) => {
       const match = findFilter(pattern, options);
-      withGuest(arg, options, (fsys, entry, at) => {
+      return withGuest(arg, options, (fsys, entry, at) => {
         const problems = problemReporter(fsys.device.file);
         if (entry.type === 'dir' && options.json !== true && options.newer === undefined && options.minSize === undefined) {
           // Only names and types are tested and printed: read names only (see ls), a folder at a time.
@@ -180,8 +180,8 @@ export function addGuestCommands(program: Command): void {
     });
 }
 
-function withGuest(arg: string, options: ChainOptions, use: (fsys: GuestFileSystem, entry: GuestEntry, at: string) => void): void {
-  const opened = openGuest(parseGuestTarget(arg), options);
+async function withGuest(arg: string, options: ChainOptions, use: (fsys: GuestFileSystem, entry: GuestEntry, at: string) => void): Promise<void> {
+  const opened = await openGuest(parseGuestTarget(arg), options);
   try {
     sayNotes(opened.fs);
     const at = opened.path === '' ? '/' : opened.path;

@@ -11,7 +11,8 @@
  */
 import * as fs from 'node:fs';
 import { DiskchainError, usageError } from '../../shared/errors.js';
-import { archiveDisk, isArchiveDisk, looksLikeArchive, openArchive, openArchivedDisk, type ArchiveFiles } from '../backup/archive-source.js';
+import { looksLikeArchive } from '../backup/archive-probe.js';
+import type { ArchiveFiles } from '../backup/archive-source.js';
 import { openChain, type Chain } from '../disk/chain.js';
 import { chainDevice, type BlockDevice } from '../guest/block-device.js';
 import type { GuestFileSystem } from '../guest/types.js';
@@ -129,8 +130,8 @@ export interface OpenedGuest {
  * The file system a target names. `disk:vg0/root/etc` is read as VG vg0, LV root when vg0 itself
  * is no volume: LV names hold a '/' that the path syntax also uses.
  */
-export function openGuest(target: GuestTarget, options: ChainOptions): OpenedGuest {
-  const { chain, volume, archive } = openTargetChain(target, options);
+export async function openGuest(target: GuestTarget, options: ChainOptions): Promise<OpenedGuest> {
+  const { chain, volume, archive } = await openTargetChain(target, options);
   const withArchive = archive ? { archive } : {};
   try {
     const device = chainDevice(chain);
@@ -153,9 +154,11 @@ export function openGuest(target: GuestTarget, options: ChainOptions): OpenedGue
 }
 
 /** The chain a target names at `--at N`, and the volume it names inside it. */
-export function openTargetChain(target: GuestTarget, options: ChainOptions): { chain: Chain; volume?: string; archive?: ArchiveFiles } {
+export async function openTargetChain(target: GuestTarget, options: ChainOptions): Promise<{ chain: Chain; volume?: string; archive?: ArchiveFiles }> {
   const volumeOf = (v: string | undefined): { volume?: string } => (v === undefined ? {} : { volume: v });
   if (!target.container) return { chain: openChainAt(target.disk, options), ...volumeOf(target.volume) };
+  // Loaded only for an archive: its manifest schemas (zod) were a fifth of `parts`'s start-up.
+  const { archiveDisk, isArchiveDisk, openArchive, openArchivedDisk } = await import('../backup/archive-source.js');
   const archive = openArchive(target.disk);
   const [first, second] = target.container.selectors;
   // One part names a disk when the manifest has one by that name, else a volume of the only disk.
@@ -168,7 +171,7 @@ export function openTargetChain(target: GuestTarget, options: ChainOptions): { c
 }
 
 /** For `parts`: a disk file as named, or `ARCHIVE[:DISK]`. */
-export function openDiskOrArchive(arg: string, options: ChainOptions): Chain {
+export async function openDiskOrArchive(arg: string, options: ChainOptions): Promise<Chain> {
   if (!isFile(arg) || looksLikeArchive(arg)) {
     let target: GuestTarget | null = null;
     try {
@@ -176,7 +179,7 @@ export function openDiskOrArchive(arg: string, options: ChainOptions): Chain {
     } catch {
       // Not an archive either: the disk's own open says what is wrong with it.
     }
-    if (target?.container) return openTargetChain(target, options).chain;
+    if (target?.container) return (await openTargetChain(target, options)).chain;
   }
   return openChainAt(arg, options);
 }

@@ -25,7 +25,9 @@ import { z } from 'zod';
 import { DiskchainError } from '../../shared/errors.js';
 import { DISK_KINDS } from '../../shared/jobs.js';
 
-export const MANIFEST_NAME = 'manifest.json';
+import { MANIFEST_NAME } from './manifest-name.js';
+
+export { MANIFEST_NAME };
 export const MANIFEST_FORMAT = 'diskchain-archive';
 export const MANIFEST_VERSION = 1;
 
