@@ -5,6 +5,7 @@ import { chainDevice } from '../guest/block-device.js';
 import type { GuestEntry, GuestFileSystem, GuestName } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
 import { byName, joinGuestPath, listNames, resolveGuestPath, walkFolders, walkGuest, walkNames, type WalkFolder, type WalkProblem } from '../guest/walk.js';
+import { emit, flushOut, print, problemReporter } from './buffered-out.js';
 import { humanBytes, json, table } from './format.js';
 import { openDiskOrArchive, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
 import { parseSize } from './size.js';
@@ -14,48 +15,6 @@ const AT = ['--at <n>', 'read the guest as it was at link N of the chain (0 = th
 const NO_REPLAY = ['--no-replay', 'read an ext3/4 volume whose journal needs recovery as it is on disk (by default its committed transactions are replayed in memory)'] as const;
 const TARGET =
   'DISK[:VOL]/path or ARCHIVE[:DISK[:VOL]]/path: VOL is a partition number or LV name, optional when one volume holds a file system; DISK is a disk of a backup archive, optional when it holds one';
-
-/**
- * Output collects here and goes to stdout in 64 KiB writes: one write per line was a fifth of the
- * time of `ls -R` over 100,000 files. Flushed before any stderr line (to keep the order on a
- * terminal) and when a command ends, even by an error.
- */
-let pending = '';
-
-let flushAtExit = false;
-
-function emit(text: string): void {
-  // A command that forgets to flush still prints everything (stdout writes are synchronous at exit).
-  if (!flushAtExit) {
-    process.on('exit', flushOut);
-    flushAtExit = true;
-  }
-  pending += text;
-  if (pending.length >= 65536) flushOut();
-}
-
-function flushOut(): void {
-  if (pending === '') return;
-  process.stdout.write(pending);
-  pending = '';
-}
-
-function print(text: string): void {
-  emit(`${text}\n`);
-}
-
-/** A problem in one folder or file: said on stderr, the command goes on and exits 1. */
-function problemReporter(file: string): { report: (p: WalkProblem) => void; failed: () => boolean } {
-  let any = false;
-  return {
-    report: (p) => {
-      any = true;
-      flushOut();
-      process.stderr.write(`diskchain: ${file}: ${p.message}\n`);
-    },
-    failed: () => any,
-  };
-}
 
 export function addGuestCommands(program: Command): void {
   program

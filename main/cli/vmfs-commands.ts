@@ -12,26 +12,10 @@ import type { VmfsEntry, VmfsInfo } from '../vmfs/types.js';
 import type { VmfsVolume } from '../vmfs/volume.js';
 import { joinPath, walkVmfs, type VmfsProblem } from '../vmfs/walk.js';
 import { FdSink } from '../io/sink.js';
+import { emit, flushOut, print, problemReporter } from './buffered-out.js';
 import { humanBytes, json } from './format.js';
 
 const TARGET = 'IMAGE... then optionally :/path on the last one (a raw LUN or partition copy, or a VMDK holding one; every extent of a spanned volume)';
-
-let pending = '';
-
-/** Output in 64 KiB writes (ls -R of 10,000 files is one write per line otherwise). */
-function emit(text: string): void {
-  if (pending === '' && process.listeners('exit').indexOf(flushOut) < 0) process.on('exit', flushOut);
-  pending += text;
-  if (pending.length >= 65536) flushOut();
-}
-
-function flushOut(): void {
-  if (pending === '') return;
-  process.stdout.write(pending);
-  pending = '';
-}
-
-const print = (text: string): void => emit(`${text}\n`);
 
 const isFile = (p: string): boolean => {
   try {
@@ -67,18 +51,6 @@ function withVolume<T>(images: string[], use: (opened: OpenedImages) => T): T {
   }
 }
 
-function problems(file: string): { report: (p: VmfsProblem) => void; failed: () => boolean } {
-  let any = false;
-  return {
-    report: (p) => {
-      any = true;
-      flushOut();
-      process.stderr.write(`diskchain: ${file}: ${p.message}\n`);
-    },
-    failed: () => any,
-  };
-}
-
 export function addVmfsCommands(program: Command): void {
   const vmfs = program.command('vmfs').description('read a VMFS datastore image (VMFS-3, VMFS-5; VMFS-6 experimental): info, ls, get');
 
@@ -106,8 +78,8 @@ export function addVmfsCommands(program: Command): void {
       withVolume(target.images, ({ volume }) => {
         const at = normalise(target.path);
         const entry = volume.lookup(at);
-        const seen = problems(volume.device.file);
-        if (entry.error) seen.report({ path: at, message: `${at}: ${entry.error}` });
+        const seen = problemReporter(volume.device.file);
+        if (entry.error) seen.report({ message: `${at}: ${entry.error}` });
         if (options.json) listJson(volume, entry, at, options.R === true, seen.report);
         else listText(volume, entry, at, options.l === true, options.R === true, seen.report);
         if (seen.failed()) process.exitCode = 1;

@@ -242,11 +242,13 @@ export function getToStdout(fsys: GuestFileSystem, e: GuestEntry, at: string, st
   return offset;
 }
 
-function tempName(to: string): string {
+/** The temporary name a copied file is written under before its rename (also used by vmfs get). */
+export function tempName(to: string): string {
   return path.join(path.dirname(to), `.${path.basename(to)}.${process.pid}.diskchain-part`);
 }
 
-function setTimes(p: string, e: GuestEntry, link: boolean): void {
+/** A copied entry's times, where the host allows them. */
+export function setTimes(p: string, e: { mtimeMs: number | null; atimeMs?: number | null | undefined }, link: boolean): void {
   if (e.mtimeMs === null) return;
   const mtime = new Date(e.mtimeMs);
   const atime = e.atimeMs != null ? new Date(e.atimeMs) : mtime;
@@ -258,7 +260,7 @@ function setTimes(p: string, e: GuestEntry, link: boolean): void {
   }
 }
 
-function lstatOrNull(p: string): fs.Stats | null {
+export function lstatOrNull(p: string): fs.Stats | null {
   try {
     return fs.lstatSync(p);
   } catch {

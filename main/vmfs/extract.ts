@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
-import { hostName } from '../guest/extract.js';
+import { hostName, lstatOrNull, setTimes, tempName } from '../guest/extract.js';
 import type { VmfsEntry } from './types.js';
 import type { VmfsVolume } from './volume.js';
 import { joinPath } from './walk.js';
@@ -150,26 +150,3 @@ export function getFromVmfs(volume: VmfsVolume, entry: VmfsEntry, at: string, de
   return report;
 }
 
-function tempName(to: string): string {
-  return path.join(path.dirname(to), `.${path.basename(to)}.${process.pid}.diskchain-part`);
-}
-
-function setTimes(p: string, e: VmfsEntry, link: boolean): void {
-  if (e.mtimeMs === null) return;
-  const mtime = new Date(e.mtimeMs);
-  const atime = e.atimeMs !== null ? new Date(e.atimeMs) : mtime;
-  try {
-    if (link) fs.lutimesSync(p, atime, mtime);
-    else fs.utimesSync(p, atime, mtime);
-  } catch {
-    // Times are kept where the host allows it.
-  }
-}
-
-function lstatOrNull(p: string): fs.Stats | null {
-  try {
-    return fs.lstatSync(p);
-  } catch {
-    return null;
-  }
-}
