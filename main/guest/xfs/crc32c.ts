@@ -1,21 +1,12 @@
-/** CRC-32C (Castagnoli), the checksum of every XFS v5 metadata block. */
-const TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
+import { crc32cUpdate } from '../crc.js';
 
-/** The CRC-32C of bytes with the 4-byte field at crcOffset read as zeros, as XFS computes it. */
+const ZEROS = new Uint8Array(4);
+
+/** The CRC-32C (Castagnoli) of bytes with the 4-byte field at crcOffset read as zeros, as XFS computes it. */
 export function crc32cWithHole(bytes: Uint8Array, crcOffset: number): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = i >= crcOffset && i < crcOffset + 4 ? 0 : bytes[i]!;
-    crc = TABLE[(crc ^ b) & 0xff]! ^ (crc >>> 8);
-  }
+  let crc = crc32cUpdate(0xffffffff, bytes.subarray(0, crcOffset));
+  crc = crc32cUpdate(crc, ZEROS);
+  crc = crc32cUpdate(crc, bytes.subarray(crcOffset + 4));
   return (crc ^ 0xffffffff) >>> 0;
 }
 
