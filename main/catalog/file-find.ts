@@ -8,7 +8,7 @@
 import type { Database } from 'better-sqlite3';
 import { usageError } from '../../shared/errors.js';
 import { FILE_KINDS } from './file-store.js';
-import { ftsMatch, parseWhen } from './search.js';
+import { addDateRange, ftsMatch } from './search.js';
 import type { EntryType, FilePage, FileQuery, FileVersion } from './types.js';
 
 export const DEFAULT_FILE_LIMIT = 1000;
@@ -85,14 +85,7 @@ export function buildFileQuery(q: FileQuery, now: number = Date.now()): BuiltFil
     where.push('e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @vmMatch)');
     params['vmMatch'] = vm;
   }
-  if (q.since !== undefined) {
-    where.push('e.date_ms >= @since');
-    params['since'] = parseWhen(q.since, 'since', now);
-  }
-  if (q.until !== undefined) {
-    where.push('e.date_ms < @until');
-    params['until'] = parseWhen(q.until, 'until', now);
-  }
+  addDateRange(where, params, q.since, q.until, now);
   if (q.minSizeBytes !== undefined) {
     where.push('f.size >= @minSize');
     params['minSize'] = count(q.minSizeBytes, 'minimum size', 0, Number.MAX_SAFE_INTEGER);

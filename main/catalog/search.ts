@@ -91,14 +91,7 @@ function buildFilter(
       params['status'] = status;
     }
   }
-  if (q.since !== undefined) {
-    where.push('e.date_ms >= @since');
-    params['since'] = parseWhen(q.since, 'since', now);
-  }
-  if (q.until !== undefined) {
-    where.push('e.date_ms < @until');
-    params['until'] = parseWhen(q.until, 'until', now);
-  }
+  addDateRange(where, params, q.since, q.until, now);
   addRange(where, params, 'e.capacity_bytes', 'Capacity', q.minCapacityBytes, q.maxCapacityBytes);
   addRange(where, params, 'e.size_bytes', 'Size', q.minSizeBytes, q.maxSizeBytes);
   return {
@@ -150,6 +143,18 @@ function words(text: string, what: string): string[] {
   const found = text.normalize('NFC').match(/[\p{L}\p{N}]+/gu);
   if (!found) throw usageError(`the ${what} "${text}" has no letters or digits to look for`);
   return found;
+}
+
+/** An entry's date from `since` (inclusive) to `until` (exclusive), as catalog list and catalog find take them. */
+export function addDateRange(where: string[], params: Record<string, unknown>, since: string | undefined, until: string | undefined, now: number): void {
+  if (since !== undefined) {
+    where.push('e.date_ms >= @since');
+    params['since'] = parseWhen(since, 'since', now);
+  }
+  if (until !== undefined) {
+    where.push('e.date_ms < @until');
+    params['until'] = parseWhen(until, 'until', now);
+  }
 }
 
 /**
