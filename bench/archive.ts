@@ -15,7 +15,7 @@
  * of the CLI `get` (a new process each run, so every run checks again).
  */
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { openGuest, parseGuestTarget } from '../main/cli/guest-target.js';
 import { getToHost } from '../main/guest/extract.js';
 import { resolveGuestPath } from '../main/guest/walk.js';
-import { median, runOnce, seconds, TIME_OUT, verdict } from './measure.js';
+import { median, randomFile, runOnce, seconds, TIME_OUT, verdict } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/diskchain.js');
@@ -49,24 +49,6 @@ export interface ArchiveRow {
 function rchar(): number {
   const m = /^rchar: (\d+)$/m.exec(fs.readFileSync('/proc/self/io', 'utf8'));
   return m ? Number(m[1]) : Number.NaN;
-}
-
-/** Incompressible bytes, each MiB stamped so that none repeat; returns the SHA-256. */
-function randomFile(file: string, bytes: number, seed: number): string {
-  const block = randomBytes(MiB);
-  const hash = createHash('sha256');
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (let i = 0; i < bytes / MiB; i++) {
-      block.writeUInt32LE(i, 0);
-      block.writeUInt32LE(seed, 4);
-      fs.writeSync(fd, block);
-      hash.update(block);
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest('hex');
 }
 
 function build(dir: string): { archive: string; targetSha: string; storedBytes: number } {

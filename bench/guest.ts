@@ -11,13 +11,12 @@
  * The images are built once per bench in a temp folder (≈ 20 s) and removed at the end.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childWithChanges } from '../test/fixtures/ext-builder.js';
-import { median, runOnce, seconds, TIME_OUT, verdict, type Command, type Sample } from './measure.js';
+import { median, randomFile, runOnce, seconds, TIME_OUT, verdict, type Command, type Sample } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/diskchain.js');
@@ -93,23 +92,6 @@ function makeTree(dir: string): void {
   }
 }
 
-/** 1 GiB of incompressible bytes (a random MiB, stamped with its index so that no two MiB repeat); returns its SHA-256. */
-function makeBig(file: string): string {
-  const block = randomBytes(MiB);
-  const hash = createHash('sha256');
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (let i = 0; i < BIG_BYTES / MiB; i++) {
-      block.writeUInt32LE(i, 0);
-      fs.writeSync(fd, block);
-      hash.update(block);
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest('hex');
-}
-
 interface Images {
   /** MBR disk as a monolithicSparse VMDK: 1 = ext4 (files/ + big.bin), 2 = FAT32 (files/). */
   disk: string;
@@ -124,7 +106,7 @@ interface Images {
 function buildImages(dir: string): Images {
   const tree = path.join(dir, 'root');
   makeTree(path.join(tree, 'files'));
-  const bigSha = makeBig(path.join(tree, 'big.bin'));
+  const bigSha = randomFile(path.join(tree, 'big.bin'), BIG_BYTES);
   const raw = path.join(dir, 'disk.raw');
   fs.writeFileSync(raw, '');
   fs.truncateSync(raw, (FAT_START + FAT_SECTORS) * 512 + MiB);

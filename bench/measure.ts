@@ -1,5 +1,6 @@
 /** Timing one whole command for the bench: wall time from here, CPU and peak RSS from GNU time. */
 import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -37,4 +38,23 @@ export function seconds(s: number): string {
 
 export function verdict(ok: boolean): string {
   return ok ? 'PASS' : 'MISS';
+}
+
+/** Incompressible bytes for bench inputs: a random MiB, each copy stamped with its index and `seed` so that none repeat; returns the SHA-256. */
+export function randomFile(file: string, bytes: number, seed = 0): string {
+  const MiB = 1024 * 1024;
+  const block = randomBytes(MiB);
+  const hash = createHash('sha256');
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let i = 0; i < bytes / MiB; i++) {
+      block.writeUInt32LE(i, 0);
+      block.writeUInt32LE(seed, 4);
+      fs.writeSync(fd, block);
+      hash.update(block);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
 }

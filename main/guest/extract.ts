@@ -126,16 +126,10 @@ export function getToHost(fsys: GuestFileSystem, entry: GuestEntry, guestPath: s
         fail(at, err);
         return;
       }
-      const used = new Set<string>();
-      // Windows and macOS compare names without case: README and readme would land in one file there.
-      const key = (name: string): string => (platform === 'win32' || platform === 'darwin' ? name.toLowerCase() : name);
+      const named = folderNames(platform);
       for (const child of children) {
         const childAt = joinGuestPath(at, child.name);
-        let name = mapName(child.name, childAt);
-        // Two guest names that map to one host name (a:b and a_b) both survive.
-        for (let n = 2; used.has(key(name)); n++) name = `${hostName(child.name, platform)}~${n}`;
-        used.add(key(name));
-        copy(child, childAt, path.join(to, name));
+        copy(child, childAt, path.join(to, named(child.name, mapName(child.name, childAt))));
       }
       setTimes(to, e, false);
       return;
@@ -240,6 +234,22 @@ export function getToStdout(fsys: GuestFileSystem, e: GuestEntry, at: string, st
     out.close();
   }
   return offset;
+}
+
+/**
+ * The host names of one folder's entries, each unique there: two guest names that map to one host
+ * name (a:b and a_b; README and readme where the host compares names without case, Windows and
+ * macOS) both survive, the later as NAME~2. `first` is the name to try first (hostName's, or a mapping).
+ */
+export function folderNames(platform: NodeJS.Platform): (guestName: string, first: string) => string {
+  const used = new Set<string>();
+  const key = (name: string): string => (platform === 'win32' || platform === 'darwin' ? name.toLowerCase() : name);
+  return (guestName, first) => {
+    let name = first;
+    for (let n = 2; used.has(key(name)); n++) name = `${hostName(guestName, platform)}~${n}`;
+    used.add(key(name));
+    return name;
+  };
 }
 
 /** The temporary name a copied file is written under before its rename (also used by vmfs get). */

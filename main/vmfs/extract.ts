@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
-import { hostName, lstatOrNull, setTimes, tempName } from '../guest/extract.js';
+import { folderNames, hostName, lstatOrNull, setTimes, tempName } from '../guest/extract.js';
 import type { VmfsEntry } from './types.js';
 import type { VmfsVolume } from './volume.js';
 import { joinPath } from './walk.js';
@@ -84,15 +84,8 @@ export function getFromVmfs(volume: VmfsVolume, entry: VmfsEntry, at: string, de
         } catch (err) {
           return fail(p, err);
         }
-        const used = new Set<string>();
-        // Windows and macOS compare names without case: README and readme would land in one file there.
-        const key = (name: string): string => (platform === 'win32' || platform === 'darwin' ? name.toLowerCase() : name);
-        for (const child of children) {
-          let name = hostName(child.name, platform);
-          for (let n = 2; used.has(key(name)); n++) name = `${hostName(child.name, platform)}~${n}`;
-          used.add(key(name));
-          copy(child, joinPath(p, child.name), path.join(to, name), false);
-        }
+        const named = folderNames(platform);
+        for (const child of children) copy(child, joinPath(p, child.name), path.join(to, named(child.name, hostName(child.name, platform))), false);
         setTimes(to, e, false);
         visited.delete(e.address);
         return;
