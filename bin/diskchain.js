@@ -1,2 +1,4 @@
 #!/usr/bin/env node
-import '../dist/main/cli/index.js';
+// With DEBUG=diskchain, stacks name the TypeScript sources (the bundle's source maps), not its chunks.
+if ((process.env.DEBUG ?? '').split(',').includes('diskchain')) process.setSourceMapsEnabled(true);
+await import('../dist/cli/diskchain.js');
