@@ -3,13 +3,15 @@
  * times faster than tsc's hundreds of files (a third of `diskchain info`'s run time was module
  * loading). Worker entries sit beside the chunks, where main/io/worker-url.ts looks for them, and
  * dist/cli is two folders below the package, where main/io/holes.ts finds the native addon.
- * npm packages stay outside: they load from node_modules only when a command needs them.
+ * npm packages stay outside: they load from node_modules only when a command needs them; but
+ * better-sqlite3's few CommonJS files come inside, so `catalog find` does not pay for Node's
+ * CommonJS-from-ESM translation (main/catalog/sqlite-addon.ts finds its native addon).
  */
 import { builtinModules } from 'node:module';
 import { defineConfig } from 'rolldown';
 import pkg from './package.json' with { type: 'json' };
 
-const packages = Object.keys(pkg.dependencies);
+const packages = Object.keys(pkg.dependencies).filter((p) => p !== 'better-sqlite3');
 
 export default defineConfig({
   input: {

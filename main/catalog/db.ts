@@ -8,6 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { DiskchainError } from '../../shared/errors.js';
 import { APPLICATION_ID, MIGRATIONS, type Migration } from './schema.js';
+import { sqliteAddonPath } from './sqlite-addon.js';
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 /** How long a writer waits for another writer (a scan in another process) before giving up. */
@@ -28,7 +29,8 @@ export function openCatalogDb(file: string, options: OpenDbOptions = {}): Databa
   }
   let db: Database;
   try {
-    db = new BetterSqlite3(file, { timeout: BUSY_TIMEOUT_MS });
+    const nativeBinding = sqliteAddonPath();
+    db = new BetterSqlite3(file, nativeBinding === undefined ? { timeout: BUSY_TIMEOUT_MS } : { timeout: BUSY_TIMEOUT_MS, nativeBinding });
   } catch (e) {
     throw sqliteToDiskchain(e, file);
   }
@@ -101,6 +103,8 @@ function checkOwnershipAndVersion(db: Database, file: string, latest: number): v
 
 /** Applies the missing migrations one by one, each with its version bump in one IMMEDIATE transaction. */
 export function migrate(db: Database, file: string, migrations: readonly Migration[] = MIGRATIONS): void {
+  // Up to date: no write lock to take, so a find does not wait behind another process's scan.
+  if ((db.pragma('user_version', { simple: true }) as number) >= migrations.length) return;
   const step = db.transaction((): boolean => {
     // Read inside the write lock: another process may have migrated meanwhile.
     const version = db.pragma('user_version', { simple: true }) as number;
