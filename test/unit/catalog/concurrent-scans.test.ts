@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { Catalog } from '../../../main/catalog/catalog.js';
 import { builtEngine } from '../../helpers/dist.js';
@@ -46,6 +47,29 @@ describe('two catalog scans at once', () => {
       expect(new Set(paths).size).toBe(400);
     } finally {
       catalog.close();
+    }
+  });
+});
+
+describe('a find while another process writes', () => {
+  const dir = tmpDir();
+
+  it('answers at once from the last committed state instead of waiting for the writer', () => {
+    const db = path.join(dir, 'catalog.db');
+    Catalog.open(db).close();
+    // A scan in progress: another connection holds the write lock for as long as this test runs.
+    const raw = new BetterSqlite3(db);
+    raw.exec('BEGIN IMMEDIATE');
+    try {
+      const started = Date.now();
+      const r = spawnSync(process.execPath, [BIN, 'catalog', '--db', db, 'find', 'nginx.conf', '--json'], { encoding: 'utf8', timeout: 30_000 });
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(JSON.parse(r.stdout)).toMatchObject({ versions: [] });
+      // The busy timeout is 10 s: a find that took the write lock would have waited all of it.
+      expect(Date.now() - started).toBeLessThan(8_000);
+    } finally {
+      raw.exec('ROLLBACK');
+      raw.close();
     }
   });
 });
