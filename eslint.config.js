@@ -94,4 +94,10 @@ export default tseslint.config(
       ],
     },
   },
+  // bin/ is a CommonJS folder (bin/package.json): the command starts without Node's ES module loader.
+  {
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -122,4 +122,5 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-await main(process.argv);
+// Not top-level await: the CLI bundle is CommonJS (main catches everything it throws).
+void main(process.argv);

@@ -4,13 +4,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * The compiled script of a worker that lives beside the module `from` (its import.meta.url).
- * Bundles (out/main) and tsc's dist/ put it right beside; under vitest the engine runs from its .ts
- * sources, where no .js sibling exists and worker threads need plain JavaScript, so the same
- * folder under dist/ is used instead (`npm test` builds first).
+ * The bundles put it right beside (out/main as .js, the CLI's CommonJS dist/cli as .cjs), and so
+ * does tsc's dist/; under vitest the engine runs from its .ts sources, where no .js sibling exists
+ * and worker threads need plain JavaScript, so the same folder under dist/ is used instead
+ * (`npm test` builds first).
  */
 export function workerUrl(name: string, from: string): URL {
-  const sibling = new URL(`./${name}.js`, from);
-  if (fs.existsSync(fileURLToPath(sibling))) return sibling;
+  for (const extension of ['.cjs', '.js']) {
+    const sibling = new URL(`./${name}${extension}`, from);
+    if (fs.existsSync(fileURLToPath(sibling))) return sibling;
+  }
   const root = projectRoot();
   const folder = path.relative(root, path.dirname(fileURLToPath(from)));
   const built = pathToFileURL(path.join(root, 'dist', folder, `${name}.js`));

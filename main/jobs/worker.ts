@@ -46,15 +46,20 @@ const ctx: JobContext = {
   },
 };
 
-try {
-  const result = await runSpec(data.spec, ctx);
-  flushProgress();
-  post({ type: 'done', result });
-} catch (e) {
-  flushProgress();
-  if (e instanceof DiskchainError) post({ type: 'error', error: e.toWire(), ...(e.stack ? { stack: e.stack } : {}) });
-  else {
-    const err = e instanceof Error ? e : new Error(String(e));
-    post({ type: 'error', error: { code: 'E_INTERNAL', message: err.message }, ...(err.stack ? { stack: err.stack } : {}) });
+/** Runs the job and posts its end. A function, not top-level await: the CLI bundle is CommonJS. */
+async function run(): Promise<void> {
+  try {
+    const result = await runSpec(data.spec, ctx);
+    flushProgress();
+    post({ type: 'done', result });
+  } catch (e) {
+    flushProgress();
+    if (e instanceof DiskchainError) post({ type: 'error', error: e.toWire(), ...(e.stack ? { stack: e.stack } : {}) });
+    else {
+      const err = e instanceof Error ? e : new Error(String(e));
+      post({ type: 'error', error: { code: 'E_INTERNAL', message: err.message }, ...(err.stack ? { stack: err.stack } : {}) });
+    }
   }
 }
+
+void run();
