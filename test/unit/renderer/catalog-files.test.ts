@@ -51,8 +51,9 @@ describe('catalog files store', () => {
       chooseFolder: () => Promise.resolve({ targetId: TARGET_1, type: 'folder', path: '/restore', name: 'restore' }),
       startJob: (request) => {
         started.push(request);
-        return Promise.resolve();
+        return Promise.resolve('job-1');
       },
+      jobEnded: () => new Promise(() => {}),
     });
     store.getState().setPattern('ho');
     store.getState().setPattern('hosts');
