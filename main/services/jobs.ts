@@ -90,7 +90,8 @@ export class JobService {
     }
     entry.handle.done.then(
       (result) => {
-        relay.stop();
+        // The last progress goes out before the end: the jobs panel keeps the counts it last saw.
+        relay.flush();
         if (record.progress) record.progress = { ...record.progress, doneBytes: record.progress.totalBytes, eta: 0 };
         this.finish(entry, 'done', { result });
       },
