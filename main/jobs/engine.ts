@@ -28,10 +28,9 @@ export function startJob(spec: JobSpec, onProgress: (p: JobProgress) => void = (
     worker.on('message', (m: JobMessage) => {
       if (m.type === 'progress') {
         // Entries take very different times: their rate is the phase's average, not the last seconds'.
-        const p = m.counts ? meter.update(m.phase, m.doneBytes, m.totalBytes, Infinity) : meter.update(m.phase, m.doneBytes, m.totalBytes);
+        const p = meter.update(m.phase, m.doneBytes, m.totalBytes, m.counts ? Infinity : undefined);
         onProgress(m.counts ? { ...p, counts: m.counts } : p);
-      }
-      else if (m.type === 'done') {
+      } else if (m.type === 'done') {
         settled = true;
         resolve(m.result);
       } else {
