@@ -56,9 +56,11 @@ export interface IndexProgress {
   entriesTotal: number;
   disk: string;
   volume: string;
-  /** Files listed so far in this volume, and by the whole run. */
+  /** Files listed so far in this volume, and by the whole run; disk and volume are empty before the entry's first volume. */
   volumeFiles: number;
   files: number;
+  /** Bytes the run read from disks so far (what the file system walks asked for). */
+  readBytes: number;
 }
 
 /** Filters of `catalog find`; all but the pattern optional, combined with AND. */

@@ -1,6 +1,7 @@
 /**
  * Jobs as data: the CLI, the worker threads and (later) the desktop app's IPC all pass these.
  */
+import type { IndexSummary } from './catalog-files.js';
 
 /** Output kinds of `convert` (issue 4). `vmfs` is descriptor + `-flat.vmdk`; `vmfsThin` the same, written sparse. */
 export const DISK_KINDS = [
@@ -174,7 +175,32 @@ export interface RestoreFileSpec {
 /** Where an indexed version is, for a restore-file job (the catalog's answer). */
 export type FileLocation = Omit<RestoreFileSpec, 'kind' | 'destDir'>;
 
-export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec | BackupSpec | RestoreSpec | RecoverSpec | ExtractSpec | RestoreFileSpec;
+/** `catalog index` as a job (the app's Index files): the files inside catalogued archives and disks, listed into the catalog. */
+export interface IndexFilesSpec {
+  kind: 'indexFiles';
+  /** The catalog database (the app's, never a path from the renderer). */
+  db: string;
+  /** Catalog entries to index; every entry when left out. */
+  ids?: number[];
+  /** Index again even when an entry is unchanged. */
+  force?: boolean;
+}
+
+export type JobSpec = ConvertSpec | CommitSpec | SnapshotSpec | ExtendSpec | BackupSpec | RestoreSpec | RecoverSpec | ExtractSpec | RestoreFileSpec | IndexFilesSpec;
+
+/**
+ * What a job that counts things rather than bytes adds to its progress (the index job): doneBytes
+ * and totalBytes then count `unit`, and the rate and ETA are per `unit`.
+ */
+export interface ProgressCounts {
+  unit: 'entries';
+  /** Files listed so far. */
+  files: number;
+  /** Bytes read from the disks so far (guest reads: what the file system walk asked for). */
+  readBytes: number;
+  /** What is being read now, for people: "web-2 (web:1)". */
+  current: string;
+}
 
 export interface JobProgress {
   phase: string;
@@ -184,6 +210,8 @@ export interface JobProgress {
   rate: number;
   /** Seconds left at that rate; null until it can be estimated. */
   eta: number | null;
+  /** Set by jobs that count catalog entries, not bytes (indexFiles). */
+  counts?: ProgressCounts;
 }
 
 export interface JobResult {
@@ -193,4 +221,6 @@ export interface JobResult {
   summary: string;
   /** recover only. */
   recovery?: RecoveryReport;
+  /** indexFiles only: what each entry's index found (as `catalog index --json`). */
+  index?: IndexSummary;
 }

@@ -25,12 +25,19 @@ import type { EntrySummary, FileKind, IndexEntryResult, IndexProgress, IndexSumm
 /** Rows per transaction: big enough that commits cost little, small enough to yield to the event loop often. */
 const BATCH_ROWS = 20_000;
 const PROGRESS_MS = 100;
+/** Rows between two looks at a synchronous cancel flag inside a batch. */
+const CANCEL_CHECK_ROWS = 256;
 /** Problems of one volume's walk kept in its error line; the rest are counted. */
 const MAX_PROBLEMS = 3;
 
 export interface IndexOptions {
   onProgress?: (p: IndexProgress) => void;
   signal?: AbortSignal;
+  /**
+   * A cancel flag read without the event loop (a job worker's shared flag): looked at inside a
+   * walk's batches too, so a cancel lands within a few hundred files.
+   */
+  cancelled?: () => boolean;
   /** Index again even when the source key is the same. */
   force?: boolean;
   /** Opens a disk of an entry (tests count opens through it); default openCatalogDisk. */
@@ -64,6 +71,7 @@ export class FileIndexer {
   private readonly files: FileStore;
   private lastProgress = 0;
   private runFiles = 0;
+  private readBytes = 0;
 
   constructor(
     private readonly store: CatalogStore,
@@ -93,6 +101,7 @@ export class FileIndexer {
       const volumes = this.files.volumes(id);
       return { id, path: entry.path, outcome, reason, volumes, files: volumes.reduce((n, v) => n + v.files, 0) };
     };
+    this.progress({ id, path: entry.path, entriesDone: done, entriesTotal: total, disk: '', volume: '', volumeFiles: 0, files: this.runFiles, readBytes: this.readBytes }, false);
     if (entry.status === 'missing') return result('skipped', 'not found at the last scan');
     if (entry.error !== null) return result('skipped', `did not read at the last scan: ${entry.error}`);
     let plan: IndexPlan;
@@ -145,6 +154,7 @@ export class FileIndexer {
       });
       this.files.finishVolume(volumeId, 0, error);
     };
+    this.checkCancelled();
     if (disk.file === null) {
       record('', disk.problem ?? 'no file to open');
       return false;
@@ -158,7 +168,7 @@ export class FileIndexer {
       return false;
     }
     try {
-      const device = chainDevice(chain);
+      const device = this.counted(chainDevice(chain));
       let volumes: Volume[];
       try {
         const found = readVolumes(device);
@@ -184,6 +194,7 @@ export class FileIndexer {
   }
 
   private async indexVolume(entry: EntrySummary, disk: EntryDisk, device: BlockDevice, v: Volume, key: string, done: number, total: number): Promise<void> {
+    this.checkCancelled();
     const volume = String(v.index);
     const volumeId = this.files.startVolume({ entryId: entry.id, disk: disk.name, link: disk.link, volume, fileSystem: v.fileSystem, label: v.label, sourceKey: key, now: Date.now() });
     const problems: string[] = [];
@@ -201,6 +212,7 @@ export class FileIndexer {
       });
       const batch = this.store.db.transaction((): boolean => {
         for (let i = 0; i < BATCH_ROWS; i++) {
+          if (i % CANCEL_CHECK_ROWS === CANCEL_CHECK_ROWS - 1) this.checkCancelled();
           const next = walk.next();
           if (next.done) return true;
           this.files.addRow(volumeId, rowOf(next.value));
@@ -214,7 +226,7 @@ export class FileIndexer {
         const finished = batch();
         committed = count;
         this.runFiles += count - before;
-        this.progress({ ...progress, volumeFiles: count, files: this.runFiles }, finished);
+        this.progress({ ...progress, volumeFiles: count, files: this.runFiles, readBytes: this.readBytes }, finished);
         if (finished) break;
         await new Promise<void>((resolve) => setImmediate(resolve));
         this.checkCancelled();
@@ -238,8 +250,19 @@ export class FileIndexer {
     this.options.onProgress(p);
   }
 
+  /** The device, counting the bytes read through it (for progress). */
+  private counted(device: BlockDevice): BlockDevice {
+    return {
+      ...device,
+      read: (buf, offset) => {
+        device.read(buf, offset);
+        this.readBytes += buf.length;
+      },
+    };
+  }
+
   private checkCancelled(): void {
-    if (this.options.signal?.aborted) throw new DiskchainError('E_CANCELLED', 'index cancelled (entries indexed so far are kept)');
+    if (this.options.signal?.aborted || this.options.cancelled?.()) throw new DiskchainError('E_CANCELLED', 'index cancelled (entries indexed so far are kept)');
   }
 }
 

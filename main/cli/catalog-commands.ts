@@ -305,7 +305,7 @@ async function runIndex(catalog: Catalog, ids: number[] | undefined, options: Ca
   const onProgress = (p: IndexProgress): void => {
     if (mode === 'json') process.stderr.write(`${JSON.stringify(p)}\n`);
     else if (mode === 'bar') {
-      const where = `${p.entriesDone + 1}/${p.entriesTotal} #${p.id} ${path.basename(p.path)} ${p.disk}:${p.volume}`;
+      const where = `${p.entriesDone + 1}/${p.entriesTotal} #${p.id} ${path.basename(p.path)}${p.disk ? ` ${p.disk}:${p.volume}` : ''}`;
       process.stderr.write(`\rindexing ${where}: ${p.volumeFiles} files (${p.files} in all)   `);
       drawn = true;
     }

@@ -26,8 +26,11 @@ export function startJob(spec: JobSpec, onProgress: (p: JobProgress) => void = (
   const done = new Promise<JobResult>((resolve, reject) => {
     let settled = false;
     worker.on('message', (m: JobMessage) => {
-      if (m.type === 'progress') onProgress(meter.update(m.phase, m.doneBytes, m.totalBytes));
-      else if (m.type === 'done') {
+      if (m.type === 'progress') {
+        // Entries take very different times: their rate is the phase's average, not the last seconds'.
+        const p = meter.update(m.phase, m.doneBytes, m.totalBytes, m.counts ? Infinity : undefined);
+        onProgress(m.counts ? { ...p, counts: m.counts } : p);
+      } else if (m.type === 'done') {
         settled = true;
         resolve(m.result);
       } else {

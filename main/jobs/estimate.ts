@@ -75,6 +75,9 @@ export function estimateSpace(spec: JobSpec): SpaceEstimate {
         basis: 'the size of the file (or folder) restored',
         purpose: `restore ${spec.path} from ${spec.from}`,
       }));
+    case 'indexFiles':
+      // Not known before the walks: the index adds well under 150 bytes a file (README, Benchmarks).
+      return { folder: path.dirname(spec.db), requiredBytes: 0, basis: 'about 150 bytes per file listed, not known before the walks', purpose: 'index files' };
     case 'recover': {
       const { chain } = openSalvaged(spec.src, { ignoreCid: spec.ignoreCid === true, allowDevices: spec.allowDevices === true });
       try {

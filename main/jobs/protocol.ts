@@ -1,5 +1,5 @@
 import type { WireError } from '../../shared/errors.js';
-import type { JobResult, JobSpec } from '../../shared/jobs.js';
+import type { JobResult, JobSpec, ProgressCounts } from '../../shared/jobs.js';
 
 /** workerData of a job worker. `cancel` is an Int32Array view's buffer: element 0 set to 1 = cancel. */
 export interface JobWorkerData {
@@ -8,6 +8,6 @@ export interface JobWorkerData {
 }
 
 export type JobMessage =
-  | { type: 'progress'; phase: string; doneBytes: number; totalBytes: number }
+  | { type: 'progress'; phase: string; doneBytes: number; totalBytes: number; counts?: ProgressCounts }
   | { type: 'done'; result: JobResult }
   | { type: 'error'; error: WireError; stack?: string };

@@ -28,6 +28,8 @@ export async function runSpec(spec: JobSpec, ctx: JobContext): Promise<JobResult
       return (await import('./extract.js')).extractJob(spec, ctx);
     case 'restoreFile':
       return (await import('./restore-file.js')).restoreFileJob(spec, ctx);
+    case 'indexFiles':
+      return (await import('./index-files.js')).indexFilesJob(spec, ctx);
   }
 }
 
@@ -48,5 +50,7 @@ function writesTo(spec: JobSpec): string[] {
     case 'extract':
     case 'restoreFile':
       return [spec.destDir];
+    case 'indexFiles':
+      return [spec.db];
   }
 }

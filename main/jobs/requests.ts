@@ -29,7 +29,9 @@ export type PathRequest =
   /** Guest files and folders into a host folder. */
   | { kind: 'extract'; disk: string; at?: number | undefined; volume?: string | undefined; paths: string[]; destDir: string; ignoreCid?: boolean | undefined; archiveDisk?: string | undefined }
   /** One indexed version of a file, from the disk and volume the catalog's index names, into a host folder. */
-  | { kind: 'restoreFile'; disk: string; volume: string; path: string; destDir: string; from: string; archiveDisk?: string | undefined; at?: number | undefined };
+  | { kind: 'restoreFile'; disk: string; volume: string; path: string; destDir: string; from: string; archiveDisk?: string | undefined; at?: number | undefined }
+  /** The files inside catalogued archives and disks (every entry when ids is left out), into the catalog db. */
+  | { kind: 'indexFiles'; db: string; ids?: number[] | undefined; force?: boolean | undefined };
 
 export function specOf(request: PathRequest): JobSpec {
   switch (request.kind) {
@@ -85,6 +87,8 @@ export function specOf(request: PathRequest): JobSpec {
       return { kind: 'extract', disk: request.disk, paths: request.paths, destDir: request.destDir, ...defined({ at: request.at, volume: request.volume, archiveDisk: request.archiveDisk }), ignoreCid: request.ignoreCid === true };
     case 'restoreFile':
       return { kind: 'restoreFile', disk: request.disk, volume: request.volume, path: request.path, destDir: request.destDir, from: request.from, ...defined({ archiveDisk: request.archiveDisk, at: request.at }) };
+    case 'indexFiles':
+      return { kind: 'indexFiles', db: request.db, ...defined({ ids: request.ids }), force: request.force === true };
   }
 }
 

@@ -52,6 +52,7 @@ function findings(spec: JobSpec): Omit<JobSafety, 'vmNames'> {
     case 'restore':
     case 'extract':
     case 'restoreFile':
+    case 'indexFiles':
       return { locks: [], vms: [], existing: [] };
   }
 }

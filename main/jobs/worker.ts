@@ -32,8 +32,8 @@ function flushProgress(): void {
 }
 
 const ctx: JobContext = {
-  progress(phase, doneBytes, totalBytes) {
-    unposted = { type: 'progress', phase, doneBytes, totalBytes };
+  progress(phase, doneBytes, totalBytes, counts) {
+    unposted = { type: 'progress', phase, doneBytes, totalBytes, ...(counts ? { counts } : {}) };
     const now = performance.now();
     if (phase !== lastPhase || now - lastPost >= PROGRESS_POST_MS) {
       lastPost = now;

@@ -15,7 +15,7 @@ import { DiskchainError, usageError } from '../../shared/errors.js';
 import type { CatalogDetail, CatalogEntry, CatalogPage, Parsed, ScanSummary, VerifyReport } from '../../shared/ipc/contract.js';
 import type { FileLocation } from '../../shared/jobs.js';
 import type { Catalog } from '../catalog/catalog.js';
-import type { EntryDetail, EntryQuery, EntrySummary, FilePage, FileQuery, IndexSummary, VerifyReport as CatalogVerifyReport } from '../catalog/types.js';
+import type { EntryDetail, EntryQuery, EntrySummary, FilePage, FileQuery, VerifyReport as CatalogVerifyReport } from '../catalog/types.js';
 import { sharedQueryClient, type QueryClient } from './query-client.js';
 
 const TOTAL_TTL_MS = 5000;
@@ -33,8 +33,6 @@ export interface CatalogService {
   diskPath(id: number): string;
   /** The folder of a catalogued archive. */
   archivePath(id: number): string;
-  /** Indexes the files inside entries (every entry when ids is left out), in the query worker. */
-  indexFiles(ids: number[] | undefined): Promise<IndexSummary>;
   /** Every indexed version of the files matching, in the query worker. */
   findFiles(query: Parsed<'catalog:findFiles'>): Promise<FilePage>;
   /** Where an indexed version is (for the restore-file job), in the query worker. */
@@ -81,10 +79,6 @@ export class CatalogAdapter implements CatalogService {
       errors: s.errors,
       durationMs: s.elapsedMs,
     };
-  }
-
-  indexFiles(ids: number[] | undefined): Promise<IndexSummary> {
-    return this.queries.ask('catalogIndexFiles', { db: this.dbPath, ids });
   }
 
   findFiles(q: Parsed<'catalog:findFiles'>): Promise<FilePage> {

@@ -49,6 +49,7 @@ export function createServices(options: ServiceOptions): Services {
   const lookup = {
     archivePath: async (id: number) => (await catalog()).archivePath(id),
     locateFile: async (ref: string) => (await catalog()).locateFile(ref),
+    dbPath: () => options.catalogDb,
   };
   const jobs = new JobService(disks, targets, emit, options.startJob ?? startJob, lookup, queries);
   let catalogService: Promise<CatalogService> | null = null;
@@ -102,7 +103,6 @@ export function createServices(options: ServiceOptions): Services {
     'catalog:verify': async ({ id }) => (await catalog()).verify(id),
     'catalog:forget': async ({ id }) => ((await catalog()).forget(id), null),
     'catalog:openDisk': async ({ id }) => (await disks.open([(await catalog()).diskPath(id)], 'catalog'))[0]!,
-    'catalog:indexFiles': async ({ ids }) => (await catalog()).indexFiles(ids),
     'catalog:findFiles': async (query) => (await catalog()).findFiles(query),
     'catalog:openArchiveDisk': async ({ id, disk }) => disks.openArchived((await catalog()).archivePath(id), disk),
     'files:look': ({ path }) => browsing().look(path),

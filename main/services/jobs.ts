@@ -37,6 +37,8 @@ export interface CatalogLookup {
   archivePath(catalogId: number): Promise<string>;
   /** A catalog find ref (ID:/path, ID:DISK:VOL:/path). */
   locateFile(ref: string): Promise<FileLocation>;
+  /** The catalog database, for the index-files job. */
+  dbPath(): string;
 }
 
 export class JobService {
@@ -55,6 +57,10 @@ export class JobService {
   /** Starts the job and answers its record (status running). */
   async start(request: JobRequest): Promise<JobRecord> {
     const spec = await this.specOf(request);
+    // Two indexes of one catalog would drop each other's half-written rows: one at a time.
+    if (spec.kind === 'indexFiles' && [...this.jobs.values()].some((e) => e.spec.kind === 'indexFiles' && e.record.status === 'running')) {
+      throw new DiskchainError('E_BUSY', 'the catalog is being indexed already: wait for that job, or cancel it');
+    }
     const jobId = randomUUID();
     const record: JobRecord = {
       jobId,
@@ -84,7 +90,8 @@ export class JobService {
     }
     entry.handle.done.then(
       (result) => {
-        relay.stop();
+        // The last progress goes out before the end: the jobs panel keeps the counts it last saw.
+        relay.flush();
         if (record.progress) record.progress = { ...record.progress, doneBytes: record.progress.totalBytes, eta: 0 };
         this.finish(entry, 'done', { result });
       },
@@ -204,6 +211,8 @@ export class JobService {
         const destDir = folder(request.targetId);
         return { kind: 'restoreFile', ...(await this.lookup().locateFile(request.ref)), destDir };
       }
+      case 'indexFiles':
+        return { kind: 'indexFiles', db: this.lookup().dbPath(), ids: request.ids };
     }
   }
 
@@ -248,6 +257,8 @@ function titleOf(kind: JobRecord['kind'], spec: JobSpec): string {
       return `extract ${spec.paths.length === 1 ? spec.paths[0]! : `${spec.paths.length} items`} from ${path.basename(spec.disk)} → ${shownPath(spec.destDir)}`;
     case 'restoreFile':
       return `restore ${spec.path} from ${spec.from} → ${shownPath(spec.destDir)}`;
+    case 'indexFiles':
+      return spec.ids === undefined ? 'index the files of every catalogued archive and disk' : `index the files of ${spec.ids.length} catalog entr${spec.ids.length === 1 ? 'y' : 'ies'}`;
   }
 }
 

@@ -35,7 +35,6 @@ export const CHANNELS = [
   'catalog:forget',
   'catalog:openDisk',
   // added 2026-12-07: the file catalog (issue 11)
-  'catalog:indexFiles',
   'catalog:findFiles',
   'catalog:openArchiveDisk',
   // added 2026-12-06: the browser host's file browser

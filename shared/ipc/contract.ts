@@ -23,7 +23,7 @@ import type { ChannelName, EventName } from './channels.js';
 import { isAbsolutePath } from '../paths.js';
 import type { GuestDiff, GuestListing, GuestPreview, GuestVolumeRow } from '../guest-files.js';
 import type { VolumeTree } from '../vmfs-tree.js';
-import type { FilePage, IndexSummary } from '../catalog-files.js';
+import type { FilePage } from '../catalog-files.js';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -106,7 +106,8 @@ export type MapSummary = z.output<typeof MapSummary>;
 // changed 2026-12-04: 'recover' added.
 // changed 2026-12-06: 'extract' added (the Files tab's Extract…).
 // changed 2026-12-07: 'restoreFile' added (the catalog's Files search, issue 11).
-export const JobKind = z.enum(['convert', 'export', 'import', 'commit', 'snapshot', 'extend', 'backup', 'restore', 'recover', 'extract', 'restoreFile']);
+// changed 2026-12-07: 'indexFiles' added (Index files as a job; it replaces the catalog:indexFiles channel).
+export const JobKind = z.enum(['convert', 'export', 'import', 'commit', 'snapshot', 'extend', 'backup', 'restore', 'recover', 'extract', 'restoreFile', 'indexFiles']);
 export type JobKind = z.output<typeof JobKind>;
 
 const ignoreCid = z.boolean().optional();
@@ -214,6 +215,12 @@ export const JobRequest = z.discriminatedUnion('kind', [
     kind: z.literal('restoreFile'),
     ref: z.string().min(3).max(33 * 1024).refine((r) => !r.includes('\0'), 'a file reference holds no NUL'),
     targetId: id,
+  }),
+  // added 2026-12-07: indexFiles (issue 11); the catalog database is main's, never named here.
+  z.strictObject({
+    /** The files inside catalogued archives and disks (every entry when ids is left out); unchanged entries are not opened. */
+    kind: z.literal('indexFiles'),
+    ids: z.array(count).min(1).max(100_000).optional(),
   }),
 ]);
 export type JobRequest = z.output<typeof JobRequest>;
@@ -492,9 +499,7 @@ export const contract = {
   'catalog:forget': { input: z.strictObject({ id: count }), output: nothing },
   /** Opens a catalogued loose disk in the disk views. */
   'catalog:openDisk': { input: z.strictObject({ id: count }), output: typed<DiskRef>() },
-  // added 2026-12-07: the file catalog (issue 11); both run in the query worker.
-  /** Lists the files inside entries' guest file systems (every entry when ids is left out); unchanged entries are not opened. */
-  'catalog:indexFiles': { input: z.strictObject({ ids: z.array(count).min(1).max(100_000).optional() }), output: typed<IndexSummary>() },
+  // added 2026-12-07: the file catalog (issue 11); it runs in the query worker. Indexing is the indexFiles job.
   /** Every indexed version of the files whose name matches (words that begin it, or a glob), grouped by path, newest first. */
   'catalog:findFiles': {
     input: z.strictObject({

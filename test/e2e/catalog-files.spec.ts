@@ -17,14 +17,26 @@ test.describe('catalog files', () => {
     await expect(page.getByRole('status').filter({ hasText: '2 entries' })).toBeVisible();
 
     await page.getByRole('tablist', { name: 'Catalog views' }).getByRole('tab', { name: 'Files' }).click();
-    await page.getByRole('button', { name: 'Index files' }).click();
-    await expect(page.getByText(/Indexed 2 entries \(\d+ files\)/)).toBeVisible({ timeout: 60_000 });
-
-    // As you type: "ngi" already finds the folder and the file; the full name leaves the file alone.
+    // Nothing is indexed yet: the search finds nothing.
     const search = page.getByRole('searchbox', { name: 'Find files in backups' });
     await search.pressSequentially('ngi', { delay: 40 });
+    await expect(page.getByText('No such file indexed')).toBeVisible();
+
+    // Index files is a job: its row in the jobs panel counts the archives and disks and the files listed.
+    await page.getByRole('button', { name: 'Index files' }).click();
+    const indexJob = page.getByRole('list', { name: 'Jobs' }).getByRole('listitem').filter({ hasText: 'index the files of every catalogued archive and disk' });
+    await expect(indexJob).toBeVisible();
+    await expect(indexJob.getByText('done', { exact: true })).toBeVisible({ timeout: 60_000 });
+    await expect(indexJob).toContainText('2 of 2 archives and disks');
+    const files = /indexed 2 entries \((\d+) files\), 0 unchanged/.exec((await indexJob.textContent()) ?? '')?.[1];
+    expect(Number(files)).toBeGreaterThan(10);
+    await expect(indexJob).toContainText(`${files} files`);
+    await expect(page.getByText(new RegExp(`^Indexed 2 entries \\(${files} files\\) in`))).toBeVisible();
+
+    // When the job ends the search runs again: "ngi" now finds the folder and the file; the full name leaves the file alone.
     const list = page.getByRole('list', { name: 'File versions' });
     await expect(list).toContainText('/etc/nginx/nginx.conf');
+    await search.press('End');
     await search.pressSequentially('nx.conf', { delay: 20 });
     await expect(page.getByRole('status').filter({ hasText: '2 versions of 1 file' })).toBeVisible();
     const versions = list.getByRole('listitem').filter({ hasText: 'Restore file…' });

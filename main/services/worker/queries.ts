@@ -10,7 +10,7 @@ import { extentDescriptorName } from '../../../shared/disk-names.js';
 import type { MapSummary, OrphanExtent } from '../../../shared/ipc/contract.js';
 import type { FileLocation, JobSpec } from '../../../shared/jobs.js';
 import type { CheckReport, DiskInfo, GeometryReport, LayerInfo } from '../../../shared/types.js';
-import type { FilePage, FileQuery, IndexSummary, ScanSummary, VerifyReport } from '../../catalog/types.js';
+import type { FilePage, FileQuery, ScanSummary, VerifyReport } from '../../catalog/types.js';
 import { DiskchainError } from '../../../shared/errors.js';
 import { openChain, type Chain } from '../../disk/chain.js';
 import { checkDisk } from '../../disk/check.js';
@@ -73,7 +73,6 @@ export const queries = {
   },
   catalogScan: async (q: { db: string; folders: string[] }): Promise<ScanSummary> => (await catalogOf(q.db)).scan(q.folders),
   catalogVerify: async (q: { db: string; id: number }): Promise<VerifyReport> => (await catalogOf(q.db)).verify(q.id),
-  catalogIndexFiles: async (q: { db: string; ids?: number[] | undefined }): Promise<IndexSummary> => (await catalogOf(q.db)).index(q.ids),
   catalogFindFiles: async (q: { db: string; query: FileQuery }): Promise<FilePage> => (await catalogOf(q.db)).findFiles(q.query),
   /** The disk file, volume and path of an indexed version, for the restore-file job. */
   catalogLocateFile: async (q: { db: string; ref: string }): Promise<FileLocation> =>

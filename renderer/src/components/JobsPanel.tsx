@@ -20,6 +20,8 @@ function JobRow({ job }: { job: JobRecord }) {
   const { jobs, disks, ui } = useStores();
   const [openError, setOpenError] = useState<WireError | null>(null);
   const p = job.progress;
+  // The index job counts catalog entries, not bytes: its files and bytes read come beside.
+  const counts = p?.counts;
   const total = p?.totalBytes ?? 0;
   const done = job.status === 'done' ? total : (p?.doneBytes ?? 0);
   const percent = job.status === 'done' ? '100 %' : formatPercent(done, total);
@@ -41,6 +43,7 @@ function JobRow({ job }: { job: JobRecord }) {
         </div>
         <div className="job-sub">
           <span className={`badge ${STATUS[job.status].badge}`}>{STATUS[job.status].label}</span> {p?.phase ? cleanText(p.phase, 80) : ''}
+          {job.status === 'running' && counts?.current ? ` ${cleanText(counts.current, 200)}` : ''}
         </div>
       </div>
       <div>
@@ -54,12 +57,22 @@ function JobRow({ job }: { job: JobRecord }) {
           {(job.status === 'running' || total > 0) && (
             <>
               <span className="percent">{percent}</span>
-              <span>
-                {formatBytes(done)} of {formatBytes(total)}
-              </span>
+              {counts ? (
+                <>
+                  <span>
+                    {done.toLocaleString()} of {total.toLocaleString()} archives and disks
+                  </span>
+                  <span>{counts.files.toLocaleString()} files</span>
+                  <span>{formatBytes(counts.readBytes)} read</span>
+                </>
+              ) : (
+                <span>
+                  {formatBytes(done)} of {formatBytes(total)}
+                </span>
+              )}
             </>
           )}
-          {job.status === 'running' && <span>{formatRate(p?.rate ?? 0)}</span>}
+          {job.status === 'running' && !counts && <span>{formatRate(p?.rate ?? 0)}</span>}
           {job.status === 'running' && <span>ETA {formatDuration(p?.eta ?? null)}</span>}
           {job.status !== 'running' && job.endedAt !== null && <span>took {formatDuration((job.endedAt - job.startedAt) / 1000)}</span>}
         </div>

@@ -60,8 +60,8 @@ export interface ActionText {
   output: 'file' | 'folder' | null;
 }
 
-/** The jobs started from an action dialog (extract starts from the Files tab, restoreFile from the catalog's Files search). */
-export type ActionKind = Exclude<JobKind, 'extract' | 'restoreFile'>;
+/** The jobs started from an action dialog (extract starts from the Files tab, restoreFile and indexFiles from the catalog's Files search). */
+export type ActionKind = Exclude<JobKind, 'extract' | 'restoreFile' | 'indexFiles'>;
 
 export const ACTIONS: Record<ActionKind, ActionText> = {
   convert: {

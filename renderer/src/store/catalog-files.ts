@@ -1,11 +1,12 @@
 /**
  * The catalog's Files search (issue 11): a file name typed (as you type), the versions of the
  * matching files across every indexed archive and disk, one path chosen to see its timeline, and
- * Restore file… as a job. Indexing runs in main's query worker; this store only asks and shows.
+ * Restore file… as a job. Index files is a job too (progress and Cancel in the jobs panel); when
+ * it ends the search runs again. This store only asks and shows.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { FilePage, FileVersion, IndexSummary } from '../../../shared/catalog-files';
-import type { Api, JobRequest, Target, WireError } from '../../../shared/ipc/contract';
+import type { Api, JobRecord, JobRequest, Target, WireError } from '../../../shared/ipc/contract';
 import { toWireError } from '../api';
 import { idle, loading, type Loadable } from './loadable';
 
@@ -29,7 +30,10 @@ export interface CatalogFilesState {
   groups: FileGroup[];
   /** The group whose timeline shows. */
   selectedKey: string | null;
+  /** The last index job's summary; loading while it runs. */
   index: Loadable<IndexSummary>;
+  /** The last index job was cancelled (entries indexed before the cancel are kept). */
+  indexCancelled: boolean;
   restoreError: WireError | null;
   /** Bumped per query so a late answer to an old one is dropped. */
   generation: number;
@@ -37,7 +41,7 @@ export interface CatalogFilesState {
   setPattern(pattern: string): void;
   setPathGlob(glob: string): void;
   select(key: string | null): void;
-  /** Indexes every catalogued entry (unchanged ones cost nothing), then searches again. */
+  /** Starts the index job over every catalogued entry (unchanged ones cost nothing); when it ends, searches again. */
   indexAll(): Promise<void>;
   /** Asks where to put the version, then starts the restore-file job; resolves once it started. */
   restore(version: FileVersion): Promise<boolean>;
@@ -61,7 +65,10 @@ export function createCatalogFilesStore(
   options: {
     debounceMs?: number;
     chooseFolder: (o: { title: string }) => Promise<Target | null>;
-    startJob: (request: JobRequest) => Promise<unknown>;
+    /** Resolves to the job's id once it started. */
+    startJob: (request: JobRequest) => Promise<string>;
+    /** Resolves with the job's record once it ended. */
+    jobEnded: (jobId: string) => Promise<JobRecord>;
   },
 ): CatalogFilesStore {
   const debounceMs = options.debounceMs ?? 150;
@@ -104,6 +111,7 @@ export function createCatalogFilesStore(
       groups: [],
       selectedKey: null,
       index: idle,
+      indexCancelled: false,
       restoreError: null,
       generation: 0,
 
@@ -119,14 +127,20 @@ export function createCatalogFilesStore(
         set({ selectedKey });
       },
       async indexAll() {
-        set({ index: { status: 'loading' } });
+        set({ index: { status: 'loading' }, indexCancelled: false });
+        let job: JobRecord;
         try {
-          const summary = await api.invoke('catalog:indexFiles', {});
-          set({ index: { status: 'ready', value: summary } });
-          restart(0);
+          job = await options.jobEnded(await options.startJob({ kind: 'indexFiles' }));
         } catch (e) {
           set({ index: { status: 'error', error: toWireError(e) } });
+          return;
         }
+        const summary = job.result?.index;
+        if (job.status === 'done' && summary) set({ index: { status: 'ready', value: summary } });
+        else if (job.status === 'cancelled') set({ index: idle, indexCancelled: true });
+        else set({ index: { status: 'error', error: job.error ?? { code: 'E_INTERNAL', message: 'the index job ended without a summary' } } });
+        // What was indexed before a cancel or a failure is kept: find it too.
+        restart(0);
       },
       async restore(version) {
         set({ restoreError: null });

@@ -43,9 +43,11 @@ export function createStores(api: Api, options: { catalogDebounceMs?: number } =
       ...(options.catalogDebounceMs === undefined ? {} : { debounceMs: options.catalogDebounceMs }),
       chooseFolder: (o) => targets.getState().chooseFolder(o),
       startJob: async (request) => {
-        await jobs.getState().start(request);
+        const jobId = await jobs.getState().start(request);
         ui.getState().setJobsOpen(true);
+        return jobId;
       },
+      jobEnded: (jobId) => jobs.getState().whenEnded(jobId),
     }),
     targets,
     ui,

@@ -14,6 +14,8 @@ export interface JobsState {
   preflight(request: JobRequest): Promise<Preflight>;
   cancel(jobId: string): Promise<void>;
   clear(jobId?: string): Promise<void>;
+  /** Resolves with the job's record once it has ended (done, failed or cancelled). */
+  whenEnded(jobId: string): Promise<JobRecord>;
   onProgress(event: JobProgressEvent): void;
   onDone(event: JobDoneEvent): void;
 }
@@ -87,6 +89,21 @@ export function createJobsStore(api: Api): JobsStore {
           if ((jobId === undefined || id === jobId) && byId[id]!.status !== 'running') delete byId[id];
         }
         set({ byId, order: get().order.filter((id) => byId[id]) });
+      },
+
+      whenEnded(jobId) {
+        return new Promise((resolve) => {
+          const ended = (s: JobsState): boolean => {
+            const job = s.byId[jobId];
+            if (!job || job.status === 'running') return false;
+            resolve(job);
+            return true;
+          };
+          if (ended(get())) return;
+          const stop = store.subscribe((s) => {
+            if (ended(s)) stop();
+          });
+        });
       },
 
       onProgress(event) {

@@ -7,8 +7,8 @@ export type DiskTab = 'chain' | 'geometry' | 'map' | 'check' | 'files';
 
 /** An action dialog and what it acts on. */
 export interface DialogRequest {
-  /** Extract starts from the Files tab and restoreFile from the catalog's Files search, not from a dialog of their own. */
-  kind: Exclude<JobKind, 'extract' | 'restoreFile'>;
+  /** Extract starts from the Files tab and restoreFile and indexFiles from the catalog's Files search, not from a dialog of their own. */
+  kind: Exclude<JobKind, 'extract' | 'restoreFile' | 'indexFiles'>;
   diskId?: string;
   /** restore: an archive from the catalog */
   catalogId?: number;

@@ -166,6 +166,7 @@ export function CatalogFiles() {
   const groups = useCatalogFiles((s) => s.groups);
   const selectedKey = useCatalogFiles((s) => s.selectedKey);
   const index = useCatalogFiles((s) => s.index);
+  const indexCancelled = useCatalogFiles((s) => s.indexCancelled);
   const restoreError = useCatalogFiles((s) => s.restoreError);
   const selected = groups.find((g) => g.key === selectedKey) ?? null;
   const versions = result.status === 'ready' ? result.value.versions.length : 0;
@@ -188,7 +189,12 @@ export function CatalogFiles() {
           value={pathGlob}
           onChange={(e) => catalogFiles.getState().setPathGlob(e.target.value)}
         />
-        <button type="button" onClick={() => void catalogFiles.getState().indexAll()} disabled={index.status === 'loading'}>
+        <button
+          type="button"
+          onClick={() => void catalogFiles.getState().indexAll()}
+          disabled={index.status === 'loading'}
+          title="A job: its progress and Cancel are in the jobs panel"
+        >
           {index.status === 'loading' ? 'Indexing…' : 'Index files'}
         </button>
         <span className="muted" role="status" aria-live="polite">
@@ -199,6 +205,7 @@ export function CatalogFiles() {
               : ''}
         </span>
       </div>
+      {indexCancelled && <p className="muted spaced-bottom">Indexing was cancelled: the archives and disks indexed before it are found; Index files again finishes the rest.</p>}
       {index.status === 'error' && (
         <div className="spaced-bottom">
           <ErrorNote error={index.error} title="Indexing failed" />

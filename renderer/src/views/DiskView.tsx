@@ -19,7 +19,7 @@ import type { OpenDisk } from '../store/disks';
 import { valueOf } from '../store/loadable';
 import type { DiskTab } from '../store/ui';
 
-const DISK_ACTIONS: Array<{ kind: Exclude<JobKind, 'extract' | 'restoreFile'>; label: string; needsParent?: boolean; writes?: boolean }> = [
+const DISK_ACTIONS: Array<{ kind: Exclude<JobKind, 'extract' | 'restoreFile' | 'indexFiles'>; label: string; needsParent?: boolean; writes?: boolean }> = [
   { kind: 'convert', label: 'Convert…' },
   { kind: 'export', label: 'Export…' },
   { kind: 'import', label: 'Import…' },

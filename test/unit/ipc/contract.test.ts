@@ -84,6 +84,11 @@ const cases: Record<ChannelName, { valid: unknown; bad: unknown[] }> = {
       { request: { kind: 'restoreFile', ref: '12:/etc/hosts', destDir: '/tmp' } },
       { request: { kind: 'restoreFile', ref: '12:/a\0b', targetId: ID } },
       { request: { kind: 'restoreFile', ref: 12, targetId: ID } },
+      // indexFiles: catalog ids only; the catalog database is main's.
+      { request: { kind: 'indexFiles', db: '/tmp/other.db' } },
+      { request: { kind: 'indexFiles', ids: [] } },
+      { request: { kind: 'indexFiles', ids: [-1] } },
+      { request: { kind: 'indexFiles', ids: ['1'] } },
     ],
   },
   'jobs:cancel': { valid: { jobId: ID }, bad: [{}, { jobId: 1 }, { jobId: 'job-1' }] },
@@ -103,7 +108,6 @@ const cases: Record<ChannelName, { valid: unknown; bad: unknown[] }> = {
   'catalog:verify': { valid: { id: 12 }, bad: [{}, { id: 'all' }] },
   'catalog:forget': { valid: { id: 12 }, bad: [{}, { id: null }] },
   'catalog:openDisk': { valid: { id: 12 }, bad: [{}, { id: '/mnt/nas/x.vmdk' }] },
-  'catalog:indexFiles': { valid: { ids: [1, 2] }, bad: [{ ids: [] }, { ids: ['1'] }, { ids: [-1] }, { all: true }] },
   'catalog:findFiles': {
     valid: { pattern: 'nginx.conf', path: '/etc/*', vm: 'web', from: 0, to: Date.now(), minBytes: 0, maxBytes: 2 ** 41, entryId: 3, limit: 5000 },
     bad: [{}, { pattern: LONG }, { pattern: 'x', limit: 20_000 }, { pattern: 'x', from: -1 }, { pattern: 'x', entryId: '3' }, { pattern: 'x', sql: '1' }],
@@ -156,6 +160,10 @@ describe('the IPC contract', () => {
       });
     });
   }
+
+  it('starts an index-files job for every entry or for some', () => {
+    for (const request of [{ kind: 'indexFiles' }, { kind: 'indexFiles', ids: [1, 2] }]) expect(contract['jobs:start'].input.safeParse({ request }).success).toBe(true);
+  });
 
   it('fills page defaults for catalog listing', () => {
     expect(contract['catalog:list'].input.parse({})).toEqual({ offset: 0, limit: 200 });

@@ -129,6 +129,25 @@ describe('jobs panel', () => {
     expect(screen.getByRole('alert').textContent).toContain('no space left on /out');
     expect(screen.queryByRole('button', { name: /^Cancel/ })).toBeNull();
   });
+
+  it('an index job counts archives and disks, files and bytes read, with its ETA and Cancel', () => {
+    const api = fakeApi({ 'jobs:list': () => [], 'jobs:cancel': () => null });
+    const stores = withStores(api, <JobsPanel />);
+    const counts = { unit: 'entries' as const, files: 12_345, readBytes: 3 * 1024 * 1024, current: 'web-2 (web:1)' };
+    act(() => {
+      stores.jobs.getState().onProgress({ jobId: JOB_1, phase: 'indexing', doneBytes: 3, totalBytes: 12, rate: 0.1, eta: 90, counts });
+    });
+    const row = screen.getByRole('listitem');
+    expect(row.textContent).toContain('indexing web-2 (web:1)');
+    expect(row.textContent).toContain('25 %');
+    expect(row.textContent).toContain('3 of 12 archives and disks');
+    expect(row.textContent).toContain(`${(12_345).toLocaleString()} files`);
+    expect(row.textContent).toContain('3 MiB read');
+    expect(row.textContent).toContain('ETA 1 min 30 s');
+    expect(row.textContent).not.toContain('B/s');
+    fireEvent.click(within(row).getByRole('button', { name: /^Cancel/ }));
+    expect(api.callsOf('jobs:cancel')).toEqual([{ jobId: JOB_1 }]);
+  });
 });
 
 describe('app', () => {

@@ -83,6 +83,22 @@ describe('backup, catalog and restore through the services', () => {
     await expect(Promise.resolve().then(() => h['catalog:openDisk']({ id: archiveId }))).rejects.toMatchObject({ code: 'E_USAGE' });
   });
 
+  it('indexes the files of the catalog as a job, on the app catalog, one index at a time', async () => {
+    const record = await h['jobs:start']({ request: { kind: 'indexFiles' } });
+    expect(record).toMatchObject({ kind: 'indexFiles', status: 'running', title: 'index the files of every catalogued archive and disk' });
+    // A second index of the same catalog would drop the first one's half-written rows.
+    await expect(h['jobs:start']({ request: { kind: 'indexFiles', ids: [archiveId] } })).rejects.toMatchObject({ code: 'E_BUSY' });
+    const end = await finished(record.jobId);
+    expect(end.error).toBeNull();
+    expect(end.status).toBe('done');
+    // Neither disk holds a file system: both are indexed with the reason, and the job ran on main's database.
+    expect(end.result!.index).toMatchObject({ indexed: 2, failed: 0 });
+    expect(end.result!.outputs).toEqual([path.join(dir, 'catalog.db')]);
+    expect(end.result!.index!.entries.flatMap((e) => e.volumes.map((v) => v.error))).toEqual(['no partition table and no file system found', 'no partition table and no file system found']);
+    const again = await h['jobs:start']({ request: { kind: 'indexFiles', ids: [archiveId] } });
+    expect((await finished(again.jobId)).result!.summary).toBe('indexed 0 entries (0 files), 1 unchanged');
+  });
+
   it('restores the archive from the catalog, equal to the source', async () => {
     dialogs.script({ folder: [restored] });
     const folder = (await h['targets:chooseFolder']({}))!;

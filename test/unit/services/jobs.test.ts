@@ -101,8 +101,14 @@ describe('jobs', () => {
     sent = events.filter((e) => e.event === 'jobs:progress').map((e) => (e.payload as JobProgressEvent).doneBytes);
     expect(sent).toEqual([10, 100]);
     expect((events.at(-1)!.payload as JobProgressEvent).jobId).toBe(jobId);
+    // An update still held back when the job ends goes out just before its jobs:done.
+    job.progress(progress(110));
     job.finish({ outputs: ['/x/web01-000001.vmdk'], summary: 'added web01-000001.vmdk' });
     await vi.runAllTimersAsync();
+    expect(events.slice(-2).map((e) => [e.event, (e.payload as JobProgressEvent).doneBytes])).toEqual([
+      ['jobs:progress', 110],
+      ['jobs:done', undefined],
+    ]);
     const done = events.filter((e) => e.event === 'jobs:done');
     expect(done).toHaveLength(1);
     expect(done[0]!.payload).toEqual({ jobId, status: 'done', result: { outputs: ['/x/web01-000001.vmdk'], summary: 'added web01-000001.vmdk' }, error: null });
