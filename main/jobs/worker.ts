@@ -17,13 +17,15 @@ const cancel = new Int32Array(data.cancel);
 const post = (m: JobMessage): void => parentPort!.postMessage(m);
 
 /**
- * Progress leaves the worker at most every PROGRESS_POST_MS (and at once when the phase changes):
+ * Progress leaves the worker at most every PROGRESS_POST_MS (and at once when the phase or the item
+ * being worked on changes, so a short archive in an index job is still named):
  * one message per 256 KiB chunk cost a copy 8% of its time in postMessage, and whoever shows it
  * throttles to 100 ms anyway. The newest update is posted before the job's result.
  */
 const PROGRESS_POST_MS = 20;
 let lastPost = -Infinity;
 let lastPhase: string | null = null;
+let lastItem: string | undefined;
 let unposted: JobMessage | null = null;
 
 function flushProgress(): void {
@@ -35,9 +37,10 @@ const ctx: JobContext = {
   progress(phase, doneBytes, totalBytes, counts) {
     unposted = { type: 'progress', phase, doneBytes, totalBytes, ...(counts ? { counts } : {}) };
     const now = performance.now();
-    if (phase !== lastPhase || now - lastPost >= PROGRESS_POST_MS) {
+    if (phase !== lastPhase || counts?.current !== lastItem || now - lastPost >= PROGRESS_POST_MS) {
       lastPost = now;
       lastPhase = phase;
+      lastItem = counts?.current;
       flushProgress();
     }
   },
