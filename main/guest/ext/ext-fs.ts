@@ -7,7 +7,7 @@
  */
 import { DiskchainError } from '../../../shared/errors.js';
 import type { BlockDevice } from '../block-device.js';
-import type { FileSystemDriver, FileSystemType, GuestEntry, GuestFileSystem, GuestName, OpenOptions } from '../types.js';
+import type { FileRun, FileSystemDriver, FileSystemType, GuestEntry, GuestFileSystem, GuestName, OpenOptions } from '../types.js';
 import { overlayDevice, replayJournal, type JournalLog, type JournalReplay } from './journal.js';
 import { BlockCache } from './block-cache.js';
 import { mapExtents, mapIndirect, type MapContext, type Run } from './block-map.js';
@@ -143,6 +143,13 @@ export class ExtFileSystem implements GuestFileSystem {
     const inode = this.inode(this.inodeNumber(file), file.name);
     if (entryType(inode.mode) === 'dir') throw new DiskchainError('E_USAGE', `${file.name} is a folder`, this.device.file);
     return this.readData(inode, file.name, buf, offset);
+  }
+
+  dataRuns(file: GuestEntry, offset: number, length: number): FileRun[] | null {
+    const inode = this.inode(this.inodeNumber(file), file.name);
+    if (entryType(inode.mode) !== 'file' || inode.flags & (FLAG_INLINE_DATA | FLAG_ENCRYPT)) return null;
+    this.checkOffset(file.name, offset);
+    return this.runsOf(inode, file.name, offset, Math.max(0, Math.min(length, inode.size - offset)));
   }
 
   private readDirEntries(inode: Inode, name: string, out: DirEntries): void {
@@ -294,7 +301,7 @@ export class ExtFileSystem implements GuestFileSystem {
     if (inode.flags & FLAG_ENCRYPT) {
       throw new DiskchainError('E_UNSUPPORTED', `${name} (inode ${inode.number}) is encrypted (fscrypt) and cannot be read`, this.device.file);
     }
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new DiskchainError('E_USAGE', `${name}: bad read offset ${offset}`, this.device.file);
+    this.checkOffset(name, offset);
     if (offset >= inode.size) return 0;
     const length = Math.min(buf.length, inode.size - offset);
     if (inode.flags & FLAG_INLINE_DATA) return this.readInline(inode, name, buf, offset, length);
@@ -303,10 +310,27 @@ export class ExtFileSystem implements GuestFileSystem {
       inode.block.copy(buf, 0, offset, offset + length);
       return length;
     }
+    let done = 0;
+    for (const run of this.runsOf(inode, name, offset, length)) {
+      const target = buf.subarray(done, done + run.length);
+      if (run.at === null) target.fill(0);
+      else this.device.read(target, run.at);
+      done += run.length;
+    }
+    return length;
+  }
+
+  private checkOffset(name: string, offset: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new DiskchainError('E_USAGE', `${name}: bad read offset ${offset}`, this.device.file);
+  }
+
+  /** Where bytes [offset, offset+length) of the inode's data lie (inside its size): one run per contiguous stretch. */
+  private runsOf(inode: Inode, name: string, offset: number, length: number): FileRun[] {
     const bs = this.sb.blockSize;
     const ctx = this.mapContext(inode, name);
     const root = inode.block;
     const extents = (inode.flags & FLAG_EXTENTS) !== 0;
+    const runs: FileRun[] = [];
     let done = 0;
     while (done < length) {
       const pos = offset + done;
@@ -316,12 +340,10 @@ export class ExtFileSystem implements GuestFileSystem {
       const run: Run = extents ? mapExtents(ctx, root, logical, wanted) : mapIndirect(ctx, root, logical, wanted);
       if (run.count <= 0) this.damaged(`inode ${inode.number} (${name}): the block map gives an empty run at block ${logical}`);
       const bytes = Math.min(run.count * bs - within, length - done);
-      const target = buf.subarray(done, done + bytes);
-      if (run.physical === null) target.fill(0);
-      else this.device.read(target, run.physical * bs + within);
+      runs.push({ at: run.physical === null ? null : run.physical * bs + within, length: bytes });
       done += bytes;
     }
-    return length;
+    return runs;
   }
 
   private readInline(inode: Inode, name: string, buf: Buffer, offset: number, length: number): number {
