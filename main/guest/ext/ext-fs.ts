@@ -36,6 +36,7 @@ export class ExtFileSystem implements GuestFileSystem {
   /** Inode table block per group, so a walk reads each descriptor once; cleared when it grows past its cap. */
   private readonly inodeTables = new Map<number, number>();
   private readonly scratchInodes = Buffer.allocUnsafe(INODE_RUN_BYTES);
+  private readonly entries = new DirEntries();
 
   /** `notes` are said besides the superblock's (what became of the journal). */
   constructor(
@@ -109,7 +110,7 @@ export class ExtFileSystem implements GuestFileSystem {
   /** Names and types from the dirents alone; the inodes are read only where a dirent has no type. */
   listNames(dir: GuestName): GuestName[] {
     const d = this.dirEntries(dir);
-    const count = d.inodes.length;
+    const count = d.count;
     const out = new Array<GuestName>(count);
     for (let i = 0; i < count; i++) {
       const type = d.types[i]!;
@@ -126,7 +127,9 @@ export class ExtFileSystem implements GuestFileSystem {
     if (inode.flags & FLAG_ENCRYPT) {
       throw new DiskchainError('E_UNSUPPORTED', `${this.type} folder ${dir.name} (inode ${inode.number}) is encrypted (fscrypt); its names cannot be read`, this.device.file);
     }
-    const entries = new DirEntries();
+    // One DirEntries for every listing: its entries are used up before the next folder is read.
+    const entries = this.entries;
+    entries.reset();
     try {
       this.readDirEntries(inode, dir.name, entries);
     } catch (err) {
@@ -192,7 +195,7 @@ export class ExtFileSystem implements GuestFileSystem {
    */
   private entriesFor(d: DirEntries): GuestEntry[] {
     const sb = this.sb;
-    const count = d.inodes.length;
+    const count = d.count;
     const out = new Array<GuestEntry>(count);
     const where = new Array<number>(count);
     const order: number[] = [];
