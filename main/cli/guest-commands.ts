@@ -196,9 +196,11 @@ function listText(fsys: GuestFileSystem, entry: GuestEntry, at: string, long: bo
 /** Like ls -R: a folder's name, its entries, then each subfolder the same way (an empty one too); one string per folder. */
 function printFolders<T extends GuestName>(folders: Iterable<WalkFolder<T>>, headed: boolean, line: (e: T) => string): void {
   for (const folder of folders) {
-    let text = !headed ? '' : folder.depth === 0 ? `${folder.path}:\n` : `\n${folder.path}:\n`;
-    for (const e of folder.entries) text += `${line(e)}\n`;
-    emit(text);
+    const head = !headed ? '' : folder.depth === 0 ? `${folder.path}:\n` : `\n${folder.path}:\n`;
+    // Joined, not added line by line: one flat string instead of two string pieces per entry.
+    const lines = new Array<string>(folder.entries.length);
+    for (let i = 0; i < lines.length; i++) lines[i] = line(folder.entries[i]!);
+    emit(lines.length === 0 ? head : `${head}${lines.join('\n')}\n`);
   }
 }
 

@@ -1,5 +1,18 @@
 import { DiskchainError } from '../../shared/errors.js';
 import type { Chain } from '../disk/chain.js';
+import { hostFiles } from '../io/file-source.js';
+
+/**
+ * A stretch of a device for big sequential reads (get): its bytes lie as they are at `position` of
+ * host file `file` (read it there directly), or read as zeros (`zero`), or else only through read().
+ */
+export interface DeviceRun {
+  offset: number;
+  length: number;
+  zero?: boolean;
+  file?: string;
+  position?: number;
+}
 
 /**
  * The bytes a guest reader sees: a whole chain, a partition of it, or a logical volume. There is no
@@ -22,6 +35,11 @@ export interface BlockDevice {
    * these bytes, so that they read the same in the chain without it. diff's shortcut for folders.
    */
   sameAsParent?(offset: number, length: number): boolean;
+  /**
+   * Optional: [offset, offset+length) as DeviceRuns in order, so that a long read can go straight to
+   * the host files in small pieces instead of through the chain's readers for each piece.
+   */
+  hostRuns?(offset: number, length: number): DeviceRun[];
 }
 
 /** The flattened chain as a device. */
@@ -36,6 +54,10 @@ export function chainDevice(chain: Chain): BlockDevice {
       checkRange(file, chain.capacityBytes, buf.length, offset);
       chain.read(buf, offset);
     },
+    hostRuns: (offset, length) => {
+      checkRange(file, chain.capacityBytes, length, offset);
+      return chainRuns(chain, offset, length);
+    },
   };
   if (chain.links.length > 1) {
     const top = chain.top;
@@ -47,6 +69,24 @@ export function chainDevice(chain: Chain): BlockDevice {
     };
   }
   return device;
+}
+
+/** As flatChunks reads a chain: the link that decides each run, and in it where the bytes lie (host files only). */
+function chainRuns(chain: Chain, offset: number, length: number): DeviceRun[] {
+  const out: DeviceRun[] = [];
+  for (const run of chain.mapRuns(offset, length)) {
+    const link = run.layer === null ? null : chain.links[run.layer]!;
+    if (run.state === 'zero' || link === null) out.push({ offset: run.offset, length: run.length, zero: true });
+    else if (link.source !== hostFiles) out.push({ offset: run.offset, length: run.length });
+    else {
+      for (const part of link.data.blockStatus(run.offset, run.length, true)) {
+        if (part.state !== 'data') out.push({ offset: part.offset, length: part.length, zero: true });
+        else if (part.file !== undefined && part.position !== undefined) out.push({ offset: part.offset, length: part.length, file: part.file, position: part.position });
+        else out.push({ offset: part.offset, length: part.length });
+      }
+    }
+  }
+  return out;
 }
 
 /** A window of a device: a partition, or a linear piece of a logical volume. */
@@ -64,6 +104,13 @@ export function sliceDevice(device: BlockDevice, offset: number, size: number, n
       device.read(buf, offset + at);
     },
   };
+  const runs = device.hostRuns?.bind(device);
+  if (runs) {
+    slice.hostRuns = (at, length) => {
+      checkRange(device.file, size, length, at, name);
+      return runs(offset + at, length).map((r) => ({ ...r, offset: r.offset - offset }));
+    };
+  }
   const parent = device.sameAsParent?.bind(device);
   if (parent) {
     slice.sameAsParent = (at, length) => {

@@ -7,7 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
+import { PlainReads } from '../io/plain-reads.js';
 import { FdSink } from '../io/sink.js';
+import type { DeviceRun } from './block-device.js';
 import type { GuestEntry, GuestFileSystem } from './types.js';
 import { joinGuestPath } from './walk.js';
 
@@ -201,16 +203,7 @@ function copyData(
   throwIfCancelled?: () => void,
 ): void {
   const size = copiedSize(fsys, e, at, stream);
-  let offset = 0;
-  while (offset < size) {
-    throwIfCancelled?.();
-    const want = Math.min(buf.length, size - offset);
-    const n = fsys.read(e, buf.subarray(0, want), offset, stream);
-    if (n <= 0) throw new DiskchainError('E_FORMAT', `${at}: the file ends at ${offset} bytes, its size says ${size}`, fsys.device.file);
-    fs.writeSync(fd, buf, 0, n, offset);
-    offset += n;
-    onChunk(n);
-  }
+  streamData(fsys, e, at, stream, size, buf, (piece, offset) => void fs.writeSync(fd, piece, 0, piece.length, offset), onChunk, throwIfCancelled);
 }
 
 /**
@@ -222,18 +215,72 @@ export function getToStdout(fsys: GuestFileSystem, e: GuestEntry, at: string, st
   const size = copiedSize(fsys, e, at, stream);
   const out = FdSink.blocking(1);
   const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
-  let offset = 0;
   try {
-    while (offset < size) {
-      const n = fsys.read(e, buf.subarray(0, Math.min(buf.length, size - offset)), offset, stream);
-      if (n <= 0) throw new DiskchainError('E_FORMAT', `${at}: the file ends at ${offset} bytes, its size says ${size}`, fsys.device.file);
-      out.write(buf.subarray(0, n));
-      offset += n;
-    }
+    streamData(fsys, e, at, stream, size, buf, (piece) => out.write(piece));
   } finally {
     out.close();
   }
-  return offset;
+  return size;
+}
+
+/**
+ * Hands `write` bytes [0, size) of a file's data (or named stream) in order, in pieces that live in
+ * `buf` until write returns; `onChunk` hears after each chunk. Where the file system and the device
+ * say where the bytes lie in host files (dataRuns, hostRuns), they are read straight from there, up to
+ * buf.length at a time: one pread per piece, not a walk through the chain's readers. Else through fsys.read.
+ */
+function streamData(
+  fsys: GuestFileSystem,
+  e: GuestEntry,
+  at: string,
+  stream: string | undefined,
+  size: number,
+  buf: Buffer,
+  write: (piece: Buffer, offset: number) => void,
+  onChunk?: (n: number) => void,
+  throwIfCancelled?: () => void,
+): void {
+  const device = fsys.device;
+  const direct = stream === undefined && fsys.dataRuns !== undefined && device.hostRuns !== undefined;
+  const plain = new PlainReads();
+  const ends = (offset: number): DiskchainError => new DiskchainError('E_FORMAT', `${at}: the file ends at ${offset} bytes, its size says ${size}`, device.file);
+  try {
+    let offset = 0;
+    while (offset < size) {
+      throwIfCancelled?.();
+      const want = Math.min(buf.length, size - offset);
+      const runs = direct ? fsys.dataRuns!(e, offset, want) : null;
+      if (runs === null) {
+        const n = fsys.read(e, buf.subarray(0, want), offset, stream);
+        if (n <= 0) throw ends(offset);
+        write(buf.subarray(0, n), offset);
+        offset += n;
+        onChunk?.(n);
+        continue;
+      }
+      const start = offset;
+      for (const run of runs) {
+        const parts: DeviceRun[] = run.at === null ? [{ offset: 0, length: run.length, zero: true }] : device.hostRuns!(run.at, run.length);
+        for (const part of parts) {
+          for (let done = 0; done < part.length; ) {
+            // As big as buf: each read and write call costs several µs in Node, and 1 GiB in 512 KiB
+            // pieces took twice the user time of 4 MiB ones for the same system time.
+            const piece = buf.subarray(0, Math.min(buf.length, part.length - done));
+            if (part.zero === true) piece.fill(0);
+            else if (part.file !== undefined && part.position !== undefined && plain.has(part.file)) plain.read(part.file, piece, part.position + done);
+            else device.read(piece, part.offset + done);
+            write(piece, offset);
+            offset += piece.length;
+            done += piece.length;
+          }
+        }
+      }
+      if (offset === start) throw ends(offset);
+      onChunk?.(offset - start);
+    }
+  } finally {
+    plain.close();
+  }
 }
 
 /**

@@ -69,6 +69,18 @@ export interface GuestFileSystem {
    * (less only at the end of the file). Sparse and unwritten ranges read as zeros.
    */
   read(file: GuestEntry, buf: Buffer, offset: number, stream?: string): number;
+  /**
+   * Optional, for long sequential reads (get): where bytes [offset, offset+length) of a file's data lie
+   * on the device, in order, ending early only at the end of the file. Null where the data is not on
+   * the device as it is (inline data, a fast symlink): read() it.
+   */
+  dataRuns?(file: GuestEntry, offset: number, length: number): FileRun[] | null;
+}
+
+/** A piece of a file's data: `length` bytes at device offset `at`, or zeros (a hole) where `at` is null. */
+export interface FileRun {
+  at: number | null;
+  length: number;
 }
 
 /** How to open a file system. */

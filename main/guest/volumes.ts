@@ -40,11 +40,51 @@ export interface DiskVolumes {
 interface Opened {
   volume: Volume;
   open: () => BlockDevice;
+  /** The same bytes for probing: small reads served from windows read once (probeCache). */
+  probe: () => BlockDevice;
+}
+
+/** Probing reads small structures in windows of this size; at most PROBE_WINDOWS of them are kept. */
+const PROBE_WINDOW = 64 * 1024;
+const PROBE_WINDOWS = 32;
+
+/**
+ * The device for probing: finding the volumes reads the same few sectors many times over (each
+ * driver its magic, the partition table, LVM labels, signatures, then the chosen volume again), 36
+ * reads through the chain for a disk of two partitions. Small reads come from 64 KiB windows, each
+ * read once; anything else, or a window that cannot be read, goes to the device as asked.
+ */
+function probeCache(device: BlockDevice): BlockDevice {
+  const windows = new Map<number, Buffer>();
+  return {
+    size: device.size,
+    sectorSize: device.sectorSize,
+    name: device.name,
+    file: device.file,
+    read: (buf, offset) => {
+      const index = Math.floor(offset / PROBE_WINDOW);
+      const start = index * PROBE_WINDOW;
+      const inside = Number.isSafeInteger(offset) && offset >= 0 && offset + buf.length <= Math.min(device.size, start + PROBE_WINDOW);
+      let bytes = inside ? windows.get(index) : undefined;
+      if (inside && !bytes && windows.size < PROBE_WINDOWS) {
+        const window = Buffer.allocUnsafe(Math.min(PROBE_WINDOW, device.size - start));
+        try {
+          device.read(window, start);
+          windows.set(index, window);
+          bytes = window;
+        } catch (e) {
+          if (!(e instanceof DiskchainError)) throw e;
+        }
+      }
+      if (bytes) bytes.copy(buf, 0, offset - start, offset - start + buf.length);
+      else device.read(buf, offset);
+    },
+  };
 }
 
 /** The partition table, its notes and every volume (partitions, then LVs). */
 export function readVolumes(device: BlockDevice, drivers: readonly FileSystemDriver[] = DRIVERS): DiskVolumes {
-  const found = discover(device, drivers);
+  const found = discover(device, probeCache(device), drivers);
   return { scheme: found.scheme, sectorSize: found.sectorSize, notes: found.notes, volumes: found.items.map((i) => i.volume) };
 }
 
@@ -57,20 +97,27 @@ export function listVolumes(device: BlockDevice, drivers: readonly FileSystemDri
  * `vg0-root`), or undefined when exactly one volume holds a file system.
  */
 export function openVolume(device: BlockDevice, selector?: string, drivers: readonly FileSystemDriver[] = DRIVERS): { volume: Volume; device: BlockDevice } {
-  const found = discover(device, drivers);
-  const item = select(device, found.items, selector);
+  const item = selectVolume(device, selector, drivers);
   return { volume: item.volume, device: item.open() };
+}
+
+function selectVolume(device: BlockDevice, selector: string | undefined, drivers: readonly FileSystemDriver[]): Opened {
+  return select(device, discover(device, probeCache(device), drivers).items, selector);
 }
 
 /** The file system on a volume, or a clear refusal: "no reader for NTFS yet", "BitLocker-encrypted". */
 export function openFileSystem(device: BlockDevice, selector?: string, drivers: readonly FileSystemDriver[] = DRIVERS, options: OpenOptions = {}): GuestFileSystem {
-  const { volume, device: dev } = openVolume(device, selector, drivers);
+  const item = selectVolume(device, selector, drivers);
+  const volume = item.volume;
+  // Opened first: a volume that cannot be read (a thin LV) says why before what it holds.
+  const dev = item.open();
   const where = volumeName(volume);
   if (volume.fileSystem === null) {
     const what = volume.content ?? `no file system that Diskchain knows (type ${volume.type})`;
     throw new DiskchainError('E_UNSUPPORTED', `${where}: ${what}`, device.file);
   }
-  const driver = drivers.find((d) => d.probe(dev) !== null);
+  const probe = item.probe();
+  const driver = drivers.find((d) => d.probe(probe) !== null);
   if (!driver) throw new DiskchainError('E_UNSUPPORTED', `${where}: no reader for ${fsName(volume.fileSystem)} yet`, device.file);
   return driver.open(dev, options);
 }
@@ -84,14 +131,15 @@ function volumeName(v: Volume): string {
   return typeof v.index === 'number' ? (v.scheme === 'none' ? 'the disk' : `partition ${v.index}`) : `LV ${v.index}`;
 }
 
-function discover(device: BlockDevice, drivers: readonly FileSystemDriver[]): { scheme: TableScheme; sectorSize: number; notes: string[]; items: Opened[] } {
+/** `probing` holds the same bytes as `device` (probeCache): what is only looked at is read through it, what is opened is `device`. */
+function discover(device: BlockDevice, probing: BlockDevice, drivers: readonly FileSystemDriver[]): { scheme: TableScheme; sectorSize: number; notes: string[]; items: Opened[] } {
   // A disk formatted whole (no partition table) starts with a boot sector that can look like an MBR.
-  const whole = probeFileSystem(device, drivers);
+  const whole = probeFileSystem(probing, drivers);
   if (whole) {
     const volume: Volume = { index: 1, scheme: 'none', start: 0, size: device.size, type: 'whole disk', name: null, content: null, fileSystem: whole.type, label: whole.label, uuid: whole.uuid, notes: [] };
-    return { scheme: 'none', sectorSize: device.sectorSize, notes: ['no partition table: the disk holds one file system'], items: [{ volume, open: () => device }] };
+    return { scheme: 'none', sectorSize: device.sectorSize, notes: ['no partition table: the disk holds one file system'], items: [{ volume, open: () => device, probe: () => probing }] };
   }
-  const table = readPartitionTable(device);
+  const table = readPartitionTable(probing);
   const items: Opened[] = [];
   const pvs: PhysicalVolume[] = [];
   const pvItems = new Map<PhysicalVolume, Volume>();
@@ -108,7 +156,7 @@ function discover(device: BlockDevice, drivers: readonly FileSystemDriver[]): { 
     }
     if (pv) {
       const volume: Volume = { index: 1, scheme: 'none', start: 0, size: device.size, type: 'whole disk', name: null, content: 'LVM2 PV', fileSystem: null, label: null, uuid: pv.uuid, notes: [...pv.notes] };
-      items.push({ volume, open: () => device });
+      items.push({ volume, open: () => device, probe: () => probing });
       pvs.push(pv);
       pvItems.set(pv, volume);
       notes.push('no partition table: the disk is an LVM physical volume');
@@ -119,6 +167,7 @@ function discover(device: BlockDevice, drivers: readonly FileSystemDriver[]): { 
   for (const entry of entries) {
     const name = `${device.name} partition ${entry.index}`;
     const open = (): BlockDevice => sliceDevice(device, entry.start, entry.size, name, table.sectorSize);
+    const probe = (): BlockDevice => sliceDevice(probing, entry.start, entry.size, name, table.sectorSize);
     const volume: Volume = {
       index: entry.index,
       scheme: entry.scheme,
@@ -132,10 +181,9 @@ function discover(device: BlockDevice, drivers: readonly FileSystemDriver[]): { 
       uuid: entry.partUuid,
       notes: [...entry.notes],
     };
-    items.push({ volume, open });
+    items.push({ volume, open, probe });
     if (entry.size === 0 || entry.start + entry.size > device.size) continue;
-    const dev = open();
-    const pv = describeContent(dev, entry, volume, drivers);
+    const pv = describeContent(open(), probe(), entry, volume, drivers);
     if (pv) {
       pvs.push(pv);
       pvItems.set(pv, volume);
@@ -153,7 +201,7 @@ function discover(device: BlockDevice, drivers: readonly FileSystemDriver[]): { 
       const name = `${device.name} ${id}`;
       const volume: Volume = { index: id, scheme: 'lvm', start: null, size: lv.size, type: `LVM ${lv.kind}`, name: lv.name, content: null, fileSystem: null, label: null, uuid: null, notes: [] };
       const open = (): BlockDevice => openLogicalVolume(group, lv, name, device.file);
-      items.push({ volume, open });
+      items.push({ volume, open, probe: open });
       if (lv.refused) {
         volume.notes.push(lv.refused);
         continue;
@@ -169,11 +217,12 @@ function discover(device: BlockDevice, drivers: readonly FileSystemDriver[]): { 
   return { scheme: table.scheme, sectorSize: table.sectorSize, notes, items };
 }
 
-/** Fills a partition's content or file system; returns its PV when it is an LVM PV. */
-function describeContent(dev: BlockDevice, entry: PartitionEntry, volume: Volume, drivers: readonly FileSystemDriver[]): PhysicalVolume | null {
+/** Fills a partition's content or file system; returns its PV when it is an LVM PV (on `dev`; `probing` is for looking only). */
+function describeContent(dev: BlockDevice, probing: BlockDevice, entry: PartitionEntry, volume: Volume, drivers: readonly FileSystemDriver[]): PhysicalVolume | null {
   const typed = entry.scheme === 'mbr' ? mbrType(Number(entry.typeCode)).content : gptType(entry.typeCode).content;
   try {
-    const pv = readPhysicalVolume(dev);
+    // Looked for through the probing view; a PV found is read again on the device its LVs will read.
+    const pv = readPhysicalVolume(probing) && readPhysicalVolume(dev);
     if (pv) {
       volume.content = 'LVM2 PV';
       // As blkid shows it: the PV's UUID, not the partition's.
@@ -181,9 +230,9 @@ function describeContent(dev: BlockDevice, entry: PartitionEntry, volume: Volume
       volume.notes.push(...pv.notes);
       return pv;
     }
-    const signature = contentSignature(dev);
+    const signature = contentSignature(probing);
     if (signature) volume.content = signature;
-    else if (!fillFileSystem(dev, volume, drivers) && typed) volume.content = TYPED_CONTENT[typed];
+    else if (!fillFileSystem(probing, volume, drivers) && typed) volume.content = TYPED_CONTENT[typed];
   } catch (e) {
     if (!(e instanceof DiskchainError)) throw e;
     volume.notes.push(e.message);

@@ -72,7 +72,8 @@ export function* walkFolders<T extends GuestName>(list: (dir: T) => T[], dir: T,
     const { entry, path, depth } = stack.pop()!;
     let entries: T[];
     try {
-      entries = byName(list(entry));
+      // list() gives a new array: sorted where it is, not copied.
+      entries = list(entry).sort(compareNames);
     } catch (e) {
       if (!(e instanceof DiskchainError)) throw e;
       onProblem({ path, message: e.message });

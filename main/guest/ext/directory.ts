@@ -4,13 +4,32 @@
  * the block, so no hash code is needed. The metadata_csum tail is an entry with inode 0, skipped too.
  */
 
-/** A folder's entries as parallel arrays: one object per folder, not one per entry. */
+/**
+ * A folder's entries as parallel arrays: one object per folder, not one per entry. The first `count`
+ * of each array are the folder's; reset() starts the next folder in the same arrays, so a walk reuses
+ * their room instead of growing new ones for every folder.
+ */
 export class DirEntries {
+  count = 0;
   readonly inodes: number[] = [];
   readonly names: string[] = [];
   /** The dirent's file type (1 file, 2 dir, 7 symlink…), or 0 without the filetype feature. */
   readonly types: number[] = [];
+
+  reset(): void {
+    this.count = 0;
+  }
+
+  add(inode: number, name: string, type: number): void {
+    const i = this.count++;
+    this.inodes[i] = inode;
+    this.names[i] = name;
+    this.types[i] = type;
+  }
 }
+
+/** Bytes of a folder block decoded at once for its ASCII names (more than the longest name, 255). */
+const TEXT_BYTES = 1024;
 
 /** rec_len as stored: 64 KiB blocks need the high bits packed into the low two (ext4_rec_len_from_disk). */
 function recordLength(stored: number, blockSize: number): number {
@@ -23,6 +42,11 @@ function recordLength(stored: number, blockSize: number): number {
  * whose "block" is that area) to `out`; throws a message naming the offset when an entry does not fit.
  */
 export function parseDirBlock(bytes: Buffer, start: number, end: number, blockSize: number, hasFileType: boolean, out: DirEntries): void {
+  // ASCII names (nearly all) are cut from latin1 strings of up to TEXT_BYTES of the block: one decode
+  // for many names instead of one per name (a walk of 100,000 names spent a fifth of its time there).
+  // Other names decode as UTF-8 one by one.
+  let text = '';
+  let textStart = 0;
   let at = start;
   while (at + 8 <= end) {
     const inode = bytes.readUInt32LE(at);
@@ -34,9 +58,25 @@ export function parseDirBlock(bytes: Buffer, start: number, end: number, blockSi
     // "." and ".." are skipped by their bytes, before a string is made.
     const dots = nameLength <= 2 && bytes[at + 8] === 0x2e && (nameLength === 1 || bytes[at + 9] === 0x2e);
     if (inode !== 0 && nameLength > 0 && !dots) {
-      out.inodes.push(inode);
-      out.names.push(bytes.toString('utf8', at + 8, at + 8 + nameLength));
-      out.types.push(hasFileType ? bytes[at + 7]! : 0);
+      const from = at + 8;
+      const to = from + nameLength;
+      let ascii = true;
+      for (let k = from; k < to; k++) {
+        if (bytes[k]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      let name: string;
+      if (!ascii) name = bytes.toString('utf8', from, to);
+      else {
+        if (from < textStart || to > textStart + text.length) {
+          textStart = from;
+          text = bytes.toString('latin1', from, Math.min(end, from + TEXT_BYTES));
+        }
+        name = text.slice(from - textStart, to - textStart);
+      }
+      out.add(inode, name, hasFileType ? bytes[at + 7]! : 0);
     }
     at += length;
   }

@@ -7,7 +7,7 @@
  */
 import { DiskchainError } from '../../../shared/errors.js';
 import type { BlockDevice } from '../block-device.js';
-import type { FileSystemDriver, FileSystemType, GuestEntry, GuestFileSystem, GuestName, OpenOptions } from '../types.js';
+import type { FileRun, FileSystemDriver, FileSystemType, GuestEntry, GuestFileSystem, GuestName, OpenOptions } from '../types.js';
 import { overlayDevice, replayJournal, type JournalLog, type JournalReplay } from './journal.js';
 import { BlockCache } from './block-cache.js';
 import { mapExtents, mapIndirect, type MapContext, type Run } from './block-map.js';
@@ -36,6 +36,7 @@ export class ExtFileSystem implements GuestFileSystem {
   /** Inode table block per group, so a walk reads each descriptor once; cleared when it grows past its cap. */
   private readonly inodeTables = new Map<number, number>();
   private readonly scratchInodes = Buffer.allocUnsafe(INODE_RUN_BYTES);
+  private readonly entries = new DirEntries();
 
   /** `notes` are said besides the superblock's (what became of the journal). */
   constructor(
@@ -109,7 +110,7 @@ export class ExtFileSystem implements GuestFileSystem {
   /** Names and types from the dirents alone; the inodes are read only where a dirent has no type. */
   listNames(dir: GuestName): GuestName[] {
     const d = this.dirEntries(dir);
-    const count = d.inodes.length;
+    const count = d.count;
     const out = new Array<GuestName>(count);
     for (let i = 0; i < count; i++) {
       const type = d.types[i]!;
@@ -126,7 +127,9 @@ export class ExtFileSystem implements GuestFileSystem {
     if (inode.flags & FLAG_ENCRYPT) {
       throw new DiskchainError('E_UNSUPPORTED', `${this.type} folder ${dir.name} (inode ${inode.number}) is encrypted (fscrypt); its names cannot be read`, this.device.file);
     }
-    const entries = new DirEntries();
+    // One DirEntries for every listing: its entries are used up before the next folder is read.
+    const entries = this.entries;
+    entries.reset();
     try {
       this.readDirEntries(inode, dir.name, entries);
     } catch (err) {
@@ -143,6 +146,13 @@ export class ExtFileSystem implements GuestFileSystem {
     const inode = this.inode(this.inodeNumber(file), file.name);
     if (entryType(inode.mode) === 'dir') throw new DiskchainError('E_USAGE', `${file.name} is a folder`, this.device.file);
     return this.readData(inode, file.name, buf, offset);
+  }
+
+  dataRuns(file: GuestEntry, offset: number, length: number): FileRun[] | null {
+    const inode = this.inode(this.inodeNumber(file), file.name);
+    if (entryType(inode.mode) !== 'file' || inode.flags & (FLAG_INLINE_DATA | FLAG_ENCRYPT)) return null;
+    this.checkOffset(file.name, offset);
+    return this.runsOf(inode, file.name, offset, Math.max(0, Math.min(length, inode.size - offset)));
   }
 
   private readDirEntries(inode: Inode, name: string, out: DirEntries): void {
@@ -185,7 +195,7 @@ export class ExtFileSystem implements GuestFileSystem {
    */
   private entriesFor(d: DirEntries): GuestEntry[] {
     const sb = this.sb;
-    const count = d.inodes.length;
+    const count = d.count;
     const out = new Array<GuestEntry>(count);
     const where = new Array<number>(count);
     const order: number[] = [];
@@ -294,7 +304,7 @@ export class ExtFileSystem implements GuestFileSystem {
     if (inode.flags & FLAG_ENCRYPT) {
       throw new DiskchainError('E_UNSUPPORTED', `${name} (inode ${inode.number}) is encrypted (fscrypt) and cannot be read`, this.device.file);
     }
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new DiskchainError('E_USAGE', `${name}: bad read offset ${offset}`, this.device.file);
+    this.checkOffset(name, offset);
     if (offset >= inode.size) return 0;
     const length = Math.min(buf.length, inode.size - offset);
     if (inode.flags & FLAG_INLINE_DATA) return this.readInline(inode, name, buf, offset, length);
@@ -303,10 +313,27 @@ export class ExtFileSystem implements GuestFileSystem {
       inode.block.copy(buf, 0, offset, offset + length);
       return length;
     }
+    let done = 0;
+    for (const run of this.runsOf(inode, name, offset, length)) {
+      const target = buf.subarray(done, done + run.length);
+      if (run.at === null) target.fill(0);
+      else this.device.read(target, run.at);
+      done += run.length;
+    }
+    return length;
+  }
+
+  private checkOffset(name: string, offset: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new DiskchainError('E_USAGE', `${name}: bad read offset ${offset}`, this.device.file);
+  }
+
+  /** Where bytes [offset, offset+length) of the inode's data lie (inside its size): one run per contiguous stretch. */
+  private runsOf(inode: Inode, name: string, offset: number, length: number): FileRun[] {
     const bs = this.sb.blockSize;
     const ctx = this.mapContext(inode, name);
     const root = inode.block;
     const extents = (inode.flags & FLAG_EXTENTS) !== 0;
+    const runs: FileRun[] = [];
     let done = 0;
     while (done < length) {
       const pos = offset + done;
@@ -316,12 +343,10 @@ export class ExtFileSystem implements GuestFileSystem {
       const run: Run = extents ? mapExtents(ctx, root, logical, wanted) : mapIndirect(ctx, root, logical, wanted);
       if (run.count <= 0) this.damaged(`inode ${inode.number} (${name}): the block map gives an empty run at block ${logical}`);
       const bytes = Math.min(run.count * bs - within, length - done);
-      const target = buf.subarray(done, done + bytes);
-      if (run.physical === null) target.fill(0);
-      else this.device.read(target, run.physical * bs + within);
+      runs.push({ at: run.physical === null ? null : run.physical * bs + within, length: bytes });
       done += bytes;
     }
-    return length;
+    return runs;
   }
 
   private readInline(inode: Inode, name: string, buf: Buffer, offset: number, length: number): number {

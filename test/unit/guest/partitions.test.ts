@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DiskchainError } from '../../../shared/errors.js';
-import { bufferDevice } from '../../../main/guest/block-device.js';
+import { bufferDevice, type BlockDevice } from '../../../main/guest/block-device.js';
 import { readPartitionTable } from '../../../main/guest/partitions/index.js';
-import { readVolumes } from '../../../main/guest/volumes.js';
+import { openFileSystem, readVolumes } from '../../../main/guest/volumes.js';
 import { metadataText, pvHeaderBytes, type VgSpec } from '../../fixtures/lvm-builder.js';
 import { blankDisk, ext4Image, fatImage, MiB, mmls, ntfsImage, run, sfdisk, writeAt } from '../../helpers/guest-images.js';
 import { vmdkDevice } from '../../helpers/guest-devices.js';
@@ -43,6 +43,21 @@ describe('MBR with an EBR chain', () => {
     expect(disk.volumes[1]).toMatchObject({ label: 'rootfs', uuid: '0fd1a35b-1111-4222-8333-944445555666' });
     expect(disk.volumes[3]).toMatchObject({ type: 'Linux swap (0x82)', content: 'swap' });
     expect(disk.volumes[4]).toMatchObject({ label: 'LOGICAL7', uuid: '0000-BEEF' });
+  });
+
+  it('finding the volumes reads each 64 KiB it looks at once, not once per probe, and opens the volume on the disk', () => {
+    const inner = device(raw);
+    const reads: Array<[number, number]> = [];
+    const counted: BlockDevice = { ...inner, read: (buf, offset) => void (reads.push([offset, buf.length]), inner.read(buf, offset)) };
+    expect(readVolumes(counted).volumes.map((v) => v.fileSystem ?? v.content)).toEqual(readVolumes(inner).volumes.map((v) => v.fileSystem ?? v.content));
+    const windows = reads.filter(([, length]) => length === 64 * 1024).map(([offset]) => offset);
+    expect(new Set(windows).size).toBe(windows.length);
+    // The LVM label scan of each partition (4 sectors) is the only other read.
+    expect(reads.length).toBeLessThanOrEqual(windows.length + 4 * 5);
+    reads.length = 0;
+    const fsys = openFileSystem(counted, '2');
+    expect([fsys.type, fsys.label]).toEqual(['ext4', 'rootfs']);
+    expect(fsys.list(fsys.root()).map((e) => e.name)).toContain('lost+found');
   });
 
   it('refuses an EBR chain that loops back on itself, naming the sector', () => {
