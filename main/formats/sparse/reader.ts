@@ -968,24 +968,33 @@ class SparseReader implements SparseExtent {
       }
       const tableEnd = Math.min(end, (gdIndex + 1) * tableSpanBytes);
       const firstGrain = gdIndex * this.header.numGTEsPerGT;
-      while (pos < tableEnd) {
-        const grain = Math.floor(pos / grainBytes);
-        const gte = table[grain - firstGrain] ?? GTE_UNALLOCATED;
-        const withinGrain = pos - grain * grainBytes;
-        let next = grain + 1;
+      // Entries are small integers: the loops below step through them, not through byte offsets.
+      const endEntry = Math.ceil(tableEnd / grainBytes) - firstGrain;
+      let entry = Math.floor(pos / grainBytes) - firstGrain;
+      // A table with nothing in this range (a hole in a disk whose tables were made up front) is one memcmp.
+      if (isAllZero(new Uint8Array(table.buffer, table.byteOffset + entry * 4, (endEntry - entry) * 4))) {
+        visit(pos, tableEnd - pos, GTE_UNALLOCATED, 0);
+        pos = tableEnd;
+        continue;
+      }
+      while (entry < endEntry) {
+        const gte = table[entry] ?? GTE_UNALLOCATED;
+        const withinGrain = pos - (firstGrain + entry) * grainBytes;
+        let next = entry + 1;
         if (gte <= GTE_ZERO_GRAIN) {
-          while (next * grainBytes < tableEnd && (table[next - firstGrain] ?? GTE_UNALLOCATED) === gte) next++;
+          while (next < endEntry && table[next] === gte) next++;
         } else {
-          this.assertGrainInFile(grain, gte, withinGrain, Math.min(tableEnd, (grain + 1) * grainBytes) - pos);
-          for (let expected = gte + grainSectors; next * grainBytes < tableEnd; next++) {
-            const entry = table[next - firstGrain] ?? GTE_UNALLOCATED;
-            if (entry <= GTE_ZERO_GRAIN || entry > safeEntry || (contiguous && entry !== expected)) break;
-            expected = entry + grainSectors;
+          this.assertGrainInFile(firstGrain + entry, gte, withinGrain, Math.min(tableEnd, (firstGrain + next) * grainBytes) - pos);
+          for (let expected = gte + grainSectors; next < endEntry; next++) {
+            const nextGte = table[next] ?? GTE_UNALLOCATED;
+            if (nextGte <= GTE_ZERO_GRAIN || nextGte > safeEntry || (contiguous && nextGte !== expected)) break;
+            expected = nextGte + grainSectors;
           }
         }
-        const spanEnd = Math.min(tableEnd, next * grainBytes);
+        const spanEnd = Math.min(tableEnd, (firstGrain + next) * grainBytes);
         visit(pos, spanEnd - pos, gte, gte * SECTOR + withinGrain);
         pos = spanEnd;
+        entry = next;
       }
     }
   }
