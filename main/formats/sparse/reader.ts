@@ -42,6 +42,8 @@ const GTE_UNALLOCATED = 0;
 const GTE_ZERO_GRAIN = 1;
 
 const GT_CACHE_TABLES = 256;
+/** Below this many table entries a range is stepped through; the memcmp's views cost more than the loop. */
+const MEMCMP_MIN_ENTRIES = 64;
 /** Tables that sit back to back in the file (VMware and QEMU lay them out so) are read together. */
 const GT_READAHEAD_TABLES = 128;
 /** Table bytes the damage verdict reads at a time. */
@@ -971,8 +973,8 @@ class SparseReader implements SparseExtent {
       // Entries are small integers: the loops below step through them, not through byte offsets.
       const endEntry = Math.ceil(tableEnd / grainBytes) - firstGrain;
       let entry = Math.floor(pos / grainBytes) - firstGrain;
-      // A table with nothing in this range (a hole in a disk whose tables were made up front) is one memcmp.
-      if (isAllZero(new Uint8Array(table.buffer, table.byteOffset + entry * 4, (endEntry - entry) * 4))) {
+      // A table with nothing in a long range (a hole in a disk whose tables were made up front) is one memcmp.
+      if (endEntry - entry >= MEMCMP_MIN_ENTRIES && isAllZero(new Uint8Array(table.buffer, table.byteOffset + entry * 4, (endEntry - entry) * 4))) {
         visit(pos, tableEnd - pos, GTE_UNALLOCATED, 0);
         pos = tableEnd;
         continue;
