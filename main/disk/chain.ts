@@ -42,6 +42,9 @@ export interface LayerRun {
   state: 'data' | 'zero';
   /** Index into links; null where no link holds the bytes (reads as zeros). */
   layer: number | null;
+  /** With mapRuns' `backing`: where a data run's bytes lie as they are in a host file (Run.file, Run.position). */
+  file?: string;
+  position?: number;
 }
 
 /** VMware's deepest snapshot tree is 255 links; anything longer is a loop we did not see. */
@@ -86,10 +89,14 @@ export class Chain {
     link.data.read(buf, offset);
   }
 
-  /** The flattened disk's allocation picture over [offset, offset+length). */
-  mapRuns(offset: number, length: number): LayerRun[] {
+  /**
+   * The flattened disk's allocation picture over [offset, offset+length). With `backing`, data
+   * runs of links read from the host's files also say where their bytes lie, where the format
+   * stores them as they are, and break where that position jumps (cat reads them straight from there).
+   */
+  mapRuns(offset: number, length: number, backing = false): LayerRun[] {
     const runs: LayerRun[] = [];
-    this.mapFrom(0, offset, Math.min(length, this.capacityBytes - offset), runs);
+    this.mapFrom(0, offset, Math.min(length, this.capacityBytes - offset), runs, backing);
     return runs;
   }
 
@@ -114,13 +121,14 @@ export class Chain {
     }
   }
 
-  private mapFrom(level: number, offset: number, length: number, out: LayerRun[]): void {
+  private mapFrom(level: number, offset: number, length: number, out: LayerRun[], backing: boolean): void {
     const link = this.links[level];
     const inside = link ? Math.max(0, Math.min(length, link.capacityBytes - offset)) : 0;
     if (link && inside > 0) {
-      for (const run of link.data.blockStatus(offset, inside)) {
-        if (run.state === 'unallocated') this.mapFrom(level + 1, run.offset, run.length, out);
-        else pushLayerRun(out, { offset: run.offset, length: run.length, state: run.state, layer: level });
+      for (const run of link.data.blockStatus(offset, inside, backing && link.source === hostFiles)) {
+        if (run.state === 'unallocated') this.mapFrom(level + 1, run.offset, run.length, out, backing);
+        else if (run.position === undefined) pushLayerRun(out, { offset: run.offset, length: run.length, state: run.state, layer: level });
+        else pushLayerRun(out, { offset: run.offset, length: run.length, state: run.state, layer: level, file: run.file, position: run.position });
       }
     }
     if (length > inside) pushLayerRun(out, { offset: offset + inside, length: length - inside, state: 'zero', layer: null });
@@ -129,11 +137,17 @@ export class Chain {
 
 function pushLayerRun(out: LayerRun[], run: LayerRun): void {
   const last = out[out.length - 1];
-  if (last && last.state === run.state && last.layer === run.layer && last.offset + last.length === run.offset) {
+  if (last && last.state === run.state && last.layer === run.layer && last.offset + last.length === run.offset && bytesContinue(last, run)) {
     last.length += run.length;
   } else {
     out.push(run);
   }
+}
+
+/** Runs without a place in a file continue each other; placed runs when the second's bytes follow the first's. */
+function bytesContinue(last: LayerRun, run: LayerRun): boolean {
+  if (last.position === undefined || run.position === undefined) return last.position === run.position;
+  return last.file === run.file && last.position + last.length === run.position;
 }
 
 export function openChain(filePath: string, options: OpenOptions = {}): Chain {

@@ -10,6 +10,9 @@ import { ioError } from './file-source.js';
  */
 export class PlainReads {
   private readonly fds = new Map<string, number | null>();
+  /** The file of the last read and its descriptor: runs of one file skip the map. */
+  private lastFile: string | undefined;
+  private lastFd: number | null = null;
 
   /** Whether `file` can be read here (a raw, non-UTF-8 name shown with \xHH escapes cannot: read it through its link). */
   has(file: string): boolean {
@@ -36,9 +39,11 @@ export class PlainReads {
   close(): void {
     for (const fd of this.fds.values()) if (fd !== null) fs.closeSync(fd);
     this.fds.clear();
+    this.lastFile = undefined;
   }
 
   private fd(file: string): number | null {
+    if (file === this.lastFile) return this.lastFd;
     let fd = this.fds.get(file);
     if (fd === undefined) {
       try {
@@ -48,6 +53,8 @@ export class PlainReads {
       }
       this.fds.set(file, fd);
     }
+    this.lastFile = file;
+    this.lastFd = fd;
     return fd;
   }
 }

@@ -267,43 +267,54 @@ class CowdReader implements CowdExtent {
    * REDO logs have 512-byte grains, so a per-grain walk would cost more than copying the data.
    */
   private tableRuns(runs: Run[], gdIndex: number, table: Uint32Array, start: number, end: number, backing: boolean): void {
-    const grainSectors = this.header.grainSizeSectors;
-    const firstOfTable = gdIndex * this.header.gtEntries;
-    const last = Math.ceil(end / this.grainBytes);
-    let runFirst = -1; // first grain of the open run, -1 when none
-    let runGte = 0; // its first GTE (1: a zero run, 0: unallocated)
-    let nextGte = 0; // the GTE that would continue it
-    const emit = (endGrain: number): void => {
-      if (runFirst < 0) return;
-      const from = Math.max(start, runFirst * this.grainBytes);
-      const to = Math.min(end, endGrain * this.grainBytes);
+    const grainBytes = this.grainBytes;
+    const tableFirst = gdIndex * this.header.gtEntries;
+    const endEntry = Math.ceil(end / grainBytes) - tableFirst;
+    for (let runEntry = Math.floor(start / grainBytes) - tableFirst; runEntry < endEntry; ) {
+      const runGte = table[runEntry] ?? 0;
+      const next = this.runEnd(table, runEntry, endEntry, false);
+      const from = Math.max(start, (tableFirst + runEntry) * grainBytes);
+      const to = Math.min(end, (tableFirst + next) * grainBytes);
       if (runGte <= GTE_ZERO_GRAIN) {
         pushRun(runs, from, to - from, stateOf(runGte));
       } else {
-        const position = runGte * SECTOR + (from - runFirst * this.grainBytes);
-        if (position + (to - from) > this.disk.size) {
-          throw formatError(this.file, `grain ${runFirst} (grain table ${gdIndex}) at sector ${runGte} lies past the end of the file (${this.disk.size} bytes)`, position);
-        }
+        const position = this.checkedRunPosition(gdIndex, table, runEntry, next, from, to);
         pushRun(runs, from, to - from, 'data', backing ? { file: this.file, position } : undefined);
       }
-      runFirst = -1;
-    };
-    for (let grain = Math.floor(start / this.grainBytes); grain < last; grain++) {
-      const entry = grain - firstOfTable;
-      const gte = table[entry] ?? 0;
-      if (runFirst >= 0 && gte === nextGte) {
-        if (gte > GTE_ZERO_GRAIN) nextGte += grainSectors;
-        continue;
-      }
-      emit(grain);
-      if (gte > GTE_ZERO_GRAIN && this.isMetadataSector(gte)) {
-        throw formatError(this.file, `grain ${grain} (grain table ${gdIndex} entry ${entry}) points into the header or grain directory (sector ${gte})`, gte * SECTOR);
-      }
-      runFirst = grain;
-      runGte = gte;
-      nextGte = gte > GTE_ZERO_GRAIN ? gte + grainSectors : gte;
+      runEntry = next;
     }
-    emit(last);
+  }
+
+  /**
+   * The entry after the run that starts at `runEntry`: data grains that continue each other in
+   * the file, or sentinels (with `zerosAlike`, unallocated and zeroed together: both read as zeros).
+   */
+  private runEnd(table: Uint32Array, runEntry: number, endEntry: number, zerosAlike: boolean): number {
+    const runGte = table[runEntry] ?? 0;
+    let next = runEntry + 1;
+    if (runGte > GTE_ZERO_GRAIN) {
+      const grainSectors = this.header.grainSizeSectors;
+      while (next < endEntry && table[next] === runGte + (next - runEntry) * grainSectors) next++;
+    } else if (zerosAlike) {
+      while (next < endEntry && (table[next] ?? 0) <= GTE_ZERO_GRAIN) next++;
+    } else {
+      while (next < endEntry && (table[next] ?? 0) === runGte) next++;
+    }
+    return next;
+  }
+
+  /**
+   * Where the data run of entries [runEntry, next), read as [from, to), starts in the file. A
+   * run not plainly inside the file's data area is checked grain by grain, so a damaged table
+   * fails at its first bad grain.
+   */
+  private checkedRunPosition(gdIndex: number, table: Uint32Array, runEntry: number, next: number, from: number, to: number): number {
+    const runGte = table[runEntry] ?? 0;
+    const position = runGte * SECTOR + (from - (gdIndex * this.header.gtEntries + runEntry) * this.grainBytes);
+    const lastSector = runGte + (next - runEntry) * this.header.grainSizeSectors;
+    const plain = runGte >= HEADER_SECTORS && (lastSector <= this.header.gdOffsetSectors || runGte >= this.gdEndSector) && position + (to - from) <= this.disk.size;
+    if (!plain) this.checkGrains(gdIndex, table, runEntry, next, from, to);
+    return position;
   }
 
   read(buf: Buffer, offset: number): void {
@@ -321,34 +332,18 @@ class CowdReader implements CowdExtent {
    * Walks the table by entry (small integers) and hands on one read per run of grains that
    * continue each other in the file, or one fill per run of zeros: REDO logs have 512-byte
    * grains, and a step per grain with byte offsets past 2 GiB (heap numbers) cost more in
-   * garbage collection than the reads themselves. A run that is not plainly inside the file's
-   * data area is checked grain by grain, so a damaged table fails as it always did.
+   * garbage collection than the reads themselves.
    */
   private readTableRange(reads: CoalescedReads, gdIndex: number, table: Uint32Array, start: number, end: number): void {
     const grainBytes = this.grainBytes;
-    const grainSectors = this.header.grainSizeSectors;
     const tableFirst = gdIndex * this.header.gtEntries;
     const endEntry = Math.ceil(end / grainBytes) - tableFirst;
-    let runEntry = Math.floor(start / grainBytes) - tableFirst;
-    while (runEntry < endEntry) {
-      const runGte = table[runEntry] ?? 0;
-      let next = runEntry + 1;
-      if (runGte > GTE_ZERO_GRAIN) {
-        while (next < endEntry && table[next] === runGte + (next - runEntry) * grainSectors) next++;
-      } else {
-        while (next < endEntry && (table[next] ?? 0) <= GTE_ZERO_GRAIN) next++;
-      }
+    for (let runEntry = Math.floor(start / grainBytes) - tableFirst; runEntry < endEntry; ) {
+      const next = this.runEnd(table, runEntry, endEntry, true);
       const from = Math.max(start, (tableFirst + runEntry) * grainBytes);
       const to = Math.min(end, (tableFirst + next) * grainBytes);
-      if (runGte <= GTE_ZERO_GRAIN) {
-        reads.zeros(from, to - from);
-      } else {
-        const file = runGte * SECTOR + (from - (tableFirst + runEntry) * grainBytes);
-        const lastSector = runGte + (next - runEntry) * grainSectors;
-        const plain = runGte >= HEADER_SECTORS && (lastSector <= this.header.gdOffsetSectors || runGte >= this.gdEndSector) && file + (to - from) <= this.disk.size;
-        if (!plain) this.checkGrains(gdIndex, table, runEntry, next, from, to);
-        reads.data(from, file, to - from);
-      }
+      if ((table[runEntry] ?? 0) <= GTE_ZERO_GRAIN) reads.zeros(from, to - from);
+      else reads.data(from, this.checkedRunPosition(gdIndex, table, runEntry, next, from, to), to - from);
       runEntry = next;
     }
   }

@@ -42,6 +42,8 @@ const GTE_UNALLOCATED = 0;
 const GTE_ZERO_GRAIN = 1;
 
 const GT_CACHE_TABLES = 256;
+/** Below this many table entries a range is stepped through; the memcmp's views cost more than the loop. */
+const MEMCMP_MIN_ENTRIES = 64;
 /** Tables that sit back to back in the file (VMware and QEMU lay them out so) are read together. */
 const GT_READAHEAD_TABLES = 128;
 /** Table bytes the damage verdict reads at a time. */
@@ -889,6 +891,8 @@ function grow(array: Float64Array): Float64Array<ArrayBuffer> {
 // Reader
 
 type PieceVisitor = (position: number, length: number, gte: number, grain: number) => void;
+/** A span of grains alike: `gte` is its first grain's entry, `filePosition` where its first byte lies (data). */
+type SpanVisitor = (position: number, length: number, gte: number, filePosition: number) => void;
 
 class SparseReader implements SparseExtent {
   readonly file: string;
@@ -944,19 +948,68 @@ class SparseReader implements SparseExtent {
     }
   }
 
+  /**
+   * Visits [start, end) in spans of grains that read alike, one call per span instead of per grain:
+   * unallocated, zeroed, or data (with `contiguous`, data stored back to back in the file, so a
+   * span is one pread; `filePosition` is where its first byte lies). Each grain of a data span is
+   * checked to lie in the file.
+   */
+  private walkSpans(start: number, end: number, contiguous: boolean, visit: SpanVisitor): void {
+    const { grainBytes, tableSpanBytes } = this;
+    const grainSectors = this.header.grainSizeSectors;
+    // A whole grain (a stream: its marker) at an entry up to this lies inside the file; others get the exact check.
+    const safeEntry = (this.disk.size - (this.isStream ? MARKER_HEAD_BYTES : grainBytes)) / SECTOR;
+    for (let pos = start; pos < end; ) {
+      const gdIndex = Math.floor(pos / tableSpanBytes);
+      const table = this.tables.get(gdIndex);
+      if (!table) {
+        const holeEnd = Math.min(end, this.tables.nextTable(gdIndex + 1) * tableSpanBytes);
+        visit(pos, holeEnd - pos, GTE_UNALLOCATED, 0);
+        pos = holeEnd;
+        continue;
+      }
+      const tableEnd = Math.min(end, (gdIndex + 1) * tableSpanBytes);
+      const firstGrain = gdIndex * this.header.numGTEsPerGT;
+      // Entries are small integers: the loops below step through them, not through byte offsets.
+      const endEntry = Math.ceil(tableEnd / grainBytes) - firstGrain;
+      let entry = Math.floor(pos / grainBytes) - firstGrain;
+      // A table with nothing in a long range (a hole in a disk whose tables were made up front) is one memcmp.
+      if (endEntry - entry >= MEMCMP_MIN_ENTRIES && isAllZero(new Uint8Array(table.buffer, table.byteOffset + entry * 4, (endEntry - entry) * 4))) {
+        visit(pos, tableEnd - pos, GTE_UNALLOCATED, 0);
+        pos = tableEnd;
+        continue;
+      }
+      while (entry < endEntry) {
+        const gte = table[entry] ?? GTE_UNALLOCATED;
+        const withinGrain = pos - (firstGrain + entry) * grainBytes;
+        let next = entry + 1;
+        if (gte <= GTE_ZERO_GRAIN) {
+          while (next < endEntry && table[next] === gte) next++;
+        } else {
+          this.assertGrainInFile(firstGrain + entry, gte, withinGrain, Math.min(tableEnd, (firstGrain + next) * grainBytes) - pos);
+          for (let expected = gte + grainSectors; next < endEntry; next++) {
+            const nextGte = table[next] ?? GTE_UNALLOCATED;
+            if (nextGte <= GTE_ZERO_GRAIN || nextGte > safeEntry || (contiguous && nextGte !== expected)) break;
+            expected = nextGte + grainSectors;
+          }
+        }
+        const spanEnd = Math.min(tableEnd, (firstGrain + next) * grainBytes);
+        visit(pos, spanEnd - pos, gte, gte * SECTOR + withinGrain);
+        pos = spanEnd;
+        entry = next;
+      }
+    }
+  }
+
   blockStatus(offset: number, length: number, backing = false): Run[] {
     const runs: Run[] = [];
+    // Compressed grains have no position their bytes can be copied from.
+    const positions = backing && !this.stream;
     const start = Math.max(0, offset);
     const end = Math.min(this.sizeBytes, offset + length);
-    this.walk(start, end, (pos, pieceLength, gte, grain) => {
-      if (gte <= GTE_ZERO_GRAIN) {
-        pushRun(runs, pos, pieceLength, stateOf(gte));
-        return;
-      }
-      const withinGrain = pos - grain * this.grainBytes;
-      this.assertGrainInFile(grain, gte, withinGrain, pieceLength);
-      // Compressed grains have no position their bytes can be copied from.
-      pushRun(runs, pos, pieceLength, 'data', backing && !this.stream ? { file: this.file, position: gte * SECTOR + withinGrain } : undefined);
+    this.walkSpans(start, end, positions, (pos, spanLength, gte, filePosition) => {
+      const state = stateOf(gte);
+      pushRun(runs, pos, spanLength, state, positions && state === 'data' ? { file: this.file, position: filePosition } : undefined);
     });
     return runs;
   }
@@ -968,14 +1021,9 @@ class SparseReader implements SparseExtent {
       return;
     }
     const reads = new CoalescedReads(this.disk, buf, offset);
-    this.walk(offset, offset + buf.length, (pos, length, gte, grain) => {
-      if (gte <= GTE_ZERO_GRAIN) {
-        reads.zeros(pos, length);
-        return;
-      }
-      const withinGrain = pos - grain * this.grainBytes;
-      this.assertGrainInFile(grain, gte, withinGrain, length);
-      reads.data(pos, gte * SECTOR + withinGrain, length);
+    this.walkSpans(offset, offset + buf.length, true, (pos, length, gte, filePosition) => {
+      if (gte <= GTE_ZERO_GRAIN) reads.zeros(pos, length);
+      else reads.data(pos, filePosition, length);
     });
     reads.flush();
   }

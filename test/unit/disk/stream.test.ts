@@ -74,3 +74,62 @@ describe('flatChunks reads each run from the link that holds it', () => {
     expect(got.sha).toBe(createHash('sha256').update(Buffer.alloc(64 * MiB)).digest('hex'));
   });
 });
+
+describe('flatChunks reads long runs of grains straight from the file, cut where a child covers them', () => {
+  const dir = tmpDir();
+  const base = path.join(dir, 'base.vmdk');
+  const top = path.join(dir, 'top.vmdk');
+  // 64 KiB grains, 512 to a table: a table spans 32 MiB. One 69 MiB write lays the base's grains
+  // back to back in its file across two table edges; a later write below it lands after them in
+  // the file, so the positions jump back where the two meet.
+  qemuImg('create', '-q', '-f', 'vmdk', base, '80M');
+  qemuWrite(base, 9 * MiB - 3 * KiB, patternBytes(69 * MiB, 5));
+  qemuWrite(base, 2 * MiB + 512, patternBytes(7 * MiB - 2 * KiB, 6));
+  qemuImg('create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', top);
+  // The child covers parts of the parent's long run: inside a grain, across the 32 MiB table edge, at its end.
+  qemuWrite(top, 12 * MiB + 1000, patternBytes(300_000, 7));
+  qemuWrite(top, 32 * MiB - 70 * KiB, patternBytes(200 * KiB, 8));
+  qemuFill(top, 78 * MiB - 64 * KiB, 64 * KiB, 0x3c);
+  const raw = qemuRaw(top);
+  const expected = fileSha(raw);
+
+  it.each([
+    ['the default chunk and piece sizes', undefined, undefined],
+    ['1 MiB chunks of 48 KiB pieces', MiB, 48 * KiB],
+    ['64 KiB chunks of 4 KiB pieces', 64 * KiB, 4 * KiB],
+  ])('reads as qemu-img convert -O raw reads it, with %s', (_name, chunk, piece) => {
+    const got = flatHash(top, chunk, piece);
+    expect(got.bytes).toBe(80 * MiB);
+    expect(got.sha).toBe(expected);
+  });
+
+  it('maps the parent run as few runs, each naming where its bytes lie in the file', () => {
+    const chain = openChain(top);
+    try {
+      const runs = chain.mapRuns(0, chain.capacityBytes, true);
+      const placed = runs.filter((r) => r.position !== undefined);
+      // The parent's run across both table edges is one run wherever the child leaves it alone.
+      expect(placed.some((r) => r.layer === 1 && r.offset < 32 * MiB + 200 * KiB && r.offset + r.length > 64 * MiB + 64 * KiB)).toBe(true);
+      expect(placed.length).toBeLessThan(12);
+      // Every placed run's bytes, read from its file at its position, are the disk's bytes there.
+      const disk = fs.openSync(raw, 'r');
+      try {
+        for (const run of placed) {
+          const fromFile = Buffer.alloc(run.length);
+          const fromRaw = Buffer.alloc(run.length);
+          const fd = fs.openSync(run.file!, 'r');
+          fs.readSync(fd, fromFile, 0, run.length, run.position!);
+          fs.closeSync(fd);
+          fs.readSync(disk, fromRaw, 0, run.length, run.offset);
+          expect(fromFile.equals(fromRaw)).toBe(true);
+        }
+      } finally {
+        fs.closeSync(disk);
+      }
+      // Without backing the map stays as it was: one run per link and state.
+      expect(chain.mapRuns(0, chain.capacityBytes).every((r) => r.position === undefined)).toBe(true);
+    } finally {
+      chain.close();
+    }
+  });
+});
