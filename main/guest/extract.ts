@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskchainError, usageError } from '../../shared/errors.js';
+import { pageAlignedBuffer } from '../io/aligned-buffer.js';
 import { PlainReads } from '../io/plain-reads.js';
 import { FdSink } from '../io/sink.js';
 import type { DeviceRun } from './block-device.js';
@@ -76,7 +77,8 @@ export function getToHost(fsys: GuestFileSystem, entry: GuestEntry, guestPath: s
   const report: GetReport = { files: 0, folders: 0, bytes: 0, mapped: [], skipped: [], failed: [] };
   const note = (line: string): void => options.onNote?.(line);
   const streamBytes = options.stream === undefined ? undefined : copiedSize(fsys, entry, guestPath, options.stream);
-  const buf = Buffer.allocUnsafe(CHUNK);
+  // Page-aligned: the kernel copies out of the page cache into it twice as fast (aligned-buffer.ts).
+  const buf = pageAlignedBuffer(CHUNK);
   let copied = 0;
   const destStat = lstatOrNull(dest);
   let target: string;
@@ -214,7 +216,7 @@ export function getToStdout(fsys: GuestFileSystem, e: GuestEntry, at: string, st
   if (e.type !== 'file') throw usageError(`${at} is a ${e.type === 'dir' ? 'folder' : e.type}: only a file can go to stdout (-)`);
   const size = copiedSize(fsys, e, at, stream);
   const out = FdSink.blocking(1);
-  const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
+  const buf = pageAlignedBuffer(Math.min(CHUNK, Math.max(size, 1)));
   try {
     streamData(fsys, e, at, stream, size, buf, (piece) => out.write(piece));
   } finally {
