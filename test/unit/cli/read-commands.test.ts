@@ -129,8 +129,8 @@ describe('diskchain info, geometry, map, check and cat on a hosted chain', () =>
     ['check', '--json'],
     ['cat', '--force'],
   ])('%s %s gives the same output and status without commander as through it', (command, flag) => {
-    const plain = diskchain([command, top, flag], { NODE_DEBUG: 'esm' });
-    const parsed = diskchain([command, flag, '--', top], { NODE_DEBUG: 'esm' });
+    const plain = diskchain([command, top, flag], { NODE_DEBUG: 'esm,module' });
+    const parsed = diskchain([command, flag, '--', top], { NODE_DEBUG: 'esm,module' });
     expect(plain.status, plain.stderr).toBe(0);
     expect(plain.stderr).not.toMatch(/node_modules\/commander/);
     expect(parsed.stderr).toMatch(/node_modules\/commander/);
@@ -139,7 +139,7 @@ describe('diskchain info, geometry, map, check and cat on a hosted chain', () =>
   });
 
   it('--version answers without loading commander', () => {
-    const r = diskchain(['--version'], { NODE_DEBUG: 'esm' });
+    const r = diskchain(['--version'], { NODE_DEBUG: 'esm,module' });
     expect(r.text).toMatch(/^\d+\.\d+\.\d+\n$/);
     expect(r.stderr).not.toMatch(/node_modules\/commander/);
   });
