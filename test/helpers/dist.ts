@@ -17,14 +17,19 @@ function newestSource(dir: string): number {
 
 /**
  * The compiled engine in dist/main, rebuilt by tsc when any source under main/ or shared/ is newer
- * than the file asked for: tests that run the engine in a child process or a worker thread (plain
- * Node, no TypeScript) never run stale code and never skip.
+ * than the file asked for, and the command line's bundle in dist/cli (what bin/diskchain.js runs),
+ * rebuilt by rolldown the same way: tests that run the engine in a child process or a worker thread
+ * (plain Node, no TypeScript) never run stale code and never skip.
  */
 export function builtEngine(relative: string): string {
   const built = path.join(ROOT, 'dist/main', relative);
   const sources = Math.max(newestSource(path.join(ROOT, 'main')), newestSource(path.join(ROOT, 'shared')));
   if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < sources) {
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.node.json')], { stdio: 'inherit' });
+  }
+  const bundle = path.join(ROOT, 'dist/cli/diskchain.cjs');
+  if (!fs.existsSync(bundle) || fs.statSync(bundle).mtimeMs < sources) {
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/rolldown/bin/cli.mjs'), '-c', path.join(ROOT, 'rolldown.config.js')], { cwd: ROOT, stdio: 'ignore' });
   }
   return built;
 }
