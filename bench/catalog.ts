@@ -8,7 +8,7 @@
  *
  * `runCatalogBench()` returns the rows for bench/run.ts to print with the others.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,6 +21,7 @@ import { FileStore } from '../main/catalog/file-store.js';
 import { CatalogStore } from '../main/catalog/store.js';
 import type { EntryQuery, FileQuery, IndexSummary } from '../main/catalog/types.js';
 import { findFiles } from '../main/catalog/file-find.js';
+import { timedRun } from './measure.js';
 import { buildCowd } from '../test/fixtures/cowd-builder.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -357,14 +358,10 @@ function ext4Volume(n: number): string {
 const WORDS = ['alpha', 'report', 'invoice', 'backup', 'config', 'photo', 'notes', 'access', 'error', 'cache'];
 const EXTENSIONS = ['txt', 'log', 'conf', 'jpg', 'pdf', 'dat', 'json'];
 
-/** Runs the built CLI under /usr/bin/time: wall seconds and peak RSS (MiB) of the whole process. */
+/** Runs the built CLI as a user does: wall seconds and peak RSS (MiB) of the whole process (measure.ts). */
 function timedCli(args: string[]): { seconds: number; rssMiB: number; stdout: string } {
-  const started = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(ROOT, 'bin/diskchain.js'), ...args], { maxBuffer: 256 * MiB });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (r.status !== 0) throw new Error(`diskchain ${args.join(' ')}: ${r.stderr.toString()}`);
-  const lines = r.stderr.toString().trim().split('\n');
-  return { seconds, rssMiB: Number(lines[lines.length - 1]) / 1024, stdout: r.stdout.toString() };
+  const r = timedRun([process.execPath, path.join(ROOT, 'bin/diskchain.js'), ...args], true);
+  return { seconds: r.wall, rssMiB: r.rssMiB, stdout: r.stdout };
 }
 
 /** `catalog scan` of disks that hold `files` guest files in all, then `catalog index --all` as a user runs it. */
