@@ -16,6 +16,20 @@ const NO_REPLAY = ['--no-replay', 'read an ext3/4 volume whose journal needs rec
 const TARGET =
   'DISK[:VOL]/path or ARCHIVE[:DISK[:VOL]]/path: VOL is a partition number or LV name, optional when one volume holds a file system; DISK is a disk of a backup archive, optional when it holds one';
 
+type LsOptions = ChainOptions & { l?: boolean; R?: boolean; json?: boolean };
+
+/** Actions the CLI may also run without commander (main/cli/index.ts, PLAIN). */
+export const guestActions = {
+  ls(arg: string, options: LsOptions): Promise<void> {
+    return withGuest(arg, options, (fsys, entry, at) => {
+      const problems = problemReporter(fsys.device.file);
+      if (options.json) listJson(fsys, entry, at, options.R === true, problems.report);
+      else listText(fsys, entry, at, options.l === true, options.R === true, problems.report);
+      if (problems.failed()) process.exitCode = 1;
+    });
+  },
+};
+
 export function addGuestCommands(program: Command): void {
   program
     .command('parts')
@@ -45,14 +59,7 @@ export function addGuestCommands(program: Command): void {
     .option(...IGNORE_CID)
     .option(...AT)
     .option(...NO_REPLAY)
-    .action((arg: string, options: ChainOptions & { l?: boolean; R?: boolean; json?: boolean }) => {
-      return withGuest(arg, options, (fsys, entry, at) => {
-        const problems = problemReporter(fsys.device.file);
-        if (options.json) listJson(fsys, entry, at, options.R === true, problems.report);
-        else listText(fsys, entry, at, options.l === true, options.R === true, problems.report);
-        if (problems.failed()) process.exitCode = 1;
-      });
-    });
+    .action(guestActions.ls);
 
   program
     .command('get')

@@ -21,8 +21,11 @@ const GROUPS: Array<{ commands: string[]; load: () => Promise<Register> }> = [
   { commands: ['serve'], load: async () => (await import('./serve-command.js')).addServeCommand },
 ];
 
-/** A command run without commander: its disk and its flags as commander would name them (`--ignore-cid` → ignoreCid). */
-type PlainAction = (disk: string, options: Record<string, true>) => void | Promise<void>;
+/**
+ * A command run without commander: its disk and its flags as commander would name them
+ * (`--ignore-cid` → ignoreCid: true, `-R` → R: true, `--no-replay` → replay: false).
+ */
+type PlainAction = (disk: string, options: Record<string, boolean>) => void | Promise<void>;
 
 /**
  * Read commands whose command line is often just a disk and a few flags: such a line runs the
@@ -36,18 +39,24 @@ const PLAIN: Record<string, { flags: string[]; load: () => Promise<PlainAction> 
   map: { flags: ['--json', '--all', '--hex', '--ignore-cid', '--allow-devices'], load: async () => (await import('./read-commands.js')).readActions.map },
   check: { flags: ['--json'], load: async () => (await import('./read-commands.js')).readActions.check },
   cat: { flags: ['--force', '--ignore-cid', '--allow-devices'], load: async () => (await import('./read-commands.js')).readActions.cat },
+  // `ls -R disk.vmdk:1/` is the guest command most often run bare; its start was a tenth commander's.
+  ls: { flags: ['-l', '-R', '--json', '--ignore-cid', '--no-replay'], load: async () => (await import('./guest-commands.js')).guestActions.ls },
 };
 
 /** `diskchain info disk.vmdk --json` as a plain run, or null when commander must parse the line. */
-function plainRun(argv: string[]): { disk: string; options: Record<string, true>; load: () => Promise<PlainAction> } | null {
+function plainRun(argv: string[]): { disk: string; options: Record<string, boolean>; load: () => Promise<PlainAction> } | null {
   const [name, ...rest] = argv.slice(2);
   const plain = name === undefined ? undefined : Object.hasOwn(PLAIN, name) ? PLAIN[name] : undefined;
   if (plain === undefined) return null;
   const disks = rest.filter((a) => !a.startsWith('-'));
   const flags = rest.filter((a) => a.startsWith('-'));
   if (disks.length !== 1 || disks[0] === '' || !flags.every((f) => plain.flags.includes(f))) return null;
-  const options: Record<string, true> = {};
-  for (const f of flags) options[f.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = true;
+  const options: Record<string, boolean> = {};
+  for (const f of flags) {
+    const name = f.replace(/^--?/, '');
+    const negated = name.startsWith('no-');
+    options[(negated ? name.slice(3) : name).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = !negated;
+  }
   return { disk: disks[0]!, options, load: plain.load };
 }
 

@@ -104,6 +104,20 @@ describe('ls, get and find on FAT32 and ext4 volumes', () => {
     expect(names(ext.text)).toEqual(names(diskchain(['ls', '-lR', `${disk}:2/`]).text));
   });
 
+  // A plain ls line (a target and flags it knows) runs without commander; `--` sends the same line through it.
+  it.each([['-R'], ['-l'], ['--json'], ['-R', '--no-replay'], ['-l', '--ignore-cid']])('ls %s gives the same output and status without commander as through it', (...flags) => {
+    for (const volume of ['1/docs', '2/']) {
+      const target = `${disk}:${volume}`;
+      const plain = diskchain(['ls', target, ...flags], { NODE_DEBUG: 'esm,module' });
+      const parsed = diskchain(['ls', ...flags, '--', target], { NODE_DEBUG: 'esm,module' });
+      expect(plain.status, plain.stderr).toBe(0);
+      expect(plain.stderr).not.toMatch(/node_modules\/commander/);
+      expect(parsed.stderr).toMatch(/node_modules\/commander/);
+      expect(parsed.status).toBe(0);
+      expect(sha(plain.stdout)).toBe(sha(parsed.stdout));
+    }
+  });
+
   it('ls -R --json of a whole volume (more than one 64 KiB write of output) holds every path fls lists, once', () => {
     const r = diskchain(['ls', '-R', '--json', `${disk}:2/`]);
     expect(r.status, r.stderr).toBe(0);
