@@ -103,13 +103,23 @@ class Huffman {
   }
 }
 
-const main = new Huffman(MAIN_SYMBOLS);
-const lengthCode = new Huffman(LENGTH_SYMBOLS);
-const aligned = new Huffman(ALIGNED_SYMBOLS);
-const pretree = new Huffman(PRETREE_SYMBOLS);
+interface Codes {
+  main: Huffman;
+  lengthCode: Huffman;
+  aligned: Huffman;
+  pretree: Huffman;
+}
+
+/** Made at the first LZX chunk, not when the module loads: half a MiB of tables no other command needs. */
+let codes: Codes | undefined;
+
+function lzxCodes(): Codes {
+  codes ??= { main: new Huffman(MAIN_SYMBOLS), lengthCode: new Huffman(LENGTH_SYMBOLS), aligned: new Huffman(ALIGNED_SYMBOLS), pretree: new Huffman(PRETREE_SYMBOLS) };
+  return codes;
+}
 
 /** Reads lengths[start, end) delta-coded against their previous values, through a pretree. */
-function readLengths(bits: Bits, lengths: Uint8Array, start: number, end: number): void {
+function readLengths(bits: Bits, pretree: Huffman, lengths: Uint8Array, start: number, end: number): void {
   for (let i = 0; i < PRETREE_SYMBOLS; i++) pretree.lengths[i] = bits.read(4);
   pretree.build('pretree');
   for (let i = start; i < end; ) {
@@ -137,6 +147,7 @@ function readLengths(bits: Bits, lengths: Uint8Array, start: number, end: number
 export function lzxDecompress(input: Buffer, out: Buffer): void {
   if (out.length > 32768) throw new Error('LZX chunk larger than its 32 KiB window');
   const bits = new Bits(input);
+  const { main, lengthCode, aligned, pretree } = lzxCodes();
   main.lengths.fill(0);
   lengthCode.lengths.fill(0);
   const recent = [1, 1, 1];
@@ -163,10 +174,10 @@ export function lzxDecompress(input: Buffer, out: Buffer): void {
       for (let i = 0; i < ALIGNED_SYMBOLS; i++) aligned.lengths[i] = bits.read(3);
       aligned.build('aligned offset');
     }
-    readLengths(bits, main.lengths, 0, MAIN_LITERALS);
-    readLengths(bits, main.lengths, MAIN_LITERALS, MAIN_SYMBOLS);
+    readLengths(bits, pretree, main.lengths, 0, MAIN_LITERALS);
+    readLengths(bits, pretree, main.lengths, MAIN_LITERALS, MAIN_SYMBOLS);
     main.build('main');
-    readLengths(bits, lengthCode.lengths, 0, LENGTH_SYMBOLS);
+    readLengths(bits, pretree, lengthCode.lengths, 0, LENGTH_SYMBOLS);
     lengthCode.build('length');
     while (outPos < blockEnd) {
       if (bits.overrun) throw new Error('LZX bitstream ends before the chunk is complete');
