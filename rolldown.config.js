@@ -9,16 +9,17 @@
  * CommonJS-from-ESM translation (main/catalog/sqlite-addon.ts finds its native addon).
  */
 import * as fs from 'node:fs';
-import Module, { builtinModules } from 'node:module';
+import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { defineConfig } from 'rolldown';
+import { wrapChunk } from './bin/chunk-wrap.js';
 import pkg from './package.json' with { type: 'json' };
 
 /**
  * V8's code cache of each chunk, written beside it (`chunk.cjs.cache`): bin/diskchain.js compiles a
  * chunk with it and skips parsing the whole chunk (15 ms of `ls -R` went to that). The chunk is
- * wrapped exactly as bin/diskchain.js wraps it; a cache from another Node version is rejected by
+ * wrapped as bin/diskchain.js wraps it (bin/chunk-wrap.js); a cache from another Node version is rejected by
  * V8 there and the chunk is compiled as usual.
  */
 function codeCache() {
@@ -28,8 +29,8 @@ function codeCache() {
       for (const [name, output] of Object.entries(bundle)) {
         if (output.type !== 'chunk') continue;
         const file = path.join(options.dir, name);
-        const source = fs.readFileSync(file, 'utf8').replace(/^#!.*/, '');
-        fs.writeFileSync(`${file}.cache`, new vm.Script(Module.wrap(source), { filename: file }).createCachedData());
+        const source = wrapChunk(fs.readFileSync(file, 'utf8'));
+        fs.writeFileSync(`${file}.cache`, new vm.Script(source, { filename: file }).createCachedData());
       }
     },
   };

@@ -5,6 +5,7 @@ const fs = require('node:fs');
 const Module = require('node:module');
 const path = require('node:path');
 const vm = require('node:vm');
+const { wrapChunk } = require('./chunk-wrap.js');
 
 const bundle = path.join(__dirname, '..', 'dist', 'cli');
 
@@ -23,7 +24,7 @@ if ((process.env.DEBUG ?? '').split(',').includes('diskchain')) {
       // no cache: compiled as usual
     }
     if (cachedData === undefined) return compile.call(this, content, filename);
-    const script = new vm.Script(Module.wrap(content.replace(/^#!.*/, '')), { filename, cachedData });
+    const script = new vm.Script(wrapChunk(content), { filename, cachedData });
     const require = (id) => this.require(id);
     require.resolve = (request, options) => Module._resolveFilename(request, this, false, options);
     require.main = process.mainModule;

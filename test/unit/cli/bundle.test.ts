@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import Module from 'node:module';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { wrapChunk } from '../../../bin/chunk-wrap.js';
 import { builtEngine } from '../../helpers/dist.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -16,8 +16,7 @@ describe('the command line bundle (dist/cli)', () => {
     expect(chunks.length).toBeGreaterThan(10);
     for (const chunk of chunks) {
       const file = path.join(BUNDLE, chunk);
-      const source = fs.readFileSync(file, 'utf8').replace(/^#!.*/, '');
-      const script = new vm.Script(Module.wrap(source), { filename: file, cachedData: fs.readFileSync(`${file}.cache`) });
+      const script = new vm.Script(wrapChunk(fs.readFileSync(file, 'utf8')), { filename: file, cachedData: fs.readFileSync(`${file}.cache`) });
       expect({ chunk, rejected: script.cachedDataRejected }).toEqual({ chunk, rejected: false });
     }
   });

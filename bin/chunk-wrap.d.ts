@@ -1,0 +1,2 @@
+/** See chunk-wrap.js. */
+export function wrapChunk(source: string): string;
