@@ -117,14 +117,13 @@ export class DiskFile {
   }
 
   /**
-   * The data regions of [start, end), each with the host file and position its bytes lie at as they
-   * are: this file's own for a host file, the image's for a file inside one (where it can tell).
+   * The data regions of [start, end), each with the file and position its bytes lie at as they are:
+   * the image's for a file inside one whose source can tell (FileSource.hostRegions), else its own.
    */
   hostRegions(start: number, end: number): HostRegion[] {
     const handle = this.open();
     if (handle.hostRegions) return handle.hostRegions(start, end);
-    const regions = this.dataRegions(start, end);
-    return this.source === hostFiles ? regions.map((r) => ({ ...r, file: this.path, position: r.start })) : regions;
+    return this.dataRegions(start, end).map((r) => ({ ...r, file: this.path, position: r.start }));
   }
 
   sync(): void {

@@ -1,6 +1,6 @@
 import { unsupportedError, formatError } from '../../../shared/errors.js';
 import type { DiskFile } from '../../io/disk-file.js';
-import { hostFiles, type HostRegion } from '../../io/file-source.js';
+import type { HostRegion } from '../../io/file-source.js';
 import { pushRun, SECTOR, type ExtentReader, type LostRange, type Problem, type Run } from '../extent.js';
 
 /**
@@ -42,8 +42,7 @@ export class FlatExtent implements ExtentReader {
     }
     pushRun(runs, at, present - at, 'zero');
     // Past the end of a cut-short file: data read() refuses, so the damage is not hidden as zeros.
-    const hostFile = backing && this.data.source === hostFiles;
-    pushRun(runs, present, offset + length - present, 'data', hostFile ? { file: this.file, position: this.offsetBytes + present } : undefined);
+    pushRun(runs, present, offset + length - present, 'data', backing ? { file: this.file, position: this.offsetBytes + present } : undefined);
     return runs;
   }
 
