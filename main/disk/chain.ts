@@ -121,13 +121,27 @@ export class Chain {
     }
   }
 
+  /** Per file a run names: whether it is a host file (an image's file names one the image's source knows). */
+  private readonly hostFileVerdicts = new Map<string, boolean>();
+
+  private isHostFile(link: Link, file: string | undefined): boolean {
+    if (link.source === hostFiles) return true;
+    if (file === undefined) return false;
+    let verdict = this.hostFileVerdicts.get(file);
+    if (verdict === undefined) {
+      verdict = link.source.stat(file) === null;
+      this.hostFileVerdicts.set(file, verdict);
+    }
+    return verdict;
+  }
+
   private mapFrom(level: number, offset: number, length: number, out: LayerRun[], backing: boolean): void {
     const link = this.links[level];
     const inside = link ? Math.max(0, Math.min(length, link.capacityBytes - offset)) : 0;
     if (link && inside > 0) {
-      for (const run of link.data.blockStatus(offset, inside, backing && link.source === hostFiles)) {
+      for (const run of link.data.blockStatus(offset, inside, backing && (link.source === hostFiles || link.source.hostRegions === true))) {
         if (run.state === 'unallocated') this.mapFrom(level + 1, run.offset, run.length, out, backing);
-        else if (run.position === undefined) pushLayerRun(out, { offset: run.offset, length: run.length, state: run.state, layer: level });
+        else if (run.position === undefined || !this.isHostFile(link, run.file)) pushLayerRun(out, { offset: run.offset, length: run.length, state: run.state, layer: level });
         else pushLayerRun(out, { offset: run.offset, length: run.length, state: run.state, layer: level, file: run.file, position: run.position });
       }
     }

@@ -1,5 +1,5 @@
 import { DiskchainError, formatError } from '../../shared/errors.js';
-import { hostFiles, ioError, type FileSource, type RandomAccessFile } from './file-source.js';
+import { hostFiles, ioError, type FileSource, type HostRegion, type RandomAccessFile } from './file-source.js';
 import type { DataRegion } from './holes.js';
 import { WRITE_BEHIND_BYTES } from './write.js';
 
@@ -114,6 +114,16 @@ export class DiskFile {
   /** The ranges of [start, end) that hold data; holes of a thin file are left out (io/holes.ts). */
   dataRegions(start: number, end: number): DataRegion[] {
     return this.open().dataRegions?.(start, end) ?? [{ start, end }];
+  }
+
+  /**
+   * The data regions of [start, end), each with the file and position its bytes lie at as they are:
+   * the image's for a file inside one whose source can tell (FileSource.hostRegions), else its own.
+   */
+  hostRegions(start: number, end: number): HostRegion[] {
+    const handle = this.open();
+    if (handle.hostRegions) return handle.hostRegions(start, end);
+    return this.dataRegions(start, end).map((r) => ({ ...r, file: this.path, position: r.start }));
   }
 
   sync(): void {

@@ -48,7 +48,18 @@ export interface RandomAccessFile {
   isThin?(): boolean;
   /** The ranges within [start, end) that hold data (holes left out); absent: all of it. */
   dataRegions?(start: number, end: number): DataRegion[];
+  /**
+   * A file inside an image: its data regions within [start, end), each also saying where its bytes
+   * lie as they are in a host file (the image) where they do, so that long reads go straight there.
+   */
+  hostRegions?(start: number, end: number): HostRegion[];
   close(): void;
+}
+
+/** A data region of a file inside an image, and where its bytes lie in a host file (absent: read it through the file). */
+export interface HostRegion extends DataRegion {
+  file?: string;
+  position?: number;
 }
 
 export interface FileSource {
@@ -60,6 +71,11 @@ export interface FileSource {
   stat(path: SourcePath): FileStat | null;
   /** The canonical name of what `path` names (symbolic links followed); the path itself when it cannot tell. */
   realpath(path: string): string;
+  /**
+   * Its files can say where their bytes lie in host files (RandomAccessFile.hostRegions): a VMFS
+   * image's. Chains then ask where flat data lies (mapRuns' backing), as for host files.
+   */
+  readonly hostRegions?: boolean;
 }
 
 class HostFile implements RandomAccessFile {

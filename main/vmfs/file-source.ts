@@ -5,7 +5,7 @@
  */
 import * as posix from 'node:path/posix';
 import { DiskchainError } from '../../shared/errors.js';
-import { shownPath, type FileSource, type FileStat, type RandomAccessFile, type SourcePath } from '../io/file-source.js';
+import { shownPath, type FileSource, type FileStat, type HostRegion, type RandomAccessFile, type SourcePath } from '../io/file-source.js';
 import type { VmfsVolume } from './volume.js';
 
 class VmfsFile implements RandomAccessFile {
@@ -30,6 +30,10 @@ class VmfsFile implements RandomAccessFile {
 
   dataRegions(start: number, end: number): Array<{ start: number; end: number }> {
     return this.volume.dataRegions(this.volume.readFd(this.address), start, end);
+  }
+
+  hostRegions(start: number, end: number): HostRegion[] {
+    return this.volume.hostRegions(this.volume.readFd(this.address), start, end);
   }
 
   close(): void {}

@@ -30,6 +30,8 @@ export function hostFileDevice(file: RandomAccessFile, name: string): BlockDevic
         done += n;
       }
     },
+    // The device's bytes are the file's, byte for byte: long reads go straight to it.
+    hostRuns: (offset, length) => (offset + length <= file.size ? [{ offset, length, file: name, position: offset }] : [{ offset, length }]),
   };
 }
 

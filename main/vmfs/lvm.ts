@@ -4,7 +4,7 @@
  * A volume spanning several devices is their PE ranges laid end to end, ordered by the first PE.
  */
 import { DiskchainError } from '../../shared/errors.js';
-import { readBytes, type BlockDevice } from '../guest/block-device.js';
+import { readBytes, type BlockDevice, type DeviceRun } from '../guest/block-device.js';
 import { formatUuid, textField } from './text.js';
 
 export const LVM_MAGIC = 0xc001d00d;
@@ -181,7 +181,22 @@ export function logicalDevice(runs: ExtentRun[], missing: string[], size: number
       done += n;
     }
   };
-  return { size, sectorSize: 512, name, file, read };
+  /** Where the volume's bytes lie on its extents' devices (and through them in host files); a missing extent is left to read() to refuse. */
+  const hostRuns = (offset: number, length: number): DeviceRun[] => {
+    const out: DeviceRun[] = [];
+    for (let at = offset; at < offset + length; ) {
+      const pe = Math.floor(at / PE_SIZE);
+      const run = runs.find((r) => pe >= r.firstPE && pe <= r.lastPE);
+      const h = run?.header;
+      const n = run ? Math.min(offset + length - at, (run.lastPE + 1) * PE_SIZE - at) : Math.min(offset + length - at, (pe + 1) * PE_SIZE - at);
+      const physical = run && h ? h.dataOffset + (at - run.firstPE * PE_SIZE) : 0;
+      if (!run || !h || !h.device.hostRuns || physical + n > h.device.size) out.push({ offset: at, length: n });
+      else for (const r of h.device.hostRuns(physical, n)) out.push({ ...r, offset: at + (r.offset - physical) });
+      at += n;
+    }
+    return out;
+  };
+  return { size, sectorSize: 512, name, file, read, hostRuns };
 }
 
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as posix from 'node:path/posix';
 import { DiskchainError } from '../../shared/errors.js';
 import { registerPathSource } from '../io/path-sources.js';
-import { shownPath, type FileSource, type FileStat, type RandomAccessFile, type SourcePath } from '../io/file-source.js';
+import { shownPath, type FileSource, type FileStat, type HostRegion, type RandomAccessFile, type SourcePath } from '../io/file-source.js';
 import { vmfsFileSource } from './file-source.js';
 import { openVmfsImages, type OpenedImages } from './images.js';
 import type { VmfsEntry } from './types.js';
@@ -160,6 +160,10 @@ class HeldFile implements RandomAccessFile {
     return this.file.dataRegions?.(start, end) ?? [{ start, end }];
   }
 
+  hostRegions(start: number, end: number): HostRegion[] {
+    return this.file.hostRegions?.(start, end) ?? this.dataRegions(start, end);
+  }
+
   close(): void {
     this.file.close();
     this.hold.release();
@@ -175,6 +179,7 @@ export function vmfsPathSource(images: string[]): FileSource {
   };
   return {
     name: `VMFS volume image ${images.join('+')}`,
+    hostRegions: true,
     open(raw, mode) {
       const shown = shownPath(raw);
       if (mode === 'write') throw new DiskchainError('E_UNSUPPORTED', VMFS_READ_ONLY, shown);

@@ -5,6 +5,7 @@
  */
 import { DiskchainError } from '../../shared/errors.js';
 import type { BlockDevice } from '../guest/block-device.js';
+import type { HostRegion } from '../io/file-source.js';
 import { ADDR_FB, ADDR_FD, ADDR_LFB, ADDR_PB, ADDR_PB2, ADDR_SB, address32, address64, fdAddress, makeFdAddress, TYPE_NAMES, type Address } from './address.js';
 import {
   CONFIG_DENSE_SBPC,
@@ -27,6 +28,20 @@ import { textField } from './text.js';
 import type { VmfsEntry, VmfsEntryType } from './types.js';
 
 const MiB = 1024 * 1024;
+
+/** Appends a region, merged with the last when it continues it (in the file and, if placed, in the host file). */
+function pushHostRegion(out: HostRegion[], region: HostRegion): void {
+  const last = out[out.length - 1];
+  if (last && last.end === region.start) {
+    const unplaced = last.position === undefined && region.position === undefined;
+    const continues = last.position !== undefined && last.file === region.file && last.position + (last.end - last.start) === region.position;
+    if (unplaced || continues) {
+      last.end = region.end;
+      return;
+    }
+  }
+  out.push(region);
+}
 export const ROOT_FD = makeFdAddress(0, 0);
 const SYSTEM_FD = { fbb: makeFdAddress(0, 1), fdc: makeFdAddress(0, 2), pbc: makeFdAddress(0, 3), sbc: makeFdAddress(0, 4), pb2: makeFdAddress(0, 6) };
 const DIRENT_V5 = 0x8c;
@@ -337,6 +352,34 @@ export class VmfsVolume {
         const last = out[out.length - 1];
         if (last && last.end === at) last.end = runEnd;
         else out.push({ start: at, end: runEnd });
+      }
+      at = runEnd;
+    }
+    return out;
+  }
+
+  /**
+   * As dataRegions, each region also saying where its bytes lie as they are in a host file (the
+   * image, or an extent's image of a spanned volume) where the device can tell: 1 MiB file blocks
+   * that follow each other on the volume make one region, read straight from the image.
+   */
+  hostRegions(fd: FileDescriptor, start: number, end: number): HostRegion[] {
+    const out: HostRegion[] = [];
+    const stop = Math.min(end, fd.length);
+    if (fd.zla === ZLA_RESIDENT) return start < stop ? [{ start, end: stop }] : [];
+    let at = start;
+    while (at < stop) {
+      const run = this.locate(fd, at);
+      if (run.length <= 0) break;
+      const runEnd = Math.min(stop, at + run.length);
+      if (run.volumeOffset !== null) {
+        const n = runEnd - at;
+        const parts = this.device.hostRuns?.(run.volumeOffset, n) ?? [{ offset: run.volumeOffset, length: n }];
+        for (const part of parts) {
+          const from = at + (part.offset - run.volumeOffset);
+          const placed = part.zero !== true && part.file !== undefined && part.position !== undefined;
+          pushHostRegion(out, placed ? { start: from, end: from + part.length, file: part.file, position: part.position } : { start: from, end: from + part.length });
+        }
       }
       at = runEnd;
     }

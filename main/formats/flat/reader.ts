@@ -1,5 +1,6 @@
 import { unsupportedError, formatError } from '../../../shared/errors.js';
 import type { DiskFile } from '../../io/disk-file.js';
+import type { HostRegion } from '../../io/file-source.js';
 import { pushRun, SECTOR, type ExtentReader, type LostRange, type Problem, type Run } from '../extent.js';
 
 /**
@@ -27,11 +28,16 @@ export class FlatExtent implements ExtentReader {
     const runs: Run[] = [];
     const present = Math.max(offset, Math.min(offset + length, this.presentBytes));
     let at = offset;
-    for (const region of this.data.dataRegions(this.offsetBytes + offset, this.offsetBytes + present)) {
+    const start = this.offsetBytes + offset;
+    const end = this.offsetBytes + present;
+    // With backing, a file inside an image says where in the image each region lies.
+    const regions: HostRegion[] = backing ? this.data.hostRegions(start, end) : this.data.dataRegions(start, end);
+    for (const region of regions) {
       const from = region.start - this.offsetBytes;
       const to = region.end - this.offsetBytes;
       pushRun(runs, at, from - at, 'zero');
-      pushRun(runs, from, to - from, 'data', backing ? { file: this.file, position: region.start } : undefined);
+      const place = region.file !== undefined && region.position !== undefined ? { file: region.file, position: region.position } : undefined;
+      pushRun(runs, from, to - from, 'data', place);
       at = to;
     }
     pushRun(runs, at, present - at, 'zero');
