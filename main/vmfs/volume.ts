@@ -341,19 +341,10 @@ export class VmfsVolume {
   /** The ranges of [start, end) that hold data: holes and lazy-zeroed parts left out, neighbours merged. */
   dataRegions(fd: FileDescriptor, start: number, end: number): Array<{ start: number; end: number }> {
     const out: Array<{ start: number; end: number }> = [];
-    const stop = Math.min(end, fd.length);
-    if (fd.zla === ZLA_RESIDENT) return start < stop ? [{ start, end: stop }] : [];
-    let at = start;
-    while (at < stop) {
-      const run = this.locate(fd, at);
-      if (run.length <= 0) break;
-      const runEnd = Math.min(stop, at + run.length);
-      if (run.volumeOffset !== null) {
-        const last = out[out.length - 1];
-        if (last && last.end === at) last.end = runEnd;
-        else out.push({ start: at, end: runEnd });
-      }
-      at = runEnd;
+    for (const run of this.storedRuns(fd, start, end)) {
+      const last = out[out.length - 1];
+      if (last && last.end === run.start) last.end = run.end;
+      else out.push({ start: run.start, end: run.end });
     }
     return out;
   }
@@ -365,25 +356,40 @@ export class VmfsVolume {
    */
   hostRegions(fd: FileDescriptor, start: number, end: number): HostRegion[] {
     const out: HostRegion[] = [];
+    for (const run of this.storedRuns(fd, start, end)) {
+      const n = run.end - run.start;
+      if (run.volumeOffset === null) {
+        pushHostRegion(out, { start: run.start, end: run.end }); // resident: its bytes are in the descriptor
+        continue;
+      }
+      const volumeOffset = run.volumeOffset;
+      const parts = this.device.hostRuns?.(volumeOffset, n) ?? [{ offset: volumeOffset, length: n }];
+      for (const part of parts) {
+        const from = run.start + (part.offset - volumeOffset);
+        const placed = part.zero !== true && part.file !== undefined && part.position !== undefined;
+        pushHostRegion(out, placed ? { start: from, end: from + part.length, file: part.file, position: part.position } : { start: from, end: from + part.length });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The runs of [start, end) whose bytes are stored: on the volume (at volumeOffset), or in a resident
+   * file's descriptor (volumeOffset null, one run); holes and lazy-zeroed blocks are left out.
+   */
+  private *storedRuns(fd: FileDescriptor, start: number, end: number): Generator<{ start: number; end: number; volumeOffset: number | null }> {
     const stop = Math.min(end, fd.length);
-    if (fd.zla === ZLA_RESIDENT) return start < stop ? [{ start, end: stop }] : [];
-    let at = start;
-    while (at < stop) {
+    if (fd.zla === ZLA_RESIDENT) {
+      if (start < stop) yield { start, end: stop, volumeOffset: null };
+      return;
+    }
+    for (let at = start; at < stop; ) {
       const run = this.locate(fd, at);
       if (run.length <= 0) break;
       const runEnd = Math.min(stop, at + run.length);
-      if (run.volumeOffset !== null) {
-        const n = runEnd - at;
-        const parts = this.device.hostRuns?.(run.volumeOffset, n) ?? [{ offset: run.volumeOffset, length: n }];
-        for (const part of parts) {
-          const from = at + (part.offset - run.volumeOffset);
-          const placed = part.zero !== true && part.file !== undefined && part.position !== undefined;
-          pushHostRegion(out, placed ? { start: from, end: from + part.length, file: part.file, position: part.position } : { start: from, end: from + part.length });
-        }
-      }
+      if (run.volumeOffset !== null) yield { start: at, end: runEnd, volumeOffset: run.volumeOffset };
       at = runEnd;
     }
-    return out;
   }
 
   /** Bytes of blocks a file holds (thin files less than their size; resident files none). */
