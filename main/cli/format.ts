@@ -16,3 +16,13 @@ export function table(rows: string[][]): string {
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
+
+/** Permission bits as ls shows them: rwxr-x--- for 0o750. */
+export function rwx(mode: number): string {
+  let s = '';
+  for (let shift = 6; shift >= 0; shift -= 3) {
+    const bits = (mode >> shift) & 7;
+    s += (bits & 4 ? 'r' : '-') + (bits & 2 ? 'w' : '-') + (bits & 1 ? 'x' : '-');
+  }
+  return s;
+}

@@ -6,7 +6,7 @@ import type { GuestEntry, GuestFileSystem, GuestName } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
 import { byName, joinGuestPath, listNames, resolveGuestPath, walkFolders, walkGuest, walkNames, type WalkFolder, type WalkProblem } from '../guest/walk.js';
 import { emit, flushOut, print, problemReporter } from './buffered-out.js';
-import { humanBytes, json, table } from './format.js';
+import { humanBytes, json, rwx, table } from './format.js';
 import { openDiskOrArchive, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
 import { parseSize } from './size.js';
 
@@ -220,15 +220,6 @@ function longLine(e: GuestEntry, name: string): string {
   const link = e.linkTarget !== undefined ? ` -> ${e.linkTarget}` : '';
   const streams = e.streams?.length ? `  [+${e.streams.length} stream${e.streams.length === 1 ? '' : 's'}]` : '';
   return `${TYPE_CHAR[e.type]}${mode}  ${owner.padEnd(11)}  ${String(e.size).padStart(13)}  ${time}  ${name}${link}${streams}`;
-}
-
-function rwx(mode: number): string {
-  let s = '';
-  for (let shift = 6; shift >= 0; shift -= 3) {
-    const bits = (mode >> shift) & 7;
-    s += (bits & 4 ? 'r' : '-') + (bits & 2 ? 'w' : '-') + (bits & 1 ? 'x' : '-');
-  }
-  return s;
 }
 
 /** FAT/NTFS attributes in the spirit of `attrib`: r h s a, then c(ompressed) e(ncrypted) p (sparse) l (reparse). */

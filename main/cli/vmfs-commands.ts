@@ -13,7 +13,7 @@ import type { VmfsVolume } from '../vmfs/volume.js';
 import { joinPath, walkVmfs, type VmfsProblem } from '../vmfs/walk.js';
 import { FdSink } from '../io/sink.js';
 import { emit, flushOut, print, problemReporter } from './buffered-out.js';
-import { humanBytes, json } from './format.js';
+import { humanBytes, json, rwx } from './format.js';
 
 const TARGET = 'IMAGE... then optionally :/path on the last one (a raw LUN or partition copy, or a VMDK holding one; every extent of a spanned volume)';
 
@@ -161,15 +161,6 @@ export function infoText(i: VmfsInfo): string {
 }
 
 const TYPE_CHAR: Record<VmfsEntry['type'], string> = { file: '-', dir: 'd', symlink: 'l', rdm: 'r', system: 's', other: '?' };
-
-function rwx(mode: number): string {
-  let s = '';
-  for (let shift = 6; shift >= 0; shift -= 3) {
-    const bits = (mode >> shift) & 7;
-    s += (bits & 4 ? 'r' : '-') + (bits & 2 ? 'w' : '-') + (bits & 1 ? 'x' : '-');
-  }
-  return s;
-}
 
 function allocated(volume: VmfsVolume, e: VmfsEntry): number | null {
   if (e.error) return null;
