@@ -4,8 +4,8 @@ import { DiskchainError, usageError } from '../../shared/errors.js';
 import { chainDevice } from '../guest/block-device.js';
 import type { GuestEntry, GuestFileSystem, GuestName } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
-import { byName, joinGuestPath, listNames, resolveGuestPath, walkFolders, walkGuest, walkNames, type WalkFolder, type WalkProblem } from '../guest/walk.js';
-import { emit, flushOut, print, problemReporter } from './buffered-out.js';
+import { byName, joinGuestPath, resolveGuestPath, walkFolders, walkGuest, walkNameLists, walkNames, type NameFolder, type WalkFolder, type WalkProblem } from '../guest/walk.js';
+import { emit, emitBytes, flushOut, print, problemReporter } from './buffered-out.js';
 import { humanBytes, json, rwx, table } from './format.js';
 import { openDiskOrArchive, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
 import { parseSize } from './size.js';
@@ -193,12 +193,31 @@ function listText(fsys: GuestFileSystem, entry: GuestEntry, at: string, long: bo
     print(long ? longLine(entry, at) : at);
     return;
   }
+  if (long) {
+    const one = (entries: GuestEntry[]): Array<WalkFolder<GuestEntry>> => [{ path: at, depth: 0, entries: byName(entries) }];
+    printFolders(recursive ? walkFolders((d: GuestEntry) => fsys.list(d), entry, at, onProblem) : one(fsys.list(entry)), recursive, (e) => longLine(e, e.name));
+    return;
+  }
   // Without -l only names are printed, so only names are read: no inode or record per file where the
-  // folder itself says which entries are folders (as ls uses d_type).
-  const one = (entries: GuestEntry[]): Array<WalkFolder<GuestEntry>> => [{ path: at, depth: 0, entries: byName(entries) }];
-  if (long) printFolders(recursive ? walkFolders((d: GuestEntry) => fsys.list(d), entry, at, onProblem) : one(fsys.list(entry)), recursive, (e) => longLine(e, e.name));
-  else printFolders(recursive ? walkNames(fsys, entry, at, onProblem) : [{ path: at, depth: 0, entries: byName(listNames(fsys, entry)) }], recursive, (e) => e.name);
+  // folder itself says which entries are folders (as ls uses d_type), and no string per name.
+  for (const folder of walkNameLists(fsys, entry, at, onProblem)) {
+    if (recursive) emit(folder.depth === 0 ? `${folder.path}:\n` : `\n${folder.path}:\n`);
+    printNames(folder);
+    if (!recursive) break;
+  }
 }
+
+/** A folder's names a line each, in order: ASCII names copied as they are in the folder, others as text (bad UTF-8 shows U+FFFD). */
+function printNames({ names, order }: NameFolder): void {
+  const { bytes, starts, lengths, ascii } = names;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    if (ascii[i] === 1) emitBytes(bytes, starts[i]!, starts[i]! + lengths[i]!, NEWLINE);
+    else emit(`${names.name(i)}\n`);
+  }
+}
+
+const NEWLINE = 0x0a;
 
 /** Like ls -R: a folder's name, its entries, then each subfolder the same way (an empty one too); one string per folder. */
 function printFolders<T extends GuestName>(folders: Iterable<WalkFolder<T>>, headed: boolean, line: (e: T) => string): void {

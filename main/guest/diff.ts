@@ -7,7 +7,7 @@
  */
 import { DiskchainError } from '../../shared/errors.js';
 import type { EntryType, GuestEntry, GuestFileSystem, GuestName } from './types.js';
-import { joinGuestPath, MAX_DEPTH, walkGuest, type WalkProblem } from './walk.js';
+import { joinGuestPath, listNames, MAX_DEPTH, walkGuest, type WalkProblem } from './walk.js';
 
 export type ChangeKind = 'added' | 'removed' | 'changed';
 export type ChangeReason = 'type' | 'size' | 'mtime' | 'content' | 'target';
@@ -61,7 +61,7 @@ export function* diffGuest(before: GuestFileSystem, dirA: GuestEntry, after: Gue
   const seenB = new Set<string>([dirB.id]);
   // Folders reached through the shortcut are known by name and id only (listNames), which is all list() needs of them.
   const stack: Array<{ a: GuestName; b: GuestName; path: string; depth: number }> = [{ a: dirA, b: dirB, path: dirPath, depth: 0 }];
-  const shortcut = options.linkOnTop === true && !options.content && before.type === after.type && before.uuid === after.uuid && after.listNames !== undefined && after.unchangedListing !== undefined;
+  const shortcut = options.linkOnTop === true && !options.content && before.type === after.type && before.uuid === after.uuid && after.listNamesInto !== undefined && after.unchangedListing !== undefined;
   while (stack.length > 0) {
     cancelled();
     const { a, b, path, depth } = stack.pop()!;
@@ -147,7 +147,7 @@ function* whole(change: 'added' | 'removed', fsys: GuestFileSystem, e: GuestEntr
 /** A folder's names when the top link did not write its listing, else null (and null on any error: the full compare says it). */
 function unchangedNames(fsys: GuestFileSystem, dir: GuestName): GuestName[] | null {
   try {
-    const names = fsys.listNames!(dir);
+    const names = listNames(fsys, dir);
     return fsys.unchangedListing!(dir, names) ? names : null;
   } catch (e) {
     if (e instanceof DiskchainError) return null;

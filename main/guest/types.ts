@@ -4,6 +4,7 @@
  * catalog talk to this interface only, never to a file system's internals (style.md §1).
  */
 import type { BlockDevice } from './block-device.js';
+import type { NameList } from './name-list.js';
 
 export type FileSystemType = 'ntfs' | 'fat12' | 'fat16' | 'fat32' | 'exfat' | 'ext2' | 'ext3' | 'ext4' | 'xfs';
 
@@ -49,12 +50,13 @@ export interface GuestFileSystem {
   /** The entries of a folder, without "." and "..", in on-disk order. Throws E_FORMAT on a damaged folder. */
   list(dir: GuestEntry): GuestEntry[];
   /**
-   * Optional, for listings that print names only (`ls -R` without -l): a folder's entries with name,
-   * type and id from the folder alone, where the file system keeps each entry's type there (ext's dirent
-   * file type, which `ls` uses as d_type), so no per-file record is read. `dir` is the root or an entry
-   * that list() or listNames() gave.
+   * Optional, for listings of names only (`ls` without -l, find by name, diff's shortcut): fills `out`
+   * (reset first) with a folder's names, types and ids from the folder alone, where the file system keeps
+   * each entry's type there (ext's dirent file type, which `ls` uses as d_type), so no per-file record is
+   * read. False when some entry's type is not in the folder (list() it instead). `dir` is the root or an
+   * entry that list() or a NameList gave.
    */
-  listNames?(dir: GuestName): GuestName[];
+  listNamesInto?(dir: GuestName, out: NameList): boolean;
   /** True when a journal was replayed in memory: the volume is read as it is not on disk. */
   readonly replayed?: boolean;
   /**

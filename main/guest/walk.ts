@@ -4,6 +4,7 @@
  * again) and a depth cap. A folder that cannot be listed is reported and the walk goes on.
  */
 import { DiskchainError } from '../../shared/errors.js';
+import { NameList, typeCode } from './name-list.js';
 import type { GuestEntry, GuestFileSystem, GuestName } from './types.js';
 
 /** Deeper than any real tree (PATH_MAX / 2); a chain of folders this deep is damage. */
@@ -62,27 +63,25 @@ export interface WalkFolder<T extends GuestName = GuestEntry> {
 /**
  * Every folder below `dir` and `dir` itself, depth first, each folder before its subfolders and the
  * subfolders by name (the order of `ls -R`). `onProblem` hears of folders that loop or cannot be listed;
- * the walk skips them and goes on. A consumer that prints whole folders makes no object per entry.
- * `list` lists a folder: a file system's list(), or its listNames() where only names are wanted.
+ * the walk skips them and goes on. `list` lists a folder, sorted by name; `subfolders` gives the folders
+ * of a listing in that order. A listing is the consumer's until it asks for the next.
  */
-export function* walkFolders<T extends GuestName>(list: (dir: T) => T[], dir: T, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<WalkFolder<T>> {
+function* walkTree<D extends GuestName, L>(list: (dir: D) => L, subfolders: (listing: L) => Iterable<D>, dir: D, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<{ path: string; depth: number; listing: L }> {
   const seen = new Set<string>([dir.id]);
-  const stack: Array<{ entry: T; path: string; depth: number }> = [{ entry: dir, path: dirPath, depth: 0 }];
+  const stack: Array<{ entry: D; path: string; depth: number }> = [{ entry: dir, path: dirPath, depth: 0 }];
   while (stack.length > 0) {
     const { entry, path, depth } = stack.pop()!;
-    let entries: T[];
+    let listing: L;
     try {
-      // list() gives a new array: sorted where it is, not copied.
-      entries = list(entry).sort(compareNames);
+      listing = list(entry);
     } catch (e) {
       if (!(e instanceof DiskchainError)) throw e;
       onProblem({ path, message: e.message });
       continue;
     }
-    yield { path, depth, entries };
-    const below: Array<{ entry: T; path: string; depth: number }> = [];
-    for (const child of entries) {
-      if (child.type !== 'dir') continue;
+    yield { path, depth, listing };
+    const below: Array<{ entry: D; path: string; depth: number }> = [];
+    for (const child of subfolders(listing)) {
       const childPath = joinGuestPath(path, child.name);
       if (seen.has(child.id)) onProblem({ path: childPath, message: `folder loop: ${childPath} is a folder already walked (id ${child.id}); not walked again` });
       else if (depth + 1 >= MAX_DEPTH) onProblem({ path: childPath, message: `folders nest deeper than ${MAX_DEPTH}; not walked further` });
@@ -96,6 +95,55 @@ export function* walkFolders<T extends GuestName>(list: (dir: T) => T[], dir: T,
   }
 }
 
+/** walkTree over list(): each folder's entries sorted by name. A consumer that prints whole folders makes no object per entry. */
+export function* walkFolders<T extends GuestName>(list: (dir: T) => T[], dir: T, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<WalkFolder<T>> {
+  // list() gives a new array: sorted where it is, not copied.
+  const sorted = (d: T): T[] => list(d).sort(compareNames);
+  const subfolders = (entries: T[]): T[] => entries.filter((e) => e.type === 'dir');
+  for (const { path, depth, listing } of walkTree(sorted, subfolders, dir, dirPath, onProblem)) yield { path, depth, entries: listing };
+}
+
+/** One folder of a walk by names: its names (a NameList the walk reuses) and their order by name. */
+export interface NameFolder {
+  path: string;
+  depth: number;
+  names: NameList;
+  order: Uint32Array;
+}
+
+/**
+ * Every folder below `dir` and `dir` itself as walkFolders walks them, by names only: through
+ * listNamesInto where the file system has it (no object or string per entry), else from list().
+ */
+export function* walkNameLists(fs: GuestFileSystem, dir: GuestName, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<NameFolder> {
+  const names = new NameList();
+  // Where the names came from list(), its entries are the folders to walk into (a file system may want its own objects back).
+  let listed: GuestEntry[] | null = null;
+  const list = (d: GuestName): Uint32Array => {
+    listed = fillNames(fs, d, names);
+    return names.order();
+  };
+  function* subfolders(order: Uint32Array): Generator<GuestName> {
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      if (names.types[i] === DIR) yield listed ? listed[i]! : names.entry(i);
+    }
+  }
+  for (const { path, depth, listing } of walkTree(list, subfolders, dir, dirPath, onProblem)) yield { path, depth, names, order: listing };
+}
+
+const DIR = typeCode('dir');
+
+/** Fills `names` with a folder's names; the entries of list() when they came from it, else null. */
+function fillNames(fs: GuestFileSystem, dir: GuestName, names: NameList): GuestEntry[] | null {
+  if (fs.listNamesInto?.(dir, names) === true) return null;
+  // A GuestName that is not a GuestEntry comes only from listNamesInto, whose list() needs no more of a folder.
+  const entries = fs.list(dir as GuestEntry);
+  names.reset();
+  for (const e of entries) names.addName(e.name, e.type, e.id);
+  return entries;
+}
+
 /**
  * Every entry below `dir` (not `dir` itself), parents before children, each folder's entries by name.
  * `onProblem` hears of folders that loop or cannot be listed; the walk skips them and goes on.
@@ -106,15 +154,22 @@ export function* walkGuest(fs: GuestFileSystem, dir: GuestEntry, dirPath: string
   }
 }
 
-/** walkFolders by names only, through listNames where the file system has it (see GuestFileSystem). */
+/** walkFolders by names only, through listNamesInto where the file system has it. */
 export function walkNames(fs: GuestFileSystem, dir: GuestEntry, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<WalkFolder<GuestName>> {
-  const names = fs.listNames?.bind(fs);
-  return names ? walkFolders<GuestName>(names, dir, dirPath, onProblem) : walkFolders((d: GuestEntry) => fs.list(d), dir, dirPath, onProblem);
+  return walkFolders<GuestName>((d) => listNames(fs, d), dir, dirPath, onProblem);
 }
 
-/** A folder's names, through listNames where the file system has it. */
-export function listNames(fs: GuestFileSystem, dir: GuestEntry): GuestName[] {
-  return fs.listNames ? fs.listNames(dir) : fs.list(dir);
+/** A folder's names, through listNamesInto where the file system has it, else list(). */
+export function listNames(fs: GuestFileSystem, dir: GuestName): GuestName[] {
+  if (fs.listNamesInto) {
+    const names = new NameList();
+    if (fs.listNamesInto(dir, names)) {
+      const out = new Array<GuestName>(names.count);
+      for (let i = 0; i < names.count; i++) out[i] = names.entry(i);
+      return out;
+    }
+  }
+  return fs.list(dir as GuestEntry);
 }
 
 /** A folder's entries sorted as `LC_ALL=C ls` sorts them (by code point), not in on-disk order. */

@@ -7,12 +7,13 @@ const DEFAULT_WINDOW_BYTES = 256 * 1024;
 /** Direct reads ask the device where its bytes lie this much at a time, and remember this many answers. */
 const MAP_BYTES = 4 * 1024 * 1024;
 const MAX_MAPS = 256;
+/**
+ * Direct reads keep this many bytes of blocks. Few blocks are asked for twice in a walk (a group's
+ * descriptors, an extent index, neighbouring folders' inodes), and each first touch of a fresh page
+ * costs as much as the read (in a VM ~8 µs): 2,000 reads into fresh window pages were a third of `ls -R`.
+ */
+const DIRECT_CACHE_BYTES = 512 * 1024;
 
-interface Window {
-  bytes: Buffer;
-  /** Direct reads: which blocks of the window have been read (the rest are not, and may hold anything). */
-  filled: Uint8Array | null;
-}
 
 /**
  * Metadata blocks (group descriptors, inode tables, extent nodes, indirect blocks, folder blocks),
@@ -21,21 +22,27 @@ interface Window {
  * windows bounds memory at `capacityBytes` whatever the volume size; file data never goes through it.
  *
  * Where the device says where its bytes lie in host files (hostRuns: plain grains of a VMDK on the
- * host), a window is filled block by block, each block one pread from its file: a read through the
- * chain's readers costs ~10 µs before its first byte, so windows read whole spent most of `ls -R`'s
+ * host), each block is one pread from its file into a slot of a small reused slab: a read through the
+ * chain's readers costs ~10 µs before its first byte, and windows read whole spent most of `ls -R`'s
  * time copying the file data between the folders (72 MB for 100,000 files where 9 MB were needed).
  * Elsewhere (an archive, a replayed journal, LVM) a window is one device read.
  */
 export class BlockCache {
-  private readonly windows = new Map<number, Window>();
+  private readonly windows = new Map<number, Buffer>();
   private readonly blocksPerWindow: number;
   private readonly capacity: number;
   private lastWindow = -1;
-  private last: Window | null = null;
+  private last: Buffer | null = null;
   private readonly hostRuns: ((offset: number, length: number) => DeviceRun[]) | undefined;
   private readonly maps = new Map<number, DeviceRun[]>();
   private readonly plain = new PlainReads();
   private closing = false;
+  /** Direct reads: the slab of block slots (touched slot by slot as they are first used) and which block is in which, oldest first. */
+  private readonly slab: Buffer | null = null;
+  private readonly slotOf = new Map<number, number>();
+  private readonly free: number[] = [];
+  private readonly slots: number;
+  private lastBlock = -1;
 
   constructor(
     private readonly device: BlockDevice,
@@ -46,10 +53,44 @@ export class BlockCache {
     this.blocksPerWindow = Math.max(1, Math.floor(windowBytes / blockSize));
     this.capacity = Math.max(2, Math.floor(capacityBytes / (this.blocksPerWindow * blockSize)));
     this.hostRuns = device.hostRuns?.bind(device);
+    this.slots = Math.max(2, Math.floor(Math.min(capacityBytes, DIRECT_CACHE_BYTES) / blockSize));
+    if (this.hostRuns) this.slab = Buffer.allocUnsafe(this.slots * blockSize);
   }
 
   /** The bytes of block `block` (the caller has checked it lies inside the volume); do not keep it. */
   get(block: number): Buffer {
+    return this.slab ? this.direct(block, this.slab) : this.windowed(block);
+  }
+
+  private direct(block: number, slab: Buffer): Buffer {
+    const bs = this.blockSize;
+    let slot = this.slotOf.get(block);
+    if (slot === undefined) {
+      if (this.free.length > 0) slot = this.free.pop()!;
+      else if (this.slotOf.size < this.slots) slot = this.slotOf.size;
+      else {
+        const oldest = this.slotOf.keys().next().value as number;
+        slot = this.slotOf.get(oldest)!;
+        this.slotOf.delete(oldest);
+      }
+      this.lastBlock = -1;
+      try {
+        this.readDirect(slab.subarray(slot * bs, (slot + 1) * bs), block * bs);
+      } catch (err) {
+        // The slot is free again, so a partial block is never handed out.
+        this.free.push(slot);
+        throw err;
+      }
+      this.slotOf.set(block, slot);
+    } else if (block !== this.lastBlock) {
+      this.slotOf.delete(block);
+      this.slotOf.set(block, slot);
+    }
+    this.lastBlock = block;
+    return slab.subarray(slot * bs, (slot + 1) * bs);
+  }
+
+  private windowed(block: number): Buffer {
     const index = Math.floor(block / this.blocksPerWindow);
     let window = index === this.lastWindow ? this.last : this.windows.get(index);
     if (!window) {
@@ -69,22 +110,17 @@ export class BlockCache {
     this.lastWindow = index;
     this.last = window;
     const k = block - index * this.blocksPerWindow;
-    const bytes = window.bytes.subarray(k * this.blockSize, (k + 1) * this.blockSize);
-    if (window.filled && window.filled[k] === 0) {
-      this.readDirect(bytes, block * this.blockSize);
-      window.filled[k] = 1;
-    }
-    return bytes;
+    return window.subarray(k * this.blockSize, (k + 1) * this.blockSize);
   }
 
-  private readWindow(index: number): Window {
+  private readWindow(index: number): Buffer {
     // The window stops at the end of the device (the volume's last blocks make a short window).
     const start = index * this.blocksPerWindow * this.blockSize;
     const length = Math.min(this.blocksPerWindow * this.blockSize, this.device.size - start);
     let bytes: Buffer;
     if (this.windows.size >= this.capacity) {
       const oldest = this.windows.keys().next().value as number;
-      const reused = this.windows.get(oldest)!.bytes;
+      const reused = this.windows.get(oldest)!;
       this.windows.delete(oldest);
       bytes = reused.length === length ? reused : Buffer.allocUnsafe(length);
     } else {
@@ -93,11 +129,9 @@ export class BlockCache {
     // On a failed read the window is simply dropped, so a partial block is never handed out.
     this.lastWindow = -1;
     this.last = null;
-    const window: Window = { bytes, filled: null };
-    if (this.hostRuns) window.filled = new Uint8Array(Math.ceil(length / this.blockSize));
-    else this.device.read(bytes, start);
-    this.windows.set(index, window);
-    return window;
+    this.device.read(bytes, start);
+    this.windows.set(index, bytes);
+    return bytes;
   }
 
   /** Bytes at `offset` of the device, each piece from where hostRuns says it lies. */

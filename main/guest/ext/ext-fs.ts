@@ -11,7 +11,8 @@ import type { FileRun, FileSystemDriver, FileSystemType, GuestEntry, GuestFileSy
 import { overlayDevice, replayJournal, type JournalLog, type JournalReplay } from './journal.js';
 import { BlockCache } from './block-cache.js';
 import { mapExtents, mapIndirect, type MapContext, type Run } from './block-map.js';
-import { DirEntries, direntType, parseDirBlock } from './directory.js';
+import { parseDirBlock } from './directory.js';
+import { ListedName, NameList } from '../name-list.js';
 import { attributesOf, decodeInode, listedEntry, entryType, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA, type Inode } from './inode.js';
 import { groupHasSuper, INCOMPAT_FILETYPE, INCOMPAT_META_BG, INCOMPAT_RECOVER, probeSuperblock, readSuperblock, SUPERBLOCK_OFFSET, type Superblock } from './superblock.js';
 
@@ -36,7 +37,8 @@ export class ExtFileSystem implements GuestFileSystem {
   /** Inode table block per group, so a walk reads each descriptor once; cleared when it grows past its cap. */
   private readonly inodeTables = new Map<number, number>();
   private readonly scratchInodes = Buffer.allocUnsafe(INODE_RUN_BYTES);
-  private readonly entries = new DirEntries();
+  /** One NameList for every listing of list(): its entries are used up before the next folder is read. */
+  private readonly entries = new NameList();
 
   /** `notes` are said besides the superblock's (what became of the journal). */
   constructor(
@@ -107,28 +109,18 @@ export class ExtFileSystem implements GuestFileSystem {
     return this.inodeTable(group) + Math.floor((((n - 1) % sb.inodesPerGroup) * sb.inodeSize) / sb.blockSize);
   }
 
-  /** Names and types from the dirents alone; the inodes are read only where a dirent has no type. */
-  listNames(dir: GuestName): GuestName[] {
-    const d = this.dirEntries(dir);
-    const count = d.count;
-    const out = new Array<GuestName>(count);
-    for (let i = 0; i < count; i++) {
-      const type = d.types[i]!;
-      // 0 is "unknown" (and every dirent without the filetype feature); 8 and up are not types.
-      if (type === 0 || type > 7) return this.entriesFor(d);
-      out[i] = new DirentName(d.names[i]!, direntType(type), d.inodes[i]!);
-    }
-    return out;
+  /** Names and types from the dirents alone; false where a dirent has no type (no filetype feature). */
+  listNamesInto(dir: GuestName, out: NameList): boolean {
+    this.dirEntries(dir, out);
+    return out.typesKnown();
   }
 
-  private dirEntries(dir: GuestName): DirEntries {
+  private dirEntries(dir: GuestName, entries: NameList = this.entries): NameList {
     const inode = this.inode(this.inodeNumber(dir), dir.name);
     if (entryType(inode.mode) !== 'dir') throw new DiskchainError('E_USAGE', `${dir.name} is not a folder`, this.device.file);
     if (inode.flags & FLAG_ENCRYPT) {
       throw new DiskchainError('E_UNSUPPORTED', `${this.type} folder ${dir.name} (inode ${inode.number}) is encrypted (fscrypt); its names cannot be read`, this.device.file);
     }
-    // One DirEntries for every listing: its entries are used up before the next folder is read.
-    const entries = this.entries;
     entries.reset();
     try {
       this.readDirEntries(inode, dir.name, entries);
@@ -155,7 +147,7 @@ export class ExtFileSystem implements GuestFileSystem {
     return this.runsOf(inode, file.name, offset, Math.max(0, Math.min(length, inode.size - offset)));
   }
 
-  private readDirEntries(inode: Inode, name: string, out: DirEntries): void {
+  private readDirEntries(inode: Inode, name: string, out: NameList): void {
     const hasFileType = (this.sb.featureIncompat & INCOMPAT_FILETYPE) !== 0;
     if (inode.flags & FLAG_INLINE_DATA) {
       // i_block starts with the parent's inode number; entries follow, and continue in system.data.
@@ -193,14 +185,14 @@ export class ExtFileSystem implements GuestFileSystem {
    * read, not one read per inode (that was most of `ls -R`'s time). An inode that cannot be read still
    * lists its entry, from the dirent.
    */
-  private entriesFor(d: DirEntries): GuestEntry[] {
+  private entriesFor(d: NameList): GuestEntry[] {
     const sb = this.sb;
     const count = d.count;
     const out = new Array<GuestEntry>(count);
     const where = new Array<number>(count);
     const order: number[] = [];
     for (let i = 0; i < count; i++) {
-      const n = d.inodes[i]!;
+      const n = d.ids[i] as number;
       where[i] = -1;
       if (n < 1 || n > sb.inodesCount) continue;
       const group = Math.floor((n - 1) / sb.inodesPerGroup);
@@ -239,28 +231,29 @@ export class ExtFileSystem implements GuestFileSystem {
   }
 
   /** Entry `i` of a listing from its inode's bytes at `at` of `bytes` (a reused buffer: nothing may point into it). */
-  private entryFromTable(d: DirEntries, i: number, bytes: Buffer, at: number): GuestEntry {
-    const n = d.inodes[i]!;
-    const name = d.names[i]!;
+  private entryFromTable(d: NameList, i: number, bytes: Buffer, at: number): GuestEntry {
+    const n = d.ids[i] as number;
+    const name = d.name(i);
     const size = this.sb.inodeSize;
     try {
       // A symlink's target is read through its i_block, so its inode is decoded from a copy.
       return listedEntry(name, n, bytes, at, size) ?? this.entryOf(name, decodeInode(n, Buffer.from(bytes.subarray(at, at + size))));
     } catch (err) {
       if (err instanceof DiskchainError) throw err;
-      return { name, type: direntType(d.types[i]!), size: 0, id: String(n), mtimeMs: null };
+      return { name, type: d.type(i) ?? 'other', size: 0, id: String(n), mtimeMs: null };
     }
   }
 
   /** Entry `i` of a listing; an entry whose inode is damaged is still listed, and reading it is the error. */
-  private entryFor(d: DirEntries, i: number): GuestEntry {
-    const name = d.names[i]!;
+  private entryFor(d: NameList, i: number): GuestEntry {
+    const name = d.name(i);
+    const n = d.ids[i] as number;
     let inode: Inode;
     try {
-      inode = this.inode(d.inodes[i]!, name);
+      inode = this.inode(n, name);
     } catch (err) {
       if (!(err instanceof DiskchainError)) throw err;
-      return { name, type: direntType(d.types[i]!), size: 0, id: String(d.inodes[i]!), mtimeMs: null };
+      return { name, type: d.type(i) ?? 'other', size: 0, id: String(n), mtimeMs: null };
     }
     return this.entryOf(name, inode);
   }
@@ -370,7 +363,7 @@ export class ExtFileSystem implements GuestFileSystem {
   }
 
   private inodeNumber(entry: GuestName): number {
-    if (entry instanceof DirentName) return entry.inode;
+    if (entry instanceof ListedName && typeof entry.ref === 'number') return entry.ref;
     const n = Number(entry.id);
     if (!Number.isSafeInteger(n) || String(n) !== entry.id) {
       throw new DiskchainError('E_USAGE', `${entry.name}: "${entry.id}" is not an inode number of this volume`, this.device.file);
@@ -505,19 +498,3 @@ export const extDriver: FileSystemDriver = {
   probe: (device: BlockDevice) => probeSuperblock(device),
   open: (device: BlockDevice, options?: OpenOptions) => openExt(device, options),
 };
-
-/**
- * A name straight from a folder's dirent. Its id (the inode number as text) is made only when asked
- * for, which a walk does for folders alone: `ls -R` of 100,000 files made 100,000 strings it never used.
- */
-class DirentName implements GuestName {
-  constructor(
-    readonly name: string,
-    readonly type: GuestName['type'],
-    readonly inode: number,
-  ) {}
-
-  get id(): string {
-    return String(this.inode);
-  }
-}

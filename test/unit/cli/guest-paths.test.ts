@@ -10,9 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { findFilter, globRegExp } from '../../../main/cli/guest-commands.js';
 import { getToHost, hostName } from '../../../main/guest/extract.js';
 import { parseGuestTarget } from '../../../main/cli/guest-target.js';
+import { DiskchainError } from '../../../shared/errors.js';
 import { bufferDevice } from '../../../main/guest/block-device.js';
 import type { GuestEntry, GuestFileSystem } from '../../../main/guest/types.js';
-import { resolveGuestPath, walkFolders, walkGuest, walkNames, type WalkProblem } from '../../../main/guest/walk.js';
+import { resolveGuestPath, walkFolders, walkGuest, walkNameLists, walkNames, type WalkProblem } from '../../../main/guest/walk.js';
+import { typeCode } from '../../../main/guest/name-list.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 interface Node {
@@ -108,12 +110,43 @@ describe('guest paths and walks', () => {
       ['/b', 1, ['empty', 'f']],
       ['/b/empty', 2, []],
     ]);
-    // walkNames takes listNames when there is one, and list() otherwise.
+    // walkNames and walkNameLists take listNamesInto when there is one, and list() otherwise.
     let named = 0;
-    const withNames: GuestFileSystem = { ...plain, listNames: (d) => (named++, plain.list(d as GuestEntry).map(({ name, type, id }) => ({ name, type, id }))) };
+    const withNames: GuestFileSystem = {
+      ...plain,
+      listNamesInto: (d, out) => {
+        named++;
+        out.reset();
+        for (const e of plain.list(d as GuestEntry)) out.add(Buffer.from(e.name), 0, Buffer.byteLength(e.name), typeCode(e.type), e.id);
+        return true;
+      },
+    };
     expect([...walkNames(withNames, t.entry, '/', () => undefined)].map((f) => f.path)).toEqual(['/', '/a', '/b', '/b/empty']);
     expect(named).toBe(4);
     expect([...walkNames(plain, t.entry, '/', () => undefined)].map((f) => f.entries.length)).toEqual([3, 1, 2, 0]);
+    // A folder's NameList is the walk's until it asks for the next folder: read as it comes.
+    const byNames = (fs: GuestFileSystem): unknown[] => Array.from(walkNameLists(fs, t.entry, '/', () => undefined), (f) => [f.path, f.depth, Array.from(f.order, (i) => f.names.name(i))]);
+    expect(byNames(withNames)).toEqual(folders);
+    expect(named).toBe(8);
+    expect(byNames(plain)).toEqual(folders);
+  });
+
+  it('walks by names with loop and depth checks, a folder that cannot be listed reported and skipped', () => {
+    const looped = dir('', [dir('a', [file('x', '1')]), dir('bad', [])], 'root');
+    const a = looped.children![0]!;
+    a.children!.push({ entry: { ...looped.entry, name: 'back' }, children: [] });
+    const fs = fakeFs(looped);
+    const failing: GuestFileSystem = {
+      ...fs,
+      list: (d) => {
+        if (d.name === 'bad') throw new DiskchainError('E_FORMAT', 'folder bad: damaged', 'disk.vmdk');
+        return fs.list(d);
+      },
+    };
+    const problems: WalkProblem[] = [];
+    const paths = [...walkNameLists(failing, looped.entry, '/', (p) => problems.push(p))].map((f) => f.path);
+    expect(paths).toEqual(['/', '/a']);
+    expect(problems.map((p) => p.path)).toEqual(['/a/back', '/bad']);
   });
 });
 

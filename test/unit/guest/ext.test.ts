@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChain } from '../../../main/disk/chain.js';
 import { bufferDevice, chainDevice, type BlockDevice } from '../../../main/guest/block-device.js';
 import { extDriver } from '../../../main/guest/ext/index.js';
-import type { GuestEntry, GuestFileSystem, GuestName } from '../../../main/guest/types.js';
+import { NameList } from '../../../main/guest/name-list.js';
+import type { GuestEntry, GuestFileSystem } from '../../../main/guest/types.js';
 import { patternBytes } from '../../fixtures/pattern.js';
 import {
   LONG_LINK_TARGET,
@@ -328,23 +329,29 @@ describe('ext reader against sleuthkit and debugfs', () => {
     expect(entries.every((e) => e.type === 'file' && e.mtimeMs !== null && e.mode !== undefined)).toBe(true);
   });
 
-  it('listNames gives the names, types and ids of list() from the folder blocks alone', () => {
+  it('listNamesInto gives the names, types and ids of list() from the folder blocks alone, the names as their bytes', () => {
     const device = rawDevice(images.ext4);
     let reads = 0;
     const counting: BlockDevice = { ...device, read: (buf, offset) => (reads++, device.read(buf, offset)) };
     const fs = extDriver.open(counting);
+    const names = new NameList();
     for (const path of ['big', 'frag']) {
       const folder = find(fs, path);
       reads = 0;
-      const names = fs.listNames!(folder);
+      expect(fs.listNamesInto!(folder, names)).toBe(true);
       // The folder's blocks only (a few metadata windows), never an inode table run per entry.
       expect(reads).toBeLessThan(5);
-      // (A name's id is made when asked for: compared as read, not as an own property.)
-      const fields = ({ name, type, id }: GuestName): GuestName => ({ name, type, id });
-      expect(names.map(fields)).toEqual(fs.list(folder).map(fields));
+      const listed = Array.from({ length: names.count }, (_, i) => ({ name: names.name(i), type: names.type(i), id: names.entry(i).id }));
+      expect(listed).toEqual(fs.list(folder).map(({ name, type, id }) => ({ name, type, id })));
+      // The bytes are the names' UTF-8, and order() sorts them as `LC_ALL=C ls` does.
+      const byBytes = listed.map((e) => e.name).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      expect(Array.from(names.order(), (i) => names.name(i))).toEqual(byBytes);
     }
-    const root = fs.listNames!(fs.root());
-    expect(root.find((e) => e.name === 'big')?.type).toBe('dir');
+    expect(fs.listNamesInto!(fs.root(), names)).toBe(true);
+    const big = Array.from({ length: names.count }, (_, i) => names.entry(i)).find((e) => e.name === 'big');
+    expect(big?.type).toBe('dir');
+    // A folder a NameList gave lists as the one list() gave.
+    expect(fs.list(big as GuestEntry).length).toBe(10_000);
   });
 
   it('an encrypted (fscrypt) file is listed and refused on read', () => {
