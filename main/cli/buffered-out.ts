@@ -31,25 +31,30 @@ export function emit(text: string): void {
   used += out.write(text, used);
 }
 
-/** Bytes [from, to) of `src`, as they are (names that are their own UTF-8), then `end` if given (a newline). */
-export function emitBytes(src: Uint8Array, from: number, to: number, end = -1): void {
+/**
+ * Bytes [from, to) of `src` and a newline, when they are all ASCII (most names: their bytes are their
+ * text); false, with nothing written, for any other bytes (print them as text: bad UTF-8 shows U+FFFD).
+ */
+export function emitAsciiLine(src: Uint8Array, from: number, to: number): boolean {
   flushAtEnd();
-  const length = to - from + 1;
-  if (used + length > OUT_BYTES) {
+  if (used + to - from + 1 > OUT_BYTES) {
     flushOut();
-    if (length > OUT_BYTES) {
-      process.stdout.write(Buffer.from(src.subarray(from, to)));
-      if (end >= 0) emit(String.fromCharCode(end));
-      return;
-    }
+    if (to - from + 1 > OUT_BYTES) return false;
   }
   // Names are short: a loop beats a native copy's call.
   const bytes = out;
   let at = used;
-  for (let k = from; k < to; k++) bytes[at++] = src[k]!;
-  if (end >= 0) bytes[at++] = end;
+  for (let k = from; k < to; k++) {
+    const b = src[k]!;
+    if (b >= 0x80) return false;
+    bytes[at++] = b;
+  }
+  bytes[at++] = NEWLINE;
   used = at;
+  return true;
 }
+
+const NEWLINE = 0x0a;
 
 export function flushOut(): void {
   if (used === 0) return;

@@ -5,7 +5,7 @@ import { chainDevice } from '../guest/block-device.js';
 import type { GuestEntry, GuestFileSystem, GuestName } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
 import { byName, joinGuestPath, resolveGuestPath, walkFolders, walkGuest, walkNameLists, walkNames, type NameFolder, type WalkFolder, type WalkProblem } from '../guest/walk.js';
-import { emit, emitBytes, flushOut, print, problemReporter } from './buffered-out.js';
+import { emit, emitAsciiLine, flushOut, print, problemReporter } from './buffered-out.js';
 import { humanBytes, json, rwx, table } from './format.js';
 import { openDiskOrArchive, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
 import { parseSize } from './size.js';
@@ -209,15 +209,12 @@ function listText(fsys: GuestFileSystem, entry: GuestEntry, at: string, long: bo
 
 /** A folder's names a line each, in order: ASCII names copied as they are in the folder, others as text (bad UTF-8 shows U+FFFD). */
 function printNames({ names, order }: NameFolder): void {
-  const { bytes, starts, lengths, ascii } = names;
+  const { bytes, starts, lengths } = names;
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
-    if (ascii[i] === 1) emitBytes(bytes, starts[i]!, starts[i]! + lengths[i]!, NEWLINE);
-    else emit(`${names.name(i)}\n`);
+    if (!emitAsciiLine(bytes, starts[i]!, starts[i]! + lengths[i]!)) emit(`${names.name(i)}\n`);
   }
 }
-
-const NEWLINE = 0x0a;
 
 /** Like ls -R: a folder's name, its entries, then each subfolder the same way (an empty one too); one string per folder. */
 function printFolders<T extends GuestName>(folders: Iterable<WalkFolder<T>>, headed: boolean, line: (e: T) => string): void {

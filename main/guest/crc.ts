@@ -1,8 +1,8 @@
-import * as zlib from 'node:zlib';
+import { zlib } from '../io/lazy-zlib.js';
 
 /** The CRC-32 of GPT headers and entry arrays (the zlib/IEEE one). */
 export function crc32(bytes: Uint8Array): number {
-  return zlib.crc32(bytes) >>> 0;
+  return zlib().crc32(bytes) >>> 0;
 }
 
 /**
@@ -10,7 +10,7 @@ export function crc32(bytes: Uint8Array): number {
  * (lib/misc/crc.c), so it is zlib's CRC with both ends inverted.
  */
 export function lvmCrc(bytes: Uint8Array, initial = LVM_INITIAL_CRC): number {
-  return ~zlib.crc32(bytes, ~initial >>> 0) >>> 0;
+  return ~zlib().crc32(bytes, ~initial >>> 0) >>> 0;
 }
 
 export const LVM_INITIAL_CRC = 0xf597a6cf;

@@ -11,26 +11,25 @@ export const TYPE_UNKNOWN = 0;
 const TYPES: readonly EntryType[] = ['other', 'file', 'dir', 'symlink', 'other'];
 const CODES: Readonly<Record<EntryType, number>> = { file: 1, dir: 2, symlink: 3, other: 4 };
 
-/** Names are at most a few hundred bytes (255 UTF-16 units of NTFS: 765); room for 64 of them at first. */
 const FIRST_BYTES = 16 * 1024;
 const FIRST_ENTRIES = 256;
 
 export class NameList {
   count = 0;
-  /** The names' bytes (UTF-8 as the folder has them), one after another from 0 to `used`. */
+  /** Name bytes (UTF-8 as the folder has them) from 0 to `used`: whole folder blocks, or names one after another. */
   bytes = Buffer.allocUnsafe(FIRST_BYTES);
   used = 0;
+  /** Entry i's name is lengths[i] bytes at starts[i] of `bytes`. */
   starts = new Uint32Array(FIRST_ENTRIES);
   lengths = new Uint16Array(FIRST_ENTRIES);
-  /** 1 where the name is all ASCII (most names): its bytes are its text. */
-  ascii = new Uint8Array(FIRST_ENTRIES);
   types = new Uint8Array(FIRST_ENTRIES);
   /** What lists the entry when it is a folder: an inode number, or a file system's id string. */
   ids: Array<number | string> = [];
-  /** The names' bytes as latin1 text, made once per folder when a name is asked for (see name()). */
+  /** `bytes` as latin1 text, made once per folder when a name is asked for (see name()). */
   private text: string | null = null;
-  /** order()'s sort keys and merge room, kept for the next folder. */
-  private keys = new Float64Array(0);
+  /** order()'s sort keys (bytes 0–2 and 3–5 of each name) and merge room, kept for the next folder. */
+  private keys0 = new Int32Array(0);
+  private keys1 = new Int32Array(0);
   private spare = new Uint32Array(0);
 
   reset(): void {
@@ -39,30 +38,48 @@ export class NameList {
     this.text = null;
   }
 
+  /**
+   * Copies bytes [from, to) of `src` to the end of `bytes` and says where they start there. A reader
+   * appends a whole folder block at once and then sets its entries' starts inside it: one copy per
+   * block, none per name.
+   */
+  append(src: Uint8Array, from: number, to: number): number {
+    const length = to - from;
+    if (this.used + length > this.bytes.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + length));
+      this.bytes.copy(bigger, 0, 0, this.used);
+      this.bytes = bigger;
+    }
+    this.bytes.set(src.subarray(from, to), this.used);
+    this.text = null;
+    const at = this.used;
+    this.used += length;
+    return at;
+  }
+
+  /**
+   * Room for `more` entries after the `count` there are: a reader that writes the columns itself
+   * (ext's parseDirBlock, a hot loop) reserves a block's worth first, then sets `count`.
+   */
+  reserve(more: number): void {
+    const need = this.count + more;
+    if (need <= this.starts.length) return;
+    let size = this.starts.length;
+    while (size < need) size *= 2;
+    this.starts = grown(this.starts, new Uint32Array(size));
+    this.lengths = grown(this.lengths, new Uint16Array(size));
+    this.types = grown(this.types, new Uint8Array(size));
+  }
+
   /** Appends the name in bytes [from, to) of `src`; `type` is an EntryType's code (typeCode) or TYPE_UNKNOWN. */
   add(src: Uint8Array, from: number, to: number, type: number, id: number | string): void {
-    const i = this.room(to - from);
-    this.text = null;
-    let ascii = 1;
-    const bytes = this.bytes;
-    let at = this.used;
-    for (let k = from; k < to; k++) {
-      const b = src[k]!;
-      if (b >= 0x80) ascii = 0;
-      bytes[at++] = b;
-    }
-    this.ascii[i] = ascii;
-    this.finish(i, to - from, type, id);
+    this.push(this.append(src, from, to), to - from, type, id);
   }
 
   /** Appends a name given as text (file systems whose folders are not UTF-8, through list()). */
   addName(name: string, type: EntryType, id: number | string): void {
-    const length = Buffer.byteLength(name);
-    const i = this.room(length);
-    this.text = null;
-    this.bytes.write(name, this.used, length, 'utf8');
-    this.ascii[i] = length === name.length ? 1 : 0;
-    this.finish(i, length, CODES[type], id);
+    const bytes = Buffer.from(name);
+    this.add(bytes, 0, bytes.length, CODES[type], id);
   }
 
   type(i: number): EntryType | null {
@@ -76,11 +93,20 @@ export class NameList {
     return true;
   }
 
+  /** Whether entry i's name is all ASCII (most are): its bytes are its text. */
+  isAscii(i: number): boolean {
+    const bytes = this.bytes;
+    const start = this.starts[i]!;
+    const end = start + this.lengths[i]!;
+    for (let k = start; k < end; k++) if (bytes[k]! >= 0x80) return false;
+    return true;
+  }
+
   /** Entry i's name as text (invalid UTF-8 becomes U+FFFD). ASCII names are cut from one decode of the folder. */
   name(i: number): string {
     const start = this.starts[i]!;
     const end = start + this.lengths[i]!;
-    if (this.ascii[i] === 0) return this.bytes.toString('utf8', start, end);
+    if (!this.isAscii(i)) return this.bytes.toString('utf8', start, end);
     this.text ??= this.bytes.toString('latin1', 0, this.used);
     return this.text.slice(start, end);
   }
@@ -92,28 +118,37 @@ export class NameList {
 
   /**
    * The entries' indices in name order: by bytes, as `LC_ALL=C ls` sorts (for UTF-8 the order of code
-   * points). The first six bytes of each name make a number, so most comparisons are one compare of
-   * two numbers, inline in a merge sort (a comparator function called by Array sort was a fifth of
-   * `ls -R`); names that share those bytes are compared on from there.
+   * points). Each name's first six bytes make two small integers, so most comparisons are integer
+   * compares inline in a merge sort (Array sort calling a comparator was a fifth of `ls -R`, and keys
+   * held as doubles are boxed until the code is optimised); names that share them are compared on from there.
    */
   order(): Uint32Array {
     const n = this.count;
     const index = new Uint32Array(n);
-    if (this.keys.length < n) {
-      this.keys = new Float64Array(this.starts.length);
+    if (this.keys0.length < n) {
+      this.keys0 = new Int32Array(this.starts.length);
+      this.keys1 = new Int32Array(this.starts.length);
       this.spare = new Uint32Array(this.starts.length);
     }
-    const { bytes, starts, lengths, keys } = this;
+    const { bytes, starts, lengths, keys0, keys1 } = this;
     for (let i = 0; i < n; i++) {
       index[i] = i;
       const s = starts[i]!;
       const len = lengths[i]!;
-      let key = 0;
-      // Missing bytes count as 0, below every byte a name can hold (names have no NUL).
-      for (let k = 0; k < KEY_BYTES; k++) key = key * 256 + (k < len ? bytes[s + k]! : 0);
-      keys[i] = key;
+      if (len >= KEY_BYTES) {
+        keys0[i] = (bytes[s]! << 16) | (bytes[s + 1]! << 8) | bytes[s + 2]!;
+        keys1[i] = (bytes[s + 3]! << 16) | (bytes[s + 4]! << 8) | bytes[s + 5]!;
+      } else {
+        // Missing bytes count as 0, below every byte a name can hold (names have no NUL).
+        let k0 = 0;
+        let k1 = 0;
+        for (let k = 0; k < 3; k++) k0 = (k0 << 8) | (k < len ? bytes[s + k]! : 0);
+        for (let k = 3; k < 6; k++) k1 = (k1 << 8) | (k < len ? bytes[s + k]! : 0);
+        keys0[i] = k0;
+        keys1[i] = k1;
+      }
     }
-    mergeSort(index, this.spare, n, keys, (a, b) => this.compareTails(a, b));
+    mergeSort(index, this.spare, n, keys0, keys1, (a, b) => this.compareTails(a, b));
     return index;
   }
 
@@ -132,53 +167,42 @@ export class NameList {
     return la - lb;
   }
 
-  /** The index of the next entry, with room for it and `length` more bytes. */
-  private room(length: number): number {
+  private push(start: number, length: number, type: number, id: number | string): void {
+    this.reserve(1);
     const i = this.count;
-    if (i === this.starts.length) {
-      const more = i * 2;
-      this.starts = grown(this.starts, new Uint32Array(more));
-      this.lengths = grown(this.lengths, new Uint16Array(more));
-      this.ascii = grown(this.ascii, new Uint8Array(more));
-      this.types = grown(this.types, new Uint8Array(more));
-    }
-    if (this.used + length > this.bytes.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + length));
-      this.bytes.copy(bigger, 0, 0, this.used);
-      this.bytes = bigger;
-    }
-    return i;
-  }
-
-  private finish(i: number, length: number, type: number, id: number | string): void {
-    this.starts[i] = this.used;
+    this.starts[i] = start;
     this.lengths[i] = length;
     this.types[i] = type;
     this.ids[i] = id;
-    this.used += length;
     this.count = i + 1;
   }
 }
 
-/** Bytes of a name in its sort key: 48 bits, exact in a double. */
+/** The code NameList.add takes for an EntryType. */
+export function typeCode(type: EntryType): number {
+  return CODES[type];
+}
+
+/** Bytes of a name in its two sort keys. */
 const KEY_BYTES = 6;
 /** Runs this short are sorted by insertion before merging. */
 const RUN = 8;
 
-/** Sorts index[0, n) by keys[index], then `tie` where keys are equal. `spare` has room for n. */
-function mergeSort(index: Uint32Array, spare: Uint32Array, n: number, keys: Float64Array, tie: (a: number, b: number) => number): void {
+/** Sorts index[0, n) by (keys0, keys1)[index], then `tie` where both are equal. `spare` has room for n. */
+function mergeSort(index: Uint32Array, spare: Uint32Array, n: number, keys0: Int32Array, keys1: Int32Array, tie: (a: number, b: number) => number): void {
+  // a before (or with) b: inline in both loops below, so that most comparisons make no call.
+  const before = (a: number, b: number): boolean => {
+    const d = keys0[a]! - keys0[b]!;
+    if (d !== 0) return d < 0;
+    const e = keys1[a]! - keys1[b]!;
+    return e !== 0 ? e < 0 : tie(a, b) <= 0;
+  };
   for (let lo = 0; lo < n; lo += RUN) {
     const hi = Math.min(lo + RUN, n);
     for (let i = lo + 1; i < hi; i++) {
       const x = index[i]!;
-      const kx = keys[x]!;
       let j = i - 1;
-      for (; j >= lo; j--) {
-        const y = index[j]!;
-        const ky = keys[y]!;
-        if (ky < kx || (ky === kx && tie(y, x) <= 0)) break;
-        index[j + 1] = y;
-      }
+      for (; j >= lo && !before(index[j]!, x); j--) index[j + 1] = index[j]!;
       index[j + 1] = x;
     }
   }
@@ -192,17 +216,8 @@ function mergeSort(index: Uint32Array, spare: Uint32Array, n: number, keys: Floa
       let j = mid;
       let k = lo;
       while (i < mid && j < hi) {
-        const a = from[i]!;
-        const b = from[j]!;
-        const ka = keys[a]!;
-        const kb = keys[b]!;
-        if (ka < kb || (ka === kb && tie(a, b) <= 0)) {
-          to[k++] = a;
-          i++;
-        } else {
-          to[k++] = b;
-          j++;
-        }
+        if (before(from[i]!, from[j]!)) to[k++] = from[i++]!;
+        else to[k++] = from[j++]!;
       }
       while (i < mid) to[k++] = from[i++]!;
       while (j < hi) to[k++] = from[j++]!;
@@ -212,11 +227,6 @@ function mergeSort(index: Uint32Array, spare: Uint32Array, n: number, keys: Floa
     to = t;
   }
   if (from !== index) index.set(from.subarray(0, n));
-}
-
-/** The code NameList.add takes for an EntryType. */
-export function typeCode(type: EntryType): number {
-  return CODES[type];
 }
 
 function grown<T extends Uint8Array | Uint16Array | Uint32Array>(old: T, bigger: T): T {

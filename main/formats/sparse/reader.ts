@@ -3,9 +3,9 @@
  * twoGbMaxExtentSparse disks, and streamOptimized files (compressed grains behind markers).
  * Format facts: docs/vmdk-format.md §2 (hosted), §3 (stream), §8 (quirks).
  */
-import * as zlib from 'node:zlib';
 import { DiskchainError, formatError, unsupportedError } from '../../../shared/errors.js';
 import type { DiskFile } from '../../io/disk-file.js';
+import { zlib } from '../../io/lazy-zlib.js';
 import { decodeDescriptor, MAX_CAPACITY_BYTES, MAX_DESCRIPTOR_BYTES, rawNames, type RawNames } from '../descriptor.js';
 import { pushLost, pushRun, SECTOR, type ExtentReader, type LostRange, type Problem, type Run, type RunState, type Severity } from '../extent.js';
 import { assertInsideExtent, CoalescedReads, isAllZero, LITTLE_ENDIAN, littleEndianWords, LruCache, ProblemReport, SectorUsage } from '../support.js';
@@ -48,6 +48,8 @@ const MEMCMP_MIN_ENTRIES = 64;
 const GT_READAHEAD_TABLES = 128;
 /** Table bytes the damage verdict reads at a time. */
 const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Runs of tables at most this long are read whole, holes or not. */
+const HOLE_SCAN_BYTES = 1024 * 1024;
 /** Above this much grain-table space (disks over 256 GiB), allocatedBytes() derives the count from the file size. */
 const SIZE_SHORTCUT_MIN_TABLE_BYTES = 16 * 1024 * 1024;
 
@@ -541,7 +543,8 @@ class DirectoryTables implements GrainTables {
       const start = first * SECTOR;
       const end = start + (count - 1) * stride + this.gtBytes;
       let next = 0;
-      for (const region of this.disk.dataRegions(start, end)) {
+      // Holes are looked for only in a long run (a thin copy of a huge disk's tables): the query costs more than reading a few tables.
+      for (const region of end - start > HOLE_SCAN_BYTES ? this.disk.dataRegions(start, end) : [{ start, end }]) {
         // The tables of the run that this region touches, from the first not yet visited.
         const from = Math.max(next, Math.floor((region.start - start) / stride));
         const to = Math.min(count, Math.ceil((region.end - start) / stride));
@@ -1299,7 +1302,7 @@ class StreamGrains {
       // maxOutputLength keeps a hostile grain from inflating to gigabytes; a chunk a little larger than
       // the grain makes zlib return its one output buffer instead of concatenating 16 KiB pieces.
       const options = { maxOutputLength: this.grainBytes, chunkSize: this.grainBytes + 1024 };
-      data = looksLikeZlib(compressed) ? zlib.inflateSync(compressed, options) : zlib.inflateRawSync(compressed, options);
+      data = looksLikeZlib(compressed) ? zlib().inflateSync(compressed, options) : zlib().inflateRawSync(compressed, options);
     } catch (e) {
       const reason = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `inflates to more than the ${this.grainBytes}-byte grain` : (e as Error).message;
       throw formatError(this.disk.path, `${where}: compressed data is damaged: ${reason}`);

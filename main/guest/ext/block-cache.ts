@@ -41,6 +41,7 @@ export class BlockCache {
   private readonly slab: Buffer | null = null;
   private readonly slotOf = new Map<number, number>();
   private readonly free: number[] = [];
+  private readonly views: Buffer[] = [];
   private readonly slots: number;
   private lastBlock = -1;
 
@@ -75,7 +76,7 @@ export class BlockCache {
       }
       this.lastBlock = -1;
       try {
-        this.readDirect(slab.subarray(slot * bs, (slot + 1) * bs), block * bs);
+        this.readDirect(this.slotView(slot, slab), block * bs);
       } catch (err) {
         // The slot is free again, so a partial block is never handed out.
         this.free.push(slot);
@@ -87,7 +88,17 @@ export class BlockCache {
       this.slotOf.set(block, slot);
     }
     this.lastBlock = block;
-    return slab.subarray(slot * bs, (slot + 1) * bs);
+    return this.slotView(slot, slab);
+  }
+
+  /** Slot `slot` of the slab, one view made once: a walk asks for thousands of blocks. */
+  private slotView(slot: number, slab: Buffer): Buffer {
+    let view = this.views[slot];
+    if (view === undefined) {
+      view = slab.subarray(slot * this.blockSize, (slot + 1) * this.blockSize);
+      this.views[slot] = view;
+    }
+    return view;
   }
 
   private windowed(block: number): Buffer {
@@ -139,11 +150,13 @@ export class BlockCache {
     for (let done = 0; done < target.length; ) {
       const at = offset + done;
       const run = this.runAt(at);
-      const piece = target.subarray(done, Math.min(target.length, done + run.offset + run.length - at));
+      const length = Math.min(target.length - done, run.offset + run.length - at);
+      // A block inside one run (nearly all) is read into the target itself, not a view of it.
+      const piece = done === 0 && length === target.length ? target : target.subarray(done, done + length);
       if (run.zero === true) piece.fill(0);
       else if (run.file !== undefined && run.position !== undefined && this.opened().has(run.file)) this.plain.read(run.file, piece, run.position + (at - run.offset));
       else this.device.read(piece, at);
-      done += piece.length;
+      done += length;
     }
   }
 
@@ -164,8 +177,17 @@ export class BlockCache {
       if (this.maps.size >= MAX_MAPS) this.maps.clear();
       this.maps.set(index, runs);
     }
-    for (const run of runs) if (at < run.offset + run.length) return run;
-    return { offset: at, length: 1 };
+    // Runs are in order and cover the map: the first that ends past `at`, by halves (a map of 64 KiB
+    // grains has up to 64 runs).
+    let lo = 0;
+    let hi = runs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const run = runs[mid]!;
+      if (run.offset + run.length <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    return runs[lo] ?? { offset: at, length: 1 };
   }
 
   /**
