@@ -13,12 +13,37 @@ function filled(names: string[]): NameList {
 
 describe('NameList', () => {
   it('orders names by their bytes, as LC_ALL=C ls does: shared six-byte prefixes, prefixes of each other, UTF-8', () => {
-    const names = ['file10.txt', 'file1.txt', 'file100', 'file1', 'File1', 'a', 'b', '', 'été', 'zz', 'file10.tx', '日本語', '\u{1F600}', '\uFFFD', 'file10.txu', 'IMG_0001.JPG', 'IMG_0001.JPF'];
+    const names = ['abcdef', 'abcdefg', 'abcdeg', 'abcdefgh', 'abcdef0123456', 'abcdef0123455', 'abcdef012345', 'file10.txt', 'file1.txt', 'file100', 'file1', 'File1', 'a', 'b', '', 'été', 'zz', 'file10.tx', '日本語', '\u{1F600}', '\uFFFD', 'file10.txu', 'IMG_0001.JPG', 'IMG_0001.JPF'];
     const list = filled(names);
     const sorted = Array.from(list.order(), (i) => list.name(i));
     expect(sorted).toEqual([...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
     // Code point order, not UTF-16's: U+1F600 after U+FFFD.
     expect(sorted.indexOf('\u{1F600}')).toBeGreaterThan(sorted.indexOf('\uFFFD'));
+  });
+
+  it('sorts names that share their first six bytes, or twelve, and names that end there, whatever order they come in', () => {
+    const names = ['IMG_0001.JPG', 'IMG_0001.JPF', 'IMG_00', 'IMG_0001', 'IMG_0001.JPG.bak', 'IMG_000', 'IMG_0', 'IMG_0010.JPG', 'IMG_00011', 'IMG_0001.JP'];
+    for (let round = 0; round < 20; round++) {
+      const shuffled = [...names].sort(() => Math.random() - 0.5);
+      const list = filled(shuffled);
+      expect(Array.from(list.order(), (i) => list.name(i))).toEqual([...names].sort());
+    }
+  });
+
+  it('one list sorts folder after folder, small, big and small again', () => {
+    const list = new NameList();
+    for (const size of [3, 100, 300, 5000, 40, 1000]) {
+      list.reset();
+      const names = Array.from({ length: size }, (_, i) => `name-${(i * 7919) % size}`);
+      for (const n of names) list.addName(n, 'file', 0);
+      expect(Array.from(list.order(), (i) => list.name(i)), `${size} names`).toEqual([...names].sort());
+    }
+  });
+
+  it('merge-sorts a folder too big for its keys (more than 65,536 names)', () => {
+    const names = Array.from({ length: 70_000 }, (_, i) => `x${(i * 7919) % 70_000}`);
+    const list = filled(names);
+    expect(Array.from(list.order(), (i) => list.name(i))).toEqual([...names].sort());
   });
 
   it('sorts thousands of names and keeps their types and ids', () => {
