@@ -5,7 +5,7 @@ import { chainDevice } from '../guest/block-device.js';
 import type { GuestEntry, GuestFileSystem, GuestName } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
 import { byName, joinGuestPath, resolveGuestPath, walkFolders, walkGuest, walkNameLists, walkNames, type NameFolder, type WalkFolder, type WalkProblem } from '../guest/walk.js';
-import { emit, emitAsciiLine, flushOut, print, problemReporter } from './buffered-out.js';
+import { emit, emitNameLines, flushOut, print, problemReporter } from './buffered-out.js';
 import { humanBytes, json, rwx, table } from './format.js';
 import { openDiskOrArchive, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
 import { parseSize } from './size.js';
@@ -209,10 +209,8 @@ function listText(fsys: GuestFileSystem, entry: GuestEntry, at: string, long: bo
 
 /** A folder's names a line each, in order: ASCII names copied as they are in the folder, others as text (bad UTF-8 shows U+FFFD). */
 function printNames({ names, order }: NameFolder): void {
-  const { bytes, starts, lengths } = names;
-  for (let k = 0; k < order.length; k++) {
-    const i = order[k]!;
-    if (!emitAsciiLine(bytes, starts[i]!, starts[i]! + lengths[i]!)) emit(`${names.name(i)}\n`);
+  for (let k = emitNameLines(names.bytes, names.starts, names.lengths, order, 0); k < order.length; k = emitNameLines(names.bytes, names.starts, names.lengths, order, k + 1)) {
+    emit(`${names.name(order[k]!)}\n`);
   }
 }
 
