@@ -269,8 +269,7 @@ function streamData(
             // pieces took twice the user time of 4 MiB ones for the same system time.
             const piece = buf.subarray(0, Math.min(buf.length, part.length - done));
             if (part.zero === true) piece.fill(0);
-            else if (part.file !== undefined && part.position !== undefined && plain.has(part.file)) plain.read(part.file, piece, part.position + done);
-            else device.read(piece, part.offset + done);
+            else if (part.file === undefined || part.position === undefined || !plain.tryRead(part.file, piece, part.position + done)) device.read(piece, part.offset + done);
             write(piece, offset);
             offset += piece.length;
             done += piece.length;

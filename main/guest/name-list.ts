@@ -25,6 +25,8 @@ export class NameList {
   types = new Uint8Array(FIRST_ENTRIES);
   /** What lists the entry when it is a folder: an inode number, or a file system's id string. */
   ids: Array<number | string> = [];
+  /** How many entries have the type TYPE_UNKNOWN (a reader that writes the columns itself counts them too). */
+  unknown = 0;
   /** `bytes` as latin1 text, made once per folder when a name is asked for (see name()). */
   private text: string | null = null;
   /** order()'s sort keys, as 64-bit keys and as their 32-bit words (one room), and a copy of the order; kept for the next folder. */
@@ -35,6 +37,7 @@ export class NameList {
 
   reset(): void {
     this.count = 0;
+    this.unknown = 0;
     this.used = 0;
     this.text = null;
   }
@@ -60,7 +63,7 @@ export class NameList {
 
   /**
    * Room for `more` entries after the `count` there are: a reader that writes the columns itself
-   * (ext's parseDirBlock, a hot loop) reserves a block's worth first, then sets `count`.
+   * (ext's parseDirBlock, a hot loop) reserves a block's worth first, then sets `count` and `unknown`.
    */
   reserve(more: number): void {
     const need = this.count + more;
@@ -90,8 +93,7 @@ export class NameList {
 
   /** Whether every entry's type is known from the folder alone. */
   typesKnown(): boolean {
-    for (let i = 0; i < this.count; i++) if (this.types[i] === TYPE_UNKNOWN) return false;
-    return true;
+    return this.unknown === 0;
   }
 
   /** Whether entry i's name is all ASCII (most are): its bytes are its text. */
@@ -213,6 +215,7 @@ export class NameList {
     this.lengths[i] = length;
     this.types[i] = type;
     this.ids[i] = id;
+    if (type === TYPE_UNKNOWN) this.unknown++;
     this.count = i + 1;
   }
 }

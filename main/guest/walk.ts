@@ -123,12 +123,15 @@ export function* walkNameLists(fs: GuestFileSystem, dir: GuestName, dirPath: str
     listed = fillNames(fs, d, names);
     return names.order();
   };
-  function* subfolders(order: Uint32Array): Generator<GuestName> {
+  const subfolders = (order: Uint32Array): GuestName[] => {
+    const dirs: GuestName[] = [];
+    const types = names.types;
     for (let k = 0; k < order.length; k++) {
       const i = order[k]!;
-      if (names.types[i] === DIR) yield listed ? listed[i]! : names.entry(i);
+      if (types[i] === DIR) dirs.push(listed ? listed[i]! : names.entry(i));
     }
-  }
+    return dirs;
+  };
   for (const { path, depth, listing } of walkTree(list, subfolders, dir, dirPath, onProblem)) yield { path, depth, names, order: listing };
 }
 

@@ -21,8 +21,13 @@ export class PlainReads {
 
   /** Fills `buf` from `file` at `position`; the file must hold all of it (the reader checked the grain lies inside). */
   read(file: string, buf: Buffer, position: number): void {
+    if (!this.tryRead(file, buf, position)) throw ioError(file, new Error('cannot be opened by its name'));
+  }
+
+  /** read(), or false when `file` cannot be read here (see has()): then read the bytes through its link. */
+  tryRead(file: string, buf: Buffer, position: number): boolean {
     const fd = this.fd(file);
-    if (fd === null) throw ioError(file, new Error('cannot be opened by its name'));
+    if (fd === null) return false;
     let done = 0;
     while (done < buf.length) {
       let n: number;
@@ -34,6 +39,7 @@ export class PlainReads {
       if (n === 0) throw formatError(file, `truncated: data at byte ${position + done} lies past the end of the file`, position + done);
       done += n;
     }
+    return true;
   }
 
   close(): void {

@@ -154,8 +154,7 @@ export class BlockCache {
       // A block inside one run (nearly all) is read into the target itself, not a view of it.
       const piece = done === 0 && length === target.length ? target : target.subarray(done, done + length);
       if (run.zero === true) piece.fill(0);
-      else if (run.file !== undefined && run.position !== undefined && this.opened().has(run.file)) this.plain.read(run.file, piece, run.position + (at - run.offset));
-      else this.device.read(piece, at);
+      else if (run.file === undefined || run.position === undefined || !this.opened().tryRead(run.file, piece, run.position + (at - run.offset))) this.device.read(piece, at);
       done += length;
     }
   }

@@ -26,6 +26,7 @@ export function parseDirBlock(bytes: Buffer, start: number, end: number, blockSi
   out.reserve(Math.ceil((end - start) / 12));
   const { starts, lengths, types, ids } = out;
   let n = out.count;
+  let unknown = 0;
   let at = start;
   while (at + 8 <= end) {
     const inode = (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16)) + bytes[at + 3]! * 16777216;
@@ -33,18 +34,22 @@ export function parseDirBlock(bytes: Buffer, start: number, end: number, blockSi
     const nameLength = bytes[at + 6]!;
     if (length < 8 || length % 4 !== 0 || at + length > end || 8 + nameLength > length) {
       out.count = n;
+      out.unknown += unknown;
       throw new Error(`entry at byte ${at - start} has record length ${length} for a ${nameLength}-byte name in a ${end - start}-byte block`);
     }
     // "." and ".." are skipped by their bytes.
     const dots = nameLength <= 2 && bytes[at + 8] === 0x2e && (nameLength === 1 || bytes[at + 9] === 0x2e);
     if (inode !== 0 && nameLength > 0 && !dots) {
+      const type = hasFileType ? (TYPE_CODES[bytes[at + 7]!] ?? TYPE_UNKNOWN) : TYPE_UNKNOWN;
+      if (type === TYPE_UNKNOWN) unknown++;
       starts[n] = base + at + 8;
       lengths[n] = nameLength;
-      types[n] = hasFileType ? (TYPE_CODES[bytes[at + 7]!] ?? TYPE_UNKNOWN) : TYPE_UNKNOWN;
+      types[n] = type;
       ids[n] = inode;
       n++;
     }
     at += length;
   }
   out.count = n;
+  out.unknown += unknown;
 }

@@ -13,7 +13,7 @@ import { BlockCache } from './block-cache.js';
 import { mapExtents, mapIndirect, type MapContext, type Run } from './block-map.js';
 import { parseDirBlock } from './directory.js';
 import { ListedName, NameList } from '../name-list.js';
-import { attributesOf, decodeInode, listedEntry, entryType, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA, type Inode } from './inode.js';
+import { attributesOf, decodeInode, folderInode, listedEntry, entryType, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA, type FolderInode, type Inode } from './inode.js';
 import { groupHasSuper, INCOMPAT_FILETYPE, INCOMPAT_META_BG, INCOMPAT_RECOVER, probeSuperblock, readSuperblock, SUPERBLOCK_OFFSET, type Superblock } from './superblock.js';
 
 const ROOT_INODE = 2;
@@ -39,6 +39,8 @@ export class ExtFileSystem implements GuestFileSystem {
   private readonly scratchInodes = Buffer.allocUnsafe(INODE_RUN_BYTES);
   /** One NameList for every listing of list(): its entries are used up before the next folder is read. */
   private readonly entries = new NameList();
+  /** A listed folder's i_block (folderInode): used up before the next folder is read. */
+  private readonly folderBlock = Buffer.alloc(60);
 
   /** `notes` are said besides the superblock's (what became of the journal). */
   constructor(
@@ -116,7 +118,7 @@ export class ExtFileSystem implements GuestFileSystem {
   }
 
   private dirEntries(dir: GuestName, entries: NameList = this.entries): NameList {
-    const inode = this.inode(this.inodeNumber(dir), dir.name);
+    const inode = this.folderInode(this.inodeNumber(dir), dir.name);
     if (entryType(inode.mode) !== 'dir') throw new DiskchainError('E_USAGE', `${dir.name} is not a folder`, this.device.file);
     if (inode.flags & FLAG_ENCRYPT) {
       throw new DiskchainError('E_UNSUPPORTED', `${this.type} folder ${dir.name} (inode ${inode.number}) is encrypted (fscrypt); its names cannot be read`, this.device.file);
@@ -147,7 +149,7 @@ export class ExtFileSystem implements GuestFileSystem {
     return this.runsOf(inode, file.name, offset, Math.max(0, Math.min(length, inode.size - offset)));
   }
 
-  private readDirEntries(inode: Inode, name: string, out: NameList): void {
+  private readDirEntries(inode: FolderInode, name: string, out: NameList): void {
     const hasFileType = (this.sb.featureIncompat & INCOMPAT_FILETYPE) !== 0;
     if (inode.flags & FLAG_INLINE_DATA) {
       // i_block starts with the parent's inode number; entries follow, and continue in system.data.
@@ -352,13 +354,17 @@ export class ExtFileSystem implements GuestFileSystem {
     return length;
   }
 
-  private mapContext(inode: Inode, name: string): MapContext {
+  private mapContext(inode: Pick<Inode, 'number'>, name: string): MapContext {
+    const type = this.type;
     return {
       cache: this.cache,
       blockSize: this.sb.blockSize,
       blocksCount: this.sb.blocksCount,
       file: this.device.file,
-      where: `${this.type} inode ${inode.number} (${name})`,
+      // Made only for an error: a walk maps a thousand folders and says nothing of most.
+      get where() {
+        return `${type} inode ${inode.number} (${name})`;
+      },
     };
   }
 
@@ -371,18 +377,34 @@ export class ExtFileSystem implements GuestFileSystem {
     return n;
   }
 
-  /** Inode `n`, found through its group descriptor; `name` is for errors. */
-  private inode(n: number, name: string): Inode {
+  /**
+   * Folder inode `n` as listing needs it, read in place: a walk lists every folder, and a whole
+   * decode (owner, times, a copy of the inode) was a tenth of `ls -R`. Inline-data folders decode whole.
+   */
+  private folderInode(n: number, name: string): FolderInode {
+    const { block, within } = this.inodeAt(n, name);
+    try {
+      return folderInode(n, this.cache.get(block), within, this.folderBlock) ?? this.inode(n, name);
+    } catch (err) {
+      if (err instanceof DiskchainError) throw err;
+      this.damaged(`inode ${n} (${name}): ${(err as Error).message}`);
+    }
+  }
+
+  /** The block that holds inode `n` and where in it the inode starts. */
+  private inodeAt(n: number, name: string): { block: number; within: number } {
     const sb = this.sb;
     if (n < 1 || n > sb.inodesCount) this.damaged(`entry ${name} points to inode ${n}, outside 1–${sb.inodesCount}`);
     const group = Math.floor((n - 1) / sb.inodesPerGroup);
-    const index = (n - 1) % sb.inodesPerGroup;
-    const table = this.inodeTable(group);
-    const at = table * sb.blockSize + index * sb.inodeSize;
-    const block = Math.floor(at / sb.blockSize);
-    const within = at % sb.blockSize;
+    const at = this.inodeTable(group) * sb.blockSize + ((n - 1) % sb.inodesPerGroup) * sb.inodeSize;
+    return { block: Math.floor(at / sb.blockSize), within: at % sb.blockSize };
+  }
+
+  /** Inode `n`, found through its group descriptor; `name` is for errors. */
+  private inode(n: number, name: string): Inode {
+    const { block, within } = this.inodeAt(n, name);
     // Copied: the cached block may be reused while the inode is still in use.
-    const raw = Buffer.from(this.cache.get(block).subarray(within, within + sb.inodeSize));
+    const raw = Buffer.from(this.cache.get(block).subarray(within, within + this.sb.inodeSize));
     try {
       return decodeInode(n, raw);
     } catch (err) {

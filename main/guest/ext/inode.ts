@@ -58,6 +58,21 @@ export function decodeInode(number: number, raw: Buffer): Inode {
   };
 }
 
+/** What listing a folder needs of its inode (readDirEntries): no owner, times or xattrs. */
+export type FolderInode = Pick<Inode, 'number' | 'mode' | 'flags' | 'size' | 'block' | 'inlineTail'>;
+
+/**
+ * A folder's inode from `size` bytes at `at` of `bytes`, its i_block copied into `block` (60 bytes,
+ * the caller's to reuse for the next folder), or null when it keeps inline data (decodeInode reads
+ * the xattr that holds the rest). Throws a message on damage, as decodeInode does.
+ */
+export function folderInode(number: number, bytes: Buffer, at: number, block: Buffer): FolderInode | null {
+  const flags = bytes.readUInt32LE(at + 0x20);
+  if (flags & FLAG_INLINE_DATA) return null;
+  bytes.copy(block, 0, at + 0x28, at + 0x28 + 60);
+  return { number, mode: bytes.readUInt16LE(at), flags, size: sizeOf(bytes, at), block, inlineTail: null };
+}
+
 /**
  * A listing's entry for inode `number` straight from its bytes (`size` bytes at `at`), with no Inode
  * object in between: a walk makes one per file. Null for a symlink, whose target needs decodeInode.
