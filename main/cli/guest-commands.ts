@@ -200,11 +200,11 @@ function listText(fsys: GuestFileSystem, entry: GuestEntry, at: string, long: bo
   }
   // Without -l only names are printed, so only names are read: no inode or record per file where the
   // folder itself says which entries are folders (as ls uses d_type), and no string per name.
-  for (const folder of walkNameLists(fsys, entry, at, onProblem)) {
+  walkNameLists(fsys, entry, at, onProblem, (folder) => {
     if (recursive) emit(folder.depth === 0 ? `${folder.path}:\n` : `\n${folder.path}:\n`);
     printNames(folder);
-    if (!recursive) break;
-  }
+    return recursive;
+  });
 }
 
 /** A folder's names a line each, in order: ASCII names copied as they are in the folder, others as text (bad UTF-8 shows U+FFFD). */

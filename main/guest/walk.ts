@@ -62,45 +62,76 @@ export interface WalkFolder<T extends GuestName = GuestEntry> {
 
 /**
  * Every folder below `dir` and `dir` itself, depth first, each folder before its subfolders and the
- * subfolders by name (the order of `ls -R`). `onProblem` hears of folders that loop or cannot be listed;
- * the walk skips them and goes on. `list` lists a folder, sorted by name; `subfolders` gives the folders
- * of a listing in that order. A listing is the consumer's until it asks for the next.
+ * subfolders by name (the order of `ls -R`), one at a time: next() lists the next folder into `path`,
+ * `depth` and `listing`, which are the caller's until it calls next() again. `onProblem` hears of
+ * folders that loop or cannot be listed; the walk skips them and goes on. `list` lists a folder, sorted
+ * by name; `subfolders` gives the folders of a listing in that order. A plain loop, not a generator:
+ * a walk of a thousand folders spent a tenth of `ls -R` resuming generators.
  */
-function* walkTree<D extends GuestName, L>(list: (dir: D) => L, subfolders: (listing: L) => Iterable<D>, dir: D, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<{ path: string; depth: number; listing: L }> {
-  const seen = new Set<string>([dir.id]);
-  const stack: Array<{ entry: D; path: string; depth: number }> = [{ entry: dir, path: dirPath, depth: 0 }];
-  while (stack.length > 0) {
-    const { entry, path, depth } = stack.pop()!;
-    let listing: L;
-    try {
-      listing = list(entry);
-    } catch (e) {
-      if (!(e instanceof DiskchainError)) throw e;
-      onProblem({ path, message: e.message });
-      continue;
+class TreeWalk<D extends GuestName, L> {
+  path = '';
+  depth = 0;
+  listing: L | undefined;
+  private readonly seen: Set<string>;
+  private readonly stack: Array<{ entry: D; path: string; depth: number }>;
+  /** Whether `listing`'s subfolders are still to be put on the stack (done at the next call). */
+  private pending = false;
+
+  constructor(
+    private readonly list: (dir: D) => L,
+    private readonly subfolders: (listing: L) => Iterable<D>,
+    dir: D,
+    dirPath: string,
+    private readonly onProblem: (p: WalkProblem) => void,
+  ) {
+    this.seen = new Set<string>([dir.id]);
+    this.stack = [{ entry: dir, path: dirPath, depth: 0 }];
+  }
+
+  next(): boolean {
+    if (this.pending) this.pushSubfolders();
+    while (this.stack.length > 0) {
+      const { entry, path, depth } = this.stack.pop()!;
+      try {
+        this.listing = this.list(entry);
+      } catch (e) {
+        if (!(e instanceof DiskchainError)) throw e;
+        this.onProblem({ path, message: e.message });
+        continue;
+      }
+      this.path = path;
+      this.depth = depth;
+      this.pending = true;
+      return true;
     }
-    yield { path, depth, listing };
+    return false;
+  }
+
+  private pushSubfolders(): void {
+    this.pending = false;
+    const { path, depth } = this;
     const below: Array<{ entry: D; path: string; depth: number }> = [];
-    for (const child of subfolders(listing)) {
+    for (const child of this.subfolders(this.listing!)) {
       const childPath = joinGuestPath(path, child.name);
-      if (seen.has(child.id)) onProblem({ path: childPath, message: `folder loop: ${childPath} is a folder already walked (id ${child.id}); not walked again` });
-      else if (depth + 1 >= MAX_DEPTH) onProblem({ path: childPath, message: `folders nest deeper than ${MAX_DEPTH}; not walked further` });
+      if (this.seen.has(child.id)) this.onProblem({ path: childPath, message: `folder loop: ${childPath} is a folder already walked (id ${child.id}); not walked again` });
+      else if (depth + 1 >= MAX_DEPTH) this.onProblem({ path: childPath, message: `folders nest deeper than ${MAX_DEPTH}; not walked further` });
       else {
-        seen.add(child.id);
+        this.seen.add(child.id);
         below.push({ entry: child, path: childPath, depth: depth + 1 });
       }
     }
     // Pushed in reverse so the first subfolder is walked first.
-    for (let i = below.length - 1; i >= 0; i--) stack.push(below[i]!);
+    for (let i = below.length - 1; i >= 0; i--) this.stack.push(below[i]!);
   }
 }
 
-/** walkTree over list(): each folder's entries sorted by name. A consumer that prints whole folders makes no object per entry. */
+/** Every folder as TreeWalk walks them, over list(): each folder's entries sorted by name. A consumer that prints whole folders makes no object per entry. */
 export function* walkFolders<T extends GuestName>(list: (dir: T) => T[], dir: T, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<WalkFolder<T>> {
   // list() gives a new array: sorted where it is, not copied.
   const sorted = (d: T): T[] => list(d).sort(compareNames);
   const subfolders = (entries: T[]): T[] => entries.filter((e) => e.type === 'dir');
-  for (const { path, depth, listing } of walkTree(sorted, subfolders, dir, dirPath, onProblem)) yield { path, depth, entries: listing };
+  const walk = new TreeWalk(sorted, subfolders, dir, dirPath, onProblem);
+  while (walk.next()) yield { path: walk.path, depth: walk.depth, entries: walk.listing! };
 }
 
 /** One folder of a walk by names: its names (a NameList the walk reuses) and their order by name. */
@@ -112,10 +143,11 @@ export interface NameFolder {
 }
 
 /**
- * Every folder below `dir` and `dir` itself as walkFolders walks them, by names only: through
- * listNamesInto where the file system has it (no object or string per entry), else from list().
+ * Every folder below `dir` and `dir` itself as walkFolders walks them, by names only, each handed to
+ * `visit` (false stops the walk): through listNamesInto where the file system has it (no object or
+ * string per entry), else from list(). The folder's NameList is visit's until it returns.
  */
-export function* walkNameLists(fs: GuestFileSystem, dir: GuestName, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<NameFolder> {
+export function walkNameLists(fs: GuestFileSystem, dir: GuestName, dirPath: string, onProblem: (p: WalkProblem) => void, visit: (folder: NameFolder) => boolean | void): void {
   const names = new NameList();
   // Where the names came from list(), its entries are the folders to walk into (a file system may want its own objects back).
   let listed: GuestEntry[] | null = null;
@@ -132,7 +164,8 @@ export function* walkNameLists(fs: GuestFileSystem, dir: GuestName, dirPath: str
     }
     return dirs;
   };
-  for (const { path, depth, listing } of walkTree(list, subfolders, dir, dirPath, onProblem)) yield { path, depth, names, order: listing };
+  const walk = new TreeWalk(list, subfolders, dir, dirPath, onProblem);
+  while (walk.next()) if (visit({ path: walk.path, depth: walk.depth, names, order: walk.listing! }) === false) return;
 }
 
 const DIR = typeCode('dir');

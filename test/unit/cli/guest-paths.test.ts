@@ -124,8 +124,12 @@ describe('guest paths and walks', () => {
     expect([...walkNames(withNames, t.entry, '/', () => undefined)].map((f) => f.path)).toEqual(['/', '/a', '/b', '/b/empty']);
     expect(named).toBe(4);
     expect([...walkNames(plain, t.entry, '/', () => undefined)].map((f) => f.entries.length)).toEqual([3, 1, 2, 0]);
-    // A folder's NameList is the walk's until it asks for the next folder: read as it comes.
-    const byNames = (fs: GuestFileSystem): unknown[] => Array.from(walkNameLists(fs, t.entry, '/', () => undefined), (f) => [f.path, f.depth, Array.from(f.order, (i) => f.names.name(i))]);
+    // A folder's NameList is the visitor's until it returns: read as it comes.
+    const byNames = (fs: GuestFileSystem): unknown[] => {
+      const seen: unknown[] = [];
+      walkNameLists(fs, t.entry, '/', () => undefined, (f) => void seen.push([f.path, f.depth, Array.from(f.order, (i) => f.names.name(i))]));
+      return seen;
+    };
     expect(byNames(withNames)).toEqual(folders);
     expect(named).toBe(8);
     expect(byNames(plain)).toEqual(folders);
@@ -144,9 +148,14 @@ describe('guest paths and walks', () => {
       },
     };
     const problems: WalkProblem[] = [];
-    const paths = [...walkNameLists(failing, looped.entry, '/', (p) => problems.push(p))].map((f) => f.path);
+    const paths: string[] = [];
+    walkNameLists(failing, looped.entry, '/', (p) => problems.push(p), (f) => void paths.push(f.path));
     expect(paths).toEqual(['/', '/a']);
     expect(problems.map((p) => p.path)).toEqual(['/a/back', '/bad']);
+    // false from the visitor stops the walk: the first folder only.
+    const first: string[] = [];
+    walkNameLists(fs, looped.entry, '/', () => undefined, (f) => (first.push(f.path), false));
+    expect(first).toEqual(['/']);
   });
 });
 
