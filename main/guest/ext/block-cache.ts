@@ -37,13 +37,18 @@ export class BlockCache {
   private readonly maps = new Map<number, DeviceRun[]>();
   private readonly plain = new PlainReads();
   private closing = false;
-  /** Direct reads: the slab of block slots (touched slot by slot as they are first used) and which block is in which, oldest first. */
+  /**
+   * Direct reads: the slab of block slots (touched slot by slot as they are first used), which block
+   * each slot holds (-1: none) and whether it was asked for since the clock hand last passed it. A
+   * CLOCK, not an exact LRU: a hit only sets a bit, where reordering a Map cost more than the read saved.
+   */
   private readonly slab: Buffer | null = null;
   private readonly slotOf = new Map<number, number>();
-  private readonly free: number[] = [];
+  private readonly blockOf: Float64Array;
+  private readonly used: Uint8Array;
+  private hand = 0;
   private readonly views: Buffer[] = [];
   private readonly slots: number;
-  private lastBlock = -1;
 
   constructor(
     private readonly device: BlockDevice,
@@ -55,6 +60,8 @@ export class BlockCache {
     this.capacity = Math.max(2, Math.floor(capacityBytes / (this.blocksPerWindow * blockSize)));
     this.hostRuns = device.hostRuns?.bind(device);
     this.slots = Math.max(2, Math.floor(Math.min(capacityBytes, DIRECT_CACHE_BYTES) / blockSize));
+    this.blockOf = new Float64Array(this.hostRuns ? this.slots : 0).fill(-1);
+    this.used = new Uint8Array(this.blockOf.length);
     if (this.hostRuns) this.slab = Buffer.allocUnsafe(this.slots * blockSize);
   }
 
@@ -64,31 +71,28 @@ export class BlockCache {
   }
 
   private direct(block: number, slab: Buffer): Buffer {
-    const bs = this.blockSize;
     let slot = this.slotOf.get(block);
-    if (slot === undefined) {
-      if (this.free.length > 0) slot = this.free.pop()!;
-      else if (this.slotOf.size < this.slots) slot = this.slotOf.size;
-      else {
-        const oldest = this.slotOf.keys().next().value as number;
-        slot = this.slotOf.get(oldest)!;
-        this.slotOf.delete(oldest);
-      }
-      this.lastBlock = -1;
-      try {
-        this.readDirect(this.slotView(slot, slab), block * bs);
-      } catch (err) {
-        // The slot is free again, so a partial block is never handed out.
-        this.free.push(slot);
-        throw err;
-      }
-      this.slotOf.set(block, slot);
-    } else if (block !== this.lastBlock) {
-      this.slotOf.delete(block);
-      this.slotOf.set(block, slot);
+    if (slot !== undefined) {
+      this.used[slot] = 1;
+      return this.slotView(slot, slab);
     }
-    this.lastBlock = block;
-    return this.slotView(slot, slab);
+    // The first slot the hand finds not asked for since it last passed (each pass clears the bit).
+    for (;;) {
+      slot = this.hand;
+      this.hand = (this.hand + 1) % this.slots;
+      if (this.used[slot] === 0) break;
+      this.used[slot] = 0;
+    }
+    const old = this.blockOf[slot]!;
+    if (old >= 0) this.slotOf.delete(old);
+    // On a failed read the slot stays empty, so a partial block is never handed out.
+    this.blockOf[slot] = -1;
+    const view = this.slotView(slot, slab);
+    this.readDirect(view, block * this.blockSize);
+    this.blockOf[slot] = block;
+    this.used[slot] = 1;
+    this.slotOf.set(block, slot);
+    return view;
   }
 
   /** Slot `slot` of the slab, one view made once: a walk asks for thousands of blocks. */

@@ -27,10 +27,13 @@ export function parseDirBlock(bytes: Buffer, start: number, end: number, blockSi
   const { starts, lengths, types, ids } = out;
   let n = out.count;
   let unknown = 0;
+  const big = blockSize >= 65536;
   let at = start;
   while (at + 8 <= end) {
     const inode = (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16)) + bytes[at + 3]! * 16777216;
-    const length = recordLength(bytes[at + 4]! | (bytes[at + 5]! << 8), blockSize);
+    const stored = bytes[at + 4]! | (bytes[at + 5]! << 8);
+    // Blocks under 64 KiB store rec_len as it is (no call per entry for the rare big-block case).
+    const length = big ? recordLength(stored, blockSize) : stored;
     const nameLength = bytes[at + 6]!;
     if (length < 8 || length % 4 !== 0 || at + length > end || 8 + nameLength > length) {
       out.count = n;

@@ -78,7 +78,8 @@ export class ExtFileSystem implements GuestFileSystem {
       const inode = this.inode(n, dir.name);
       blocks.push(this.inodeBlock(n));
       if (!(inode.flags & FLAG_INLINE_DATA)) {
-        const ctx = { ...this.mapContext(inode, dir.name), visit: (b: number) => void blocks.push(b) };
+        const ctx = this.mapContext(inode, dir.name);
+        ctx.visit = (b: number) => void blocks.push(b);
         const count = Math.ceil(inode.size / bs);
         for (let logical = 0; logical < count; ) {
           const run: Run = inode.flags & FLAG_EXTENTS ? mapExtents(ctx, inode.block, logical, count - logical) : mapIndirect(ctx, inode.block, logical, count - logical);
@@ -355,17 +356,7 @@ export class ExtFileSystem implements GuestFileSystem {
   }
 
   private mapContext(inode: Pick<Inode, 'number'>, name: string): MapContext {
-    const type = this.type;
-    return {
-      cache: this.cache,
-      blockSize: this.sb.blockSize,
-      blocksCount: this.sb.blocksCount,
-      file: this.device.file,
-      // Made only for an error: a walk maps a thousand folders and says nothing of most.
-      get where() {
-        return `${type} inode ${inode.number} (${name})`;
-      },
-    };
+    return new InodeMap(this.cache, this.sb.blockSize, this.sb.blocksCount, this.device.file, `${this.type} inode`, inode.number, name);
   }
 
   private inodeNumber(entry: GuestName): number {
@@ -520,3 +511,26 @@ export const extDriver: FileSystemDriver = {
   probe: (device: BlockDevice) => probeSuperblock(device),
   open: (device: BlockDevice, options?: OpenOptions) => openExt(device, options),
 };
+
+/**
+ * What mapExtents and mapIndirect need to map an inode's blocks. The label errors give is made only
+ * for an error: a walk maps a thousand folders and says nothing of most (an object literal with a
+ * getter cost microseconds each).
+ */
+class InodeMap implements MapContext {
+  visit?: (block: number) => void;
+
+  constructor(
+    readonly cache: BlockCache,
+    readonly blockSize: number,
+    readonly blocksCount: number,
+    readonly file: string,
+    private readonly kind: string,
+    private readonly number: number,
+    private readonly name: string,
+  ) {}
+
+  get where(): string {
+    return `${this.kind} ${this.number} (${this.name})`;
+  }
+}
