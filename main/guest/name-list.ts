@@ -130,20 +130,26 @@ export class NameList {
     const n = this.count;
     if (this.orderRoom.length < n) this.orderRoom = new Uint32Array(Math.max(n, 2 * this.orderRoom.length));
     const index = this.orderRoom.subarray(0, n);
-    for (let i = 0; i < n; i++) index[i] = i;
     if (n > MAX_KEYED) {
+      for (let i = 0; i < n; i++) index[i] = i;
       if (this.spare.length < n) this.spare = new Uint32Array(n);
       mergeSort(index, this.spare, n, (a, b) => this.compareFrom(a, b, 0));
     } else {
-      this.sortFrom(index, 0, n, 0);
+      this.sortFrom(index, 0, n, 0, true);
     }
     return index;
   }
 
-  /** Sorts index[lo, hi) by the names' bytes from `offset` on (the bytes before it are the same). */
-  private sortFrom(index: Uint32Array, lo: number, hi: number, offset: number): void {
+  /**
+   * Sorts index[lo, hi) by the names' bytes from `offset` on (the bytes before it are the same).
+   * `fresh`: the range is not filled yet and stands for entries lo to hi-1 in their own order.
+   */
+  private sortFrom(index: Uint32Array, lo: number, hi: number, offset: number, fresh = false): void {
     const m = hi - lo;
-    if (m < 2) return;
+    if (m < 2) {
+      if (fresh && m === 1) index[lo] = lo;
+      return;
+    }
     if (this.keyWords.length < 2 * m) {
       const keys = Math.max(m, 256);
       const room = new ArrayBuffer(8 * keys);
@@ -155,7 +161,7 @@ export class NameList {
     // Key j (little-endian words): high = bytes offset..offset+3, low = bytes offset+4..offset+5 then j.
     // A name that ends early counts its missing bytes as 0, below every byte a name holds (no NUL).
     for (let j = 0; j < m; j++) {
-      const i = index[lo + j]!;
+      const i = fresh ? lo + j : index[lo + j]!;
       const s = starts[i]! + offset;
       const left = lengths[i]! - offset;
       let high: number;
@@ -175,22 +181,28 @@ export class NameList {
       words[2 * j + 1] = high;
     }
     this.keys.subarray(0, m).sort();
-    const was = this.spare;
-    for (let j = 0; j < m; j++) was[j] = index[lo + j]!;
-    for (let j = 0; j < m; j++) index[lo + j] = was[words[2 * j]! & 0xffff]!;
-    // Names equal in these six bytes and longer than them: on by the next six. Found before recursing,
-    // which reuses the key room.
-    let ties: number[] | null = null;
-    for (let j = 0; j < m; ) {
-      let e = j + 1;
-      let longer = lengths[index[lo + j]!]! > offset + KEY_BYTES;
-      for (; e < m && words[2 * e + 1] === words[2 * j + 1] && words[2 * e]! >>> 16 === words[2 * j]! >>> 16; e++) {
-        if (lengths[index[lo + e]!]! > offset + KEY_BYTES) longer = true;
-      }
-      if (e - j > 1 && longer) (ties ??= []).push(lo + j, lo + e);
-      j = e;
+    if (fresh) {
+      for (let j = 0; j < m; j++) index[lo + j] = lo + (words[2 * j]! & 0xffff);
+    } else {
+      const was = this.spare;
+      for (let j = 0; j < m; j++) was[j] = index[lo + j]!;
+      for (let j = 0; j < m; j++) index[lo + j] = was[words[2 * j]! & 0xffff]!;
     }
-    if (ties) for (let t = 0; t < ties.length; t += 2) this.sortFrom(index, ties[t]!, ties[t + 1]!, offset + KEY_BYTES);
+    // Names equal in these six bytes and longer than them: on by the next six. Found before recursing,
+    // which reuses the key room; a key's first word ends in its place, so equal bytes are equal
+    // second words and first words but for their low 16 bits.
+    let ties: number[] | null = null;
+    const past = offset + KEY_BYTES;
+    for (let j = 1, run = 0; j <= m; j++) {
+      if (j < m && words[2 * j + 1] === words[2 * run + 1] && (words[2 * j]! ^ words[2 * run]!) >>> 16 === 0) continue;
+      if (j - run > 1) {
+        let longer = false;
+        for (let k = run; k < j; k++) if (lengths[index[lo + k]!]! > past) longer = true;
+        if (longer) (ties ??= []).push(lo + run, lo + j);
+      }
+      run = j;
+    }
+    if (ties) for (let t = 0; t < ties.length; t += 2) this.sortFrom(index, ties[t]!, ties[t + 1]!, past);
   }
 
   /** Names a and b by their bytes from `offset` on, then by length. */

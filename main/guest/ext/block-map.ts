@@ -61,7 +61,8 @@ export function mapExtents(ctx: MapContext, root: Buffer, logical: number, maxCo
   if (header.depth > MAX_EXTENT_DEPTH) damaged(ctx, `extent tree depth ${header.depth} exceeds ${MAX_EXTENT_DEPTH}`);
   // The first logical block that the current subtree does not cover (where the next sibling starts).
   let limit = Infinity;
-  const visited = new Set<number>();
+  // Made when the tree has index nodes (most folders have none: their extents sit in the inode).
+  let visited: Set<number> | null = null;
   while (header.depth > 0) {
     let chosen = -1;
     for (let i = 0; i < header.entries; i++) {
@@ -76,6 +77,7 @@ export function mapExtents(ctx: MapContext, root: Buffer, logical: number, maxCo
     const at = 12 + chosen * 12;
     const child = node.readUInt32LE(at + 4) + node.readUInt16LE(at + 8) * 2 ** 32;
     checkBlocks(ctx, child, 1, `extent index at depth ${header.depth}`);
+    visited ??= new Set<number>();
     if (visited.has(child)) damaged(ctx, `extent tree loops at block ${child}`);
     visited.add(child);
     const parentDepth = header.depth;

@@ -373,29 +373,30 @@ export class ExtFileSystem implements GuestFileSystem {
    * decode (owner, times, a copy of the inode) was a tenth of `ls -R`. Inline-data folders decode whole.
    */
   private folderInode(n: number, name: string): FolderInode {
-    const { block, within } = this.inodeAt(n, name);
+    const at = this.inodePosition(n, name);
+    const bs = this.sb.blockSize;
     try {
-      return folderInode(n, this.cache.get(block), within, this.folderBlock) ?? this.inode(n, name);
+      return folderInode(n, this.cache.get(Math.floor(at / bs)), at % bs, this.folderBlock) ?? this.inode(n, name);
     } catch (err) {
       if (err instanceof DiskchainError) throw err;
       this.damaged(`inode ${n} (${name}): ${(err as Error).message}`);
     }
   }
 
-  /** The block that holds inode `n` and where in it the inode starts. */
-  private inodeAt(n: number, name: string): { block: number; within: number } {
+  /** Where inode `n` starts on the volume, in bytes. */
+  private inodePosition(n: number, name: string): number {
     const sb = this.sb;
     if (n < 1 || n > sb.inodesCount) this.damaged(`entry ${name} points to inode ${n}, outside 1–${sb.inodesCount}`);
     const group = Math.floor((n - 1) / sb.inodesPerGroup);
-    const at = this.inodeTable(group) * sb.blockSize + ((n - 1) % sb.inodesPerGroup) * sb.inodeSize;
-    return { block: Math.floor(at / sb.blockSize), within: at % sb.blockSize };
+    return this.inodeTable(group) * sb.blockSize + ((n - 1) % sb.inodesPerGroup) * sb.inodeSize;
   }
 
   /** Inode `n`, found through its group descriptor; `name` is for errors. */
   private inode(n: number, name: string): Inode {
-    const { block, within } = this.inodeAt(n, name);
+    const at = this.inodePosition(n, name);
+    const bs = this.sb.blockSize;
     // Copied: the cached block may be reused while the inode is still in use.
-    const raw = Buffer.from(this.cache.get(block).subarray(within, within + this.sb.inodeSize));
+    const raw = Buffer.from(this.cache.get(Math.floor(at / bs)).subarray(at % bs, (at % bs) + this.sb.inodeSize));
     try {
       return decodeInode(n, raw);
     } catch (err) {
