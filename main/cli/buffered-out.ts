@@ -39,35 +39,41 @@ export function emit(text: string): void {
  */
 export function emitNameLines(src: Uint8Array, starts: Uint32Array, lengths: Uint16Array, order: Uint32Array, from: number): number {
   flushAtEnd();
-  let bytes = out;
+  for (let k = from; ; ) {
+    k = copyLines(src, starts, lengths, order, k);
+    if (k === order.length) return k;
+    // Stopped for room: write out and go on (a name longer than the buffer is printed as text).
+    const length = lengths[order[k]!]! + 1;
+    if (used + length <= OUT_BYTES || length > OUT_BYTES) return k;
+    flushOut();
+  }
+}
+
+/** emitNameLines' copy, with no call in its loop (a call with no feedback yet made V8 throw its optimised code away). */
+function copyLines(src: Uint8Array, starts: Uint32Array, lengths: Uint16Array, order: Uint32Array, from: number): number {
+  const bytes = out;
   let at = used;
-  for (let k = from; k < order.length; k++) {
+  let k = from;
+  for (; k < order.length; k++) {
     const i = order[k]!;
     const start = starts[i]!;
     const end = start + lengths[i]!;
-    if (end - start >= OUT_BYTES) {
-      used = at;
-      return k;
-    }
-    if (at + end - start + 1 > OUT_BYTES) {
-      used = at;
-      flushOut();
-      bytes = out;
-      at = 0;
-    }
+    if (at + end - start + 1 > OUT_BYTES) break;
     const mark = at;
-    for (let p = start; p < end; p++) {
+    let p = start;
+    for (; p < end; p++) {
       const b = src[p]!;
-      if (b >= 0x80) {
-        used = mark;
-        return k;
-      }
+      if (b >= 0x80) break;
       bytes[at++] = b;
+    }
+    if (p < end) {
+      at = mark;
+      break;
     }
     bytes[at++] = NEWLINE;
   }
   used = at;
-  return order.length;
+  return k;
 }
 
 const NEWLINE = 0x0a;

@@ -10,7 +10,7 @@ import { DiskchainError, usageError } from '../../shared/errors.js';
 import { pageAlignedBuffer } from '../io/aligned-buffer.js';
 import { PlainReads } from '../io/plain-reads.js';
 import { FdSink } from '../io/sink.js';
-import type { DeviceRun } from './block-device.js';
+import { deviceRun, type DeviceRun } from './block-device.js';
 import type { GuestEntry, GuestFileSystem } from './types.js';
 import { joinGuestPath } from './walk.js';
 
@@ -262,7 +262,7 @@ function streamData(
       }
       const start = offset;
       for (const run of runs) {
-        const parts: DeviceRun[] = run.at === null ? [{ offset: 0, length: run.length, zero: true }] : device.hostRuns!(run.at, run.length);
+        const parts: DeviceRun[] = run.at === null ? [deviceRun(0, run.length, true)] : device.hostRuns!(run.at, run.length);
         for (const part of parts) {
           for (let done = 0; done < part.length; ) {
             // As big as buf: each read and write call costs several µs in Node, and 1 GiB in 512 KiB

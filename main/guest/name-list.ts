@@ -145,11 +145,8 @@ export class NameList {
    * `fresh`: the range is not filled yet and stands for entries lo to hi-1 in their own order.
    */
   private sortFrom(index: Uint32Array, lo: number, hi: number, offset: number, fresh = false): void {
+    // Fewer than two names go through the same steps (no branch of their own that V8 has not seen).
     const m = hi - lo;
-    if (m < 2) {
-      if (fresh && m === 1) index[lo] = lo;
-      return;
-    }
     if (this.keyWords.length < 2 * m) {
       const keys = Math.max(m, 256);
       const room = new ArrayBuffer(8 * keys);

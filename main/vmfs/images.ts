@@ -5,7 +5,7 @@
 import { DiskchainError } from '../../shared/errors.js';
 import { openChain, type Chain } from '../disk/chain.js';
 import { hostFiles, type RandomAccessFile } from '../io/file-source.js';
-import { chainDevice, type BlockDevice } from '../guest/block-device.js';
+import { chainDevice, deviceRun, type BlockDevice } from '../guest/block-device.js';
 import { findVmfs, openVmfsVolume, type OpenedVolume } from './open.js';
 
 export interface OpenedImages extends OpenedVolume {
@@ -31,7 +31,7 @@ export function hostFileDevice(file: RandomAccessFile, name: string): BlockDevic
       }
     },
     // The device's bytes are the file's, byte for byte: long reads go straight to it.
-    hostRuns: (offset, length) => (offset + length <= file.size ? [{ offset, length, file: name, position: offset }] : [{ offset, length }]),
+    hostRuns: (offset, length) => [offset + length <= file.size ? deviceRun(offset, length, false, name, offset) : deviceRun(offset, length)],
   };
 }
 

@@ -4,7 +4,7 @@
  * A volume spanning several devices is their PE ranges laid end to end, ordered by the first PE.
  */
 import { DiskchainError } from '../../shared/errors.js';
-import { readBytes, type BlockDevice, type DeviceRun } from '../guest/block-device.js';
+import { deviceRun, readBytes, type BlockDevice, type DeviceRun } from '../guest/block-device.js';
 import { formatUuid, textField } from './text.js';
 
 export const LVM_MAGIC = 0xc001d00d;
@@ -190,8 +190,8 @@ export function logicalDevice(runs: ExtentRun[], missing: string[], size: number
       const h = run?.header;
       const n = run ? Math.min(offset + length - at, (run.lastPE + 1) * PE_SIZE - at) : Math.min(offset + length - at, (pe + 1) * PE_SIZE - at);
       const physical = run && h ? h.dataOffset + (at - run.firstPE * PE_SIZE) : 0;
-      if (!run || !h || !h.device.hostRuns || physical + n > h.device.size) out.push({ offset: at, length: n });
-      else for (const r of h.device.hostRuns(physical, n)) out.push({ ...r, offset: at + (r.offset - physical) });
+      if (!run || !h || !h.device.hostRuns || physical + n > h.device.size) out.push(deviceRun(at, n));
+      else for (const r of h.device.hostRuns(physical, n)) out.push(deviceRun(at + (r.offset - physical), r.length, r.zero, r.file, r.position));
       at += n;
     }
     return out;

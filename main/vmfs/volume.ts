@@ -4,7 +4,7 @@
  * DiskchainError naming the structure and the volume byte.
  */
 import { DiskchainError } from '../../shared/errors.js';
-import type { BlockDevice } from '../guest/block-device.js';
+import { deviceRun, type BlockDevice } from '../guest/block-device.js';
 import type { HostRegion } from '../io/file-source.js';
 import { ADDR_FB, ADDR_FD, ADDR_LFB, ADDR_PB, ADDR_PB2, ADDR_SB, address32, address64, fdAddress, makeFdAddress, TYPE_NAMES, type Address } from './address.js';
 import {
@@ -363,7 +363,7 @@ export class VmfsVolume {
         continue;
       }
       const volumeOffset = run.volumeOffset;
-      const parts = this.device.hostRuns?.(volumeOffset, n) ?? [{ offset: volumeOffset, length: n }];
+      const parts = this.device.hostRuns?.(volumeOffset, n) ?? [deviceRun(volumeOffset, n)];
       for (const part of parts) {
         const from = run.start + (part.offset - volumeOffset);
         const placed = part.zero !== true && part.file !== undefined && part.position !== undefined;

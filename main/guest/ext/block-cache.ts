@@ -1,6 +1,6 @@
 import { DiskchainError } from '../../../shared/errors.js';
 import { PlainReads } from '../../io/plain-reads.js';
-import type { BlockDevice, DeviceRun } from '../block-device.js';
+import { deviceRun, type BlockDevice, type DeviceRun } from '../block-device.js';
 
 /** Metadata is read in aligned windows of this size: one device read serves the neighbouring blocks too. */
 const DEFAULT_WINDOW_BYTES = 256 * 1024;
@@ -175,7 +175,7 @@ export class BlockCache {
       } catch (err) {
         if (!(err instanceof DiskchainError)) throw err;
         // Where the map cannot be read, each block goes through device.read, which says what is wrong.
-        runs = [{ offset: start, length }];
+        runs = [deviceRun(start, length)];
       }
       if (this.maps.size >= MAX_MAPS) this.maps.clear();
       this.maps.set(index, runs);
@@ -190,7 +190,7 @@ export class BlockCache {
       if (run.offset + run.length <= at) lo = mid + 1;
       else hi = mid;
     }
-    return runs[lo] ?? { offset: at, length: 1 };
+    return runs[lo] ?? deviceRun(at, 1);
   }
 
   /**
