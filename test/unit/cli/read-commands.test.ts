@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { execSync } from 'node:child_process';
+import { execSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { qemuFill, qemuImg, qemuRaw, qemuWrite } from '../../helpers/qemu.js';
 import { patternBytes, tmpDir } from '../../helpers/tmp.js';
 
 const MiB = 1024 * 1024;
+const ROOT = path.resolve(import.meta.dirname, '../../..');
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** A failure must be one line `diskchain: <file>: <reason>` and no stack. */
@@ -136,6 +137,23 @@ describe('diskchain info, geometry, map, check and cat on a hosted chain', () =>
     expect(parsed.stderr).toMatch(/node_modules\/commander/);
     expect(parsed.status).toBe(0);
     expect(sha(plain.stdout)).toBe(sha(parsed.stdout));
+  });
+
+  it.runIf(process.platform === 'linux')('a plain run that says nothing on stderr leaves it alone (no stream made for its pipe, no net module)', () => {
+    // The run's module list, written at exit by a preload straight to a file descriptor.
+    const list = path.join(dir, 'modules.txt');
+    const preload = path.join(dir, 'modules.cjs');
+    fs.writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`);
+    // stdout to a file (a pipe there would rightly make its stream), stderr a pipe.
+    const out = fs.openSync(path.join(dir, 'info.txt'), 'w');
+    const r = spawnSync(process.execPath, ['-r', preload, path.join(ROOT, 'bin/diskchain.js'), 'info', top], { stdio: ['ignore', out, 'pipe'] });
+    fs.closeSync(out);
+    expect(r.status, String(r.stderr)).toBe(0);
+    expect(String(r.stderr)).toBe('');
+    expect(fs.readFileSync(path.join(dir, 'info.txt'), 'utf8')).toContain('top.vmdk');
+    const modules = fs.readFileSync(list, 'utf8').split('\n');
+    expect(modules).toContain('NativeModule fs');
+    expect(modules.filter((m) => /^(NativeModule net|Internal Binding pipe_wrap)$/.test(m))).toEqual([]);
   });
 
   it('--version answers without loading commander', () => {
