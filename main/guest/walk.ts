@@ -128,7 +128,7 @@ class TreeWalk<D extends GuestName, L> {
 /** Every folder as TreeWalk walks them, over list(): each folder's entries sorted by name. A consumer that prints whole folders makes no object per entry. */
 export function* walkFolders<T extends GuestName>(list: (dir: T) => T[], dir: T, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<WalkFolder<T>> {
   // list() gives a new array: sorted where it is, not copied.
-  const sorted = (d: T): T[] => list(d).sort(compareNames);
+  const sorted = (d: T): T[] => sortByName(list(d));
   const subfolders = (entries: T[]): T[] => entries.filter((e) => e.type === 'dir');
   const walk = new TreeWalk(sorted, subfolders, dir, dirPath, onProblem);
   while (walk.next()) yield { path: walk.path, depth: walk.depth, entries: walk.listing! };
@@ -208,11 +208,35 @@ export function listNames(fs: GuestFileSystem, dir: GuestName): GuestName[] {
   return fs.list(dir as GuestEntry);
 }
 
-/** A folder's entries sorted as `LC_ALL=C ls` sorts them (by code point), not in on-disk order. */
+/** A folder's entries sorted as `LC_ALL=C ls` sorts them (by code point, as NameList.order sorts bytes), not in on-disk order. */
 export function byName<T extends { name: string }>(entries: T[]): T[] {
-  return [...entries].sort(compareNames);
+  return sortByName([...entries]);
 }
+
+/** Sorts `entries` (in place) by code point. */
+function sortByName<T extends { name: string }>(entries: T[]): T[] {
+  // JavaScript compares UTF-16 units, which differs from code point order only for characters past
+  // U+FFFF against U+E000–U+FFFF: the slower compare runs only for a folder that holds any of those.
+  return entries.sort(entries.some((e) => PAST_D800.test(e.name)) ? byCodePoint : compareNames);
+}
+
+const PAST_D800 = /[\ud800-\uffff]/;
 
 function compareNames(a: { name: string }, b: { name: string }): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function byCodePoint(a: { name: string }, b: { name: string }): number {
+  const x = a.name;
+  const y = b.name;
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const p = x.charCodeAt(i);
+    const q = y.charCodeAt(i);
+    if (p === q) continue;
+    // A surrogate (a character past U+FFFF) sorts after U+E000–U+FFFF.
+    if (p >= 0xd800 && q >= 0xd800 && p < 0xe000 !== q < 0xe000) return p < 0xe000 ? 1 : -1;
+    return p - q;
+  }
+  return x.length - y.length;
 }

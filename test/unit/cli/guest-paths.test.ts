@@ -13,8 +13,8 @@ import { parseGuestTarget } from '../../../main/cli/guest-target.js';
 import { DiskchainError } from '../../../shared/errors.js';
 import { bufferDevice } from '../../../main/guest/block-device.js';
 import type { GuestEntry, GuestFileSystem } from '../../../main/guest/types.js';
-import { resolveGuestPath, walkFolders, walkGuest, walkNameLists, walkNames, type WalkProblem } from '../../../main/guest/walk.js';
-import { typeCode } from '../../../main/guest/name-list.js';
+import { byName, resolveGuestPath, walkFolders, walkGuest, walkNameLists, walkNames, type WalkProblem } from '../../../main/guest/walk.js';
+import { NameList, typeCode } from '../../../main/guest/name-list.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 interface Node {
@@ -133,6 +133,16 @@ describe('guest paths and walks', () => {
     expect(byNames(withNames)).toEqual(folders);
     expect(named).toBe(8);
     expect(byNames(plain)).toEqual(folders);
+  });
+
+  it('sorts entries by code point, as ls -R sorts names by their bytes (U+1F600 after U+FFFD, unlike UTF-16)', () => {
+    const names = ['b', '\uFFFD', 'a\u{1F600}', '\u{1F600}', 'a\uE000', 'A', 'é', 'z'];
+    const sorted = byName(names.map((name) => ({ name }))).map((e) => e.name);
+    expect(sorted).toEqual([...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
+    expect(sorted.slice(-2)).toEqual(['\uFFFD', '\u{1F600}']);
+    const list = new NameList();
+    for (const n of names) list.addName(n, 'file', n);
+    expect(Array.from(list.order(), (i) => list.name(i))).toEqual(sorted);
   });
 
   it('walks by names with loop and depth checks, a folder that cannot be listed reported and skipped', () => {
