@@ -1,6 +1,5 @@
 import { DiskchainError } from '../../shared/errors.js';
 import type { Chain } from '../disk/chain.js';
-import { hostFiles } from '../io/file-source.js';
 
 /**
  * A stretch of a device for big sequential reads (get): its bytes lie as they are at `position` of
@@ -79,20 +78,17 @@ export function chainDevice(chain: Chain): BlockDevice {
   return device;
 }
 
-/** As flatChunks reads a chain: the link that decides each run, and in it where the bytes lie (host files only). */
+/**
+ * As flatChunks reads a chain: the link that decides each run and, where that link's format stores the
+ * bytes as they are, the host file and position they lie at: a VMDK's own file, or the VMFS image that
+ * holds it (Chain.mapRuns with backing).
+ */
 function chainRuns(chain: Chain, offset: number, length: number): DeviceRun[] {
   const out: DeviceRun[] = [];
-  for (const run of chain.mapRuns(offset, length)) {
-    const link = run.layer === null ? null : chain.links[run.layer]!;
-    if (run.state === 'zero' || link === null) out.push(deviceRun(run.offset, run.length, true));
-    else if (link.source !== hostFiles) out.push(deviceRun(run.offset, run.length));
-    else {
-      for (const part of link.data.blockStatus(run.offset, run.length, true)) {
-        if (part.state !== 'data') out.push(deviceRun(part.offset, part.length, true));
-        else if (part.file !== undefined && part.position !== undefined) out.push(deviceRun(part.offset, part.length, false, part.file, part.position));
-        else out.push(deviceRun(part.offset, part.length));
-      }
-    }
+  for (const run of chain.mapRuns(offset, length, true)) {
+    if (run.state === 'zero' || run.layer === null) out.push(deviceRun(run.offset, run.length, true));
+    else if (run.file !== undefined && run.position !== undefined) out.push(deviceRun(run.offset, run.length, false, run.file, run.position));
+    else out.push(deviceRun(run.offset, run.length));
   }
   return out;
 }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openChain, type Chain } from '../../../main/disk/chain.js';
 import { flatChunks } from '../../../main/disk/stream.js';
+import { chainDevice } from '../../../main/guest/block-device.js';
 import { installVmfsPaths, joinVmfsPath } from '../../../main/vmfs/paths.js';
 import { writeVmfsFlatDescriptor } from '../../fixtures/cowd-builder.js';
 import { patternBytes } from '../../fixtures/pattern.js';
@@ -58,6 +59,24 @@ describe('a flat disk inside a VMFS image', () => {
   });
   fs.writeFileSync(path.join(stage, 'disk-flat.vmdk'), expected);
   const inImage = joinVmfsPath(built.images, '/vm/disk.vmdk');
+
+  it('as a guest device, says where its bytes lie in the image files (get and the ext reader read them from there)', () => {
+    const runs = withChain(inImage, (chain) => chainDevice(chain).hostRuns!(0, chain.capacityBytes));
+    expect(runs.reduce((sum, r) => sum + r.length, 0)).toBe(data.length);
+    expect(runs.filter((r) => r.zero).map((r) => [r.offset, r.length])).toEqual([
+      [2 * MiB, MiB],
+      [5 * MiB, MiB],
+    ]);
+    const placed = runs.filter((r) => !r.zero);
+    expect(new Set(placed.map((r) => r.file))).toEqual(new Set(built.images.map((i) => path.resolve(i))));
+    for (const r of placed) {
+      const fd = fs.openSync(r.file!, 'r');
+      const got = Buffer.alloc(r.length);
+      fs.readSync(fd, got, 0, r.length, r.position!);
+      fs.closeSync(fd);
+      expect(got.equals(expected.subarray(r.offset, r.offset + r.length))).toBe(true);
+    }
+  });
 
   it('maps its data to where it lies in the image files, holes and TBZ blocks as zeros', () => {
     const runs = withChain(inImage, (chain) => chain.mapRuns(0, chain.capacityBytes, true));
