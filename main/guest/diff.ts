@@ -7,6 +7,7 @@
  */
 import { DiskchainError } from '../../shared/errors.js';
 import type { EntryType, GuestEntry, GuestFileSystem, GuestName } from './types.js';
+import { NameList } from './name-list.js';
 import { joinGuestPath, listNames, MAX_DEPTH, walkGuest, type WalkProblem } from './walk.js';
 
 export type ChangeKind = 'added' | 'removed' | 'changed';
@@ -62,11 +63,13 @@ export function* diffGuest(before: GuestFileSystem, dirA: GuestEntry, after: Gue
   // Folders reached through the shortcut are known by name and id only (listNames), which is all list() needs of them.
   const stack: Array<{ a: GuestName; b: GuestName; path: string; depth: number }> = [{ a: dirA, b: dirB, path: dirPath, depth: 0 }];
   const shortcut = options.linkOnTop === true && !options.content && before.type === after.type && before.uuid === after.uuid && after.listNamesInto !== undefined && after.unchangedListing !== undefined;
+  // One NameList for every folder the shortcut lists.
+  const room = new NameList();
   while (stack.length > 0) {
     cancelled();
     const { a, b, path, depth } = stack.pop()!;
     if (shortcut && a.id === b.id) {
-      const names = unchangedNames(after, b);
+      const names = unchangedNames(after, b, room);
       if (names !== null) {
         options.onUnchanged?.(path);
         const below: typeof stack = [];
@@ -145,9 +148,9 @@ function* whole(change: 'added' | 'removed', fsys: GuestFileSystem, e: GuestEntr
 }
 
 /** A folder's names when the top link did not write its listing, else null (and null on any error: the full compare says it). */
-function unchangedNames(fsys: GuestFileSystem, dir: GuestName): GuestName[] | null {
+function unchangedNames(fsys: GuestFileSystem, dir: GuestName, room: NameList): GuestName[] | null {
   try {
-    const names = listNames(fsys, dir);
+    const names = listNames(fsys, dir, room);
     return fsys.unchangedListing!(dir, names) ? names : null;
   } catch (e) {
     if (e instanceof DiskchainError) return null;

@@ -192,13 +192,17 @@ export function* walkGuest(fs: GuestFileSystem, dir: GuestEntry, dirPath: string
 
 /** walkFolders by names only, through listNamesInto where the file system has it. */
 export function walkNames(fs: GuestFileSystem, dir: GuestEntry, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<WalkFolder<GuestName>> {
-  return walkFolders<GuestName>((d) => listNames(fs, d), dir, dirPath, onProblem);
+  const room = new NameList();
+  return walkFolders<GuestName>((d) => listNames(fs, d, room), dir, dirPath, onProblem);
 }
 
-/** A folder's names, through listNamesInto where the file system has it, else list(). */
-export function listNames(fs: GuestFileSystem, dir: GuestName): GuestName[] {
+/**
+ * A folder's names, through listNamesInto where the file system has it, else list(). A walk passes one
+ * `room` for all its folders (a NameList starts with 16 KiB of room).
+ */
+export function listNames(fs: GuestFileSystem, dir: GuestName, room?: NameList): GuestName[] {
   if (fs.listNamesInto) {
-    const names = new NameList();
+    const names = room ?? new NameList();
     if (fs.listNamesInto(dir, names)) {
       const out = new Array<GuestName>(names.count);
       for (let i = 0; i < names.count; i++) out[i] = names.entry(i);
