@@ -3,6 +3,8 @@
  * writes — one write per line was a fifth of the time of `ls -R` over 100,000 files. Flushed before
  * any stderr line (to keep the order on a terminal) and when a command ends, even by an error.
  */
+import { isUtf8 } from 'node:buffer';
+
 /** Bytes collected before a write; a buffer the stream still holds is not written into again. */
 const OUT_BYTES = 65536;
 let out = Buffer.allocUnsafe(OUT_BYTES);
@@ -33,24 +35,34 @@ export function emit(text: string): void {
 
 /**
  * Lines of names straight from their bytes: name order[k] for k from `from` on is lengths[i] bytes at
- * starts[i] of `src`, printed as it is while it is ASCII (most names: their bytes are their text). Stops
- * at the first other name and returns its k (print it as text: bad UTF-8 shows U+FFFD), or order.length.
- * One call per folder, not per name: the loop runs 100,000 times in `ls -R`, mostly unoptimised.
+ * starts[i] of `src`. Names are copied as they are and the copy checked once for valid UTF-8 (one native
+ * call, not a test per byte); where it is not, the names are copied again one by one while they are
+ * ASCII. Stops at a name to print as text instead (bad UTF-8 shows U+FFFD there) and returns its k, or
+ * order.length. One call per folder, not per name: the loop runs 100,000 times in `ls -R`, mostly unoptimised.
  */
 export function emitNameLines(src: Uint8Array, starts: Uint32Array, lengths: Uint16Array, order: Uint32Array, from: number): number {
   flushAtEnd();
   for (let k = from; ; ) {
-    k = copyLines(src, starts, lengths, order, k);
-    if (k === order.length) return k;
-    // Stopped for room: write out and go on (a name longer than the buffer is printed as text).
-    const length = lengths[order[k]!]! + 1;
-    if (used + length <= OUT_BYTES || length > OUT_BYTES) return k;
+    const mark = used;
+    let next = copyLines(src, starts, lengths, order, k, false);
+    if (!isUtf8(out.subarray(mark, used))) {
+      used = mark;
+      next = copyLines(src, starts, lengths, order, k, true);
+    }
+    if (next === order.length) return next;
+    // Stopped for room: write out and go on (a name longer than the buffer, or not ASCII, is printed as text).
+    const length = lengths[order[next]!]! + 1;
+    if (used + length <= OUT_BYTES || length > OUT_BYTES) return next;
     flushOut();
+    k = next;
   }
 }
 
-/** emitNameLines' copy, with no call in its loop (a call with no feedback yet made V8 throw its optimised code away). */
-function copyLines(src: Uint8Array, starts: Uint32Array, lengths: Uint16Array, order: Uint32Array, from: number): number {
+/**
+ * emitNameLines' copy while there is room, of ASCII names only when `asciiOnly`; no call in its loops (a
+ * call with no feedback yet made V8 throw its optimised code away).
+ */
+function copyLines(src: Uint8Array, starts: Uint32Array, lengths: Uint16Array, order: Uint32Array, from: number, asciiOnly: boolean): number {
   const bytes = out;
   let at = used;
   let k = from;
@@ -59,17 +71,12 @@ function copyLines(src: Uint8Array, starts: Uint32Array, lengths: Uint16Array, o
     const start = starts[i]!;
     const end = start + lengths[i]!;
     if (at + end - start + 1 > OUT_BYTES) break;
-    const mark = at;
-    let p = start;
-    for (; p < end; p++) {
-      const b = src[p]!;
-      if (b >= 0x80) break;
-      bytes[at++] = b;
+    if (asciiOnly) {
+      let p = start;
+      while (p < end && src[p]! < 0x80) p++;
+      if (p < end) break;
     }
-    if (p < end) {
-      at = mark;
-      break;
-    }
+    for (let p = start; p < end; p++) bytes[at++] = src[p]!;
     bytes[at++] = NEWLINE;
   }
   used = at;

@@ -183,3 +183,32 @@ describe('ls, get and find on FAT32 and ext4 volumes', () => {
     expect(r.stderr.trimEnd()).toMatch(/: \/docs\/nothere: no such file or folder$/);
   });
 });
+
+describe('ls of names that are not ASCII', () => {
+  // One folder of 3,000 names (more than one 64 KiB write of `ls` output): ASCII names, UTF-8 names
+  // (printed as they are) and one name that is not UTF-8 (printed as text, with U+FFFD).
+  const src = path.join(dir, 'names-src');
+  const folder = path.join(src, 'names');
+  fs.mkdirSync(folder, { recursive: true });
+  const names: string[] = [];
+  for (let i = 0; i < 3000; i++) names.push(i % 500 === 7 ? `café-${String(i).padStart(4, '0')}-€.txt` : `name-with-some-length-${String(i).padStart(4, '0')}.txt`);
+  for (const n of names) fs.writeFileSync(path.join(folder, n), '');
+  fs.writeFileSync(Buffer.concat([Buffer.from(`${folder}/bad`), Buffer.from([0xff]), Buffer.from('.txt')]), '');
+  const image = path.join(dir, 'names.bin');
+  blankDisk(image, 16 * MiB);
+  run('mkfs.ext4', ['-q', '-F', '-b', '4096', '-N', '4096', '-d', src, image]);
+  const disk = toVmdk(image);
+
+  it('prints UTF-8 names as they are and a bad one with U+FFFD, in byte order, across output writes', () => {
+    const r = diskchain(['ls', '-R', `${disk}/names`]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(64 * 1024);
+    const expected = [...names, 'bad\uFFFD.txt'].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    // Bytes, not text: the bad name's byte 0xff is printed as U+FFFD's three bytes.
+    expect(r.stdout.equals(Buffer.from(`/names:\n${expected.join('\n')}\n`))).toBe(true);
+    expect(r.stdout.includes(Buffer.from([0xff]))).toBe(false);
+    // Without -R the same names.
+    expect(diskchain(['ls', `${disk}/names`]).stdout.equals(Buffer.from(`${expected.join('\n')}\n`))).toBe(true);
+  });
+});
+
