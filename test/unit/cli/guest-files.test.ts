@@ -209,6 +209,8 @@ describe('ls of names that are not ASCII', () => {
     expect(r.stdout.includes(Buffer.from([0xff]))).toBe(false);
     // Without -R the same names.
     expect(diskchain(['ls', `${disk}/names`]).stdout.equals(Buffer.from(`${expected.join('\n')}\n`))).toBe(true);
+    // A short line of text that is not ASCII (find's one match) goes out as UTF-8 too.
+    expect(diskchain(['find', disk, 'café-0007*']).stdout.equals(Buffer.from('/names/café-0007-€.txt\n'))).toBe(true);
   });
 });
 
