@@ -93,6 +93,14 @@ function chainRuns(chain: Chain, offset: number, length: number): DeviceRun[] {
   return out;
 }
 
+/**
+ * The same bytes as `device` read another way (a probing cache, a replayed journal's overlay): its size,
+ * sector size and names, reads through `read`, and none of its optional views (they would bypass `read`).
+ */
+export function readingThrough(device: BlockDevice, read: BlockDevice['read']): BlockDevice {
+  return { size: device.size, sectorSize: device.sectorSize, name: device.name, file: device.file, read };
+}
+
 /** A window of a device: a partition, or a linear piece of a logical volume. */
 export function sliceDevice(device: BlockDevice, offset: number, size: number, name: string, sectorSize = device.sectorSize): BlockDevice {
   if (offset < 0 || size < 0 || offset + size > device.size) {

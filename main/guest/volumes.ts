@@ -4,7 +4,7 @@
  * an LVM PV). `openVolume` gives one of them as a device; `openFileSystem` the reader on it.
  */
 import { DiskchainError, usageError } from '../../shared/errors.js';
-import { readBytes, sliceDevice, type BlockDevice } from './block-device.js';
+import { readBytes, readingThrough, sliceDevice, type BlockDevice } from './block-device.js';
 import { DRIVERS, probeFileSystem } from './drivers.js';
 import { assembleVolumeGroups, openLogicalVolume, readPhysicalVolume, type PhysicalVolume } from './lvm/index.js';
 import { gptType, mbrType, readPartitionTable, type PartitionEntry, type TableScheme } from './partitions/index.js';
@@ -56,30 +56,24 @@ const PROBE_WINDOWS = 32;
  */
 function probeCache(device: BlockDevice): BlockDevice {
   const windows = new Map<number, Buffer>();
-  return {
-    size: device.size,
-    sectorSize: device.sectorSize,
-    name: device.name,
-    file: device.file,
-    read: (buf, offset) => {
-      const index = Math.floor(offset / PROBE_WINDOW);
-      const start = index * PROBE_WINDOW;
-      const inside = Number.isSafeInteger(offset) && offset >= 0 && offset + buf.length <= Math.min(device.size, start + PROBE_WINDOW);
-      let bytes = inside ? windows.get(index) : undefined;
-      if (inside && !bytes && windows.size < PROBE_WINDOWS) {
-        const window = Buffer.allocUnsafe(Math.min(PROBE_WINDOW, device.size - start));
-        try {
-          device.read(window, start);
-          windows.set(index, window);
-          bytes = window;
-        } catch (e) {
-          if (!(e instanceof DiskchainError)) throw e;
-        }
+  return readingThrough(device, (buf, offset) => {
+    const index = Math.floor(offset / PROBE_WINDOW);
+    const start = index * PROBE_WINDOW;
+    const inside = Number.isSafeInteger(offset) && offset >= 0 && offset + buf.length <= Math.min(device.size, start + PROBE_WINDOW);
+    let bytes = inside ? windows.get(index) : undefined;
+    if (inside && !bytes && windows.size < PROBE_WINDOWS) {
+      const window = Buffer.allocUnsafe(Math.min(PROBE_WINDOW, device.size - start));
+      try {
+        device.read(window, start);
+        windows.set(index, window);
+        bytes = window;
+      } catch (e) {
+        if (!(e instanceof DiskchainError)) throw e;
       }
-      if (bytes) bytes.copy(buf, 0, offset - start, offset - start + buf.length);
-      else device.read(buf, offset);
-    },
-  };
+    }
+    if (bytes) bytes.copy(buf, 0, offset - start, offset - start + buf.length);
+    else device.read(buf, offset);
+  });
 }
 
 /** The partition table, its notes and every volume (partitions, then LVs). */

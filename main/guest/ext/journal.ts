@@ -13,7 +13,7 @@
  * wins. Data blocks whose tag checksum is wrong are skipped, as the kernel and e2fsck skip them.
  */
 import { DiskchainError } from '../../../shared/errors.js';
-import type { BlockDevice } from '../block-device.js';
+import { readingThrough, type BlockDevice } from '../block-device.js';
 import { crc32cUpdate } from '../crc.js';
 import { BlockCache } from './block-cache.js';
 
@@ -247,32 +247,26 @@ function later(a: number, b: number): boolean {
 export function overlayDevice(device: BlockDevice, blockSize: number, replay: JournalReplay): BlockDevice {
   const sorted = Float64Array.from(replay.copies.keys()).sort();
   const copy = Buffer.allocUnsafe(blockSize);
-  return {
-    size: device.size,
-    sectorSize: device.sectorSize,
-    name: device.name,
-    file: device.file,
-    read: (buf, offset) => {
-      device.read(buf, offset);
-      const firstBlock = Math.floor(offset / blockSize);
-      const end = offset + buf.length;
-      // The first replayed block at or after the read's first block.
-      let lo = 0;
-      let hi = sorted.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (sorted[mid]! < firstBlock) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let i = lo; i < sorted.length && sorted[i]! * blockSize < end; i++) {
-        const target = sorted[i]!;
-        device.read(copy, replay.copies.get(target)! * blockSize);
-        if (replay.escaped.has(target)) copy.writeUInt32BE(JBD2_MAGIC, 0);
-        const blockStart = target * blockSize;
-        const from = Math.max(offset, blockStart);
-        const to = Math.min(end, blockStart + blockSize);
-        copy.copy(buf, from - offset, from - blockStart, to - blockStart);
-      }
-    },
-  };
+  return readingThrough(device, (buf, offset) => {
+    device.read(buf, offset);
+    const firstBlock = Math.floor(offset / blockSize);
+    const end = offset + buf.length;
+    // The first replayed block at or after the read's first block.
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < firstBlock) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < sorted.length && sorted[i]! * blockSize < end; i++) {
+      const target = sorted[i]!;
+      device.read(copy, replay.copies.get(target)! * blockSize);
+      if (replay.escaped.has(target)) copy.writeUInt32BE(JBD2_MAGIC, 0);
+      const blockStart = target * blockSize;
+      const from = Math.max(offset, blockStart);
+      const to = Math.min(end, blockStart + blockSize);
+      copy.copy(buf, from - offset, from - blockStart, to - blockStart);
+    }
+  });
 }
