@@ -4,7 +4,7 @@ import { DiskchainError, usageError } from '../../shared/errors.js';
 import { chainDevice } from '../guest/block-device.js';
 import type { GuestEntry, GuestFileSystem, GuestName } from '../guest/types.js';
 import { readVolumes, type DiskVolumes, type Volume } from '../guest/volumes.js';
-import { byName, joinGuestPath, resolveGuestPath, walkFolders, walkGuest, walkNameLists, walkNames, type NameFolder, type WalkFolder, type WalkProblem } from '../guest/walk.js';
+import { byName, joinGuestPath, resolveGuestPath, walkFolders, walkGuest, walkNameLists, type NameFolder, type WalkFolder, type WalkProblem } from '../guest/walk.js';
 import { emit, emitNameLines, flushOut, print, problemReporter } from './buffered-out.js';
 import { humanBytes, json, rwx, table } from './format.js';
 import { openDiskOrArchive, openGuest, parseGuestTarget, type ChainOptions } from './guest-target.js';
@@ -127,14 +127,17 @@ export function addGuestCommands(program: Command): void {
         const problems = problemReporter(fsys.device.file);
         if (entry.type === 'dir' && options.json !== true && options.newer === undefined && options.minSize === undefined) {
           // Only names and types are tested and printed: read names only (see ls), a folder at a time.
-          for (const folder of walkNames(fsys, entry, at, problems.report)) {
+          walkNameLists(fsys, entry, at, problems.report, ({ path: dir, names, order }) => {
             let text = '';
-            for (const e of folder.entries) {
-              const path = joinGuestPath(folder.path, e.name);
-              if (match(path, e)) text += `${path}\n`;
+            for (let k = 0; k < order.length; k++) {
+              const i = order[k]!;
+              const name = names.name(i);
+              const path = joinGuestPath(dir, name);
+              // A walk by names lists a folder by its names only where every type is known.
+              if (match(path, { name, type: names.type(i)! })) text += `${path}\n`;
             }
             emit(text);
-          }
+          });
         } else {
           const out = jsonArray(options.json === true);
           const items = entry.type === 'dir' ? walkGuest(fsys, entry, at, problems.report) : [{ path: at, entry, depth: 0 }];
@@ -271,7 +274,7 @@ function jsonArray(asJson: boolean): { push: (path: string, e: GuestEntry) => vo
 
 /** The --newer/--min-size/--type/pattern test of find, checked before the disk is opened. */
 /** What find tests of an entry: a listing by names has no size or time (and is used only when no filter asks for them). */
-export type FindCandidate = GuestName & Partial<Pick<GuestEntry, 'size' | 'mtimeMs'>>;
+export type FindCandidate = Pick<GuestEntry, 'name' | 'type'> & Partial<Pick<GuestEntry, 'size' | 'mtimeMs'>>;
 
 export function findFilter(pattern: string | undefined, options: { newer?: string; minSize?: string; type?: string }): (path: string, e: FindCandidate) => boolean {
   const regex = pattern === undefined ? null : globRegExp(pattern);

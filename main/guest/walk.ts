@@ -190,12 +190,6 @@ export function* walkGuest(fs: GuestFileSystem, dir: GuestEntry, dirPath: string
   }
 }
 
-/** walkFolders by names only, through listNamesInto where the file system has it. */
-export function walkNames(fs: GuestFileSystem, dir: GuestEntry, dirPath: string, onProblem: (p: WalkProblem) => void): Generator<WalkFolder<GuestName>> {
-  const room = new NameList();
-  return walkFolders<GuestName>((d) => listNames(fs, d, room), dir, dirPath, onProblem);
-}
-
 /**
  * A folder's names, through listNamesInto where the file system has it, else list(). A walk passes one
  * `room` for all its folders (a NameList starts with 16 KiB of room).
