@@ -76,7 +76,7 @@ export class ExtFileSystem implements GuestFileSystem {
       // (Inode tables do not move, so the group descriptors that locate them need not be unchanged.)
       const n = this.inodeNumber(dir);
       const inode = this.inode(n, dir.name);
-      blocks.push(this.inodeBlock(n));
+      blocks.push(Math.floor(this.inodePosition(n, dir.name) / bs));
       if (!(inode.flags & FLAG_INLINE_DATA)) {
         const ctx = this.mapContext(inode, dir.name);
         ctx.visit = (b: number) => void blocks.push(b);
@@ -88,7 +88,7 @@ export class ExtFileSystem implements GuestFileSystem {
           logical += run.count;
         }
       }
-      for (const e of entries) blocks.push(this.inodeBlock(this.inodeNumber(e)));
+      for (const e of entries) blocks.push(Math.floor(this.inodePosition(this.inodeNumber(e), e.name) / bs));
     } catch (err) {
       if (err instanceof DiskchainError) return false;
       throw err;
@@ -102,14 +102,6 @@ export class ExtFileSystem implements GuestFileSystem {
       i = j;
     }
     return true;
-  }
-
-  /** The block that holds inode `n` (E_FORMAT when n or its group's table is out of range). */
-  private inodeBlock(n: number): number {
-    const sb = this.sb;
-    if (n < 1 || n > sb.inodesCount) this.damaged(`inode ${n} is outside 1–${sb.inodesCount}`);
-    const group = Math.floor((n - 1) / sb.inodesPerGroup);
-    return this.inodeTable(group) + Math.floor((((n - 1) % sb.inodesPerGroup) * sb.inodeSize) / sb.blockSize);
   }
 
   /** Names and types from the dirents alone; false where a dirent has no type (no filetype feature). */
