@@ -14,7 +14,6 @@ const MAX_MAPS = 256;
  */
 const DIRECT_CACHE_BYTES = 512 * 1024;
 
-
 /**
  * Metadata blocks (group descriptors, inode tables, extent nodes, indirect blocks, folder blocks),
  * cached in windows: ext keeps a group's folders, inodes and extent blocks close together, so a walk
