@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { GRAIN_BYTES, outputDdb, outputDescriptor, outputNames, planOutput } from '../../../main/convert/layout.js';
 import { writeStreamOptimized, type StreamWriteOptions } from '../../../main/convert/stream-writer.js';
 import { openChain, type Chain } from '../../../main/disk/chain.js';
+import { withChain } from '../../helpers/chain.js';
 import { dataBytes } from '../../../main/disk/source.js';
 import { randomCid } from '../../../main/formats/descriptor.js';
 import { FdSink, FileSink } from '../../../main/io/sink.js';
@@ -37,15 +38,6 @@ function createSparse(name: string, size: string | number, ...args: string[]): s
   const file = path.join(dir, name);
   qemuImg('create', '-q', '-f', 'vmdk', ...args, file, String(size));
   return file;
-}
-
-function withChain<T>(file: string, fn: (chain: Chain) => T): T {
-  const chain = openChain(file);
-  try {
-    return fn(chain);
-  } finally {
-    chain.close();
-  }
 }
 
 /** The descriptor the convert dispatcher would embed for `name`. */

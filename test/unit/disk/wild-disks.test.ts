@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openChain, type Chain } from '../../../main/disk/chain.js';
+import { withChain } from '../../helpers/chain.js';
 import { diskInfo } from '../../../main/disk/info.js';
 import { writeDescriptor, writeVmfsDisk } from '../../fixtures/descriptor-builder.js';
 import { diskchain } from '../../helpers/cli.js';
@@ -20,15 +21,6 @@ function readAll(chain: Chain): Buffer {
   const out = Buffer.alloc(chain.capacityBytes);
   chain.read(out, 0);
   return out;
-}
-
-function withChain<T>(file: string, use: (chain: Chain) => T): T {
-  const chain = openChain(file);
-  try {
-    return use(chain);
-  } finally {
-    chain.close();
-  }
 }
 
 function rawOf(image: string): Buffer {

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openChain, type Chain } from '../../../main/disk/chain.js';
+import type { Chain } from '../../../main/disk/chain.js';
+import { withChain } from '../../helpers/chain.js';
 import { flatChunks } from '../../../main/disk/stream.js';
 import { chainDevice } from '../../../main/guest/block-device.js';
 import { installVmfsPaths, joinVmfsPath } from '../../../main/vmfs/paths.js';
@@ -19,15 +20,6 @@ import { tmpDir } from '../../helpers/tmp.js';
 const MiB = 1024 * 1024;
 const dir = tmpDir('diskchain-vmfs-host-regions-');
 beforeAll(() => installVmfsPaths());
-
-function withChain<T>(disk: string, use: (chain: Chain) => T): T {
-  const chain = openChain(disk);
-  try {
-    return use(chain);
-  } finally {
-    chain.close();
-  }
-}
 
 /** The disk as cat writes it; each piece copied before the next reuses its buffer. */
 function catBytes(chain: Chain): Buffer {

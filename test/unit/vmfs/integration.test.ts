@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { JobSpec } from '../../../shared/jobs.js';
 import { listVms } from '../../../main/backup/vms.js';
-import { openChain, type Chain } from '../../../main/disk/chain.js';
+import { openChain } from '../../../main/disk/chain.js';
+import { withChain } from '../../helpers/chain.js';
 import { diskInfo } from '../../../main/disk/info.js';
 import { flatChunks } from '../../../main/disk/stream.js';
 import type { JobContext } from '../../../main/io/job-context.js';
@@ -36,15 +37,6 @@ function flat(disk: string): Buffer {
   try {
     // flatChunks reuses its buffers: each chunk is copied as it comes.
     return Buffer.concat(Array.from(flatChunks(chain), (c) => Buffer.from(c)));
-  } finally {
-    chain.close();
-  }
-}
-
-function withChain<T>(disk: string, use: (c: Chain) => T): T {
-  const chain = openChain(disk);
-  try {
-    return use(chain);
   } finally {
     chain.close();
   }
