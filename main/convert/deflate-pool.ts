@@ -16,6 +16,8 @@ import { workerUrl } from '../io/worker-url.js';
 /** What each worker is started with. */
 export interface DeflateWorkerData {
   level: number;
+  /** An Int32 set to 1 when the pool is destroyed: a worker stops at its next grain and exits by itself. */
+  stop: SharedArrayBuffer;
 }
 
 /**
@@ -27,6 +29,11 @@ export interface DeflateRequest {
   input: ArrayBuffer;
   output: ArrayBuffer | null;
   pieces: Float64Array;
+}
+
+/** Wakes an idle worker to see the stop flag (sent by destroy()). */
+export interface DeflateStop {
+  stop: true;
 }
 
 export type DeflateReply =
@@ -72,6 +79,9 @@ function workerExecArgv(): string[] {
   return flags;
 }
 
+/** How long destroy() lets a worker finish its grain before terminating it. */
+const STOP_WAIT_MS = 10_000;
+
 interface Pending {
   worker: Worker;
   resolve(batch: FramedBatch): void;
@@ -85,6 +95,9 @@ export class DeflatePool {
   private nextId = 0;
   private failure: Error | null = null;
   private destroyed = false;
+  private readonly stop = new Int32Array(new SharedArrayBuffer(4));
+  /** Each worker's end, however it comes. */
+  private readonly exits: Array<Promise<void>> = [];
 
   private constructor(options: DeflatePoolOptions) {
     const count = options.workers ?? os.availableParallelism();
@@ -93,7 +106,7 @@ export class DeflatePool {
     }
     if (!Number.isInteger(count) || count < 1) throw new DiskchainError('E_USAGE', `deflate workers must be a positive integer, not ${count}`);
     const url = workerUrl('deflate-worker', import.meta.url);
-    const workerData: DeflateWorkerData = { level: options.level };
+    const workerData: DeflateWorkerData = { level: options.level, stop: this.stop.buffer as SharedArrayBuffer };
     for (let i = 0; i < count; i++) {
       const worker = new Worker(url, { workerData, execArgv: workerExecArgv() });
       worker.on('message', (reply: DeflateReply) => this.settle(reply));
@@ -101,6 +114,7 @@ export class DeflatePool {
       worker.on('exit', (code) => {
         if (!this.destroyed) this.fail(new DiskchainError('E_INTERNAL', `deflate worker exited unexpectedly (code ${code})`));
       });
+      this.exits.push(new Promise((resolve) => worker.once('exit', () => resolve())));
       this.workers.push(worker);
       this.load.set(worker, 0);
     }
@@ -135,12 +149,27 @@ export class DeflatePool {
     });
   }
 
-  /** Terminates every thread; batches still in flight are rejected with E_CANCELLED. */
+  /**
+   * Ends every thread; batches still in flight are rejected with E_CANCELLED. Each worker stops at its
+   * next grain and exits by itself: terminate() in the middle of a deflate made Node 20 abort the whole
+   * process at the worker's teardown (node_zlib.cc "close before init"). A worker that has not ended
+   * after STOP_WAIT_MS is terminated all the same.
+   */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
+    Atomics.store(this.stop, 0, 1);
     this.rejectAll(new DiskchainError('E_CANCELLED', 'deflate pool destroyed with batches in flight'));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    const wake: DeflateStop = { stop: true };
+    await Promise.all(
+      this.workers.map(async (worker, i) => {
+        worker.postMessage(wake);
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_WAIT_MS)));
+        if ((await Promise.race([this.exits[i]!, late])) === 'late') await worker.terminate();
+        clearTimeout(timer);
+      }),
+    );
   }
 
   private leastLoaded(): Worker {

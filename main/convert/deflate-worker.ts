@@ -15,7 +15,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
 import { SECTOR } from '../formats/extent.js';
-import type { DeflateReply, DeflateRequest, DeflateWorkerData } from './deflate-pool.js';
+import type { DeflateReply, DeflateRequest, DeflateStop, DeflateWorkerData } from './deflate-pool.js';
 
 const MARKER_HEAD = 12;
 const PROBE_SLICE = 256;
@@ -30,20 +30,32 @@ const counts = new Uint32Array(256);
 
 const port = parentPort;
 if (!port) throw new Error('deflate-worker.js must run in a worker thread');
-const { level } = workerData as DeflateWorkerData;
+const { level, stop: stopBuffer } = workerData as DeflateWorkerData;
+/** Set by the pool's destroy(): stop at the next grain and end (closing the port ends the thread). */
+const stop = new Int32Array(stopBuffer);
+const stopped = (): boolean => Atomics.load(stop, 0) !== 0;
 
-port.on('message', (request: DeflateRequest) => {
-  let reply: DeflateReply;
+port.on('message', (request: DeflateRequest | DeflateStop) => {
+  if ('stop' in request || stopped()) {
+    port.close();
+    return;
+  }
+  let reply: DeflateReply | null;
   try {
     reply = frameBatch(request);
   } catch (e) {
     reply = { id: request.id, error: e instanceof Error ? e.message : String(e) };
   }
+  if (reply === null) {
+    port.close();
+    return;
+  }
   const transfer = 'error' in reply ? [] : [reply.output, reply.input, reply.markerSectors.buffer];
   port.postMessage(reply, transfer);
 });
 
-function frameBatch(request: DeflateRequest): DeflateReply {
+/** The batch framed as grain markers, or null when the pool stopped it midway. */
+function frameBatch(request: DeflateRequest): DeflateReply | null {
   const input = Buffer.from(request.input);
   const count = request.pieces.length / 3;
   // Every producer writes zlib (RFC 1950) streams although the spec says raw deflate (§3.3).
@@ -53,6 +65,7 @@ function frameBatch(request: DeflateRequest): DeflateReply {
   for (let i = 0; i < count; i++) {
     const offset = request.pieces[3 * i]!;
     const length = request.pieces[3 * i + 1]!;
+    if (stopped()) return null;
     const data = deflateGrain(input.subarray(offset, offset + length));
     compressed.push(data);
     markerSectors[i] = Math.ceil((MARKER_HEAD + data.length) / SECTOR);
